@@ -1,0 +1,46 @@
+# memoryd developer commands. `make serve` and `make test` work on a fresh machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+SRC := src/memoryd tests benchmarks
+
+.PHONY: setup serve test lint typecheck unit fmt bench eval clean
+
+setup: $(VENV)/.installed
+
+# torch==2.13.0 first: it resolves to the local CPU wheel; any other spec pulls
+# gigabytes of CUDA packages. It is only used once, to export the model to ONNX.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[model,dev]"
+	touch $@
+
+serve: setup
+	HF_HUB_OFFLINE=1 $(BIN)/memoryd serve
+
+fmt: setup
+	$(BIN)/ruff format $(SRC)
+	$(BIN)/ruff check --fix $(SRC)
+
+lint: setup
+	$(BIN)/ruff format --check $(SRC)
+	$(BIN)/ruff check $(SRC)
+
+typecheck: setup
+	$(BIN)/mypy src/memoryd
+
+unit: setup
+	HF_HUB_OFFLINE=1 $(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: setup
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/run_all.py
+
+eval: setup
+	HF_HUB_OFFLINE=1 $(BIN)/memoryd eval locomo ../shared/data/locomo10.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

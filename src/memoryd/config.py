@@ -1,0 +1,185 @@
+"""One configuration object: :class:`Settings`.
+
+Sources, highest priority first: keyword arguments (CLI flags), environment
+variables ``MEMORYD_*`` (``MEMORYD_PORT=9000``; nested lists as JSON), the TOML
+file (``MEMORYD_CONFIG`` or ``<user config dir>/memoryd/config.toml``), then
+the defaults below. Paths default to platformdirs locations.
+
+A config file may hold secrets (an API key), so it must not be readable or
+writable by group or others: :func:`load_settings` refuses it otherwise
+(RELIABILITY.md S7).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from memoryd.errors import ConfigError
+
+__all__ = ["DEFAULT_PORT", "Settings", "default_config_path", "load_settings"]
+
+#: Default TCP port of the daemon (loopback only unless configured).
+DEFAULT_PORT = 7077
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def default_config_path() -> Path:
+    """``$MEMORYD_CONFIG`` or ``<user config dir>/memoryd/config.toml``."""
+    env = os.environ.get("MEMORYD_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir("memoryd")) / "config.toml"
+
+
+class Settings(BaseSettings):
+    """Every knob of memoryd. Units are in the field names or docs below.
+
+    Example: ``Settings(data_dir=Path("/tmp/m"), port=0)``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEMORYD_", extra="ignore", validate_default=True, toml_file=None
+    )
+
+    # --- paths -------------------------------------------------------------
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("memoryd")))
+    """Holds ``memoryd.db``, the vector index, the ONNX model and the token."""
+    token_file: Path | None = None
+    """Bearer-token file (mode 0600); default ``<data_dir>/token``."""
+
+    # --- daemon ------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+    allowed_origins: list[str] = Field(default_factory=list)
+    """Browser origins allowed to call the API; requests with any other Origin get 403."""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Extra Host header names accepted besides loopback names."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest request body accepted, in bytes (413 above)."""
+    allow_remote: bool = False
+    """Must be true to bind a non-loopback address (a token is always required)."""
+    shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    # --- storage -----------------------------------------------------------
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    """FULL survives power loss; NORMAL survives process kills only (RELIABILITY.md)."""
+    busy_timeout_ms: int = Field(default=10_000, ge=0)
+    ttl_purge_interval_s: float = Field(default=60.0, gt=0)
+    index_save_interval_s: float = Field(default=30.0, gt=0)
+    """How often the vector index is checkpointed to disk when it changed."""
+
+    # --- embeddings --------------------------------------------------------
+    embedding_provider: Literal["local", "openai"] = "local"
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_base_url: str = "https://api.openai.com/v1"
+    embedding_api_key: SecretStr | None = None
+    embedding_dim: int | None = Field(default=None, ge=1)
+    """Expected dimension for remote providers (probed on first use if unset)."""
+    embedding_timeout_s: float = Field(default=10.0, gt=0)
+    embedding_batch_size: int = Field(default=32, ge=1, le=1024)
+    embedding_threads: int = Field(default=0, ge=0)
+    """onnxruntime intra-op threads; 0 = one per core."""
+
+    # --- search ------------------------------------------------------------
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = Field(default=60, ge=1)
+    """RRF constant k (Cormack, Clarke & Buettcher, SIGIR 2009)."""
+    bm25_weight: float = Field(default=1.0, ge=0)
+    vector_weight: float = Field(default=1.0, ge=0)
+    candidates: int = Field(default=100, ge=10, le=5000)
+    """Candidates taken from each of BM25 and vector search before fusion."""
+
+    # --- client ------------------------------------------------------------
+    client_timeout_s: float = Field(default=30.0, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = default_config_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _safe_bind(self) -> Settings:
+        if self.host not in _LOOPBACK and not self.allow_remote:
+            raise ValueError(
+                f"host {self.host!r} is not loopback; set allow_remote=true to bind it "
+                "(the bearer token stays required)"
+            )
+        return self
+
+    # --- derived paths -----------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        """``<data_dir>/memoryd.db``."""
+        return self.data_dir / "memoryd.db"
+
+    @property
+    def index_dir(self) -> Path:
+        """``<data_dir>/index``: vector index files and manifest."""
+        return self.data_dir / "index"
+
+    @property
+    def model_dir(self) -> Path:
+        """``<data_dir>/models``: the exported ONNX model cache."""
+        return self.data_dir / "models"
+
+    @property
+    def resolved_token_file(self) -> Path:
+        """``token_file`` or ``<data_dir>/token``."""
+        return self.token_file or self.data_dir / "token"
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the daemon (IPv6 hosts bracketed)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+def check_config_permissions(path: Path) -> None:
+    """Raise :class:`ConfigError` if ``path`` is readable/writable by group or others."""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"config file {path} has mode {stat.S_IMODE(mode):04o}; it may hold secrets. "
+            f"Run: chmod 600 {path}",
+            path=str(path),
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings` from overrides, env and the TOML file.
+
+    Raises:
+        ConfigError: the config file is group/world accessible, or a value is invalid.
+    """
+    path = default_config_path()
+    if path.is_file():
+        check_config_permissions(path)
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**clean)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from exc

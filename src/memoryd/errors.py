@@ -1,0 +1,201 @@
+"""One exception tree for every face of memoryd.
+
+Every error carries a stable ``code`` (a short snake_case string that clients
+can switch on), an ``http_status`` used by the REST face, a human ``message``
+and a ``details`` dict with context (the id, the namespace, the backend...).
+
+::
+
+    MemorydError                      code                 HTTP
+    ├── ValidationError               validation_error     422
+    │   └── InvalidQuery              invalid_query        400
+    ├── NotFound                      not_found            404
+    ├── Conflict                      conflict             409
+    │   └── DimensionMismatch         dimension_mismatch   409
+    ├── PayloadTooLarge               payload_too_large    413
+    ├── Unauthorized                  unauthorized         401
+    ├── Forbidden                     forbidden            403
+    ├── RateLimited                   rate_limited         429
+    ├── BackendUnavailable            backend_unavailable  503
+    ├── Timeout                       timeout              504
+    ├── StorageFull                   storage_full         507
+    ├── StorageError                  storage_error        500
+    │   └── StoreCorrupted            store_corrupted      500
+    └── ConfigError                   config_error         500
+
+The CLI prints ``error[code]: message`` on one line and exits non-zero; MCP
+returns an ``isError`` result carrying the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "BackendUnavailable",
+    "ConfigError",
+    "Conflict",
+    "DimensionMismatch",
+    "Forbidden",
+    "InvalidQuery",
+    "MemorydError",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "StorageError",
+    "StorageFull",
+    "StoreCorrupted",
+    "Timeout",
+    "Unauthorized",
+    "ValidationError",
+    "error_from_code",
+]
+
+
+class MemorydError(Exception):
+    """Base of every memoryd error.
+
+    Args:
+        message: one human-readable sentence.
+        **details: JSON-serialisable context (``id=...``, ``namespace=...``).
+    """
+
+    code: ClassVar[str] = "internal_error"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire form: ``{"code": str, "message": str, "details": dict}``."""
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(MemorydError):
+    """Input that does not fit the schema or the store's rules."""
+
+    code = "validation_error"
+    http_status = 422
+
+
+class InvalidQuery(ValidationError):
+    """A search query or filter that cannot be executed."""
+
+    code = "invalid_query"
+    http_status = 400
+
+
+class NotFound(MemorydError):
+    """No entry with that id in that namespace (foreign ids also give this)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(MemorydError):
+    """The write conflicts with the stored state (e.g. superseding twice)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class DimensionMismatch(Conflict):
+    """A vector's length differs from the store's embedding dimension."""
+
+    code = "dimension_mismatch"
+    http_status = 409
+
+
+class PayloadTooLarge(MemorydError):
+    """A request body or a field exceeds the configured size limit."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class Unauthorized(MemorydError):
+    """Missing or wrong bearer token."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(MemorydError):
+    """Request refused by policy (bad Origin or Host header)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class RateLimited(MemorydError):
+    """Too many requests; retry after ``details['retry_after']`` seconds."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
+class BackendUnavailable(MemorydError):
+    """A backend (store, embedding provider, daemon) cannot serve now."""
+
+    code = "backend_unavailable"
+    http_status = 503
+
+
+class Timeout(MemorydError):
+    """An operation exceeded its deadline."""
+
+    code = "timeout"
+    http_status = 504
+
+
+class StorageFull(MemorydError):
+    """The disk or the store's page limit is full; reads still work."""
+
+    code = "storage_full"
+    http_status = 507
+
+
+class StorageError(MemorydError):
+    """The store failed for a reason other than a full disk."""
+
+    code = "storage_error"
+    http_status = 500
+
+
+class StoreCorrupted(StorageError):
+    """The store failed an integrity check; restore from a backup."""
+
+    code = "store_corrupted"
+    http_status = 500
+
+
+class ConfigError(MemorydError):
+    """The configuration or the effective store settings are unsafe or invalid."""
+
+    code = "config_error"
+    http_status = 500
+
+
+def _all_subclasses(cls: type[MemorydError]) -> list[type[MemorydError]]:
+    out: list[type[MemorydError]] = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+def error_from_code(code: str, message: str, details: dict[str, Any] | None = None) -> MemorydError:
+    """Rebuild the exception for a wire ``code`` (used by the HTTP client).
+
+    Unknown codes become a plain :class:`MemorydError` carrying the code in
+    ``details['code']``.
+    """
+    for cls in [MemorydError, *_all_subclasses(MemorydError)]:
+        if cls.code == code:
+            return cls(message, **(details or {}))
+    return MemorydError(message, code=code, **(details or {}))

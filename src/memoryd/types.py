@@ -1,0 +1,342 @@
+"""Pydantic models shared by every layer and every face.
+
+Times are timezone-aware UTC ``datetime`` values on the wire (ISO 8601) and
+unix seconds (float) on disk. Vectors are lists of floats on the wire and
+little-endian float32 BLOBs on disk (see ``store/sqlite.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "KINDS",
+    "Condition",
+    "Filter",
+    "Kind",
+    "MemoryEntry",
+    "MemoryInput",
+    "MemoryPatch",
+    "Page",
+    "ScoreExplain",
+    "SearchHit",
+    "SearchMode",
+    "SearchParams",
+    "SearchResult",
+    "StoreStats",
+    "utcnow",
+]
+
+Kind = Literal["memory", "message", "state", "kv", "chunk", "episode", "pattern"]
+KINDS: tuple[str, ...] = ("memory", "message", "state", "kv", "chunk", "episode", "pattern")
+SearchMode = Literal["hybrid", "vector", "keyword"]
+FilterOp = Literal["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains"]
+
+#: Namespaces: 1-128 chars of letters, digits and ``._:@/-``.
+NAMESPACE_PATTERN = r"^[A-Za-z0-9._:@/\-]{1,128}$"
+#: Filter field names: dotted paths of identifiers (``metadata`` keys or columns).
+FIELD_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
+#: Largest accepted ``content`` (characters). Bigger texts belong in chunks.
+MAX_CONTENT_CHARS = 100_000
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class MemoryInput(_Model):
+    """What a caller sends to save one memory.
+
+    ``vector`` saves a precomputed embedding (its length must equal the
+    store's dimension, else ``DimensionMismatch``). ``ttl_seconds`` and
+    ``expires_at`` are exclusive ways to set an expiry. ``created_at`` may be
+    given to import history (defaults to now).
+    """
+
+    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    kind: Kind = "memory"
+    namespace: str = Field(default="default", pattern=NAMESPACE_PATTERN)
+    session_id: str | None = Field(default=None, max_length=256)
+    agent_id: str | None = Field(default=None, max_length=256)
+    user_id: str | None = Field(default=None, max_length=256)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list, max_length=64)
+    importance: float = Field(default=0.5, ge=0.0, le=1.0)
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    ttl_seconds: float | None = Field(default=None, gt=0)
+    vector: list[float] | None = None
+    id: UUID | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _content_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("content must not be blank")
+        if "\x00" in value:
+            raise ValueError("content must not contain NUL characters")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_clean(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for tag in value:
+            tag = tag.strip()
+            if not tag or len(tag) > 64:
+                raise ValueError("tags must be 1-64 characters")
+            if tag not in out:
+                out.append(tag)
+        return out
+
+    @field_validator("created_at", "expires_at")
+    @classmethod
+    def _tz(cls, value: datetime | None) -> datetime | None:
+        return _aware(value)
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> MemoryInput:
+        if self.ttl_seconds is not None and self.expires_at is not None:
+            raise ValueError("give ttl_seconds or expires_at, not both")
+        return self
+
+
+class MemoryPatch(_Model):
+    """Fields of an entry that ``update`` may change in place (``None`` = keep).
+
+    Changing ``content`` re-embeds and re-indexes the entry; to keep the old
+    text as history use ``supersede`` instead.
+    """
+
+    content: str | None = Field(default=None, min_length=1, max_length=MAX_CONTENT_CHARS)
+    metadata: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    importance: float | None = Field(default=None, ge=0.0, le=1.0)
+    expires_at: datetime | None = None
+    ttl_seconds: float | None = Field(default=None, gt=0)
+    vector: list[float] | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _tz(cls, value: datetime | None) -> datetime | None:
+        return _aware(value)
+
+
+class MemoryEntry(_Model):
+    """One stored record, as every face returns it.
+
+    ``vector`` is only filled when explicitly asked for (export).
+    """
+
+    id: UUID
+    content: str
+    kind: Kind
+    namespace: str
+    session_id: str | None = None
+    agent_id: str | None = None
+    user_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    importance: float = 0.5
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None = None
+    content_hash: str
+    embedding_model: str | None = None
+    dim: int | None = None
+    supersedes: UUID | None = None
+    superseded_by: UUID | None = None
+    vector: list[float] | None = None
+
+
+class Condition(_Model):
+    """One metadata/column comparison: ``{"field": "speaker", "op": "eq", "value": "Ann"}``.
+
+    ``field`` names a column (``agent_id``, ``user_id``, ``session_id``,
+    ``kind``, ``importance``) or a dotted path into ``metadata``
+    (``"project.name"``; a leading ``metadata.`` is optional). ``contains``
+    matches a substring of a string value or an element of a list value.
+    """
+
+    field: str = Field(min_length=1, max_length=128)
+    op: FilterOp = "eq"
+    value: Any = None
+
+    @field_validator("field")
+    @classmethod
+    def _field_ok(cls, value: str) -> str:
+        if not FIELD_PATTERN.match(value):
+            raise ValueError("field must be a dotted path of identifiers")
+        return value
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> Condition:
+        if self.op in ("in", "nin"):
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError(f"op {self.op!r} needs a non-empty list value")
+        elif isinstance(self.value, (dict, list)):
+            raise ValueError(f"op {self.op!r} needs a scalar value")
+        return self
+
+
+class Filter(_Model):
+    """A boolean tree of :class:`Condition` leaves.
+
+    Exactly one of ``and``, ``or``, ``not`` or a condition (``field``/``op``/
+    ``value``) is set. Example::
+
+        {"and": [{"field": "speaker", "value": "Ann"},
+                 {"not": {"field": "topic", "op": "in", "value": ["work"]}}]}
+    """
+
+    and_: list[Filter] | None = Field(default=None, alias="and", max_length=64)
+    or_: list[Filter] | None = Field(default=None, alias="or", max_length=64)
+    not_: Filter | None = Field(default=None, alias="not")
+    field: str | None = None
+    op: FilterOp = "eq"
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Filter:
+        forms = [self.and_ is not None, self.or_ is not None, self.not_ is not None]
+        forms.append(self.field is not None)
+        if sum(forms) != 1:
+            raise ValueError("a filter node has exactly one of: and, or, not, field")
+        if self.field is not None:
+            Condition(field=self.field, op=self.op, value=self.value)
+        return self
+
+    def depth(self) -> int:
+        """Nesting depth of the tree (a leaf is 1)."""
+        children = [*(self.and_ or []), *(self.or_ or [])]
+        if self.not_ is not None:
+            children.append(self.not_)
+        return 1 + max((child.depth() for child in children), default=0)
+
+
+class SearchParams(_Model):
+    """A search request.
+
+    * ``mode``: ``hybrid`` (BM25 + vector, fused), ``vector`` or ``keyword``.
+    * ``recency_weight`` / ``importance_weight``: 0..1 share of the final score
+      given to recency (exponential decay with ``recency_half_life_days``) and
+      to the entry's importance; 0 disables the term.
+    * ``diversity``: MMR trade-off λ in 0..1 (1 = pure relevance; Carbonell &
+      Goldstein 1998); ``None`` disables MMR.
+    * ``min_score``: drop hits whose final score (0..1) is lower.
+    * ``since`` / ``until``: bounds on ``created_at`` (inclusive / exclusive).
+    """
+
+    query: str = Field(min_length=1, max_length=4096)
+    namespace: str = Field(default="default", pattern=NAMESPACE_PATTERN)
+    kinds: list[Kind] | None = None
+    filter: Filter | None = None
+    tags: list[str] | None = None
+    session_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    mode: SearchMode = "hybrid"
+    min_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    recency_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+    recency_half_life_days: float = Field(default=30.0, gt=0)
+    importance_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+    diversity: float | None = Field(default=None, ge=0.0, le=1.0)
+    include_superseded: bool = False
+    explain: bool = False
+
+    @field_validator("since", "until")
+    @classmethod
+    def _tz(cls, value: datetime | None) -> datetime | None:
+        return _aware(value)
+
+    @field_validator("filter")
+    @classmethod
+    def _shallow(cls, value: Filter | None) -> Filter | None:
+        if value is not None and value.depth() > 16:
+            raise ValueError("filter nesting deeper than 16 levels")
+        return value
+
+
+class ScoreExplain(_Model):
+    """The parts of a hit's score (``explain=True``).
+
+    Ranks are 1-based positions in each candidate list (``None`` = absent).
+    ``fusion`` is the normalised fused relevance in 0..1; ``final`` is what
+    ``score`` reports after recency, importance and MMR.
+    """
+
+    bm25_rank: int | None = None
+    bm25_score: float | None = None
+    vector_rank: int | None = None
+    vector_score: float | None = None
+    fusion: float
+    recency: float | None = None
+    importance: float | None = None
+    mmr: float | None = None
+    final: float
+
+
+class SearchHit(_Model):
+    """One search result: the entry, its score in 0..1 and optionally its parts."""
+
+    entry: MemoryEntry
+    score: float
+    explain: ScoreExplain | None = None
+
+
+class SearchResult(_Model):
+    """Hits, best first, with how they were produced.
+
+    ``degraded`` is true when part of the pipeline could not run (e.g. the
+    embedding provider is down and a hybrid search fell back to BM25);
+    ``notes`` says why.
+    """
+
+    hits: list[SearchHit]
+    mode: SearchMode
+    took_ms: float
+    backend: str = "sqlite"
+    degraded: bool = False
+    notes: list[str] = Field(default_factory=list)
+
+
+class Page(_Model):
+    """A page of entries, newest first; pass ``next_cursor`` back for the next one."""
+
+    items: list[MemoryEntry]
+    next_cursor: str | None = None
+
+
+class StoreStats(_Model):
+    """Counts and sizes of a store (``/v1/stats``, ``memoryd stats``)."""
+
+    total: int
+    by_kind: dict[str, int]
+    by_namespace: dict[str, int]
+    vectors: int
+    pending_embeddings: int
+    embedding_model: str | None
+    dim: int | None
+    db_path: str
+    db_bytes: int
+    wal_bytes: int
+    index_ready: bool
+    index_size: int
+    schema_version: int
