@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     candidates: int = Field(default=100, ge=10, le=5000)
     """Candidates taken from each of BM25 and vector search before fusion."""
 
+    message_context: bool = True
+    """Index each conversation turn together with the previous turn of its session."""
+
     # --- client ------------------------------------------------------------
     client_timeout_s: float = Field(default=30.0, gt=0)
 

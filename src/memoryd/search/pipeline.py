@@ -1,0 +1,155 @@
+"""The search pipeline: candidates -> fusion -> adjustments -> MMR -> hits.
+
+1. Candidates: BM25 (FTS5) and vector (HNSW) top-``candidates`` lists, both
+   restricted inside the store query to the namespace, expiry, history and
+   filters of the request.
+2. Fusion: RRF or weighted (``search/fusion.py``), normalised to 0..1.
+3. Adjustments: ``final = (1 - r - i) * fusion + r * recency + i * importance``
+   where ``recency = 2 ** (-age_days / half_life_days)``.
+4. Optional MMR diversity, ``min_score`` and ``limit``.
+
+If the embedding provider fails, a hybrid search falls back to BM25 and says
+so (``degraded=True`` with a note); a vector-only search raises.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from memoryd.embeddings.base import Embedder
+from memoryd.embeddings.cache import QueryEmbeddingCache
+from memoryd.errors import BackendUnavailable, Timeout
+from memoryd.search.fusion import Fused, fuse
+from memoryd.search.mmr import mmr
+from memoryd.store.filters import scope_where
+from memoryd.store.fts import build_match_query
+from memoryd.store.sqlite import SQLiteStore
+from memoryd.types import ScoreExplain, SearchHit, SearchParams, SearchResult
+
+__all__ = ["FusionConfig", "search"]
+
+_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Fusion settings (from :class:`~memoryd.config.Settings`)."""
+
+    method: str = "rrf"
+    rrf_k: int = 60
+    bm25_weight: float = 1.0
+    vector_weight: float = 1.0
+    candidates: int = 100
+
+
+def _query_vector(
+    embedder: Embedder, cache: QueryEmbeddingCache, text: str
+) -> np.ndarray:  # type: ignore[type-arg]
+    cached = cache.get(embedder.model, text)
+    if cached is not None:
+        return cached
+    vector = embedder.embed([text])[0]
+    cache.put(embedder.model, text, vector)
+    return vector
+
+
+def search(
+    store: SQLiteStore,
+    embedder: Embedder,
+    cache: QueryEmbeddingCache,
+    params: SearchParams,
+    config: FusionConfig,
+) -> SearchResult:
+    """Run one search. Errors: ``BackendUnavailable``/``Timeout`` in vector mode only."""
+    started = time.perf_counter()
+    now = time.time()
+    where = scope_where(
+        namespace=params.namespace, now=now, kinds=list(params.kinds) if params.kinds else None,
+        session_id=params.session_id, tags=params.tags, since=params.since, until=params.until,
+        filter=params.filter, include_superseded=params.include_superseded,
+    )
+    filtered = len(where.clauses) > 3 - int(params.include_superseded)
+    k = max(config.candidates, params.limit * (3 if params.diversity is not None else 1))
+    notes: list[str] = []
+    bm25: list[tuple[int, float]] = []
+    vector: list[tuple[int, float]] = []
+    qvec = None
+    if params.mode in ("hybrid", "keyword"):
+        match = build_match_query(params.query)
+        if match is not None:
+            bm25 = store.keyword_candidates(match, where, k)
+    if params.mode in ("hybrid", "vector"):
+        try:
+            qvec = _query_vector(embedder, cache, params.query)
+        except (BackendUnavailable, Timeout) as exc:
+            if params.mode == "vector":
+                raise
+            notes.append(f"vector search skipped: {exc.code}: {exc.message}")
+        if qvec is not None:
+            vector = store.vector_candidates(params.namespace, qvec, where, k, filtered=filtered)
+    fused = fuse(
+        bm25, vector, method="weighted" if config.method == "weighted" else "rrf",
+        rrf_k=config.rrf_k, bm25_weight=config.bm25_weight, vector_weight=config.vector_weight,
+    )
+    hits = _rank(store, fused, params, qvec, now)
+    return SearchResult(
+        hits=hits, mode=params.mode, took_ms=(time.perf_counter() - started) * 1000,
+        degraded=bool(notes), notes=notes,
+    )
+
+
+def _rank(
+    store: SQLiteStore, fused: list[Fused], params: SearchParams,
+    qvec: np.ndarray | None, now: float,  # type: ignore[type-arg]
+) -> list[SearchHit]:
+    adjust = params.recency_weight + params.importance_weight
+    pool = params.limit * (3 if params.diversity is not None else 1)
+    if adjust == 0:
+        fused = fused[:pool]
+    entries = store.fetch([f.rowid for f in fused])
+    scored: list[tuple[Fused, float, float | None, float | None]] = []
+    relevance_share = max(0.0, 1.0 - adjust)
+    for item in fused:
+        entry = entries.get(item.rowid)
+        if entry is None:
+            continue
+        recency = importance = None
+        final = relevance_share * item.score
+        if params.recency_weight:
+            age_days = max(0.0, now - entry.created_at.timestamp()) / _DAY
+            recency = math.pow(2.0, -age_days / params.recency_half_life_days)
+            final += params.recency_weight * recency
+        if params.importance_weight:
+            importance = entry.importance
+            final += params.importance_weight * importance
+        scored.append((item, final, recency, importance))
+    scored.sort(key=lambda s: (-s[1], s[0].rowid))
+    scored = scored[:pool]
+    mmr_scores: dict[int, float] = {}
+    if params.diversity is not None and scored:
+        rowids = [s[0].rowid for s in scored]
+        vectors = store.index.vectors(params.namespace, rowids)
+        order = mmr(np.array([s[1] for s in scored]), vectors, lambda_=params.diversity,
+                    limit=params.limit)
+        mmr_scores = {rowids[i]: score for i, score in order}
+        scored = [scored[i] for i, _ in order]
+    hits: list[SearchHit] = []
+    for item, final, recency, importance in scored:
+        if params.min_score is not None and final < params.min_score:
+            continue
+        explain = None
+        if params.explain:
+            explain = ScoreExplain(
+                bm25_rank=item.bm25_rank, bm25_score=item.bm25_score,
+                vector_rank=item.vector_rank, vector_score=item.vector_score,
+                fusion=item.score, recency=recency, importance=importance,
+                mmr=mmr_scores.get(item.rowid), final=final,
+            )
+        hits.append(SearchHit(entry=entries[item.rowid], score=final, explain=explain))
+        if len(hits) >= params.limit:
+            break
+    return hits

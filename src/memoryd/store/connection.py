@@ -1,0 +1,171 @@
+"""SQLite connections: one writer, one reader per thread, verified PRAGMAs.
+
+* The writer connection is shared by all threads of a process behind a lock,
+  and every write transaction starts with ``BEGIN IMMEDIATE`` so that a
+  second process waits on ``busy_timeout`` instead of failing with
+  "database is locked" (a deferred read-then-write transaction fails at once).
+* Each reading thread gets its own connection with ``query_only=ON``.
+* After opening, the effective PRAGMAs are read back; a mismatch (for example
+  a filesystem that cannot do WAL) refuses to start (RELIABILITY.md R3).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from memoryd.errors import ConfigError, StorageError, StorageFull
+
+__all__ = ["ConnectionPool", "Pragmas", "translate_sqlite_error", "verify_pragmas"]
+
+_SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+
+@dataclass(frozen=True)
+class Pragmas:
+    """The PRAGMAs memoryd requires on every connection.
+
+    ``busy_timeout_ms`` is in milliseconds. ``synchronous`` is ``FULL``
+    (durable on power loss) or ``NORMAL`` (durable on process kill only).
+    """
+
+    synchronous: str = "FULL"
+    busy_timeout_ms: int = 10_000
+    journal_mode: str = "wal"
+    foreign_keys: bool = True
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        """Set the PRAGMAs on ``conn`` (journal mode first: it needs no open transaction)."""
+        conn.execute(f"PRAGMA journal_mode={self.journal_mode}")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        conn.execute(f"PRAGMA foreign_keys={'ON' if self.foreign_keys else 'OFF'}")
+        conn.execute("PRAGMA journal_size_limit=67108864")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA cache_size=-32768")
+        conn.execute("PRAGMA mmap_size=268435456")
+
+
+def verify_pragmas(conn: sqlite3.Connection, expected: Pragmas) -> dict[str, object]:
+    """Read the effective PRAGMAs back and compare them with ``expected``.
+
+    Returns:
+        The effective values, e.g. ``{"journal_mode": "wal", "synchronous": "FULL", ...}``.
+
+    Raises:
+        ConfigError: any value differs (the store must not start).
+    """
+    effective: dict[str, object] = {
+        "journal_mode": str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower(),
+        "synchronous": _SYNC_NAMES.get(conn.execute("PRAGMA synchronous").fetchone()[0], "?"),
+        "busy_timeout": int(conn.execute("PRAGMA busy_timeout").fetchone()[0]),
+        "foreign_keys": bool(conn.execute("PRAGMA foreign_keys").fetchone()[0]),
+    }
+    wanted: dict[str, object] = {
+        "journal_mode": expected.journal_mode.lower(),
+        "synchronous": expected.synchronous.upper(),
+        "busy_timeout": expected.busy_timeout_ms,
+        "foreign_keys": expected.foreign_keys,
+    }
+    wrong = {k: (effective[k], wanted[k]) for k in wanted if effective[k] != wanted[k]}
+    if wrong:
+        detail = ", ".join(f"{k}={got!r} (wanted {want!r})" for k, (got, want) in wrong.items())
+        raise ConfigError(f"SQLite refused the required settings: {detail}", **effective)
+    return effective
+
+
+def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
+    """Map a sqlite3 error to the memoryd tree (full disk -> ``StorageFull``)."""
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.OperationalError) and (
+        "database or disk is full" in text or "disk i/o" in text and "full" in text
+    ):
+        return StorageFull("the store is full; free disk space", path=str(path))
+    return StorageError(f"SQLite error: {exc}", path=str(path))
+
+
+class ConnectionPool:
+    """Owns the writer connection and the per-thread reader connections.
+
+    Args:
+        path: database file.
+        pragmas: required settings, verified on the writer at open.
+    """
+
+    def __init__(self, path: Path, pragmas: Pragmas) -> None:
+        self.path = path
+        self.pragmas = pragmas
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self.writer = self._connect(readonly=False)
+        self.effective = verify_pragmas(self.writer, pragmas)
+
+    def _connect(self, *, readonly: bool) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(self.path),
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=self.pragmas.busy_timeout_ms / 1000,
+        )
+        conn.row_factory = sqlite3.Row
+        self.pragmas.apply(conn)
+        if readonly:
+            conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection (created on first use)."""
+        if self._closed:
+            raise StorageError("store is closed", path=str(self.path))
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect(readonly=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction on the writer, committed on exit.
+
+        Rolls back and re-raises (translated) on any error.
+        """
+        if self._closed:
+            raise StorageError("store is closed", path=str(self.path))
+        with self._write_lock:
+            conn = self.writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise translate_sqlite_error(exc, self.path) from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise translate_sqlite_error(exc, self.path) from exc
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        """Close every connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        with self._write_lock:
+            self.writer.close()

@@ -1,0 +1,145 @@
+"""Numbered schema migrations, each applied in its own transaction.
+
+Applied versions are recorded in ``schema_migrations``. A migration is a
+list of SQL statements; it runs inside ``BEGIN IMMEDIATE`` together with its
+row in ``schema_migrations``, so a crash leaves the old or the new schema,
+never a mix.
+
+On-disk layout (version 1):
+
+* ``memories``: one row per entry; ``rowid`` is the vector-index key; times
+  are unix seconds (REAL); ``metadata`` a JSON object; ``tags`` a JSON array.
+* ``memories_fts``: FTS5 over ``body`` (the content, CJK characters split
+  into single tokens) and ``context`` (text of the previous conversation turn,
+  weighted lower), ``rowid`` = ``memories.rowid``.
+* ``vectors``: ``rowid`` -> little-endian float32 BLOB, L2-normalised.
+* ``embedding_queue``: rows acknowledged without a vector yet, with the text
+  to embed (durable backfill queue, drained by the embedding worker).
+* ``embedding_cache``: ``(model, text_hash)`` -> vector, to skip re-embedding.
+* ``index_log``: ordered upsert/delete operations for the in-memory vector
+  index; replayed after a crash or by another process, compacted after an
+  index checkpoint.
+* ``meta``: key/value facts (``embedding_model``, ``dim``, ...).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "Migration", "applied_versions", "migrate", "pending"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered schema change."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "initial",
+        (
+            """CREATE TABLE memories (
+                rowid INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                namespace TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                content TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                session_id TEXT,
+                agent_id TEXT,
+                user_id TEXT,
+                metadata TEXT NOT NULL DEFAULT '{}',
+                tags TEXT NOT NULL DEFAULT '[]',
+                importance REAL NOT NULL DEFAULT 0.5,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                expires_at REAL,
+                embedding_model TEXT,
+                dim INTEGER,
+                supersedes TEXT,
+                superseded_by TEXT,
+                text_hash TEXT NOT NULL
+            )""",
+            "CREATE INDEX ix_memories_ns_created ON memories(namespace, created_at, rowid)",
+            "CREATE INDEX ix_memories_ns_hash ON memories(namespace, kind, content_hash)",
+            "CREATE INDEX ix_memories_session ON memories(namespace, session_id, kind, created_at)",
+            "CREATE INDEX ix_memories_expires ON memories(expires_at) WHERE expires_at IS NOT NULL",
+            """CREATE VIRTUAL TABLE memories_fts USING fts5(
+                body, context, tokenize = 'porter unicode61 remove_diacritics 2'
+            )""",
+            "CREATE TABLE vectors (rowid INTEGER PRIMARY KEY, vector BLOB NOT NULL)",
+            """CREATE TABLE embedding_queue (
+                rowid INTEGER PRIMARY KEY,
+                text TEXT NOT NULL,
+                enqueued_at REAL NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT
+            )""",
+            """CREATE TABLE embedding_cache (
+                model TEXT NOT NULL,
+                text_hash TEXT NOT NULL,
+                vector BLOB NOT NULL,
+                PRIMARY KEY (model, text_hash)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE index_log (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                rowid INTEGER NOT NULL,
+                namespace TEXT NOT NULL,
+                op TEXT NOT NULL CHECK (op IN ('upsert', 'delete'))
+            )""",
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ),
+    ),
+)
+
+
+def _ensure_table(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+
+
+def applied_versions(conn: sqlite3.Connection) -> list[int]:
+    """Versions recorded in ``schema_migrations``, ascending."""
+    _ensure_table(conn)
+    return [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+
+
+def pending(conn: sqlite3.Connection) -> list[Migration]:
+    """Migrations not yet applied, in order."""
+    done = set(applied_versions(conn))
+    return [m for m in MIGRATIONS if m.version not in done]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations on a connection in autocommit mode.
+
+    Returns:
+        The schema version after migrating.
+    """
+    for migration in pending(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if migration.version in applied_versions(conn):
+                conn.execute("ROLLBACK")
+                continue
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, time.time()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    versions = applied_versions(conn)
+    return versions[-1] if versions else 0

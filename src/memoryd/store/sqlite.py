@@ -1,0 +1,477 @@
+"""The embedded SQLite store: rows, FTS5 (BM25) and vectors in one file.
+
+A write is acknowledged only after one ``BEGIN IMMEDIATE`` transaction has
+committed the row, its FTS entry and either its vector (plus an
+``index_log`` entry for the in-memory HNSW index) or a durable
+``embedding_queue`` entry that the backfill worker drains later.
+
+Every read query carries the namespace (and expiry, history and filter)
+conditions inside SQL; vector search runs in the namespace's own index.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from memoryd.errors import DimensionMismatch, StorageError
+from memoryd.store.connection import ConnectionPool, Pragmas
+from memoryd.store.filters import SqlWhere
+from memoryd.store.migrations import migrate
+from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, encode_vector, row_to_entry
+from memoryd.store.vector_index import IndexOp, VectorIndex
+from memoryd.types import MemoryEntry
+
+__all__ = ["EXACT_SEARCH_LIMIT", "NewRecord", "SQLiteStore"]
+
+log = logging.getLogger("memoryd.store")
+
+#: Filtered vector searches whose filtered set is at most this many rows are
+#: computed exactly (dot products over the index's stored vectors).
+EXACT_SEARCH_LIMIT = 50_000
+_CHUNK = 500
+
+
+@dataclass
+class NewRecord:
+    """A row to insert. Times are unix seconds; ``metadata``/``tags`` JSON text.
+
+    ``body``/``context`` are the FTS columns; ``embed_text`` is what the
+    vector was (or will be) computed from, ``text_hash`` its SHA-256.
+    """
+
+    id: str
+    namespace: str
+    kind: str
+    content: str
+    content_hash: str
+    session_id: str | None
+    agent_id: str | None
+    user_id: str | None
+    metadata: str
+    tags: str
+    importance: float
+    created_at: float
+    updated_at: float
+    expires_at: float | None
+    supersedes: str | None
+    body: str
+    context: str
+    embed_text: str
+    text_hash: str
+    vector: npt.NDArray[np.float32] | None = None
+
+
+_INSERT = (
+    "INSERT INTO memories(id, namespace, kind, content, content_hash, session_id, agent_id, "
+    "user_id, metadata, tags, importance, created_at, updated_at, expires_at, embedding_model, "
+    "dim, supersedes, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+class SQLiteStore:
+    """SQLite + FTS5 + HNSW store for one data directory.
+
+    Args:
+        path: the database file (created with its directory if missing).
+        index_dir: folder for vector-index checkpoints.
+        pragmas: required SQLite settings (verified; ``ConfigError`` on mismatch).
+        model: embedding model name of the configured provider.
+        dim: its dimension.
+    """
+
+    def __init__(
+        self, path: Path, index_dir: Path, pragmas: Pragmas, *, model: str, dim: int
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.pool = ConnectionPool(path, pragmas)
+        self.schema_version = migrate(self.pool.writer)
+        self.model = model
+        self.dim = dim
+        self.reembed_started = self._record_model(model, dim)
+        self.index = VectorIndex(index_dir, dim, model)
+        self.index_ready = False
+
+    # --- model bookkeeping --------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        """A value of the ``meta`` table."""
+        row = self.pool.reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _record_model(self, model: str, dim: int) -> bool:
+        """Record model/dim; on a change, queue every row for re-embedding."""
+        with self.pool.write() as conn:
+            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            old_model, old_dim = rows.get("embedding_model"), rows.get("dim")
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_model', ?)", (model,))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('dim', ?)", (str(dim),))
+            if old_model is None or (old_model == model and old_dim == str(dim)):
+                return False
+            log.warning("embedding model changed from %s/%s to %s/%s: re-embedding all rows",
+                        old_model, old_dim, model, dim)
+            conn.execute("DELETE FROM vectors")
+            conn.execute("DELETE FROM index_log")
+            conn.execute(
+                "INSERT OR REPLACE INTO embedding_queue(rowid, text, enqueued_at) "
+                "SELECT m.rowid, m.content, ? FROM memories m", (time.time(),)
+            )
+            conn.execute("UPDATE memories SET embedding_model = NULL, dim = NULL")
+            return True
+
+    def check_vector(self, vector: Sequence[float] | npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Validate and L2-normalise a caller's vector.
+
+        Raises:
+            DimensionMismatch: its length is not the store's ``dim``.
+        """
+        arr = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if arr.shape[0] != self.dim:
+            raise DimensionMismatch(
+                f"vector has {arr.shape[0]} dimensions, the store uses {self.dim}",
+                expected=self.dim, got=int(arr.shape[0]), model=self.model,
+            )
+        norm = float(np.linalg.norm(arr))
+        if not np.isfinite(norm) or norm == 0.0:
+            raise DimensionMismatch("vector must be finite and non-zero", expected=self.dim)
+        return arr / norm
+
+    # --- writes -----------------------------------------------------------
+    def _write_vector_parts(
+        self, conn: sqlite3.Connection, rowid: int, rec: NewRecord
+    ) -> None:
+        conn.execute("INSERT OR REPLACE INTO memories_fts(rowid, body, context) VALUES (?,?,?)",
+                     (rowid, rec.body, rec.context))
+        if rec.vector is not None:
+            blob = encode_vector(rec.vector)
+            conn.execute("INSERT OR REPLACE INTO vectors(rowid, vector) VALUES (?,?)", (rowid, blob))
+            conn.execute("INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'upsert')",
+                         (rowid, rec.namespace))
+            conn.execute("INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
+                         (self.model, rec.text_hash, blob))
+            conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
+        else:
+            conn.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
+            conn.execute("INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'delete')",
+                         (rowid, rec.namespace))
+            conn.execute("INSERT OR REPLACE INTO embedding_queue(rowid, text, enqueued_at) "
+                         "VALUES (?,?,?)", (rowid, rec.embed_text, time.time()))
+
+    def _insert_one(self, conn: sqlite3.Connection, rec: NewRecord) -> int:
+        has_vec = rec.vector is not None
+        cur = conn.execute(_INSERT, (
+            rec.id, rec.namespace, rec.kind, rec.content, rec.content_hash, rec.session_id,
+            rec.agent_id, rec.user_id, rec.metadata, rec.tags, rec.importance, rec.created_at,
+            rec.updated_at, rec.expires_at, self.model if has_vec else None,
+            self.dim if has_vec else None, rec.supersedes, rec.text_hash,
+        ))
+        rowid = int(cur.lastrowid or 0)
+        self._write_vector_parts(conn, rowid, rec)
+        return rowid
+
+    def insert(self, records: Sequence[NewRecord], *, supersede_id: str | None = None) -> list[int]:
+        """Insert records in one transaction; returns their rowids.
+
+        With ``supersede_id``, the (single) new record replaces that entry,
+        which is kept as history (``superseded_by`` set) in the same transaction.
+        """
+        with self.pool.write() as conn:
+            rowids = [self._insert_one(conn, rec) for rec in records]
+            if supersede_id is not None:
+                conn.execute("UPDATE memories SET superseded_by = ?, updated_at = ? WHERE id = ?",
+                             (records[0].id, time.time(), supersede_id))
+        self.sync_index()
+        return rowids
+
+    def replace(self, rowid: int, rec: NewRecord) -> None:
+        """Overwrite row ``rowid`` in place (same id), re-indexing FTS and vector."""
+        has_vec = rec.vector is not None
+        with self.pool.write() as conn:
+            conn.execute(
+                "UPDATE memories SET content=?, content_hash=?, metadata=?, tags=?, importance=?, "
+                "updated_at=?, expires_at=?, embedding_model=?, dim=?, text_hash=?, session_id=?, "
+                "agent_id=?, user_id=? WHERE rowid=?",
+                (rec.content, rec.content_hash, rec.metadata, rec.tags, rec.importance,
+                 rec.updated_at, rec.expires_at, self.model if has_vec else None,
+                 self.dim if has_vec else None, rec.text_hash, rec.session_id, rec.agent_id,
+                 rec.user_id, rowid),
+            )
+            self._write_vector_parts(conn, rowid, rec)
+        self.sync_index()
+
+    def update_fields(self, rowid: int, **columns: object) -> None:
+        """Set plain columns (metadata, tags, importance, expires_at...) of one row."""
+        allowed = {"metadata", "tags", "importance", "expires_at", "updated_at"}
+        if not columns or set(columns) - allowed:
+            raise StorageError(f"cannot update columns {sorted(set(columns) - allowed)}")
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        with self.pool.write() as conn:
+            conn.execute(f"UPDATE memories SET {sets} WHERE rowid = ?", (*columns.values(), rowid))
+
+    def delete_rows(self, rowids: Sequence[int]) -> int:
+        """Hard-delete rows (and their FTS, vector, queue entries); returns rows deleted.
+
+        An entry that superseded another makes that one current again.
+        """
+        deleted = 0
+        with self.pool.write() as conn:
+            for start in range(0, len(rowids), _CHUNK):
+                chunk = list(rowids[start : start + _CHUNK])
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT rowid, id, namespace FROM memories WHERE rowid IN ({marks})", chunk
+                ).fetchall()
+                for row in rows:
+                    conn.execute("UPDATE memories SET superseded_by = NULL WHERE superseded_by = ?",
+                                 (row["id"],))
+                    conn.execute("INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'delete')",
+                                 (row["rowid"], row["namespace"]))
+                for table in ("memories_fts", "vectors", "embedding_queue", "memories"):
+                    conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)
+                deleted += len(rows)
+        self.sync_index()
+        return deleted
+
+    def purge_expired(self, now: float) -> int:
+        """Delete every row whose ``expires_at`` is at or before ``now`` (unix seconds)."""
+        rows = self.pool.reader().execute(
+            "SELECT rowid FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
+        ).fetchall()
+        return self.delete_rows([r[0] for r in rows]) if rows else 0
+
+    # --- embedding backfill -------------------------------------------------
+    def queued(self, limit: int) -> list[tuple[int, str]]:
+        """Up to ``limit`` ``(rowid, text)`` pairs waiting for a vector, oldest first."""
+        rows = self.pool.reader().execute(
+            "SELECT rowid, text FROM embedding_queue ORDER BY enqueued_at LIMIT ?", (limit,)
+        ).fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def fill_vectors(self, items: Sequence[tuple[int, npt.NDArray[np.float32], str]]) -> int:
+        """Store backfilled vectors ``(rowid, vector, text_hash)``; returns rows filled."""
+        filled = 0
+        with self.pool.write() as conn:
+            for rowid, vector, text_hash in items:
+                row = conn.execute("SELECT namespace FROM memories WHERE rowid = ?", (rowid,)).fetchone()
+                if row is None:
+                    conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
+                    continue
+                blob = encode_vector(vector)
+                conn.execute("INSERT OR REPLACE INTO vectors VALUES (?, ?)", (rowid, blob))
+                conn.execute("INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'upsert')",
+                             (rowid, row[0]))
+                conn.execute("INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
+                             (self.model, text_hash, blob))
+                conn.execute("UPDATE memories SET embedding_model = ?, dim = ? WHERE rowid = ?",
+                             (self.model, self.dim, rowid))
+                conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
+                filled += 1
+        self.sync_index()
+        return filled
+
+    def mark_queue_failure(self, rowids: Sequence[int], error: str) -> None:
+        """Record a failed backfill attempt (the rows stay queued)."""
+        with self.pool.write() as conn:
+            conn.executemany(
+                "UPDATE embedding_queue SET attempts = attempts + 1, last_error = ? WHERE rowid = ?",
+                [(error[:500], rowid) for rowid in rowids],
+            )
+
+    def cached_vectors(self, text_hashes: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """Vectors already computed by this model for these text hashes."""
+        out: dict[str, npt.NDArray[np.float32]] = {}
+        conn = self.pool.reader()
+        for start in range(0, len(text_hashes), _CHUNK):
+            chunk = list(text_hashes[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(
+                f"SELECT text_hash, vector FROM embedding_cache WHERE model = ? "
+                f"AND text_hash IN ({marks})", (self.model, *chunk),
+            ):
+                out[row[0]] = decode_vector(row[1])
+        return out
+
+    # --- reads ------------------------------------------------------------
+    def get_row(self, id: str, namespace: str, now: float) -> sqlite3.Row | None:
+        """The row of entry ``id`` in ``namespace`` unless expired."""
+        return self.pool.reader().execute(
+            f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE m.id = ? AND m.namespace = ? "
+            "AND (m.expires_at IS NULL OR m.expires_at > ?)", (id, namespace, now),
+        ).fetchone()
+
+    def select(self, where: SqlWhere, *, order: str = "", limit: int | None = None) -> list[sqlite3.Row]:
+        """Rows matching ``where`` (with :data:`ENTRY_COLUMNS`), ordered and limited."""
+        sql = f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE {where.sql()} {order}"
+        params = list(where.params)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self.pool.reader().execute(sql, params).fetchall()
+
+    def fetch(self, rowids: Sequence[int], *, with_vectors: bool = False) -> dict[int, MemoryEntry]:
+        """Entries by rowid (missing rowids are absent from the result)."""
+        out: dict[int, MemoryEntry] = {}
+        conn = self.pool.reader()
+        for start in range(0, len(rowids), _CHUNK):
+            chunk = list(rowids[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            extra = ", v.vector AS vec" if with_vectors else ""
+            join = " LEFT JOIN vectors v ON v.rowid = m.rowid" if with_vectors else ""
+            for row in conn.execute(
+                f"SELECT {ENTRY_COLUMNS}{extra} FROM memories m{join} WHERE m.rowid IN ({marks})",
+                chunk,
+            ):
+                vec = None
+                if with_vectors and row["vec"] is not None:
+                    vec = decode_vector(row["vec"]).tolist()
+                out[int(row["rowid"])] = row_to_entry(row, vec)
+        return out
+
+    def keyword_candidates(self, match: str, where: SqlWhere, k: int) -> list[tuple[int, float]]:
+        """BM25 top-``k`` ``(rowid, score)`` for an FTS5 MATCH expression, best first.
+
+        ``score`` is ``-bm25`` (higher is better); ``body`` weighs 1.0, ``context`` 0.5.
+        """
+        sql = (
+            "SELECT m.rowid, -bm25(memories_fts, 1.0, 0.5) AS s FROM memories_fts "
+            "JOIN memories m ON m.rowid = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {where.sql()} ORDER BY bm25(memories_fts, 1.0, 0.5) "
+            "LIMIT ?"
+        )
+        try:
+            rows = self.pool.reader().execute(sql, (match, *where.params, k)).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"full-text query failed: {exc}") from exc
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def vector_candidates(
+        self, namespace: str, query: npt.NDArray[np.float32], where: SqlWhere, k: int,
+        *, filtered: bool,
+    ) -> list[tuple[int, float]]:
+        """Top-``k`` ``(rowid, cosine)`` in ``namespace`` among rows matching ``where``.
+
+        HNSW candidates are checked against ``where`` in SQL; when too few
+        survive, the search widens, and a selective ``filtered`` query whose
+        rows number at most :data:`EXACT_SEARCH_LIMIT` is computed exactly.
+        """
+        self.sync_index()
+        total = self.index.size(namespace)
+        if total == 0:
+            return []
+        want = min(total, max(2 * k, k + 20))
+        while True:
+            keys, sims = self.index.search(namespace, query, want)
+            alive = self._alive(keys.tolist(), where)
+            hits = [(int(key), float(sim)) for key, sim in zip(keys, sims, strict=True)
+                    if int(key) in alive]
+            if len(hits) >= k or want >= total:
+                return hits[:k]
+            if filtered:
+                exact = self._exact(namespace, query, where, k)
+                if exact is not None:
+                    return exact
+            want = min(total, want * 4)
+
+    def _alive(self, rowids: list[int], where: SqlWhere) -> set[int]:
+        if not rowids:
+            return set()
+        marks = ",".join("?" * len(rowids))
+        rows = self.pool.reader().execute(
+            f"SELECT m.rowid FROM memories m WHERE m.rowid IN ({marks}) AND {where.sql()}",
+            (*rowids, *where.params),
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def _exact(
+        self, namespace: str, query: npt.NDArray[np.float32], where: SqlWhere, k: int
+    ) -> list[tuple[int, float]] | None:
+        rows = self.pool.reader().execute(
+            f"SELECT m.rowid FROM memories m WHERE {where.sql()} LIMIT ?",
+            (*where.params, EXACT_SEARCH_LIMIT + 1),
+        ).fetchall()
+        if len(rows) > EXACT_SEARCH_LIMIT:
+            return None
+        rowids = [int(r[0]) for r in rows]
+        vectors = self.index.vectors(namespace, rowids)
+        present = ~np.isnan(vectors[:, 0]) if len(rowids) else np.zeros(0, bool)
+        ids = np.asarray(rowids, dtype=np.int64)[present]
+        sims = vectors[present] @ query
+        order = np.argsort(-sims)[:k]
+        return [(int(ids[i]), float(sims[i])) for i in order]
+
+    # --- index upkeep -------------------------------------------------------
+    def sync_index(self) -> int:
+        """Replay ``index_log`` entries newer than the index; returns how many."""
+        conn = self.pool.reader()
+        applied = self.index.applied_seq
+        compacted = int(self.meta("index_log_compacted") or 0)
+        if applied < compacted:
+            if not self.index.load_checkpoint() or self.index.applied_seq < compacted:
+                self.rebuild_index()
+                return 0
+        rows = conn.execute(
+            "SELECT l.seq, l.rowid, l.namespace, l.op, v.vector FROM index_log l "
+            "LEFT JOIN vectors v ON v.rowid = l.rowid AND l.op = 'upsert' "
+            "WHERE l.seq > ? ORDER BY l.seq", (self.index.applied_seq,),
+        ).fetchall()
+        ops = [IndexOp(int(r[0]), int(r[1]), str(r[2]),
+                       decode_vector(r[4]) if r[3] == "upsert" and r[4] is not None else None)
+               for r in rows]
+        return self.index.apply(ops)
+
+    def rebuild_index(self) -> int:
+        """Rebuild every namespace index from the ``vectors`` table; returns vectors loaded."""
+        conn = self.pool.reader()
+        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM index_log").fetchone()[0]
+        compacted = int(self.meta("index_log_compacted") or 0)
+        self.index.reset(max(int(seq), compacted))
+        total = 0
+        namespaces = [r[0] for r in conn.execute("SELECT DISTINCT namespace FROM memories")]
+        for namespace in namespaces:
+            rows = conn.execute(
+                "SELECT v.rowid, v.vector FROM vectors v JOIN memories m ON m.rowid = v.rowid "
+                "WHERE m.namespace = ?", (namespace,),
+            ).fetchall()
+            if not rows:
+                continue
+            keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+            self.index.bulk_load(namespace, keys, matrix.astype(np.float32))
+            total += len(rows)
+        return total
+
+    def open_index(self) -> str:
+        """Make the vector index ready: load the checkpoint and replay, or rebuild.
+
+        Returns:
+            ``"checkpoint"`` or ``"rebuilt"``.
+        """
+        how = "checkpoint" if self.index.load_checkpoint() else "rebuilt"
+        if how == "rebuilt":
+            self.rebuild_index()
+        self.sync_index()
+        self.index_ready = True
+        return how
+
+    def checkpoint_index(self) -> int:
+        """Save the vector index and compact ``index_log`` up to the saved point."""
+        self.sync_index()
+        seq = self.index.checkpoint()
+        with self.pool.write() as conn:
+            conn.execute("DELETE FROM index_log WHERE seq <= ?", (seq,))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('index_log_compacted', ?)",
+                         (str(max(seq, int(self.meta("index_log_compacted") or 0))),))
+        return seq
+
+    def close(self) -> None:
+        """Checkpoint the index if it changed, then close connections."""
+        if self.index_ready and self.index.dirty:
+            self.checkpoint_index()
+        self.pool.close()

@@ -1,0 +1,96 @@
+"""Background workers of the engine: TTL purge, embedding backfill, index checkpoints.
+
+Each worker is a daemon thread looping on an interval until :meth:`Workers.stop`.
+A failing iteration is logged with its traceback and retried next interval;
+it is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from memoryd.errors import BackendUnavailable, MemorydError, Timeout
+from memoryd.records import text_hash
+
+if TYPE_CHECKING:
+    from memoryd.engine import Memory
+
+__all__ = ["Workers"]
+
+log = logging.getLogger("memoryd.workers")
+_BACKFILL_INTERVAL_S = 2.0
+_BACKFILL_BATCH = 64
+
+
+class Workers:
+    """The engine's background threads.
+
+    Intervals come from settings: ``ttl_purge_interval_s``,
+    ``index_save_interval_s`` (seconds); backfill polls every 2 s.
+    """
+
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the three worker threads."""
+        s = self.memory.settings
+        for name, interval, step in (
+            ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired),
+            ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill),
+            ("index-checkpoint", s.index_save_interval_s, self.checkpoint),
+        ):
+            thread = threading.Thread(target=self._loop, args=(name, interval, step),
+                                      name=f"memoryd-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Signal the threads and wait up to ``timeout`` seconds for them."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _loop(self, name: str, interval: float, step: Callable[[], int]) -> None:
+        while not self._stop.wait(interval):
+            try:
+                step()
+            except MemorydError:
+                log.exception("worker %s failed; retrying in %.0f s", name, interval)
+
+    def purge_expired(self) -> int:
+        """Delete expired entries; returns how many."""
+        return self.memory.store.purge_expired(time.time())
+
+    def checkpoint(self) -> int:
+        """Save the vector index if it changed; returns the checkpointed log seq (0 if none)."""
+        store = self.memory.store
+        if store.index_ready and store.index.dirty:
+            return store.checkpoint_index()
+        return 0
+
+    def backfill(self) -> int:
+        """Embed queued rows until the queue is empty or the provider fails; returns rows filled."""
+        store, embedder = self.memory.store, self.memory.embedder
+        filled = 0
+        while not self._stop.is_set():
+            items = store.queued(_BACKFILL_BATCH)
+            if not items:
+                break
+            try:
+                vectors = embedder.embed([text for _, text in items])
+            except (BackendUnavailable, Timeout) as exc:
+                store.mark_queue_failure([rowid for rowid, _ in items], f"{exc.code}: {exc}")
+                log.warning("embedding backfill paused: %s", exc)
+                break
+            filled += store.fill_vectors(
+                [(rowid, vec, text_hash(text)) for (rowid, text), vec in zip(items, vectors, strict=True)]
+            )
+        return filled
