@@ -17,7 +17,7 @@ from memoryd.errors import BackendUnavailable, MemorydError, Timeout
 from memoryd.records import text_hash
 
 if TYPE_CHECKING:
-    from memoryd.engine import Memory
+    from memoryd.core import EngineCore
 
 __all__ = ["Workers"]
 
@@ -33,7 +33,7 @@ class Workers:
     ``index_save_interval_s`` (seconds); backfill polls every 2 s.
     """
 
-    def __init__(self, memory: Memory) -> None:
+    def __init__(self, memory: EngineCore) -> None:
         self.memory = memory
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -46,8 +46,9 @@ class Workers:
             ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill),
             ("index-checkpoint", s.index_save_interval_s, self.checkpoint),
         ):
-            thread = threading.Thread(target=self._loop, args=(name, interval, step),
-                                      name=f"memoryd-{name}", daemon=True)
+            thread = threading.Thread(
+                target=self._loop, args=(name, interval, step), name=f"memoryd-{name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -91,6 +92,9 @@ class Workers:
                 log.warning("embedding backfill paused: %s", exc)
                 break
             filled += store.fill_vectors(
-                [(rowid, vec, text_hash(text)) for (rowid, text), vec in zip(items, vectors, strict=True)]
+                [
+                    (rowid, vec, text_hash(text))
+                    for (rowid, text), vec in zip(items, vectors, strict=True)
+                ]
             )
         return filled

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from memoryd.core import EngineCore
 from memoryd.errors import NotFound, ValidationError
 from memoryd.ids import deterministic_id
 from memoryd.records import expiry, record_from_entry
 from memoryd.store.filters import dumps
 from memoryd.types import MemoryEntry
-
-if TYPE_CHECKING:
-    from memoryd.engine import Memory
 
 __all__ = ["StateMixin"]
 
@@ -34,11 +32,19 @@ def _content(key: str, value: Any) -> str:
         raise ValidationError(f"value for {key!r} is not JSON-serialisable") from exc
 
 
-class StateMixin:
+class StateMixin(EngineCore):
     """``set_state``/``get_state``/``delete_state`` and ``kv_set``/``kv_get``/``kv_delete``."""
 
-    def _upsert(self: Memory, *, namespace: str, kind: str, key: str, value: Any,
-                session_id: str | None, ttl_seconds: float | None) -> MemoryEntry:
+    def _upsert(
+        self,
+        *,
+        namespace: str,
+        kind: str,
+        key: str,
+        value: Any,
+        session_id: str | None,
+        ttl_seconds: float | None,
+    ) -> MemoryEntry:
         if not key or len(key) > 512:
             raise ValidationError("key must be 1-512 characters", key=key[:64])
         id = deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key)
@@ -49,21 +55,35 @@ class StateMixin:
         if row is None:
             # A stale expired row with this id may still exist until purged.
             self.store.purge_expired(now)
-            return self.add(content, id=id, kind=kind, namespace=namespace, session_id=session_id,
-                            metadata=metadata, ttl_seconds=ttl_seconds)
+            return self.add(
+                content,
+                id=id,
+                kind=kind,
+                namespace=namespace,
+                session_id=session_id,
+                metadata=metadata,
+                ttl_seconds=ttl_seconds,
+            )
         rowid, entry = int(row["rowid"]), self.get(id, namespace=namespace)
-        rec = record_from_entry(entry, content=content, metadata=metadata, updated_at=now,
-                                expires_at=expiry(ttl_seconds, None, now))
+        rec = record_from_entry(
+            entry,
+            content=content,
+            metadata=metadata,
+            updated_at=now,
+            expires_at=expiry(ttl_seconds, None, now),
+        )
         if rec.content_hash == entry.content_hash:
-            self.store.update_fields(rowid, metadata=dumps(metadata), updated_at=now,
-                                     expires_at=rec.expires_at)
+            self.store.update_fields(
+                rowid, metadata=dumps(metadata), updated_at=now, expires_at=rec.expires_at
+            )
         else:
             self._embed_records([rec])
             self.store.replace(rowid, rec)
         return self.get(id, namespace=namespace)
 
-    def _lookup(self: Memory, namespace: str, kind: str, key: str, session_id: str | None,
-                default: Any) -> Any:
+    def _lookup(
+        self, namespace: str, kind: str, key: str, session_id: str | None, default: Any
+    ) -> Any:
         id = deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key)
         try:
             return self.get(id, namespace=namespace).metadata.get("value")
@@ -72,7 +92,7 @@ class StateMixin:
                 raise
             return default
 
-    def _remove(self: Memory, namespace: str, kind: str, key: str, session_id: str | None) -> bool:
+    def _remove(self, namespace: str, kind: str, key: str, session_id: str | None) -> bool:
         id = deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key)
         try:
             self.delete(id, namespace=namespace)
@@ -80,33 +100,58 @@ class StateMixin:
             return False
         return True
 
-    def set_state(self: Memory, session_id: str, key: str, value: Any, *,
-                  namespace: str = "default") -> MemoryEntry:
+    def set_state(
+        self, session_id: str, key: str, value: Any, *, namespace: str = "default"
+    ) -> MemoryEntry:
         """Save a JSON ``value`` under ``(session_id, key)``; returns the entry."""
-        return self._upsert(namespace=namespace, kind="state", key=key, value=value,
-                            session_id=session_id, ttl_seconds=None)
+        return self._upsert(
+            namespace=namespace,
+            kind="state",
+            key=key,
+            value=value,
+            session_id=session_id,
+            ttl_seconds=None,
+        )
 
-    def get_state(self: Memory, session_id: str, key: str, default: Any = _MISSING, *,
-                  namespace: str = "default") -> Any:
+    def get_state(
+        self,
+        session_id: str,
+        key: str,
+        default: Any = _MISSING,
+        *,
+        namespace: str = "default",
+    ) -> Any:
         """The value under ``(session_id, key)``; ``default`` if given, else ``NotFound``."""
         return self._lookup(namespace, "state", key, session_id, default)
 
-    def delete_state(self: Memory, session_id: str, key: str, *, namespace: str = "default") -> bool:
+    def delete_state(self, session_id: str, key: str, *, namespace: str = "default") -> bool:
         """Delete a state value; ``False`` if there was none."""
         return self._remove(namespace, "state", key, session_id)
 
-    def kv_set(self: Memory, key: str, value: Any, *, ttl_seconds: float | None = None,
-               namespace: str = "default") -> MemoryEntry:
+    def kv_set(
+        self,
+        key: str,
+        value: Any,
+        *,
+        ttl_seconds: float | None = None,
+        namespace: str = "default",
+    ) -> MemoryEntry:
         """Save a JSON ``value`` under ``key``, optionally expiring after ``ttl_seconds``."""
         if ttl_seconds is not None and ttl_seconds <= 0:
             raise ValidationError("ttl_seconds must be positive", ttl_seconds=ttl_seconds)
-        return self._upsert(namespace=namespace, kind="kv", key=key, value=value,
-                            session_id=None, ttl_seconds=ttl_seconds)
+        return self._upsert(
+            namespace=namespace,
+            kind="kv",
+            key=key,
+            value=value,
+            session_id=None,
+            ttl_seconds=ttl_seconds,
+        )
 
-    def kv_get(self: Memory, key: str, default: Any = _MISSING, *, namespace: str = "default") -> Any:
+    def kv_get(self, key: str, default: Any = _MISSING, *, namespace: str = "default") -> Any:
         """The value under ``key``; ``default`` if given, else ``NotFound``."""
         return self._lookup(namespace, "kv", key, None, default)
 
-    def kv_delete(self: Memory, key: str, *, namespace: str = "default") -> bool:
+    def kv_delete(self, key: str, *, namespace: str = "default") -> bool:
         """Delete a key; ``False`` if there was none."""
         return self._remove(namespace, "kv", key, None)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memoryd.embeddings.base import Embedder
+from memoryd.embeddings.base import Embedder, Vectors
 from memoryd.embeddings.cache import QueryEmbeddingCache
 from memoryd.errors import BackendUnavailable, Timeout
 from memoryd.search.fusion import Fused, fuse
@@ -46,17 +46,6 @@ class FusionConfig:
     candidates: int = 100
 
 
-def _query_vector(
-    embedder: Embedder, cache: QueryEmbeddingCache, text: str
-) -> np.ndarray:  # type: ignore[type-arg]
-    cached = cache.get(embedder.model, text)
-    if cached is not None:
-        return cached
-    vector = embedder.embed([text])[0]
-    cache.put(embedder.model, text, vector)
-    return vector
-
-
 def search(
     store: SQLiteStore,
     embedder: Embedder,
@@ -68,9 +57,15 @@ def search(
     started = time.perf_counter()
     now = time.time()
     where = scope_where(
-        namespace=params.namespace, now=now, kinds=list(params.kinds) if params.kinds else None,
-        session_id=params.session_id, tags=params.tags, since=params.since, until=params.until,
-        filter=params.filter, include_superseded=params.include_superseded,
+        namespace=params.namespace,
+        now=now,
+        kinds=list(params.kinds) if params.kinds else None,
+        session_id=params.session_id,
+        tags=params.tags,
+        since=params.since,
+        until=params.until,
+        filter=params.filter,
+        include_superseded=params.include_superseded,
     )
     filtered = len(where.clauses) > 3 - int(params.include_superseded)
     k = max(config.candidates, params.limit * (3 if params.diversity is not None else 1))
@@ -84,7 +79,7 @@ def search(
             bm25 = store.keyword_candidates(match, where, k)
     if params.mode in ("hybrid", "vector"):
         try:
-            qvec = _query_vector(embedder, cache, params.query)
+            qvec = cache.embed_one(embedder, params.query)
         except (BackendUnavailable, Timeout) as exc:
             if params.mode == "vector":
                 raise
@@ -92,19 +87,29 @@ def search(
         if qvec is not None:
             vector = store.vector_candidates(params.namespace, qvec, where, k, filtered=filtered)
     fused = fuse(
-        bm25, vector, method="weighted" if config.method == "weighted" else "rrf",
-        rrf_k=config.rrf_k, bm25_weight=config.bm25_weight, vector_weight=config.vector_weight,
+        bm25,
+        vector,
+        method="weighted" if config.method == "weighted" else "rrf",
+        rrf_k=config.rrf_k,
+        bm25_weight=config.bm25_weight,
+        vector_weight=config.vector_weight,
     )
     hits = _rank(store, fused, params, qvec, now)
     return SearchResult(
-        hits=hits, mode=params.mode, took_ms=(time.perf_counter() - started) * 1000,
-        degraded=bool(notes), notes=notes,
+        hits=hits,
+        mode=params.mode,
+        took_ms=(time.perf_counter() - started) * 1000,
+        degraded=bool(notes),
+        notes=notes,
     )
 
 
 def _rank(
-    store: SQLiteStore, fused: list[Fused], params: SearchParams,
-    qvec: np.ndarray | None, now: float,  # type: ignore[type-arg]
+    store: SQLiteStore,
+    fused: list[Fused],
+    params: SearchParams,
+    qvec: Vectors | None,
+    now: float,
 ) -> list[SearchHit]:
     adjust = params.recency_weight + params.importance_weight
     pool = params.limit * (3 if params.diversity is not None else 1)
@@ -133,8 +138,9 @@ def _rank(
     if params.diversity is not None and scored:
         rowids = [s[0].rowid for s in scored]
         vectors = store.index.vectors(params.namespace, rowids)
-        order = mmr(np.array([s[1] for s in scored]), vectors, lambda_=params.diversity,
-                    limit=params.limit)
+        order = mmr(
+            np.array([s[1] for s in scored]), vectors, lambda_=params.diversity, limit=params.limit
+        )
         mmr_scores = {rowids[i]: score for i, score in order}
         scored = [scored[i] for i, _ in order]
     hits: list[SearchHit] = []
@@ -144,10 +150,15 @@ def _rank(
         explain = None
         if params.explain:
             explain = ScoreExplain(
-                bm25_rank=item.bm25_rank, bm25_score=item.bm25_score,
-                vector_rank=item.vector_rank, vector_score=item.vector_score,
-                fusion=item.score, recency=recency, importance=importance,
-                mmr=mmr_scores.get(item.rowid), final=final,
+                bm25_rank=item.bm25_rank,
+                bm25_score=item.bm25_score,
+                vector_rank=item.vector_rank,
+                vector_score=item.vector_score,
+                fusion=item.score,
+                recency=recency,
+                importance=importance,
+                mmr=mmr_scores.get(item.rowid),
+                final=final,
             )
         hits.append(SearchHit(entry=entries[item.rowid], score=final, explain=explain))
         if len(hits) >= params.limit:

@@ -18,7 +18,9 @@ def store_stats(store: SQLiteStore) -> StoreStats:
     """Counts by kind and namespace, vector/queue sizes, file sizes in bytes."""
     conn = store.pool.reader()
     by_kind = dict(conn.execute("SELECT kind, COUNT(*) FROM memories GROUP BY kind").fetchall())
-    by_ns = dict(conn.execute("SELECT namespace, COUNT(*) FROM memories GROUP BY namespace").fetchall())
+    by_ns = dict(
+        conn.execute("SELECT namespace, COUNT(*) FROM memories GROUP BY namespace").fetchall()
+    )
     return StoreStats(
         total=sum(by_kind.values()),
         by_kind=by_kind,
@@ -65,8 +67,17 @@ def consistency_report(store: SQLiteStore) -> dict[str, object]:
     }
     report["ok"] = (
         quick == "ok"
-        and all(report[k] == 0 for k in ("fts_missing", "fts_extra", "vector_or_queue_missing",
-                                          "vector_extra", "queue_extra", "vectors_and_queued"))
+        and all(
+            report[k] == 0
+            for k in (
+                "fts_missing",
+                "fts_extra",
+                "vector_or_queue_missing",
+                "vector_extra",
+                "queue_extra",
+                "vectors_and_queued",
+            )
+        )
         and indexed == len(vectors)
     )
     return report

@@ -115,18 +115,26 @@ class SQLiteStore:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('dim', ?)", (str(dim),))
             if old_model is None or (old_model == model and old_dim == str(dim)):
                 return False
-            log.warning("embedding model changed from %s/%s to %s/%s: re-embedding all rows",
-                        old_model, old_dim, model, dim)
+            log.warning(
+                "embedding model changed from %s/%s to %s/%s: re-embedding all rows",
+                old_model,
+                old_dim,
+                model,
+                dim,
+            )
             conn.execute("DELETE FROM vectors")
             conn.execute("DELETE FROM index_log")
             conn.execute(
                 "INSERT OR REPLACE INTO embedding_queue(rowid, text, enqueued_at) "
-                "SELECT m.rowid, m.content, ? FROM memories m", (time.time(),)
+                "SELECT m.rowid, m.content, ? FROM memories m",
+                (time.time(),),
             )
             conn.execute("UPDATE memories SET embedding_model = NULL, dim = NULL")
             return True
 
-    def check_vector(self, vector: Sequence[float] | npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    def check_vector(
+        self, vector: Sequence[float] | npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
         """Validate and L2-normalise a caller's vector.
 
         Raises:
@@ -136,7 +144,9 @@ class SQLiteStore:
         if arr.shape[0] != self.dim:
             raise DimensionMismatch(
                 f"vector has {arr.shape[0]} dimensions, the store uses {self.dim}",
-                expected=self.dim, got=int(arr.shape[0]), model=self.model,
+                expected=self.dim,
+                got=int(arr.shape[0]),
+                model=self.model,
             )
         norm = float(np.linalg.norm(arr))
         if not np.isfinite(norm) or norm == 0.0:
@@ -144,34 +154,61 @@ class SQLiteStore:
         return arr / norm
 
     # --- writes -----------------------------------------------------------
-    def _write_vector_parts(
-        self, conn: sqlite3.Connection, rowid: int, rec: NewRecord
-    ) -> None:
-        conn.execute("INSERT OR REPLACE INTO memories_fts(rowid, body, context) VALUES (?,?,?)",
-                     (rowid, rec.body, rec.context))
+    def _write_vector_parts(self, conn: sqlite3.Connection, rowid: int, rec: NewRecord) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO memories_fts(rowid, body, context) VALUES (?,?,?)",
+            (rowid, rec.body, rec.context),
+        )
         if rec.vector is not None:
             blob = encode_vector(rec.vector)
-            conn.execute("INSERT OR REPLACE INTO vectors(rowid, vector) VALUES (?,?)", (rowid, blob))
-            conn.execute("INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'upsert')",
-                         (rowid, rec.namespace))
-            conn.execute("INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
-                         (self.model, rec.text_hash, blob))
+            conn.execute(
+                "INSERT OR REPLACE INTO vectors(rowid, vector) VALUES (?,?)", (rowid, blob)
+            )
+            conn.execute(
+                "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'upsert')",
+                (rowid, rec.namespace),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
+                (self.model, rec.text_hash, blob),
+            )
             conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
         else:
             conn.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
-            conn.execute("INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'delete')",
-                         (rowid, rec.namespace))
-            conn.execute("INSERT OR REPLACE INTO embedding_queue(rowid, text, enqueued_at) "
-                         "VALUES (?,?,?)", (rowid, rec.embed_text, time.time()))
+            conn.execute(
+                "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'delete')",
+                (rowid, rec.namespace),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO embedding_queue(rowid, text, enqueued_at) VALUES (?,?,?)",
+                (rowid, rec.embed_text, time.time()),
+            )
 
     def _insert_one(self, conn: sqlite3.Connection, rec: NewRecord) -> int:
         has_vec = rec.vector is not None
-        cur = conn.execute(_INSERT, (
-            rec.id, rec.namespace, rec.kind, rec.content, rec.content_hash, rec.session_id,
-            rec.agent_id, rec.user_id, rec.metadata, rec.tags, rec.importance, rec.created_at,
-            rec.updated_at, rec.expires_at, self.model if has_vec else None,
-            self.dim if has_vec else None, rec.supersedes, rec.text_hash,
-        ))
+        cur = conn.execute(
+            _INSERT,
+            (
+                rec.id,
+                rec.namespace,
+                rec.kind,
+                rec.content,
+                rec.content_hash,
+                rec.session_id,
+                rec.agent_id,
+                rec.user_id,
+                rec.metadata,
+                rec.tags,
+                rec.importance,
+                rec.created_at,
+                rec.updated_at,
+                rec.expires_at,
+                self.model if has_vec else None,
+                self.dim if has_vec else None,
+                rec.supersedes,
+                rec.text_hash,
+            ),
+        )
         rowid = int(cur.lastrowid or 0)
         self._write_vector_parts(conn, rowid, rec)
         return rowid
@@ -185,8 +222,10 @@ class SQLiteStore:
         with self.pool.write() as conn:
             rowids = [self._insert_one(conn, rec) for rec in records]
             if supersede_id is not None:
-                conn.execute("UPDATE memories SET superseded_by = ?, updated_at = ? WHERE id = ?",
-                             (records[0].id, time.time(), supersede_id))
+                conn.execute(
+                    "UPDATE memories SET superseded_by = ?, updated_at = ? WHERE id = ?",
+                    (records[0].id, time.time(), supersede_id),
+                )
         self.sync_index()
         return rowids
 
@@ -198,10 +237,22 @@ class SQLiteStore:
                 "UPDATE memories SET content=?, content_hash=?, metadata=?, tags=?, importance=?, "
                 "updated_at=?, expires_at=?, embedding_model=?, dim=?, text_hash=?, session_id=?, "
                 "agent_id=?, user_id=? WHERE rowid=?",
-                (rec.content, rec.content_hash, rec.metadata, rec.tags, rec.importance,
-                 rec.updated_at, rec.expires_at, self.model if has_vec else None,
-                 self.dim if has_vec else None, rec.text_hash, rec.session_id, rec.agent_id,
-                 rec.user_id, rowid),
+                (
+                    rec.content,
+                    rec.content_hash,
+                    rec.metadata,
+                    rec.tags,
+                    rec.importance,
+                    rec.updated_at,
+                    rec.expires_at,
+                    self.model if has_vec else None,
+                    self.dim if has_vec else None,
+                    rec.text_hash,
+                    rec.session_id,
+                    rec.agent_id,
+                    rec.user_id,
+                    rowid,
+                ),
             )
             self._write_vector_parts(conn, rowid, rec)
         self.sync_index()
@@ -229,10 +280,14 @@ class SQLiteStore:
                     f"SELECT rowid, id, namespace FROM memories WHERE rowid IN ({marks})", chunk
                 ).fetchall()
                 for row in rows:
-                    conn.execute("UPDATE memories SET superseded_by = NULL WHERE superseded_by = ?",
-                                 (row["id"],))
-                    conn.execute("INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'delete')",
-                                 (row["rowid"], row["namespace"]))
+                    conn.execute(
+                        "UPDATE memories SET superseded_by = NULL WHERE superseded_by = ?",
+                        (row["id"],),
+                    )
+                    conn.execute(
+                        "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'delete')",
+                        (row["rowid"], row["namespace"]),
+                    )
                 for table in ("memories_fts", "vectors", "embedding_queue", "memories"):
                     conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)
                 deleted += len(rows)
@@ -241,17 +296,26 @@ class SQLiteStore:
 
     def purge_expired(self, now: float) -> int:
         """Delete every row whose ``expires_at`` is at or before ``now`` (unix seconds)."""
-        rows = self.pool.reader().execute(
-            "SELECT rowid FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
-        ).fetchall()
+        rows = (
+            self.pool.reader()
+            .execute(
+                "SELECT rowid FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                (now,),
+            )
+            .fetchall()
+        )
         return self.delete_rows([r[0] for r in rows]) if rows else 0
 
     # --- embedding backfill -------------------------------------------------
     def queued(self, limit: int) -> list[tuple[int, str]]:
         """Up to ``limit`` ``(rowid, text)`` pairs waiting for a vector, oldest first."""
-        rows = self.pool.reader().execute(
-            "SELECT rowid, text FROM embedding_queue ORDER BY enqueued_at LIMIT ?", (limit,)
-        ).fetchall()
+        rows = (
+            self.pool.reader()
+            .execute(
+                "SELECT rowid, text FROM embedding_queue ORDER BY enqueued_at LIMIT ?", (limit,)
+            )
+            .fetchall()
+        )
         return [(int(r[0]), str(r[1])) for r in rows]
 
     def fill_vectors(self, items: Sequence[tuple[int, npt.NDArray[np.float32], str]]) -> int:
@@ -259,18 +323,26 @@ class SQLiteStore:
         filled = 0
         with self.pool.write() as conn:
             for rowid, vector, text_hash in items:
-                row = conn.execute("SELECT namespace FROM memories WHERE rowid = ?", (rowid,)).fetchone()
+                row = conn.execute(
+                    "SELECT namespace FROM memories WHERE rowid = ?", (rowid,)
+                ).fetchone()
                 if row is None:
                     conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
                     continue
                 blob = encode_vector(vector)
                 conn.execute("INSERT OR REPLACE INTO vectors VALUES (?, ?)", (rowid, blob))
-                conn.execute("INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'upsert')",
-                             (rowid, row[0]))
-                conn.execute("INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
-                             (self.model, text_hash, blob))
-                conn.execute("UPDATE memories SET embedding_model = ?, dim = ? WHERE rowid = ?",
-                             (self.model, self.dim, rowid))
+                conn.execute(
+                    "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'upsert')",
+                    (rowid, row[0]),
+                )
+                conn.execute(
+                    "INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
+                    (self.model, text_hash, blob),
+                )
+                conn.execute(
+                    "UPDATE memories SET embedding_model = ?, dim = ? WHERE rowid = ?",
+                    (self.model, self.dim, rowid),
+                )
                 conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
                 filled += 1
         self.sync_index()
@@ -280,7 +352,8 @@ class SQLiteStore:
         """Record a failed backfill attempt (the rows stay queued)."""
         with self.pool.write() as conn:
             conn.executemany(
-                "UPDATE embedding_queue SET attempts = attempts + 1, last_error = ? WHERE rowid = ?",
+                "UPDATE embedding_queue SET attempts = attempts + 1, last_error = ? "
+                "WHERE rowid = ?",
                 [(error[:500], rowid) for rowid in rowids],
             )
 
@@ -293,7 +366,8 @@ class SQLiteStore:
             marks = ",".join("?" * len(chunk))
             for row in conn.execute(
                 f"SELECT text_hash, vector FROM embedding_cache WHERE model = ? "
-                f"AND text_hash IN ({marks})", (self.model, *chunk),
+                f"AND text_hash IN ({marks})",
+                (self.model, *chunk),
             ):
                 out[row[0]] = decode_vector(row[1])
         return out
@@ -301,12 +375,20 @@ class SQLiteStore:
     # --- reads ------------------------------------------------------------
     def get_row(self, id: str, namespace: str, now: float) -> sqlite3.Row | None:
         """The row of entry ``id`` in ``namespace`` unless expired."""
-        return self.pool.reader().execute(
-            f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE m.id = ? AND m.namespace = ? "
-            "AND (m.expires_at IS NULL OR m.expires_at > ?)", (id, namespace, now),
-        ).fetchone()
+        row: sqlite3.Row | None = (
+            self.pool.reader()
+            .execute(
+                f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE m.id = ? AND m.namespace = ? "
+                "AND (m.expires_at IS NULL OR m.expires_at > ?)",
+                (id, namespace, now),
+            )
+            .fetchone()
+        )
+        return row
 
-    def select(self, where: SqlWhere, *, order: str = "", limit: int | None = None) -> list[sqlite3.Row]:
+    def select(
+        self, where: SqlWhere, *, order: str = "", limit: int | None = None
+    ) -> list[sqlite3.Row]:
         """Rows matching ``where`` (with :data:`ENTRY_COLUMNS`), ordered and limited."""
         sql = f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE {where.sql()} {order}"
         params = list(where.params)
@@ -352,8 +434,13 @@ class SQLiteStore:
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def vector_candidates(
-        self, namespace: str, query: npt.NDArray[np.float32], where: SqlWhere, k: int,
-        *, filtered: bool,
+        self,
+        namespace: str,
+        query: npt.NDArray[np.float32],
+        where: SqlWhere,
+        k: int,
+        *,
+        filtered: bool,
     ) -> list[tuple[int, float]]:
         """Top-``k`` ``(rowid, cosine)`` in ``namespace`` among rows matching ``where``.
 
@@ -369,8 +456,11 @@ class SQLiteStore:
         while True:
             keys, sims = self.index.search(namespace, query, want)
             alive = self._alive(keys.tolist(), where)
-            hits = [(int(key), float(sim)) for key, sim in zip(keys, sims, strict=True)
-                    if int(key) in alive]
+            hits = [
+                (int(key), float(sim))
+                for key, sim in zip(keys, sims, strict=True)
+                if int(key) in alive
+            ]
             if len(hits) >= k or want >= total:
                 return hits[:k]
             if filtered:
@@ -383,19 +473,27 @@ class SQLiteStore:
         if not rowids:
             return set()
         marks = ",".join("?" * len(rowids))
-        rows = self.pool.reader().execute(
-            f"SELECT m.rowid FROM memories m WHERE m.rowid IN ({marks}) AND {where.sql()}",
-            (*rowids, *where.params),
-        ).fetchall()
+        rows = (
+            self.pool.reader()
+            .execute(
+                f"SELECT m.rowid FROM memories m WHERE m.rowid IN ({marks}) AND {where.sql()}",
+                (*rowids, *where.params),
+            )
+            .fetchall()
+        )
         return {int(r[0]) for r in rows}
 
     def _exact(
         self, namespace: str, query: npt.NDArray[np.float32], where: SqlWhere, k: int
     ) -> list[tuple[int, float]] | None:
-        rows = self.pool.reader().execute(
-            f"SELECT m.rowid FROM memories m WHERE {where.sql()} LIMIT ?",
-            (*where.params, EXACT_SEARCH_LIMIT + 1),
-        ).fetchall()
+        rows = (
+            self.pool.reader()
+            .execute(
+                f"SELECT m.rowid FROM memories m WHERE {where.sql()} LIMIT ?",
+                (*where.params, EXACT_SEARCH_LIMIT + 1),
+            )
+            .fetchall()
+        )
         if len(rows) > EXACT_SEARCH_LIMIT:
             return None
         rowids = [int(r[0]) for r in rows]
@@ -412,18 +510,26 @@ class SQLiteStore:
         conn = self.pool.reader()
         applied = self.index.applied_seq
         compacted = int(self.meta("index_log_compacted") or 0)
-        if applied < compacted:
-            if not self.index.load_checkpoint() or self.index.applied_seq < compacted:
-                self.rebuild_index()
-                return 0
+        if applied < compacted and (
+            not self.index.load_checkpoint() or self.index.applied_seq < compacted
+        ):
+            self.rebuild_index()
+            return 0
         rows = conn.execute(
             "SELECT l.seq, l.rowid, l.namespace, l.op, v.vector FROM index_log l "
             "LEFT JOIN vectors v ON v.rowid = l.rowid AND l.op = 'upsert' "
-            "WHERE l.seq > ? ORDER BY l.seq", (self.index.applied_seq,),
+            "WHERE l.seq > ? ORDER BY l.seq",
+            (self.index.applied_seq,),
         ).fetchall()
-        ops = [IndexOp(int(r[0]), int(r[1]), str(r[2]),
-                       decode_vector(r[4]) if r[3] == "upsert" and r[4] is not None else None)
-               for r in rows]
+        ops = [
+            IndexOp(
+                int(r[0]),
+                int(r[1]),
+                str(r[2]),
+                decode_vector(r[4]) if r[3] == "upsert" and r[4] is not None else None,
+            )
+            for r in rows
+        ]
         return self.index.apply(ops)
 
     def rebuild_index(self) -> int:
@@ -437,7 +543,8 @@ class SQLiteStore:
         for namespace in namespaces:
             rows = conn.execute(
                 "SELECT v.rowid, v.vector FROM vectors v JOIN memories m ON m.rowid = v.rowid "
-                "WHERE m.namespace = ?", (namespace,),
+                "WHERE m.namespace = ?",
+                (namespace,),
             ).fetchall()
             if not rows:
                 continue
@@ -466,8 +573,10 @@ class SQLiteStore:
         seq = self.index.checkpoint()
         with self.pool.write() as conn:
             conn.execute("DELETE FROM index_log WHERE seq <= ?", (seq,))
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('index_log_compacted', ?)",
-                         (str(max(seq, int(self.meta("index_log_compacted") or 0))),))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('index_log_compacted', ?)",
+                (str(max(seq, int(self.meta("index_log_compacted") or 0))),),
+            )
         return seq
 
     def close(self) -> None:

@@ -36,7 +36,14 @@ __all__ = ["HNSW_PARAMS", "IndexOp", "VectorIndex"]
 
 #: usearch HNSW parameters (M=16, efConstruction=128, efSearch=96): chosen in
 #: docs/perf/vector_index.md for recall@100 >= 0.98 at ~1 ms per query at 100k.
-HNSW_PARAMS = {"connectivity": 16, "expansion_add": 128, "expansion_search": 96}
+HNSW_CONNECTIVITY = 16
+HNSW_EXPANSION_ADD = 128
+HNSW_EXPANSION_SEARCH = 96
+HNSW_PARAMS = {
+    "connectivity": HNSW_CONNECTIVITY,
+    "expansion_add": HNSW_EXPANSION_ADD,
+    "expansion_search": HNSW_EXPANSION_SEARCH,
+}
 _MANIFEST_VERSION = 1
 
 
@@ -85,7 +92,14 @@ class VectorIndex:
 
     # --- construction ------------------------------------------------------
     def _new(self) -> Index:
-        return Index(ndim=self.dim, metric="ip", dtype="f32", **HNSW_PARAMS)
+        return Index(
+            ndim=self.dim,
+            metric="ip",
+            dtype="f32",
+            connectivity=HNSW_CONNECTIVITY,
+            expansion_add=HNSW_EXPANSION_ADD,
+            expansion_search=HNSW_EXPANSION_SEARCH,
+        )
 
     def _namespace_index(self, namespace: str) -> Index:
         index = self._indexes.get(namespace)
@@ -127,7 +141,9 @@ class VectorIndex:
             self.applied_seq = applied_seq
             self._dirty = True
 
-    def bulk_load(self, namespace: str, keys: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> None:
+    def bulk_load(
+        self, namespace: str, keys: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]
+    ) -> None:
         """Add many vectors at once (rebuilds); ``vectors`` is ``(n, dim)`` float32."""
         if len(keys) == 0:
             return
@@ -178,7 +194,8 @@ class VectorIndex:
             if index is None or not keys:
                 return out
             got = index.get(np.asarray(keys, dtype=np.uint64))
-        for i, vec in enumerate(got):
+        rows = [] if got is None else list(got)
+        for i, vec in enumerate(rows):
             if vec is not None:
                 out[i] = np.asarray(vec, dtype=np.float32).reshape(-1)[: self.dim]
         return out

@@ -1,0 +1,566 @@
+"""The engine core: CRUD, search, history, export/import over the store.
+
+``memoryd.Memory`` (engine.py) adds the typed collections on top of it.
+
+Example::
+
+    from memoryd import Memory
+    with Memory(data_dir="/tmp/mem") as memory:
+        entry = memory.add("Ann prefers tea", tags=["prefs"])
+        hits = memory.search("what does Ann drink?").hits
+
+Thread-safe: writes are serialised by the store's single writer connection,
+reads use one connection per thread.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Self
+from uuid import UUID
+
+import numpy as np
+import numpy.typing as npt
+
+from memoryd.config import Settings, load_settings
+from memoryd.embeddings import Embedder, QueryEmbeddingCache, create_embedder
+from memoryd.errors import BackendUnavailable, Conflict, NotFound, Timeout, ValidationError
+from memoryd.records import record_from_entry, record_from_input
+from memoryd.search.pipeline import FusionConfig
+from memoryd.search.pipeline import search as run_search
+from memoryd.store.connection import Pragmas
+from memoryd.store.filters import dumps, scope_where
+from memoryd.store.maintenance import store_stats
+from memoryd.store.rows import row_to_entry
+from memoryd.store.sqlite import NewRecord, SQLiteStore
+from memoryd.types import (
+    Filter,
+    Kind,
+    MemoryEntry,
+    MemoryInput,
+    MemoryPatch,
+    Page,
+    SearchParams,
+    SearchResult,
+    StoreStats,
+)
+from memoryd.workers import Workers
+
+__all__ = ["EngineCore"]
+
+log = logging.getLogger("memoryd.engine")
+_DEDUP_KINDS = {"memory", "chunk"}
+
+
+def _coerce_input(
+    content: str | MemoryInput | dict[str, Any], fields: dict[str, Any]
+) -> MemoryInput:
+    try:
+        if isinstance(content, MemoryInput):
+            return content.model_copy(update=fields) if fields else content
+        if isinstance(content, dict):
+            return MemoryInput.model_validate({**content, **fields})
+        return MemoryInput.model_validate({"content": content, **fields})
+    except ValueError as exc:
+        raise ValidationError(f"invalid memory: {exc}") from exc
+
+
+class EngineCore:
+    """The memory engine over one data directory (use :class:`memoryd.Memory`).
+
+    Args:
+        settings: full settings; if omitted they are loaded from env/TOML and
+            ``**overrides`` (e.g. ``Memory(data_dir=path)``).
+        embedder: an :class:`~memoryd.embeddings.Embedder` to use instead of
+            the configured provider.
+        background: start the TTL-purge, embedding-backfill and index
+            checkpoint workers (default true).
+
+    Raises:
+        ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        background: bool = True,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings or load_settings(**overrides)
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.settings.data_dir, 0o700)
+        self.embedder = embedder or create_embedder(self.settings)
+        self.query_cache = QueryEmbeddingCache()
+        self.store = SQLiteStore(
+            self.settings.db_path,
+            self.settings.index_dir,
+            Pragmas(
+                synchronous=self.settings.sqlite_synchronous,
+                busy_timeout_ms=self.settings.busy_timeout_ms,
+            ),
+            model=self.embedder.model,
+            dim=self.embedder.dim,
+        )
+        self.index_source = self.store.open_index()
+        self.fusion = FusionConfig(
+            method=self.settings.fusion,
+            rrf_k=self.settings.rrf_k,
+            bm25_weight=self.settings.bm25_weight,
+            vector_weight=self.settings.vector_weight,
+            candidates=self.settings.candidates,
+        )
+        self._closed = False
+        self.workers = Workers(self)
+        if background:
+            self.workers.start()
+
+    # --- lifecycle ----------------------------------------------------------
+    def close(self) -> None:
+        """Stop workers, checkpoint the vector index and close the store (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.workers.stop()
+        self.store.close()
+        self.embedder.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def ready(self) -> bool:
+        """True when the store is open and the vector index is loaded."""
+        return not self._closed and self.store.index_ready
+
+    # --- embedding ----------------------------------------------------------
+    def _embed_records(self, records: Sequence[NewRecord]) -> None:
+        """Fill ``vector`` of records that lack one: embedding cache, then the provider.
+
+        If the provider is down the records keep ``vector=None`` and are queued
+        for the backfill worker; the write is still acknowledged.
+        """
+        todo = [r for r in records if r.vector is None]
+        if not todo:
+            return
+        cached = self.store.cached_vectors(sorted({r.text_hash for r in todo}))
+        missing: dict[str, str] = {}
+        for rec in todo:
+            if rec.text_hash in cached:
+                rec.vector = cached[rec.text_hash]
+            else:
+                missing.setdefault(rec.text_hash, rec.embed_text)
+        if not missing:
+            return
+        try:
+            vectors = self.embedder.embed(list(missing.values()))
+        except (BackendUnavailable, Timeout) as exc:
+            log.warning(
+                "embedding failed (%s); %d rows queued for backfill", exc.code, len(missing)
+            )
+            return
+        by_hash = dict(zip(missing.keys(), vectors, strict=True))
+        for rec in todo:
+            if rec.vector is None:
+                rec.vector = by_hash[rec.text_hash]
+
+    def _vector(self, given: Sequence[float] | None) -> npt.NDArray[np.float32] | None:
+        return None if given is None else self.store.check_vector(given)
+
+    # --- conversation context ------------------------------------------------
+    def _previous_turn(self, namespace: str, session_id: str, before: float | None) -> str:
+        where = scope_where(
+            namespace=namespace,
+            now=time.time(),
+            kinds=["message"],
+            session_id=session_id,
+            include_superseded=True,
+        )
+        if before is not None:
+            where.add("m.created_at <= ?", before)
+        rows = self.store.select(where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=1)
+        return str(rows[0]["content"]) if rows else ""
+
+    def _contexts(self, items: list[MemoryInput]) -> list[str]:
+        """Previous-turn text for each message of a batch ("" for other kinds)."""
+        if not self.settings.message_context:
+            return ["" for _ in items]
+        last: dict[tuple[str, str], str] = {}
+        out: list[str] = []
+        for item in items:
+            if item.kind != "message" or item.session_id is None:
+                out.append("")
+                continue
+            key = (item.namespace, item.session_id)
+            if key not in last:
+                before = item.created_at.timestamp() if item.created_at else None
+                last[key] = self._previous_turn(item.namespace, item.session_id, before)
+            out.append(last[key])
+            last[key] = item.content
+        return out
+
+    def _context_of(self, entry: MemoryEntry) -> str:
+        """Previous-turn text of a stored message ("" for other kinds)."""
+        if not self.settings.message_context or entry.kind != "message" or entry.session_id is None:
+            return ""
+        where = scope_where(
+            namespace=entry.namespace,
+            now=time.time(),
+            kinds=["message"],
+            session_id=entry.session_id,
+            include_superseded=True,
+        )
+        where.add("m.id != ?", str(entry.id))
+        where.add("m.created_at <= ?", entry.created_at.timestamp())
+        rows = self.store.select(where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=1)
+        return str(rows[0]["content"]) if rows else ""
+
+    # --- writes -------------------------------------------------------------
+    def add(self, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry:
+        """Save one memory; returns the stored entry (or the existing duplicate).
+
+        ``content`` is the text (with ``**fields`` of :class:`MemoryInput`) or
+        a ``MemoryInput``. Kinds ``memory`` and ``chunk`` are deduplicated by
+        content hash within a namespace.
+
+        Raises:
+            ValidationError, DimensionMismatch, StorageFull, StorageError.
+        """
+        return self.add_many([_coerce_input(content, fields)])[0]
+
+    def add_many(
+        self, items: Iterable[MemoryInput | dict[str, Any]], *, batch_size: int = 256
+    ) -> list[MemoryEntry]:
+        """Save many memories; each batch of ``batch_size`` is one transaction.
+
+        Returns the entries in input order (duplicates resolve to the stored entry).
+        """
+        out: list[MemoryEntry] = []
+        batch: list[MemoryInput] = []
+        for item in items:
+            batch.append(_coerce_input(item, {}))
+            if len(batch) >= batch_size:
+                out.extend(self._add_batch(batch))
+                batch = []
+        if batch:
+            out.extend(self._add_batch(batch))
+        return out
+
+    def _add_batch(self, items: list[MemoryInput]) -> list[MemoryEntry]:
+        now = time.time()
+        results: list[MemoryEntry | int] = []
+        records: list[NewRecord] = []
+        seen: dict[tuple[str, str, str], int] = {}
+        contexts = self._contexts(items)
+        for item, context in zip(items, contexts, strict=True):
+            rec = record_from_input(
+                item, context=context, vector=self._vector(item.vector), now=now
+            )
+            if item.kind in _DEDUP_KINDS:
+                key = (item.namespace, item.kind, rec.content_hash)
+                existing = self._find_duplicate(*key, now=now)
+                if existing is not None:
+                    results.append(existing)
+                    continue
+                if key in seen:
+                    results.append(seen[key])
+                    continue
+                seen[key] = len(records)
+            if item.id is not None and self.store.get_row(str(item.id), item.namespace, now):
+                raise Conflict(f"an entry with id {item.id} already exists", id=str(item.id))
+            results.append(len(records))
+            records.append(rec)
+        self._embed_records(records)
+        rowids = self.store.insert(records)
+        entries = self.store.fetch(rowids)
+        return [r if isinstance(r, MemoryEntry) else entries[rowids[r]] for r in results]
+
+    def _find_duplicate(
+        self, namespace: str, kind: str, chash: str, *, now: float
+    ) -> MemoryEntry | None:
+        where = scope_where(namespace=namespace, now=now, kinds=[kind])
+        where.add("m.content_hash = ?", chash)
+        rows = self.store.select(where, limit=1)
+        return row_to_entry(rows[0]) if rows else None
+
+    def _entry_row(self, id: UUID | str, namespace: str) -> tuple[int, MemoryEntry]:
+        row = self.store.get_row(str(id), namespace, time.time())
+        if row is None:
+            raise NotFound(
+                f"no entry {id} in namespace {namespace!r}", id=str(id), namespace=namespace
+            )
+        return int(row["rowid"]), row_to_entry(row)
+
+    def get(self, id: UUID | str, *, namespace: str = "default") -> MemoryEntry:
+        """The entry ``id`` in ``namespace`` (superseded entries included).
+
+        Raises:
+            NotFound: no such entry there, or it expired (foreign ids too).
+        """
+        return self._entry_row(id, namespace)[1]
+
+    def update(
+        self,
+        id: UUID | str,
+        patch: MemoryPatch | dict[str, Any] | None = None,
+        *,
+        namespace: str = "default",
+        **fields: Any,
+    ) -> MemoryEntry:
+        """Change an entry in place (same id); new content is re-embedded and re-indexed.
+
+        Raises:
+            NotFound, ValidationError, DimensionMismatch.
+        """
+        try:
+            data = (
+                patch.model_dump(exclude_unset=True)
+                if isinstance(patch, MemoryPatch)
+                else dict(patch or {})
+            )
+            change = MemoryPatch.model_validate({**data, **fields})
+        except ValueError as exc:
+            raise ValidationError(f"invalid update: {exc}") from exc
+        rowid, entry = self._entry_row(id, namespace)
+        now = time.time()
+        values = change.model_dump(exclude_unset=True)
+        if not values:
+            return entry
+        updates: dict[str, Any] = {"updated_at": now}
+        for name in ("metadata", "tags", "importance"):
+            if name in values:
+                updates[name] = values[name]
+        if change.ttl_seconds is not None or "expires_at" in values:
+            updates["expires_at"] = (
+                now + change.ttl_seconds
+                if change.ttl_seconds is not None
+                else change.expires_at.timestamp()
+                if change.expires_at
+                else None
+            )
+        if change.content is not None or change.vector is not None:
+            context = self._context_of(entry)
+            rec = record_from_entry(
+                entry,
+                context=context,
+                vector=self._vector(change.vector),
+                **updates,
+                **({"content": change.content} if change.content else {}),
+            )
+            self._embed_records([rec])
+            self.store.replace(rowid, rec)
+        else:
+            columns = {k: dumps(v) if k in ("metadata", "tags") else v for k, v in updates.items()}
+            self.store.update_fields(rowid, **columns)
+        return self.get(id, namespace=namespace)
+
+    def delete(self, id: UUID | str, *, namespace: str = "default") -> None:
+        """Delete an entry for good. Raises ``NotFound``."""
+        rowid, _ = self._entry_row(id, namespace)
+        self.store.delete_rows([rowid])
+
+    def supersede(
+        self,
+        id: UUID | str,
+        content: str | MemoryInput | dict[str, Any],
+        *,
+        namespace: str = "default",
+        **fields: Any,
+    ) -> MemoryEntry:
+        """Replace entry ``id`` by a new entry, keeping the old one as history.
+
+        The new entry inherits kind, session, agent, user, tags and metadata
+        unless given. Raises ``NotFound``, or ``Conflict`` if ``id`` was
+        already superseded.
+        """
+        _, old = self._entry_row(id, namespace)
+        if old.superseded_by is not None:
+            raise Conflict(
+                f"entry {id} is already superseded by {old.superseded_by}",
+                id=str(id),
+                superseded_by=str(old.superseded_by),
+            )
+        inherited = {
+            "kind": old.kind,
+            "session_id": old.session_id,
+            "agent_id": old.agent_id,
+            "user_id": old.user_id,
+            "tags": old.tags,
+            "metadata": old.metadata,
+            "importance": old.importance,
+        }
+        item = _coerce_input(content, {**inherited, **fields, "namespace": namespace})
+        rec = record_from_input(
+            item,
+            context=self._context_of(old),
+            vector=self._vector(item.vector),
+            supersedes=str(old.id),
+        )
+        self._embed_records([rec])
+        rowids = self.store.insert([rec], supersede_id=str(old.id))
+        return self.store.fetch(rowids)[rowids[0]]
+
+    def history(self, id: UUID | str, *, namespace: str = "default") -> list[MemoryEntry]:
+        """The supersede chain containing ``id``, oldest first. Raises ``NotFound``."""
+        _, entry = self._entry_row(id, namespace)
+        chain = [entry]
+        while chain[0].supersedes is not None:
+            row = self.store.get_row(str(chain[0].supersedes), namespace, time.time())
+            if row is None:
+                break
+            chain.insert(0, row_to_entry(row))
+        while chain[-1].superseded_by is not None:
+            row = self.store.get_row(str(chain[-1].superseded_by), namespace, time.time())
+            if row is None:
+                break
+            chain.append(row_to_entry(row))
+        return chain
+
+    # --- reads --------------------------------------------------------------
+    def list(
+        self,
+        *,
+        namespace: str = "default",
+        kinds: Sequence[Kind] | None = None,
+        session_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        filter: Filter | dict[str, Any] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        include_superseded: bool = False,
+    ) -> Page:
+        """A page of entries, newest first (``created_at``, then insertion order).
+
+        Raises:
+            ValidationError: bad ``limit`` (1..1000), filter or cursor.
+        """
+        if not 1 <= limit <= 1000:
+            raise ValidationError("limit must be between 1 and 1000", limit=limit)
+        try:
+            flt = Filter.model_validate(filter) if isinstance(filter, dict) else filter
+        except ValueError as exc:
+            raise ValidationError(f"invalid filter: {exc}") from exc
+        where = scope_where(
+            namespace=namespace,
+            now=time.time(),
+            kinds=list(kinds or []) or None,
+            session_id=session_id,
+            tags=list(tags or []) or None,
+            filter=flt,
+            include_superseded=include_superseded,
+        )
+        if cursor:
+            try:
+                created_s, rowid_s = cursor.split(":", 1)
+                where.add(
+                    "(m.created_at < ?) OR (m.created_at = ? AND m.rowid < ?)",
+                    float(created_s),
+                    float(created_s),
+                    int(rowid_s),
+                )
+            except ValueError as exc:
+                raise ValidationError("invalid cursor", cursor=cursor) from exc
+        rows = self.store.select(
+            where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=limit + 1
+        )
+        items = [row_to_entry(r) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = f"{last['created_at']!r}:{last['rowid']}"
+        return Page(items=items, next_cursor=next_cursor)
+
+    def search(self, query: str | SearchParams | dict[str, Any], **params: Any) -> SearchResult:
+        """Search memories (hybrid by default); see :class:`~memoryd.types.SearchParams`.
+
+        Raises:
+            ValidationError: invalid parameters. BackendUnavailable/Timeout:
+            vector mode while the embedding provider is down.
+        """
+        try:
+            if isinstance(query, SearchParams):
+                sp = query.model_copy(update=params) if params else query
+            elif isinstance(query, dict):
+                sp = SearchParams.model_validate({**query, **params})
+            else:
+                sp = SearchParams.model_validate({"query": query, **params})
+        except ValueError as exc:
+            raise ValidationError(f"invalid search: {exc}") from exc
+        return run_search(self.store, self.embedder, self.query_cache, sp, self.fusion)
+
+    def stats(self) -> StoreStats:
+        """Counts, sizes and index state of the store."""
+        return store_stats(self.store)
+
+    # --- export / import ----------------------------------------------------
+    def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:
+        """Every entry (all kinds, superseded included, expired excluded) with its vector."""
+        conn = self.store.pool.reader()
+        last = 0
+        while True:
+            sql = (
+                "SELECT rowid FROM memories WHERE rowid > ? "
+                "AND (expires_at IS NULL OR expires_at > ?)"
+            )
+            args: builtins.list[Any] = [last, time.time()]
+            if namespace is not None:
+                sql += " AND namespace = ?"
+                args.append(namespace)
+            rowids = [r[0] for r in conn.execute(sql + " ORDER BY rowid LIMIT ?", (*args, batch))]
+            if not rowids:
+                return
+            entries = self.store.fetch(rowids, with_vectors=True)
+            for rowid in rowids:
+                if rowid in entries:
+                    yield entries[rowid]
+            last = rowids[-1]
+
+    def import_entries(
+        self, entries: Iterable[MemoryEntry | dict[str, Any]], *, batch: int = 500
+    ) -> int:
+        """Restore exported entries losslessly (ids, times, history links, vectors).
+
+        Entries whose id already exists are skipped. Returns how many were inserted.
+        """
+        inserted = 0
+        chunk: builtins.list[MemoryEntry] = []
+        for raw in entries:
+            try:
+                chunk.append(
+                    raw if isinstance(raw, MemoryEntry) else MemoryEntry.model_validate(raw)
+                )
+            except ValueError as exc:
+                raise ValidationError(f"invalid export record: {exc}") from exc
+            if len(chunk) >= batch:
+                inserted += self._import_chunk(chunk)
+                chunk = []
+        if chunk:
+            inserted += self._import_chunk(chunk)
+        return inserted
+
+    def _import_chunk(self, chunk: builtins.list[MemoryEntry]) -> int:
+        conn = self.store.pool.reader()
+        marks = ",".join("?" * len(chunk))
+        existing = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM memories WHERE id IN ({marks})", [str(e.id) for e in chunk]
+            )
+        }
+        fresh = [e for e in chunk if str(e.id) not in existing]
+        records = [record_from_entry(e, vector=self._vector(e.vector)) for e in fresh]
+        self._embed_records(records)
+        self.store.insert(records)
+        links = [(str(e.superseded_by), str(e.id)) for e in fresh if e.superseded_by is not None]
+        if links:
+            with self.store.pool.write() as wconn:
+                wconn.executemany("UPDATE memories SET superseded_by = ? WHERE id = ?", links)
+        return len(fresh)
