@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # --- paths -------------------------------------------------------------
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("memoryd")))
     """Holds ``memoryd.db``, the vector index, the ONNX model and the token."""
+    model_cache_dir: Path | None = None
+    """Where exported embedding models are cached; default ``<data_dir>/models``.
+    Point several stores (or a test run) at one folder to export only once."""
     token_file: Path | None = None
     """Bearer-token file (mode 0600); default ``<data_dir>/token``."""
 
@@ -146,8 +149,8 @@ class Settings(BaseSettings):
 
     @property
     def model_dir(self) -> Path:
-        """``<data_dir>/models``: the exported ONNX model cache."""
-        return self.data_dir / "models"
+        """``model_cache_dir`` or ``<data_dir>/models``: the exported ONNX model cache."""
+        return self.model_cache_dir or self.data_dir / "models"
 
     @property
     def resolved_token_file(self) -> Path:

@@ -95,6 +95,7 @@ class EngineCore:
         self.settings = settings or load_settings(**overrides)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.settings.data_dir, 0o700)
+        self._owns_embedder = embedder is None
         self.embedder = embedder or create_embedder(self.settings)
         self.query_cache = QueryEmbeddingCache()
         self.store = SQLiteStore(
@@ -128,7 +129,8 @@ class EngineCore:
         self._closed = True
         self.workers.stop()
         self.store.close()
-        self.embedder.close()
+        if self._owns_embedder:
+            self.embedder.close()
 
     def __enter__(self) -> Self:
         return self
@@ -189,8 +191,8 @@ class EngineCore:
         rows = self.store.select(where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=1)
         return str(rows[0]["content"]) if rows else ""
 
-    def _contexts(self, items: list[MemoryInput]) -> list[str]:
-        """Previous-turn text for each message of a batch ("" for other kinds)."""
+    def _contexts(self, items: Sequence[MemoryInput | MemoryEntry]) -> list[str]:
+        """Previous-turn text for each message of a batch, in order ("" for other kinds)."""
         if not self.settings.message_context:
             return ["" for _ in items]
         last: dict[tuple[str, str], str] = {}
@@ -556,7 +558,10 @@ class EngineCore:
             )
         }
         fresh = [e for e in chunk if str(e.id) not in existing]
-        records = [record_from_entry(e, vector=self._vector(e.vector)) for e in fresh]
+        records = [
+            record_from_entry(e, context=context, vector=self._vector(e.vector))
+            for e, context in zip(fresh, self._contexts(fresh), strict=True)
+        ]
         self._embed_records(records)
         self.store.insert(records)
         links = [(str(e.superseded_by), str(e.id)) for e in fresh if e.superseded_by is not None]

@@ -1,0 +1,50 @@
+"""FTS text preparation and query building: any user string is safe."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memoryd.store.fts import build_match_query, index_text, query_terms
+
+
+def test_query_terms_drop_stopwords_and_keep_content() -> None:
+    assert query_terms("What did Ann say about the TRIP?") == ["ann", "say", "trip"]
+
+
+def test_query_terms_keep_stopwords_when_nothing_else() -> None:
+    assert query_terms("what is it") == ["what", "is", "it"]
+
+
+def test_cjk_split_into_character_phrases() -> None:
+    assert index_text("我爱东京") == " 我  爱  东  京 "
+    assert query_terms("东京 tower") == ["东 京", "tower"]
+    assert build_match_query("东京") == '"东 京"'
+
+
+def test_match_query_quotes_every_term() -> None:
+    assert build_match_query('ann "AND" NEAR(x') == '"ann" OR "near" OR "x"'
+    assert build_match_query('"NOT"') == '"not"'
+    assert build_match_query("?!* ^") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=80))
+def test_any_string_is_a_valid_fts_query(text: str) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='porter unicode61')")
+    conn.execute("INSERT INTO t(body) VALUES (?)", (index_text("hello world 东京 " + text),))
+    match = build_match_query(text)
+    if match is None:
+        return
+    conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (match,)).fetchall()
+
+
+@pytest.mark.parametrize("query", ['"', "AND", "NOT x", "col:val", "a*", "(", "NEAR(a b, 1)"])
+def test_fts_syntax_in_query_is_neutralised(memory, query: str) -> None:  # type: ignore[no-untyped-def]
+    memory.add("the AND operator and NOT something col val near")
+    result = memory.search(query, mode="keyword")
+    assert isinstance(result.hits, list)

@@ -1,0 +1,132 @@
+"""The SQLite store: migrations, PRAGMAs, atomic writes, index checkpoints and replay."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memoryd import DimensionMismatch, Memory
+from memoryd.store.connection import Pragmas, verify_pragmas
+from memoryd.store.maintenance import consistency_report
+from memoryd.store.migrations import MIGRATIONS, applied_versions, pending
+
+
+def test_migrations_recorded_and_idempotent(memory: Memory) -> None:
+    conn = memory.store.pool.writer
+    assert applied_versions(conn) == [m.version for m in MIGRATIONS]
+    assert pending(conn) == []
+    assert memory.store.schema_version == MIGRATIONS[-1].version
+
+
+def test_effective_pragmas_read_back(memory: Memory) -> None:
+    eff = memory.store.pool.effective
+    assert eff == {
+        "journal_mode": "wal",
+        "synchronous": "FULL",
+        "busy_timeout": 10_000,
+        "foreign_keys": True,
+    }
+
+
+def test_synchronous_normal_when_configured(settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    with Memory(
+        settings.model_copy(update={"sqlite_synchronous": "NORMAL"}), embedder=embedder
+    ) as mem:
+        assert mem.store.pool.effective["synchronous"] == "NORMAL"
+
+
+def test_verify_pragmas_rejects_mismatch(tmp_path: Path) -> None:
+    conn = sqlite3.connect(str(tmp_path / "x.db"), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("PRAGMA synchronous=OFF")
+    from memoryd import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        verify_pragmas(conn, Pragmas())
+    assert "journal_mode" in info.value.message and "synchronous" in info.value.message
+
+
+def test_write_parts_are_consistent(memory: Memory) -> None:
+    for i in range(20):
+        memory.add(f"fact number {i} about tea and cakes", tags=["t"])
+    memory.append("s", "hello there")
+    memory.kv_set("k", {"a": 1})
+    report = consistency_report(memory.store)
+    assert report["ok"], report
+    assert report["rows"] == 22 and report["indexed"] == 22
+
+
+def test_wrong_dimension_is_rejected_and_nothing_written(memory: Memory) -> None:
+    memory.add("kept")
+    with pytest.raises(DimensionMismatch) as info:
+        memory.add("bad vector", vector=[0.1] * 10)
+    assert info.value.details == {"expected": 384, "got": 10, "model": "all-MiniLM-L6-v2"}
+    assert memory.stats().total == 1
+
+
+def test_precomputed_vector_is_stored_normalised(memory: Memory) -> None:
+    vec = np.zeros(384, dtype=np.float32)
+    vec[3] = 2.0
+    entry = memory.add("custom vector", vector=vec.tolist())
+    exported = next(e for e in memory.export() if e.id == entry.id)
+    assert exported.vector is not None
+    assert exported.vector[3] == pytest.approx(1.0)
+    hits = memory.search("anything", mode="vector", limit=1).hits
+    assert hits[0].entry.id == entry.id
+
+
+def test_index_checkpoint_then_replay_after_reopen(settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    mem = Memory(settings, embedder=embedder, background=False)
+    first = mem.add("the lighthouse keeper painted the door blue")
+    seq = mem.store.checkpoint_index()
+    assert seq > 0
+    # Written after the checkpoint: must be replayed from index_log on reopen.
+    second = mem.add("a violin concert on saturday night")
+    mem.store.pool.close()  # like a crash: connections gone, no final checkpoint
+    with Memory(settings, embedder=embedder, background=False) as mem:
+        assert mem.index_source == "checkpoint"
+        ids = [h.entry.id for h in mem.search("violin concert", mode="vector", limit=1).hits]
+        assert ids == [second.id]
+        ids = [h.entry.id for h in mem.search("painted door", mode="vector", limit=1).hits]
+        assert ids == [first.id]
+        assert consistency_report(mem.store)["ok"]
+
+
+def test_missing_index_is_rebuilt_from_table(settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    with Memory(settings, embedder=embedder, background=False) as mem:
+        entry = mem.add("penguins live in the southern hemisphere")
+    for path in settings.index_dir.iterdir():
+        path.unlink()
+    with Memory(settings, embedder=embedder, background=False) as mem:
+        assert mem.index_source == "rebuilt"
+        assert mem.search("where do penguins live", mode="vector").hits[0].entry.id == entry.id
+
+
+def test_corrupt_manifest_is_rebuilt(settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    with Memory(settings, embedder=embedder, background=False) as mem:
+        entry = mem.add("rebuild me from the table")
+    (settings.index_dir / "manifest.json").write_text('{"version": 1, "model": "other"}')
+    with Memory(settings, embedder=embedder, background=False) as mem:
+        assert mem.index_source == "rebuilt"
+        assert mem.get(entry.id).content == "rebuild me from the table"
+        assert consistency_report(mem.store)["ok"]
+
+
+def test_second_process_view_catches_up_through_index_log(settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    a = Memory(settings, embedder=embedder, background=False)
+    b = Memory(settings, embedder=embedder, background=False)
+    try:
+        written = b.add("quantum entanglement lecture notes")
+        hits = a.search("quantum lecture", mode="vector", limit=1).hits
+        assert hits and hits[0].entry.id == written.id
+        # A checkpoint by one compacts the log; the other reloads and stays correct.
+        b.store.checkpoint_index()
+        again = b.add("second note about photons")
+        hits = a.search("photons", mode="vector", limit=1).hits
+        assert hits[0].entry.id == again.id
+    finally:
+        a.close()
+        b.close()
