@@ -98,11 +98,12 @@ class Settings(BaseSettings):
     """onnxruntime intra-op threads; 0 = one per core."""
 
     # --- search ------------------------------------------------------------
-    fusion: Literal["rrf", "weighted"] = "rrf"
+    fusion: Literal["rrf", "weighted"] = "weighted"
+    """Fusion of BM25 and vector lists; chosen on LoCoMo (docs/PERFORMANCE.md)."""
     rrf_k: int = Field(default=60, ge=1)
     """RRF constant k (Cormack, Clarke & Buettcher, SIGIR 2009)."""
     bm25_weight: float = Field(default=1.0, ge=0)
-    vector_weight: float = Field(default=1.0, ge=0)
+    vector_weight: float = Field(default=0.4, ge=0)
     candidates: int = Field(default=100, ge=10, le=5000)
     """Candidates taken from each of BM25 and vector search before fusion."""
 

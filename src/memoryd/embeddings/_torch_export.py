@@ -174,3 +174,29 @@ def _check_against(onnx_path: Path, sample: dict[str, Any], expected: Any) -> No
     got = session.run(["sentence_embedding"], sample)[0]
     if got.shape != (len(expected), DIM) or not np.allclose(got, expected, atol=1e-4):
         raise RuntimeError("onnxruntime output differs from torch")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Child-process entry: ``python -m memoryd.embeddings._torch_export SOURCE ONNX_PATH``.
+
+    Prints ``{"exporter": ..., "opset": ...}`` as the last stdout line; on
+    failure prints ``error[code]: message`` on stderr and exits 1.
+    """
+    import json
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print("usage: python -m memoryd.embeddings._torch_export SOURCE ONNX_PATH", file=sys.stderr)
+        return 2
+    try:
+        exporter, opset = export_onnx(Path(args[0]), Path(args[1]))
+    except BackendUnavailable as exc:
+        print(f"error[{exc.code}]: {exc.message}", file=sys.stderr)
+        return 1
+    print(json.dumps({"exporter": exporter, "opset": opset}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

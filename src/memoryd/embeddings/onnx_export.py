@@ -25,6 +25,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -254,14 +255,25 @@ def ensure_exported(
 def export_onnx(source: Path, onnx_path: Path) -> tuple[str, int]:
     """Export ``source`` (a BERT folder) to one self-contained ONNX file at ``onnx_path``.
 
-    Imports torch lazily; see :func:`memoryd.embeddings._torch_export.export_onnx`.
+    Runs :func:`memoryd.embeddings._torch_export.export_onnx` in a child
+    Python process, so torch (hundreds of MB) is never loaded into the daemon
+    or any other long-lived process that only needs onnxruntime.
 
     Returns:
         ``(exporter, opset)``: ``("torchscript", 17)``, or ``("dynamo", 18)`` as fallback.
 
     Raises:
         BackendUnavailable: torch/transformers missing, or the export failed.
+        Timeout: the child took longer than 600 s.
     """
-    from memoryd.embeddings import _torch_export
-
-    return _torch_export.export_onnx(source, onnx_path)
+    cmd = [sys.executable, "-m", "memoryd.embeddings._torch_export", str(source), str(onnx_path)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise Timeout("ONNX export took longer than 600 s", path=str(onnx_path)) from exc
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        message = lines[-1] if lines else f"ONNX export exited with {done.returncode}"
+        raise BackendUnavailable(message.split("]: ", 1)[-1], path=str(onnx_path))
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return str(result["exporter"]), int(result["opset"])

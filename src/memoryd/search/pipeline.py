@@ -39,10 +39,10 @@ _DAY = 86_400.0
 class FusionConfig:
     """Fusion settings (from :class:`~memoryd.config.Settings`)."""
 
-    method: str = "rrf"
+    method: str = "weighted"
     rrf_k: int = 60
     bm25_weight: float = 1.0
-    vector_weight: float = 1.0
+    vector_weight: float = 0.4
     candidates: int = 100
 
 
