@@ -4,6 +4,9 @@ Public surface: :class:`Memory` (in-process engine), :class:`Client` (the
 same interface over HTTP), the pydantic models and the error tree.
 """
 
+from memoryd.client import Client
+from memoryd.config import Settings, load_settings
+from memoryd.engine import Memory
 from memoryd.errors import (
     BackendUnavailable,
     ConfigError,
@@ -22,8 +25,6 @@ from memoryd.errors import (
     Unauthorized,
     ValidationError,
 )
-from memoryd.config import Settings, load_settings
-from memoryd.engine import Memory
 from memoryd.types import (
     Condition,
     Filter,
@@ -42,6 +43,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailable",
+    "Client",
     "Condition",
     "ConfigError",
     "Conflict",

@@ -379,9 +379,11 @@ class EngineCore:
     ) -> MemoryEntry:
         """Replace entry ``id`` by a new entry, keeping the old one as history.
 
-        The new entry inherits kind, session, agent, user, tags and metadata
-        unless given. Raises ``NotFound``, or ``Conflict`` if ``id`` was
-        already superseded.
+        The new entry inherits kind, session, agent, user, tags, metadata and
+        importance unless given (in ``content`` or ``**fields``).
+
+        Raises:
+            NotFound: no such entry. Conflict: ``id`` was already superseded.
         """
         _, old = self._entry_row(id, namespace)
         if old.superseded_by is not None:
@@ -399,7 +401,13 @@ class EngineCore:
             "metadata": old.metadata,
             "importance": old.importance,
         }
-        item = _coerce_input(content, {**inherited, **fields, "namespace": namespace})
+        if isinstance(content, MemoryInput):
+            explicit = content.model_dump(exclude_unset=True)
+        elif isinstance(content, dict):
+            explicit = dict(content)
+        else:
+            explicit = {"content": content}
+        item = _coerce_input({**inherited, **explicit, **fields, "namespace": namespace}, {})
         rec = record_from_input(
             item,
             context=self._context_of(old),

@@ -195,7 +195,8 @@ def error_from_code(code: str, message: str, details: dict[str, Any] | None = No
     Unknown codes become a plain :class:`MemorydError` carrying the code in
     ``details['code']``.
     """
-    for cls in [MemorydError, *_all_subclasses(MemorydError)]:
+    classes: list[type[MemorydError]] = [MemorydError, *_all_subclasses(MemorydError)]
+    for cls in classes:
         if cls.code == code:
             return cls(message, **(details or {}))
     return MemorydError(message, code=code, **(details or {}))

@@ -1,0 +1,128 @@
+"""Structured logging: structlog events rendered as one JSON object per line on stderr.
+
+Example::
+
+    from memoryd.logging import configure_logging, get_logger
+    configure_logging(level="info", fmt="json")
+    get_logger("memoryd.server").info("request", method="GET", path="/v1/stats", status=200)
+
+prints ``{"event": "request", "method": "GET", ..., "level": "info", "logger":
+"memoryd.server", "timestamp": "2025-01-01T00:00:00.000000Z"}``.
+
+Standard-library loggers (uvicorn, the engine's ``logging.getLogger`` calls) go
+through the same renderer, so every line on stderr has one shape; their
+``extra={...}`` fields become keys of the JSON object. The server logs through
+the standard library, so nothing is printed when the host application has not
+configured logging. Values under
+secret-looking keys (``token``, ``authorization``, ``api_key``, ``password``,
+``secret``, ``cookie``) are replaced by ``"[redacted]"`` before rendering
+(RELIABILITY.md S7); callers must still never pass secrets in messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import IO, Any, Literal
+
+import structlog
+
+__all__ = ["REDACTED", "configure_logging", "get_logger", "redact_secrets"]
+
+REDACTED = "[redacted]"
+_SECRET_MARKERS = ("token", "authorization", "api_key", "apikey", "password", "secret", "cookie")
+_HANDLER_NAME = "memoryd-structlog"
+
+
+def redact_secrets(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: replace values of secret-looking keys by ``"[redacted]"``."""
+    for key in list(event_dict):
+        lowered = key.lower()
+        if any(marker in lowered for marker in _SECRET_MARKERS):
+            event_dict[key] = REDACTED
+    return event_dict
+
+
+def _drop_color_message(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: drop uvicorn's ANSI-coloured duplicate of the message."""
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
+def _shared_processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_secrets,
+    ]
+
+
+def configure_logging(
+    level: Literal["debug", "info", "warning", "error"] = "info",
+    fmt: Literal["json", "console"] = "json",
+    *,
+    stream: IO[str] | None = None,
+) -> None:
+    """Route structlog and standard logging to ``stream`` (default ``sys.stderr``).
+
+    Idempotent: calling it again replaces the handler installed before.
+
+    Args:
+        level: lowest level written.
+        fmt: ``json`` (one object per line, for machines) or ``console`` (coloured, for people).
+        stream: where lines go; stdout stays free for command results.
+    """
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors(),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn's own handlers would print a second, differently shaped line.
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to the standard logger ``name``.
+
+    Call :func:`configure_logging` first; before that structlog prints to stdout.
+    """
+    return structlog.stdlib.get_logger(name)

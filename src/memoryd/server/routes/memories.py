@@ -1,0 +1,125 @@
+"""``/v1/memories``: save, read, change, delete, list, supersede, history; ``/v1/search``.
+
+Every route parses, calls :class:`~memoryd.Memory` and renders; errors are
+the engine's (see ``server/errors.py`` for the wire shape).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from memoryd.errors import ValidationError
+from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep
+from memoryd.server.schemas import BatchInput
+from memoryd.types import (
+    Kind,
+    MemoryEntry,
+    MemoryInput,
+    MemoryPatch,
+    Page,
+    SearchParams,
+    SearchResult,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["memories"])
+
+
+@router.post("/memories", status_code=201, response_model=MemoryEntry)
+def add_memory(body: MemoryInput, memory: MemoryDep) -> MemoryEntry:
+    """Save one memory; returns the stored entry (or the existing duplicate)."""
+    return memory.add(body)
+
+
+@router.post("/memories/batch", response_model=list[MemoryEntry])
+def add_memories(body: BatchInput, memory: MemoryDep) -> list[MemoryEntry]:
+    """Save many memories in order; one transaction per 256 items."""
+    return memory.add_many(body.items)
+
+
+@router.get("/memories", response_model=Page)
+def list_memories(
+    memory: MemoryDep,
+    namespace: Namespace = "default",
+    kinds: Annotated[list[Kind] | None, Query()] = None,
+    session_id: str | None = None,
+    tags: Annotated[list[str] | None, Query()] = None,
+    filter: Annotated[str | None, Query(description="A Filter tree as a JSON string.")] = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    include_superseded: bool = False,
+) -> Page:
+    """A page of entries, newest first; pass ``next_cursor`` back as ``cursor``."""
+    parsed: dict[str, Any] | None = None
+    if filter:
+        try:
+            parsed = json.loads(filter)
+        except (ValueError, RecursionError) as exc:
+            raise ValidationError(f"filter is not valid JSON: {exc}") from exc
+        if not isinstance(parsed, dict):
+            raise ValidationError("filter must be a JSON object")
+    return memory.list(
+        namespace=namespace,
+        kinds=kinds,
+        session_id=session_id,
+        tags=tags,
+        filter=parsed,
+        limit=limit,
+        cursor=cursor,
+        include_superseded=include_superseded,
+    )
+
+
+@router.get("/memories/{id}", response_model=MemoryEntry)
+def get_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") -> MemoryEntry:
+    """The entry ``id`` in ``namespace`` (404 ``not_found`` otherwise, foreign ids too)."""
+    return memory.get(id, namespace=namespace)
+
+
+@router.patch("/memories/{id}", response_model=MemoryEntry)
+def update_memory(
+    id: str, body: MemoryPatch, memory: MemoryDep, namespace: Namespace = "default"
+) -> MemoryEntry:
+    """Change fields in place (only those present in the body); new content is re-embedded."""
+    return memory.update(id, body, namespace=namespace)
+
+
+@router.delete("/memories/{id}", status_code=204, response_class=Response)
+def delete_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
+    """Delete for good; 204 on success, 404 if absent."""
+    memory.delete(id, namespace=namespace)
+    return Response(status_code=204)
+
+
+@router.post("/memories/{id}/supersede", status_code=201, response_model=MemoryEntry)
+def supersede_memory(
+    id: str, body: MemoryInput, memory: MemoryDep, namespace: Namespace = "default"
+) -> MemoryEntry:
+    """Replace ``id`` by a new entry kept in its history (409 ``conflict`` if done already).
+
+    Fields absent from the body (kind, session, agent, user, tags, metadata,
+    importance) are inherited from the old entry; ``namespace`` is the query's.
+    """
+    fields = body.model_dump(exclude_unset=True, exclude={"content", "namespace"})
+    return memory.supersede(id, body.content, namespace=namespace, **fields)
+
+
+@router.get("/memories/{id}/history", response_model=list[MemoryEntry])
+def memory_history(
+    id: str, memory: MemoryDep, namespace: Namespace = "default"
+) -> list[MemoryEntry]:
+    """The supersede chain containing ``id``, oldest first."""
+    return memory.history(id, namespace=namespace)
+
+
+@router.post("/search", response_model=SearchResult, tags=["search"])
+async def search(body: SearchParams, memory: MemoryDep, state: StateDep) -> SearchResult:
+    """Hybrid (BM25 + vector), keyword or vector search; see ``SearchParams``."""
+    result = await run_in_threadpool(memory.search, body)
+    state.metrics.search_latency.labels(result.mode).observe(result.took_ms / 1000)
+    return result

@@ -1,0 +1,105 @@
+"""``/v1/sessions/{session_id}/...`` (conversation turns, session state) and ``/v1/kv/{key}``.
+
+Keys may contain ``/`` (the last path segment takes the rest of the path);
+clients percent-encode them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from memoryd.server.routes.deps import MemoryDep, Namespace
+from memoryd.server.schemas import DeleteResult, KvInput, MessageInput, ValueInput, ValueOut
+from memoryd.types import MemoryEntry
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/sessions/{session_id}/messages",
+    status_code=201,
+    response_model=MemoryEntry,
+    tags=["conversations"],
+)
+def append_message(
+    session_id: str, body: MessageInput, memory: MemoryDep, namespace: Namespace = "default"
+) -> MemoryEntry:
+    """Append one turn to the session; returns the stored entry (kind ``message``)."""
+    fields = body.model_dump(exclude_unset=True, exclude={"content", "role", "created_at"})
+    return memory.append(
+        session_id,
+        body.content,
+        role=body.role,
+        namespace=namespace,
+        created_at=body.created_at,
+        **fields,
+    )
+
+
+@router.get(
+    "/sessions/{session_id}/messages", response_model=list[MemoryEntry], tags=["conversations"]
+)
+def session_messages(
+    session_id: str,
+    memory: MemoryDep,
+    namespace: Namespace = "default",
+    last: Annotated[int | None, Query(description="Only the last N turns.")] = None,
+) -> list[MemoryEntry]:
+    """Turns of the session, oldest first: all of them, or the last ``last``."""
+    if last is None:
+        return memory.session_messages(session_id, namespace=namespace)
+    return memory.last_messages(session_id, last, namespace=namespace)
+
+
+@router.put("/sessions/{session_id}/state/{key:path}", response_model=MemoryEntry, tags=["state"])
+def set_state(
+    session_id: str,
+    key: str,
+    body: ValueInput,
+    memory: MemoryDep,
+    namespace: Namespace = "default",
+) -> MemoryEntry:
+    """Save a JSON value under ``(session_id, key)``; re-saving updates in place."""
+    return memory.set_state(session_id, key, body.value, namespace=namespace)
+
+
+@router.get("/sessions/{session_id}/state/{key:path}", response_model=ValueOut, tags=["state"])
+def get_state(
+    session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
+) -> ValueOut:
+    """The value under ``(session_id, key)``; 404 ``not_found`` if none."""
+    return ValueOut(value=memory.get_state(session_id, key, namespace=namespace))
+
+
+@router.delete(
+    "/sessions/{session_id}/state/{key:path}", response_model=DeleteResult, tags=["state"]
+)
+def delete_state(
+    session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
+) -> DeleteResult:
+    """Delete a state value; ``deleted`` is false if there was none."""
+    return DeleteResult(deleted=memory.delete_state(session_id, key, namespace=namespace))
+
+
+@router.put("/kv/{key:path}", response_model=MemoryEntry, tags=["kv"])
+def kv_set(
+    key: str, body: KvInput, memory: MemoryDep, namespace: Namespace = "default"
+) -> MemoryEntry:
+    """Save a JSON value under ``key``, optionally expiring after ``ttl_seconds`` seconds."""
+    return memory.kv_set(key, body.value, ttl_seconds=body.ttl_seconds, namespace=namespace)
+
+
+@router.get("/kv/{key:path}", response_model=ValueOut, tags=["kv"])
+def kv_get(key: str, memory: MemoryDep, namespace: Namespace = "default") -> ValueOut:
+    """The value under ``key``; 404 ``not_found`` if none or expired."""
+    return ValueOut(value=memory.kv_get(key, namespace=namespace))
+
+
+@router.delete("/kv/{key:path}", response_model=DeleteResult, tags=["kv"])
+def kv_delete(key: str, memory: MemoryDep, namespace: Namespace = "default") -> DeleteResult:
+    """Delete a key; ``deleted`` is false if there was none."""
+    return DeleteResult(deleted=memory.kv_delete(key, namespace=namespace))

@@ -1,0 +1,107 @@
+"""Health, readiness, stats, Prometheus metrics, JSONL export and import.
+
+* ``GET /healthz`` — 200 while the process serves HTTP; no token, no data.
+* ``GET /readyz`` — 200 once the store is open and the model loaded, else 503.
+* ``GET /v1/stats`` — :class:`~memoryd.server.schemas.ServerStats`.
+* ``GET /metrics`` — Prometheus text format.
+* ``POST /v1/export?namespace=`` — streams one ``MemoryEntry`` JSON object per
+  line (``application/x-ndjson``), vectors included.
+* ``POST /v1/import`` — body in the same JSONL format (at most
+  ``settings.max_body_bytes`` per request; send several for more). Returns
+  ``{"inserted": n}``; existing ids are skipped, so retries are safe.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
+
+from memoryd.errors import ValidationError
+from memoryd.server.routes.deps import MemoryDep, StateDep
+from memoryd.server.schemas import ImportResult, ServerStats, StatusOut
+from memoryd.types import MemoryEntry
+
+__all__ = ["parse_jsonl", "router"]
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz", response_model=StatusOut)
+def healthz() -> StatusOut:
+    """Liveness: the process answers HTTP. Public, carries no data."""
+    return StatusOut(status="ok")
+
+
+@router.get("/readyz", response_model=StatusOut, responses={503: {"model": StatusOut}})
+def readyz(state: StateDep) -> Response:
+    """Readiness: 200 ``ready`` once the store is open, else 503 with the reason."""
+    ready, reason = state.status()
+    return JSONResponse({"status": reason}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", include_in_schema=True, response_class=Response)
+def metrics(state: StateDep) -> Response:
+    """Prometheus text exposition (token required like every other route)."""
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/stats", response_model=ServerStats)
+def stats(memory: MemoryDep, state: StateDep) -> ServerStats:
+    """Counts by kind and namespace, vector and queue sizes, file sizes (bytes), uptime (s)."""
+    return ServerStats(**memory.stats().model_dump(), uptime_s=round(state.uptime_s, 3))
+
+
+def _jsonl(entries: Iterator[MemoryEntry]) -> Iterator[bytes]:
+    for entry in entries:
+        yield entry.model_dump_json().encode() + b"\n"
+
+
+@router.post("/v1/export", response_class=StreamingResponse)
+def export(memory: MemoryDep, namespace: str | None = None) -> StreamingResponse:
+    """Every live entry (superseded included) with its vector, one JSON object per line."""
+    return StreamingResponse(
+        _jsonl(memory.export(namespace=namespace)), media_type="application/x-ndjson"
+    )
+
+
+def parse_jsonl(body: bytes) -> list[dict[str, Any]]:
+    """Objects of a JSONL body; blank lines are skipped.
+
+    Raises:
+        ValidationError: a line is not a JSON object (``details['line']`` is 1-based).
+    """
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            raise ValidationError(f"line {number} is not valid JSON", line=number) from exc
+        if not isinstance(record, dict):
+            raise ValidationError(f"line {number} is not a JSON object", line=number)
+        records.append(record)
+    return records
+
+
+@router.post(
+    "/v1/import",
+    response_model=ImportResult,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def import_entries(request: Request, memory: MemoryDep) -> ImportResult:
+    """Restore exported entries (JSONL body) losslessly; existing ids are skipped."""
+    records = parse_jsonl(await request.body())
+    inserted = await run_in_threadpool(memory.import_entries, records)
+    return ImportResult(inserted=inserted)

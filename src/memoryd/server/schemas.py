@@ -1,0 +1,101 @@
+"""Request and response bodies of the REST face that are not engine models.
+
+Engine models (``MemoryInput``, ``MemoryPatch``, ``SearchParams``,
+``MemoryEntry``, ``Page``, ``SearchResult``, ``StoreStats``) are used as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memoryd.types import MAX_CONTENT_CHARS, MemoryInput, StoreStats
+
+__all__ = [
+    "BatchInput",
+    "DeleteResult",
+    "ImportResult",
+    "KvInput",
+    "MessageInput",
+    "ServerStats",
+    "StatusOut",
+    "ValueInput",
+    "ValueOut",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BatchInput(_Body):
+    """``POST /v1/memories/batch``: up to 1,000 memories saved in order."""
+
+    items: list[MemoryInput] = Field(max_length=1000)
+
+
+class MessageInput(_Body):
+    """``POST /v1/sessions/{session_id}/messages``: one conversation turn.
+
+    ``role`` is stored as ``metadata["role"]``; the other fields are those of
+    :class:`~memoryd.types.MemoryInput`.
+    """
+
+    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    role: str = Field(default="user", max_length=256)
+    created_at: datetime | None = None
+    agent_id: str | None = Field(default=None, max_length=256)
+    user_id: str | None = Field(default=None, max_length=256)
+    metadata: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    importance: float | None = Field(default=None, ge=0.0, le=1.0)
+    expires_at: datetime | None = None
+    ttl_seconds: float | None = Field(default=None, gt=0)
+    vector: list[float] | None = None
+    id: UUID | None = None
+
+
+class ValueInput(_Body):
+    """``PUT /v1/sessions/{session_id}/state/{key}``: any JSON value."""
+
+    value: Any = None
+
+
+class KvInput(_Body):
+    """``PUT /v1/kv/{key}``: any JSON value, optionally expiring after ``ttl_seconds`` (seconds)."""
+
+    value: Any = None
+    ttl_seconds: float | None = None
+
+
+class ValueOut(BaseModel):
+    """A stored JSON value."""
+
+    value: Any = None
+
+
+class DeleteResult(BaseModel):
+    """Whether something was deleted (``false``: there was nothing under that key)."""
+
+    deleted: bool
+
+
+class ImportResult(BaseModel):
+    """How many entries an import inserted (existing ids are skipped)."""
+
+    inserted: int
+
+
+class ServerStats(StoreStats):
+    """``GET /v1/stats``: the store's stats plus the daemon's uptime in seconds."""
+
+    uptime_s: float
+
+
+class StatusOut(BaseModel):
+    """``/healthz`` and ``/readyz``: ``status`` is ``ok``/``ready`` or the reason it is not."""
+
+    status: str

@@ -1,0 +1,124 @@
+"""The daemon's shared state: the engine's lifecycle, metrics and uptime.
+
+The engine is opened in a background thread when the app starts, so
+``/healthz`` answers at once while the store opens and the embedding model
+loads. Until then routes answer 503 ``backend_unavailable`` and ``/readyz``
+says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from memoryd.config import Settings
+from memoryd.engine import Memory
+from memoryd.errors import BackendUnavailable, MemorydError, StorageError
+from memoryd.server.observability import Metrics
+
+__all__ = ["ServerState"]
+
+log = logging.getLogger("memoryd.server")
+
+
+class ServerState:
+    """What every request of one app shares.
+
+    Args:
+        settings: the daemon's settings.
+        memory: an engine opened by the caller (kept open on shutdown); if
+            ``None`` the state opens its own in :meth:`start` and closes it in
+            :meth:`stop`.
+    """
+
+    def __init__(self, settings: Settings, memory: Memory | None = None) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.started_at = time.monotonic()
+        self._memory = memory
+        self._owns_memory = memory is None
+        self._warm = memory is not None
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self.error: MemorydError | None = None
+        self.on_failure: Callable[[MemorydError], None] | None = None
+
+    @property
+    def uptime_s(self) -> float:
+        """Seconds since the app was created."""
+        return time.monotonic() - self.started_at
+
+    @property
+    def ready(self) -> bool:
+        """The engine is open, its index loaded and the embedder warmed up."""
+        memory = self._memory
+        return not self._closing and self._warm and memory is not None and memory.ready
+
+    def status(self) -> tuple[bool, str]:
+        """``(ready, reason)`` for ``/readyz``."""
+        if self._closing:
+            return False, "shutting down"
+        if self.error is not None:
+            return False, f"{self.error.code}: {self.error.message}"
+        if self._memory is None:
+            return False, "opening the store"
+        if not self._warm:
+            return False, "loading the embedding model"
+        if not self._memory.ready:
+            return False, "vector index not loaded"
+        return True, "ready"
+
+    def memory(self) -> Memory:
+        """The open engine.
+
+        Raises:
+            BackendUnavailable: still opening, failed to open, or shutting down.
+        """
+        memory = self._memory
+        if memory is None or self._closing:
+            raise BackendUnavailable(f"memoryd is not ready ({self.status()[1]})")
+        return memory
+
+    # --- lifecycle ----------------------------------------------------------
+    def start(self) -> None:
+        """Open the engine in a background thread (no-op if one was given)."""
+        if self._memory is not None:
+            return
+        self._thread = threading.Thread(target=self._open, name="memoryd-open", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> None:
+        try:
+            memory = Memory(self.settings)
+        except Exception as exc:  # reported by /readyz and run(); never swallowed
+            error = exc if isinstance(exc, MemorydError) else StorageError(f"cannot open: {exc}")
+            self.error = error
+            log.error("cannot open the store", exc_info=exc, extra={"code": error.code})
+            if self.on_failure is not None:
+                self.on_failure(error)
+            return
+        self._memory = memory
+        warmup = getattr(memory.embedder, "warmup", None)
+        if callable(warmup):
+            try:
+                warmup()
+            except MemorydError as exc:
+                # Writes still work (queued for backfill); searches fall back to BM25.
+                log.warning("embedding model unavailable", extra={"code": exc.code})
+        self._warm = True
+        log.info("store open", extra={"db_path": str(self.settings.db_path)})
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Refuse new work, wait for the opener thread, close an owned engine (checkpoints).
+
+        Args:
+            timeout_s: longest wait for a still-opening engine, in seconds.
+        """
+        self._closing = True
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        if self._owns_memory and self._memory is not None:
+            self._memory.close()
+            log.info("store closed")

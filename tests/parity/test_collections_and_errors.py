@@ -1,0 +1,145 @@
+"""Parity: conversations, session state, key/value with TTL, and the error classes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from memoryd import (
+    Client,
+    Conflict,
+    DimensionMismatch,
+    Memory,
+    MemorydError,
+    NotFound,
+    ValidationError,
+)
+
+Backend = Memory | Client
+
+
+def test_conversation_turns(backend: Backend, ns: str) -> None:
+    t0 = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    for i, (role, text) in enumerate(
+        [("user", "hi, I'm Ann"), ("assistant", "hello Ann"), ("user", "I like tea")]
+    ):
+        entry = backend.append(
+            "chat-1", text, role=role, namespace=ns, created_at=t0 + timedelta(seconds=i)
+        )
+        assert entry.kind == "message" and entry.session_id == "chat-1"
+        assert entry.metadata["role"] == role
+    backend.append("chat-2", "other session", namespace=ns, metadata={"lang": "en"}, tags=["x"])
+    last = backend.last_messages("chat-1", 2, namespace=ns)
+    assert [m.content for m in last] == ["hello Ann", "I like tea"]
+    every = backend.session_messages("chat-1", namespace=ns)
+    assert [m.content for m in every] == ["hi, I'm Ann", "hello Ann", "I like tea"]
+    other = backend.session_messages("chat-2", namespace=ns)
+    assert other[0].metadata == {"lang": "en", "role": "user"} and other[0].tags == ["x"]
+    assert backend.session_messages("nobody", namespace=ns) == []
+
+
+def test_session_state(backend: Backend, ns: str) -> None:
+    first = backend.set_state("s1", "plan", {"step": 1}, namespace=ns)
+    again = backend.set_state("s1", "plan", {"step": 2, "done": ["a"]}, namespace=ns)
+    assert first.id == again.id and first.kind == "state"
+    assert backend.get_state("s1", "plan", namespace=ns) == {"step": 2, "done": ["a"]}
+    assert backend.get_state("s2", "plan", "fallback", namespace=ns) == "fallback"
+    with pytest.raises(NotFound):
+        backend.get_state("s2", "plan", namespace=ns)
+    backend.set_state("s1", "nothing", None, namespace=ns)
+    assert backend.get_state("s1", "nothing", namespace=ns) is None
+    assert backend.delete_state("s1", "plan", namespace=ns) is True
+    assert backend.delete_state("s1", "plan", namespace=ns) is False
+    assert backend.get_state("s1", "plan", default=None, namespace=ns) is None
+
+
+def test_kv_with_ttl_and_odd_keys(backend: Backend, ns: str) -> None:
+    for key in ("theme", "a/b/c", "with space", "ünïcode", "..", "q?x=1&y#z"):
+        backend.kv_set(key, [key, 1], namespace=ns)
+        assert backend.kv_get(key, namespace=ns) == [key, 1]
+    entry = backend.kv_set("theme", "dark", namespace=ns)
+    assert entry.kind == "kv" and backend.kv_get("theme", namespace=ns) == "dark"
+    backend.kv_set("session-token-cache", 42, ttl_seconds=0.4, namespace=ns)
+    assert backend.kv_get("session-token-cache", namespace=ns) == 42
+    time.sleep(0.5)
+    with pytest.raises(NotFound):
+        backend.kv_get("session-token-cache", namespace=ns)
+    assert backend.kv_get("session-token-cache", 0, namespace=ns) == 0
+    assert backend.kv_delete("theme", namespace=ns) is True
+    assert backend.kv_delete("theme", namespace=ns) is False
+    with pytest.raises(ValidationError):
+        backend.kv_set("bad-ttl", 1, ttl_seconds=-1, namespace=ns)
+    with pytest.raises(ValidationError):
+        backend.kv_set("", 1, namespace=ns)
+    with pytest.raises(ValidationError):
+        backend.kv_set("not-json", {1, 2}, namespace=ns)
+
+
+def test_not_found(backend: Backend, ns: str) -> None:
+    entry = backend.add("only in my namespace", namespace=ns)
+    for call in (
+        lambda: backend.get(uuid.uuid4(), namespace=ns),
+        lambda: backend.get("not-a-uuid", namespace=ns),
+        lambda: backend.get(entry.id, namespace=ns + "-other"),
+        lambda: backend.delete(uuid.uuid4(), namespace=ns),
+        lambda: backend.update(uuid.uuid4(), namespace=ns, importance=0.1),
+        lambda: backend.supersede(uuid.uuid4(), "x", namespace=ns),
+        lambda: backend.history(uuid.uuid4(), namespace=ns),
+    ):
+        with pytest.raises(NotFound) as info:
+            call()
+        assert info.value.code == "not_found"
+
+
+def test_validation_errors(backend: Backend, ns: str) -> None:
+    entry = backend.add("valid", namespace=ns)
+    for call in (
+        lambda: backend.add("", namespace=ns),
+        lambda: backend.add("   ", namespace=ns),
+        lambda: backend.add("nul \x00 byte", namespace=ns),
+        lambda: backend.add("x", namespace="bad namespace!"),
+        lambda: backend.add("x", namespace=ns, importance=3),
+        lambda: backend.add("x", namespace=ns, unknown_field=1),
+        lambda: backend.add("x", namespace=ns, ttl_seconds=5, expires_at=datetime.now(UTC)),
+        lambda: backend.update(entry.id, namespace=ns, importance=-1),
+        lambda: backend.list(namespace=ns, limit=0),
+        lambda: backend.list(namespace=ns, cursor="garbage"),
+        lambda: backend.list(namespace=ns, filter={"field": "x", "op": "between"}),
+        lambda: backend.search("", namespace=ns),
+        lambda: backend.search("q", namespace=ns, limit=0),
+        lambda: backend.search("q", namespace=ns, mode="telepathy"),
+        lambda: backend.search("q", namespace=ns, filter={"field": "a b"}),
+        lambda: backend.import_entries([{"content": "no id"}]),
+    ):
+        with pytest.raises(ValidationError):
+            call()
+    assert [e.id for e in backend.list(namespace=ns).items] == [entry.id]
+
+
+def test_dimension_mismatch_and_conflict(backend: Backend, ns: str) -> None:
+    with pytest.raises(DimensionMismatch) as info:
+        backend.add("with a short vector", namespace=ns, vector=[0.1, 0.2, 0.3])
+    assert info.value.code == "dimension_mismatch" and isinstance(info.value, Conflict)
+    good = backend.add("with a real vector", namespace=ns, vector=[0.05] * 384)
+    assert good.dim == 384
+    with pytest.raises(DimensionMismatch):
+        backend.update(good.id, namespace=ns, vector=[1.0] * 10)
+    old = backend.add("v1", namespace=ns)
+    backend.supersede(old.id, "v2", namespace=ns)
+    with pytest.raises(Conflict) as conflict:
+        backend.supersede(old.id, "v3", namespace=ns)
+    assert conflict.value.code == "conflict"
+    taken = backend.add("has an id", namespace=ns, id=uuid.uuid4())
+    with pytest.raises(Conflict):
+        backend.add("reuses the id", namespace=ns, id=taken.id)
+
+
+def test_errors_carry_code_and_message(backend: Backend, ns: str) -> None:
+    missing = uuid.uuid4()
+    with pytest.raises(MemorydError) as info:
+        backend.get(missing, namespace=ns)
+    assert info.value.code == "not_found" and str(missing) in info.value.message
+    assert info.value.details.get("namespace") == ns
