@@ -1,5 +1,10 @@
 """Turning validated inputs into store records (ids, hashes, expiry, index text).
 
+The embedding is computed from the content alone; a conversation turn's
+previous turn goes only into the FTS ``context`` column. On LoCoMo, adding
+the context to the embedded text too lowered hybrid recall@1 (35.4 -> 33.1)
+at equal recall@5/10 and doubled the embedding cost (docs/PERFORMANCE.md).
+
 Kept apart from the engine so that every write path (add, update,
 supersede, import, collections) builds records the same way.
 """
@@ -20,22 +25,12 @@ from memoryd.store.fts import index_text
 from memoryd.store.sqlite import NewRecord
 from memoryd.types import MemoryEntry, MemoryInput
 
-__all__ = ["embed_text_for", "expiry", "record_from_entry", "record_from_input", "text_hash"]
+__all__ = ["expiry", "record_from_entry", "record_from_input", "text_hash"]
 
 
 def text_hash(text: str) -> str:
     """SHA-256 hex of the exact text sent to the embedder (embedding-cache key)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def embed_text_for(content: str, context: str) -> str:
-    """The text embedded for an entry: the previous turn (if any), then the content.
-
-    Conversation turns are often answers ("Yes, last Tuesday") whose subject
-    is in the turn before; embedding them together lets a question about the
-    subject find the answer (contextual chunk embedding).
-    """
-    return f"{context}\n{content}" if context else content
 
 
 def expiry(ttl_seconds: float | None, expires_at: datetime | None, now: float) -> float | None:
@@ -57,7 +52,6 @@ def record_from_input(
     """A :class:`NewRecord` for a validated input; ``context`` is the previous turn."""
     now = time.time() if now is None else now
     created = item.created_at.timestamp() if item.created_at is not None else now
-    embed_text = embed_text_for(item.content, context)
     return NewRecord(
         id=record_id or str(item.id or new_id()),
         namespace=item.namespace,
@@ -76,8 +70,8 @@ def record_from_input(
         supersedes=supersedes,
         body=index_text(item.content),
         context=index_text(context),
-        embed_text=embed_text,
-        text_hash=text_hash(embed_text),
+        embed_text=item.content,
+        text_hash=text_hash(item.content),
         vector=vector,
     )
 
@@ -91,7 +85,6 @@ def record_from_entry(entry: MemoryEntry, **changes: Any) -> NewRecord:
     """
     content = changes.get("content", entry.content)
     context = changes.get("context", "")
-    embed_text = embed_text_for(content, context)
     expires = changes.get(
         "expires_at", entry.expires_at.timestamp() if entry.expires_at is not None else None
     )
@@ -113,7 +106,7 @@ def record_from_entry(entry: MemoryEntry, **changes: Any) -> NewRecord:
         supersedes=str(entry.supersedes) if entry.supersedes else None,
         body=index_text(content),
         context=index_text(context),
-        embed_text=embed_text,
-        text_hash=text_hash(embed_text),
+        embed_text=content,
+        text_hash=text_hash(content),
         vector=changes.get("vector"),
     )

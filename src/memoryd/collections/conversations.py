@@ -1,8 +1,8 @@
 """Conversation turns per session (kind ``message``).
 
 Each turn is an entry with ``session_id`` and ``metadata.role``. Its FTS
-``context`` column and its embedding also carry the previous turn of the
-same session (see :func:`memoryd.records.embed_text_for`).
+``context`` column also carries the previous turn of the same session, so an
+answer ("Yes, last May") is found by the words of the question before it.
 """
 
 from __future__ import annotations
