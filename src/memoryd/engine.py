@@ -13,12 +13,12 @@ reads use one connection per thread.
 
 from __future__ import annotations
 
-from memoryd.collections import ConversationsMixin, StateMixin
+from memoryd.collections import ConversationsMixin, StateMixin, TransferMixin
 
 __all__ = ["Memory"]
 
 
-class Memory(ConversationsMixin, StateMixin):
+class Memory(ConversationsMixin, StateMixin, TransferMixin):
     """The memory engine over one data directory.
 
     Memories: ``add``, ``add_many``, ``get``, ``update``, ``delete``, ``list``,

@@ -18,7 +18,7 @@ from memoryd.errors import NotFound, ValidationError
 from memoryd.ids import deterministic_id
 from memoryd.records import expiry, record_from_entry
 from memoryd.store.filters import dumps
-from memoryd.types import MemoryEntry
+from memoryd.types import MAX_TTL_SECONDS, MemoryEntry, check_metadata
 
 __all__ = ["StateMixin"]
 
@@ -48,8 +48,12 @@ class StateMixin(EngineCore):
         if not key or len(key) > 512:
             raise ValidationError("key must be 1-512 characters", key=key[:64])
         id = deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key)
-        content = _content(key, value)
         metadata = {"key": key, "value": value}
+        try:  # an update below bypasses MemoryInput, so check the value here
+            check_metadata(metadata)
+        except ValueError as exc:
+            raise ValidationError(f"invalid value for {key!r}: {exc}", key=key[:64]) from exc
+        content = _content(key, value)
         now = time.time()
         row = self.store.get_row(str(id), namespace, now)
         if row is None:
@@ -137,8 +141,11 @@ class StateMixin(EngineCore):
         namespace: str = "default",
     ) -> MemoryEntry:
         """Save a JSON ``value`` under ``key``, optionally expiring after ``ttl_seconds``."""
-        if ttl_seconds is not None and ttl_seconds <= 0:
-            raise ValidationError("ttl_seconds must be positive", ttl_seconds=ttl_seconds)
+        if ttl_seconds is not None and not 0 < ttl_seconds <= MAX_TTL_SECONDS:
+            raise ValidationError(
+                f"ttl_seconds must be positive and at most {MAX_TTL_SECONDS:.0f} (100 years)",
+                ttl_seconds=ttl_seconds,
+            )
         return self._upsert(
             namespace=namespace,
             kind="kv",

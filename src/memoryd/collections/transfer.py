@@ -1,0 +1,91 @@
+"""Export and import: every entry with its vector, restored losslessly.
+
+The JSONL export format is one :class:`~memoryd.types.MemoryEntry` per line
+(ids, times, history links and the float32 vector as a list of floats).
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from memoryd.core import EngineCore
+from memoryd.errors import ValidationError
+from memoryd.records import record_from_entry
+from memoryd.types import MemoryEntry
+
+__all__ = ["TransferMixin"]
+
+
+class TransferMixin(EngineCore):
+    """``export`` and ``import_entries`` for :class:`~memoryd.Memory`."""
+
+    # --- export / import ----------------------------------------------------
+    def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:
+        """Every entry (all kinds, superseded included, expired excluded) with its vector."""
+        conn = self.store.pool.reader()
+        last = 0
+        while True:
+            sql = (
+                "SELECT rowid FROM memories WHERE rowid > ? "
+                "AND (expires_at IS NULL OR expires_at > ?)"
+            )
+            args: builtins.list[Any] = [last, time.time()]
+            if namespace is not None:
+                sql += " AND namespace = ?"
+                args.append(namespace)
+            rowids = [r[0] for r in conn.execute(sql + " ORDER BY rowid LIMIT ?", (*args, batch))]
+            if not rowids:
+                return
+            entries = self.store.fetch(rowids, with_vectors=True)
+            for rowid in rowids:
+                if rowid in entries:
+                    yield entries[rowid]
+            last = rowids[-1]
+
+    def import_entries(
+        self, entries: Iterable[MemoryEntry | dict[str, Any]], *, batch: int = 500
+    ) -> int:
+        """Restore exported entries losslessly (ids, times, history links, vectors).
+
+        Entries whose id already exists are skipped. Returns how many were inserted.
+        """
+        inserted = 0
+        chunk: builtins.list[MemoryEntry] = []
+        for raw in entries:
+            try:
+                chunk.append(
+                    raw if isinstance(raw, MemoryEntry) else MemoryEntry.model_validate(raw)
+                )
+            except ValueError as exc:
+                raise ValidationError(f"invalid export record: {exc}") from exc
+            if len(chunk) >= batch:
+                inserted += self._import_chunk(chunk)
+                chunk = []
+        if chunk:
+            inserted += self._import_chunk(chunk)
+        return inserted
+
+    def _import_chunk(self, chunk: builtins.list[MemoryEntry]) -> int:
+        conn = self.store.pool.reader()
+        marks = ",".join("?" * len(chunk))
+        existing = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM memories WHERE id IN ({marks})", [str(e.id) for e in chunk]
+            )
+        }
+        fresh = [e for e in chunk if str(e.id) not in existing]
+        records = [
+            record_from_entry(e, context=context, vector=self._vector(e.vector))
+            for e, context in zip(fresh, self._contexts(fresh), strict=True)
+        ]
+        self._embed_records(records)
+        self.store.insert(records)
+        links = [(str(e.superseded_by), str(e.id)) for e in fresh if e.superseded_by is not None]
+        if links:
+            with self.store.pool.write() as wconn:
+                wconn.executemany("UPDATE memories SET superseded_by = ? WHERE id = ?", links)
+        return len(fresh)
