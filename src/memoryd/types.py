@@ -7,6 +7,7 @@ little-endian float32 BLOBs on disk (see ``store/sqlite.py``).
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -29,6 +30,7 @@ __all__ = [
     "SearchParams",
     "SearchResult",
     "StoreStats",
+    "check_metadata",
     "utcnow",
 ]
 
@@ -43,11 +45,59 @@ NAMESPACE_PATTERN = r"^[A-Za-z0-9._:@/\-]{1,128}$"
 FIELD_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
 #: Largest accepted ``content`` (characters). Bigger texts belong in chunks.
 MAX_CONTENT_CHARS = 100_000
+#: Largest accepted ``metadata``: UTF-8 bytes of its compact JSON text.
+MAX_METADATA_BYTES = 100_000
+#: Deepest accepted nesting of objects and arrays in ``metadata``.
+MAX_METADATA_DEPTH = 32
+#: Longest accepted ``ttl_seconds`` (100 years): expiry times must stay representable.
+MAX_TTL_SECONDS = 3_155_760_000.0
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def _check_content(value: str) -> str:
+    if not value.strip():
+        raise ValueError("content must not be blank")
+    if "\x00" in value:
+        raise ValueError("content must not contain NUL characters")
+    return value
+
+
+def _clean_tags(value: list[str]) -> list[str]:
+    out: list[str] = []
+    for tag in value:
+        tag = tag.strip()
+        if not tag or len(tag) > 64:
+            raise ValueError("tags must be 1-64 characters")
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
+def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    """Return ``value`` if it is plain JSON within the depth and size limits.
+
+    Raises:
+        ValueError: a non-JSON value (set, bytes, NaN...), nesting deeper than
+            :data:`MAX_METADATA_DEPTH` or more than :data:`MAX_METADATA_BYTES`.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:  # iterative: a deep value must not exhaust the interpreter stack
+        node, depth = stack.pop()
+        if depth > MAX_METADATA_DEPTH:
+            raise ValueError(f"metadata is nested deeper than {MAX_METADATA_DEPTH} levels")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list, tuple)))
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"metadata must be plain JSON: {exc}") from None
+    if len(text.encode("utf-8")) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata is larger than {MAX_METADATA_BYTES} bytes as JSON")
+    return value
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -80,30 +130,24 @@ class MemoryInput(_Model):
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
     created_at: datetime | None = None
     expires_at: datetime | None = None
-    ttl_seconds: float | None = Field(default=None, gt=0)
+    ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     vector: list[float] | None = None
     id: UUID | None = None
 
     @field_validator("content")
     @classmethod
     def _content_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("content must not be blank")
-        if "\x00" in value:
-            raise ValueError("content must not contain NUL characters")
-        return value
+        return _check_content(value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_metadata(value)
 
     @field_validator("tags")
     @classmethod
     def _tags_clean(cls, value: list[str]) -> list[str]:
-        out: list[str] = []
-        for tag in value:
-            tag = tag.strip()
-            if not tag or len(tag) > 64:
-                raise ValueError("tags must be 1-64 characters")
-            if tag not in out:
-                out.append(tag)
-        return out
+        return _clean_tags(value)
 
     @field_validator("created_at", "expires_at")
     @classmethod
@@ -126,16 +170,31 @@ class MemoryPatch(_Model):
 
     content: str | None = Field(default=None, min_length=1, max_length=MAX_CONTENT_CHARS)
     metadata: dict[str, Any] | None = None
-    tags: list[str] | None = None
+    tags: list[str] | None = Field(default=None, max_length=64)
     importance: float | None = Field(default=None, ge=0.0, le=1.0)
     expires_at: datetime | None = None
-    ttl_seconds: float | None = Field(default=None, gt=0)
+    ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     vector: list[float] | None = None
 
     @field_validator("expires_at")
     @classmethod
     def _tz(cls, value: datetime | None) -> datetime | None:
         return _aware(value)
+
+    @field_validator("content")
+    @classmethod
+    def _content_not_blank(cls, value: str | None) -> str | None:
+        return None if value is None else _check_content(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_clean(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _clean_tags(value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_json(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else check_metadata(value)
 
 
 class MemoryEntry(_Model):

@@ -105,7 +105,11 @@ class ConnectionPool:
         self._readers_lock = threading.Lock()
         self._closed = False
         self.writer = self._connect(readonly=False)
-        self.effective = verify_pragmas(self.writer, pragmas)
+        try:
+            self.effective = verify_pragmas(self.writer, pragmas)
+        except ConfigError:
+            self.writer.close()
+            raise
 
     def _connect(self, *, readonly: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -115,9 +119,20 @@ class ConnectionPool:
             timeout=self.pragmas.busy_timeout_ms / 1000,
         )
         conn.row_factory = sqlite3.Row
-        self.pragmas.apply(conn)
-        if readonly:
-            conn.execute("PRAGMA query_only=ON")
+        try:
+            self.pragmas.apply(conn)
+            if readonly:
+                conn.execute("PRAGMA query_only=ON")
+        except sqlite3.Error as exc:
+            # e.g. "database is locked": switching a new file to WAL needs an
+            # exclusive lock, which another process's open transaction blocks.
+            conn.close()
+            if readonly:
+                raise translate_sqlite_error(exc, self.path) from exc
+            raise ConfigError(
+                f"SQLite refused the required settings on {self.path}: {exc}",
+                path=str(self.path),
+            ) from exc
         return conn
 
     def reader(self) -> sqlite3.Connection:

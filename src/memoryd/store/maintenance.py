@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
+from memoryd.store.rows import decode_vector
 from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import StoreStats
 
@@ -38,12 +41,47 @@ def store_stats(store: SQLiteStore) -> StoreStats:
     )
 
 
+def _index_differences(store: SQLiteStore, chunk: int = 4096) -> tuple[int, int, int]:
+    """Compare each namespace's HNSW index with its rows in ``vectors``, key by key.
+
+    Returns ``(missing, stale, extra)``: stored vectors absent from the index,
+    indexed with a different vector, and index entries beyond those present.
+    """
+    conn = store.pool.reader()
+    by_ns: dict[str, list[int]] = {}
+    for rowid, namespace in conn.execute(
+        "SELECT v.rowid, m.namespace FROM vectors v JOIN memories m ON m.rowid = v.rowid"
+    ):
+        by_ns.setdefault(str(namespace), []).append(int(rowid))
+    missing = stale = extra = 0
+    for namespace in set(by_ns) | set(store.index.namespaces()):
+        keys = by_ns.get(namespace, [])
+        present = 0
+        for start in range(0, len(keys), chunk):
+            part = keys[start : start + chunk]
+            marks = ",".join("?" * len(part))
+            stored = dict(
+                conn.execute(f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", part)
+            )
+            got = store.index.vectors(namespace, part)
+            for key, vec in zip(part, got, strict=True):
+                if np.isnan(vec[0]):
+                    missing += 1
+                    continue
+                present += 1
+                if not np.allclose(vec, decode_vector(stored[key]), atol=1e-5):
+                    stale += 1
+        extra += store.index.size(namespace) - present
+    return missing, stale, extra
+
+
 def consistency_report(store: SQLiteStore) -> dict[str, object]:
     """Compare the id sets of ``memories``, FTS, vectors + queue and the HNSW index.
 
     Returns ``{"ok": bool, "quick_check": str, "rows": int, ...}`` with the
     sizes of every difference; ``ok`` is true when all sets are equal and
-    ``PRAGMA quick_check`` says ``ok``.
+    ``PRAGMA quick_check`` says ``ok``. The HNSW index is compared key by key
+    and vector by vector with the ``vectors`` table, namespace by namespace.
     """
     conn = store.pool.reader()
     rows = {r[0] for r in conn.execute("SELECT rowid FROM memories")}
@@ -52,6 +90,7 @@ def consistency_report(store: SQLiteStore) -> dict[str, object]:
     queued = {r[0] for r in conn.execute("SELECT rowid FROM embedding_queue")}
     store.sync_index()
     indexed = store.index.size()
+    index_missing, index_stale, index_extra = _index_differences(store)
     quick = str(conn.execute("PRAGMA quick_check").fetchone()[0])
     report: dict[str, object] = {
         "quick_check": quick,
@@ -64,6 +103,9 @@ def consistency_report(store: SQLiteStore) -> dict[str, object]:
         "vectors_and_queued": len(vectors & queued),
         "vectors": len(vectors),
         "indexed": indexed,
+        "index_missing": index_missing,
+        "index_stale": index_stale,
+        "index_extra": index_extra,
     }
     report["ok"] = (
         quick == "ok"
@@ -76,6 +118,9 @@ def consistency_report(store: SQLiteStore) -> dict[str, object]:
                 "vector_extra",
                 "queue_extra",
                 "vectors_and_queued",
+                "index_missing",
+                "index_stale",
+                "index_extra",
             )
         )
         and indexed == len(vectors)

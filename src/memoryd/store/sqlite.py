@@ -35,7 +35,7 @@ log = logging.getLogger("memoryd.store")
 
 #: Filtered vector searches whose filtered set is at most this many rows are
 #: computed exactly (dot products over the index's stored vectors).
-EXACT_SEARCH_LIMIT = 50_000
+EXACT_SEARCH_LIMIT = 5_000
 _CHUNK = 500
 
 
@@ -151,6 +151,8 @@ class SQLiteStore:
         norm = float(np.linalg.norm(arr))
         if not np.isfinite(norm) or norm == 0.0:
             raise DimensionMismatch("vector must be finite and non-zero", expected=self.dim)
+        if abs(norm - 1.0) <= 1e-6:
+            return arr  # already unit length: keep its exact bits (lossless export/import)
         return arr / norm
 
     # --- writes -----------------------------------------------------------

@@ -1,0 +1,178 @@
+"""R1 child: write memories one by one until SIGKILLed, acknowledging each write.
+
+Usage::
+
+    python tests/reliability/_workers/ingest.py DATA_DIR [--model-cache DIR]
+        [--cycle N] [--seed S] [--mode ingest|checkpoint] [--wait-go]
+    python tests/reliability/_workers/ingest.py --fork-server --model-cache DIR
+
+Protocol (stdout, JSON lines): ``loaded`` once the model is loaded; with
+``--wait-go`` the child then waits for ``go`` on stdin (so a parent can load
+the next child while it checks the previous one); ``ready`` right before the
+first write; then one ``ack`` per acknowledged write, printed only after the
+call has returned. Modes:
+
+* ``ingest``: a random mix of ``add``, ``add_many`` batches, conversation
+  ``append`` turns, ``kv_set`` of fresh keys and of one ``counter`` key whose
+  value only grows.
+* ``checkpoint``: ``memory.store.checkpoint_index()``, then ``add_many`` of
+  1-3 memories, in a loop (``ckpt-start``/``ckpt-end``
+  lines bracket each checkpoint).
+
+``--fork-server`` exists only to make 100 kill cycles affordable: importing
+memoryd and loading the model costs ~1 CPU-second per fresh interpreter. The
+server imports and loads once (single-threaded ONNX session, so it survives
+``fork``), prints ``loaded``, then reads JSON commands on stdin:
+``{"op": "spawn", "out": FILE, "args": [...]}`` forks a writer whose protocol
+lines go to ``FILE`` (it runs exactly the code of the plain mode, with the
+store opened only after the fork) and answers ``spawned`` with its pid;
+``{"op": "reap", "pid": N}`` waits for that (killed) writer and answers
+``reaped`` with its wait status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import WORDS, emit, load_embedder, open_memory, settings_for, wait_for_go  # noqa: E402
+
+NAMESPACES = ("default", "r1-team")
+
+
+def _text(rng: random.Random, cycle: int, seq: int) -> str:
+    words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14)))
+    return f"c{cycle} n{seq} {words}"
+
+
+def _ack(op: str, entry: Any, **extra: Any) -> None:
+    emit("ack", op=op, id=str(entry.id), ns=entry.namespace, content=entry.content, **extra)
+
+
+def ingest(memory: Any, rng: random.Random, cycle: int) -> None:
+    counter = int(memory.kv_get("counter", 0))
+    seq = 0
+    while True:
+        seq += 1
+        ns = rng.choice(NAMESPACES)
+        roll = rng.random()
+        if roll < 0.35:
+            _ack("add", memory.add(_text(rng, cycle, seq), namespace=ns, tags=["r1"]))
+        elif roll < 0.55:
+            items = [
+                {"content": _text(rng, cycle, seq * 100 + i), "namespace": ns}
+                for i in range(rng.randint(2, 8))
+            ]
+            for entry in memory.add_many(items):
+                _ack("add_many", entry)
+        elif roll < 0.80:
+            session = f"s-{cycle}-{rng.randint(0, 2)}"
+            role = rng.choice(("user", "assistant"))
+            entry = memory.append(session, _text(rng, cycle, seq), role=role, namespace=ns)
+            _ack("append", entry, session=session)
+        elif roll < 0.90:
+            key = f"k-{cycle}-{seq}"
+            value = {"cycle": cycle, "seq": seq, "word": rng.choice(WORDS)}
+            _ack("kv", memory.kv_set(key, value, namespace=ns), key=key, value=value)
+        else:
+            counter += 1
+            entry = memory.kv_set("counter", counter)
+            _ack("counter", entry, key="counter", value=counter)
+
+
+def checkpoint_loop(memory: Any, rng: random.Random, cycle: int) -> None:
+    seq = 0
+    while True:
+        seq += 1
+        emit("ckpt-start")
+        applied = memory.store.checkpoint_index()
+        emit("ckpt-end", seq=applied)
+        items = [
+            {"content": _text(rng, cycle, seq * 10 + i), "namespace": rng.choice(NAMESPACES)}
+            for i in range(rng.randint(1, 3))
+        ]
+        for entry in memory.add_many(items):
+            _ack("add_many", entry)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data_dir", nargs="?")
+    parser.add_argument("--model-cache", default=None)
+    parser.add_argument("--cycle", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mode", choices=("ingest", "checkpoint"), default="ingest")
+    parser.add_argument("--wait-go", action="store_true")
+    parser.add_argument("--fork-server", action="store_true")
+    return parser
+
+
+def write(args: argparse.Namespace, embedder: Any) -> None:
+    """Open the store and write until killed."""
+    settings = settings_for(args.data_dir, args.model_cache or str(Path(args.data_dir) / "models"))
+    memory = open_memory(settings, embedder)
+    rng = random.Random(args.seed)
+    emit("ready")
+    if args.mode == "ingest":
+        ingest(memory, rng, args.cycle)
+    else:
+        checkpoint_loop(memory, rng, args.cycle)
+
+
+def _forked_writer(out: str, argv: list[str], embedder: Any) -> None:
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.close(fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        write(_parser().parse_args(argv), embedder)
+    except BaseException:
+        logging.getLogger("ingest").exception("forked writer failed")
+    finally:
+        os._exit(1)
+
+
+def fork_server(model_cache: str) -> None:
+    """Load once, then fork writers on request (see the module docstring)."""
+    settings = settings_for(str(Path(model_cache).parent), model_cache, embedding_threads=1)
+    embedder = load_embedder(settings)
+    emit("loaded")
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                _forked_writer(cmd["out"], cmd["args"], embedder)
+            emit("spawned", pid=pid)
+        elif cmd["op"] == "reap":
+            _, status = os.waitpid(int(cmd["pid"]), 0)
+            emit("reaped", pid=int(cmd["pid"]), status=status)
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    if args.fork_server:
+        fork_server(args.model_cache)
+        return
+    if args.data_dir is None:
+        _parser().error("DATA_DIR is required")
+    model_cache = args.model_cache or str(Path(args.data_dir) / "models")
+    embedder = load_embedder(settings_for(args.data_dir, model_cache))
+    emit("loaded")
+    if args.wait_go:
+        wait_for_go()
+    write(args, embedder)
+
+
+if __name__ == "__main__":
+    main()
