@@ -25,6 +25,7 @@ from uuid import UUID
 import numpy as np
 import numpy.typing as npt
 
+from memoryd.batching import GroupCommitter
 from memoryd.config import Settings, load_settings
 from memoryd.embeddings import Embedder, QueryEmbeddingCache, create_embedder
 from memoryd.errors import BackendUnavailable, Conflict, NotFound, Timeout, ValidationError
@@ -116,6 +117,7 @@ class EngineCore:
             candidates=self.settings.candidates,
         )
         self._closed = False
+        self._writes: GroupCommitter[MemoryInput, MemoryEntry] = GroupCommitter(self._add_batch)
         self.workers = Workers(self)
         if background:
             self.workers.start()
@@ -240,7 +242,11 @@ class EngineCore:
     def add_many(
         self, items: Iterable[MemoryInput | dict[str, Any]], *, batch_size: int = 256
     ) -> list[MemoryEntry]:
-        """Save many memories; each batch of ``batch_size`` is one transaction.
+        """Save many memories; each batch of up to ``batch_size`` is one transaction.
+
+        Concurrent callers are group-committed (``memoryd/batching.py``): their
+        items share one embedding call and one transaction; each call returns
+        after the commit holding its items.
 
         Returns the entries in input order (duplicates resolve to the stored entry).
         """
@@ -249,10 +255,10 @@ class EngineCore:
         for item in items:
             batch.append(_coerce_input(item, {}))
             if len(batch) >= batch_size:
-                out.extend(self._add_batch(batch))
+                out.extend(self._writes.submit(batch))
                 batch = []
         if batch:
-            out.extend(self._add_batch(batch))
+            out.extend(self._writes.submit(batch))
         return out
 
     def _add_batch(self, items: list[MemoryInput]) -> list[MemoryEntry]:

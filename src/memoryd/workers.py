@@ -73,7 +73,7 @@ class Workers:
     def checkpoint(self) -> int:
         """Save the vector index if it changed; returns the checkpointed log seq (0 if none)."""
         store = self.memory.store
-        if store.index_ready and store.index.dirty:
+        if store.index_ready and store.index.dirty and store.wrote:
             return store.checkpoint_index()
         return 0
 

@@ -37,6 +37,8 @@ log = logging.getLogger("memoryd.store")
 #: computed exactly (dot products over the index's stored vectors).
 EXACT_SEARCH_LIMIT = 5_000
 _CHUNK = 500
+#: Checkpointed ``index_log`` operations kept for other processes to replay.
+INDEX_LOG_KEEP = 20_000
 
 
 @dataclass
@@ -99,6 +101,8 @@ class SQLiteStore:
         self.reembed_started = self._record_model(model, dim)
         self.index = VectorIndex(index_dir, dim, model)
         self.index_ready = False
+        self.wrote = False
+        """True once this process has written; only writers checkpoint at close."""
 
     # --- model bookkeeping --------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -107,7 +111,14 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     def _record_model(self, model: str, dim: int) -> bool:
-        """Record model/dim; on a change, queue every row for re-embedding."""
+        """Record model/dim; on a change, queue every row for re-embedding.
+
+        Opening a store whose model is unchanged writes nothing (a CLI call
+        that only reads must not contend with the daemon's writer).
+        """
+        known = dict(self.pool.reader().execute("SELECT key, value FROM meta").fetchall())
+        if known.get("embedding_model") == model and known.get("dim") == str(dim):
+            return False
         with self.pool.write() as conn:
             rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             old_model, old_dim = rows.get("embedding_model"), rows.get("dim")
@@ -228,6 +239,7 @@ class SQLiteStore:
                     "UPDATE memories SET superseded_by = ?, updated_at = ? WHERE id = ?",
                     (records[0].id, time.time(), supersede_id),
                 )
+        self.wrote = True
         self.sync_index()
         return rowids
 
@@ -257,6 +269,7 @@ class SQLiteStore:
                 ),
             )
             self._write_vector_parts(conn, rowid, rec)
+        self.wrote = True
         self.sync_index()
 
     def update_fields(self, rowid: int, **columns: object) -> None:
@@ -293,6 +306,7 @@ class SQLiteStore:
                 for table in ("memories_fts", "vectors", "embedding_queue", "memories"):
                     conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)
                 deleted += len(rows)
+        self.wrote = True
         self.sync_index()
         return deleted
 
@@ -347,6 +361,7 @@ class SQLiteStore:
                 )
                 conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
                 filled += 1
+        self.wrote = True
         self.sync_index()
         return filled
 
@@ -570,19 +585,31 @@ class SQLiteStore:
         return how
 
     def checkpoint_index(self) -> int:
-        """Save the vector index and compact ``index_log`` up to the saved point."""
+        """Save the vector index and compact ``index_log`` behind the saved point.
+
+        The newest :data:`INDEX_LOG_KEEP` operations stay in the log even when
+        checkpointed, so another process sharing the store catches up by
+        replaying them instead of reloading every index file.
+        """
         self.sync_index()
         seq = self.index.checkpoint()
         with self.pool.write() as conn:
-            conn.execute("DELETE FROM index_log WHERE seq <= ?", (seq,))
-            conn.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('index_log_compacted', ?)",
-                (str(max(seq, int(self.meta("index_log_compacted") or 0))),),
-            )
+            newest = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM index_log").fetchone()[0])
+            upto = min(seq, newest - INDEX_LOG_KEEP)
+            compacted = int(self.meta("index_log_compacted") or 0)
+            if upto > compacted:
+                conn.execute("DELETE FROM index_log WHERE seq <= ?", (upto,))
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('index_log_compacted', ?)", (str(upto),)
+                )
         return seq
 
     def close(self) -> None:
-        """Checkpoint the index if it changed, then close connections."""
-        if self.index_ready and self.index.dirty:
+        """Checkpoint the index if this process wrote and it changed; close connections.
+
+        A process that only read (a CLI search) leaves checkpoints to the
+        writers: saving the index costs I/O proportional to its size.
+        """
+        if self.index_ready and self.index.dirty and self.wrote:
             self.checkpoint_index()
         self.pool.close()

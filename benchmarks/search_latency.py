@@ -1,0 +1,169 @@
+"""Search latency of memoryd, in process and over HTTP, including query embedding.
+
+Method
+------
+For each size, a store of that many realistic short memories (``_common.
+memory_texts``: people, projects, topics, places, ids; Zipf-like word
+frequencies) with vectors from the real all-MiniLM-L6-v2 model is built once
+with ``Memory.add_many`` and cached; each run copies it to a temp dir.
+
+In process (``Memory(settings)``, background workers on, default settings:
+weighted fusion, 100 candidates per list, limit 10): for every query, in a
+rotating order, the query embedding alone (``embedder.embed([q])``), a
+keyword-only, a vector-only and a hybrid ``Memory.search``. The query
+embedding cache is cleared before every call, so every measured call embeds
+its query (all queries are distinct strings). Then over HTTP: the same store
+served by a real ``memoryd serve`` subprocess (its own fresh process, default
+settings, logs to a file), ``Client.search(q)`` with one keep-alive
+connection, the same distinct queries, hybrid mode. Latency is wall time
+around the call; ``took_ms`` is the engine's own time reported in the result.
+Warm-up queries (different strings) are not counted.
+
+Usage::
+
+    .venv/bin/python benchmarks/search_latency.py --sizes 10000,100000
+    .venv/bin/python benchmarks/search_latency.py --quick        # 2,000 memories, 100 queries
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import _common as c
+
+TARGETS = {  # size -> (path, mode, stat) -> limit in ms
+    100_000: {
+        ("in-process", "hybrid", "p50_ms"): 7.0,
+        ("HTTP", "hybrid", "p50_ms"): 10.0,
+        ("HTTP", "hybrid", "p95_ms"): 20.0,
+    }
+}
+MODES = ("embed only", "keyword", "vector", "hybrid")
+
+
+def in_process(data: Path, queries: list[str], warm: list[str], limit: int) -> list[c.Row]:
+    from memoryd import Memory
+
+    with Memory(c.bench_settings(data)) as memory:
+        calls: dict[str, Callable[[str], Any]] = {
+            "embed only": lambda q: memory.embedder.embed([q]),
+            "keyword": lambda q: memory.search(q, mode="keyword", limit=limit),
+            "vector": lambda q: memory.search(q, mode="vector", limit=limit),
+            "hybrid": lambda q: memory.search(q, mode="hybrid", limit=limit),
+        }
+        for q in warm:
+            for call in calls.values():
+                call(q)
+        times: dict[str, list[float]] = {m: [] for m in MODES}
+        took: dict[str, list[float]] = {m: [] for m in MODES}
+        hits: dict[str, int] = dict.fromkeys(MODES, 0)
+        for i, q in enumerate(queries):
+            for j in range(len(MODES)):
+                mode = MODES[(i + j) % len(MODES)]
+                memory.query_cache.clear()
+                t0 = time.perf_counter()
+                result = calls[mode](q)
+                times[mode].append(time.perf_counter() - t0)
+                if mode != "embed only":
+                    took[mode].append(result.took_ms / 1000)
+                    hits[mode] += len(result.hits)
+        assert memory.query_cache.hits == 0
+    return [
+        {
+            "path": "in-process",
+            "mode": mode,
+            **c.summarize(times[mode]),
+            "took_p50_ms": c.summarize(took[mode]).get("p50_ms"),
+            "mean_hits": hits[mode] / len(queries) if mode != "embed only" else None,
+        }
+        for mode in MODES
+    ]
+
+
+def over_http(data: Path, work: Path, queries: list[str], warm: list[str], limit: int) -> c.Row:
+    with c.Daemon(data, work) as daemon:
+        ready_s = daemon.start()
+        with daemon.client() as client:
+            for q in warm:
+                client.search(q, limit=limit)
+            times, took, hits = [], [], 0
+            for q in queries:
+                t0 = time.perf_counter()
+                result = client.search(q, limit=limit)
+                times.append(time.perf_counter() - t0)
+                took.append(result.took_ms / 1000)
+                hits += len(result.hits)
+        rss = daemon.rss()
+    return {
+        "path": "HTTP",
+        "mode": "hybrid",
+        **c.summarize(times),
+        "took_p50_ms": c.summarize(took)["p50_ms"],
+        "mean_hits": hits / len(queries),
+        "daemon_ready_s": ready_s,
+        "daemon_rss_mib": rss["VmRSS"] / 1024,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="10000,100000", help="comma-separated store sizes")
+    ap.add_argument("--queries", type=int, default=500, help="distinct measured queries")
+    ap.add_argument("--warmup", type=int, default=20, help="distinct warm-up queries")
+    ap.add_argument("--limit", type=int, default=10, help="hits per search")
+    ap.add_argument("--no-http", action="store_true", help="skip the daemon part")
+    ap.add_argument("--quick", action="store_true", help="2,000 memories, 100 queries")
+    ap.add_argument("--tmp-dir", default=None, help="parent of the temp store copies")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the cached stores")
+    ap.add_argument("--json", default="", help="also write the results to this JSON file")
+    args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.queries, args.warmup = "2000", 100, 10
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    everything = c.query_texts(args.queries + args.warmup)
+    queries, warm = everything[: args.queries], everything[args.queries :]
+    machine = c.machine_info(Path(args.tmp_dir) if args.tmp_dir else None)
+    rows: list[c.Row] = []
+    for n in sizes:
+        src = c.cached_store(n, rebuild=args.rebuild)
+        with c.bench_tmp(args.tmp_dir) as tmp:
+            data = c.copy_store(src, Path(tmp) / "data")
+            found = in_process(data, queries, warm, args.limit)
+            if not args.no_http:
+                found.append(over_http(data, Path(tmp), queries, warm, args.limit))
+        for row in found:
+            limits = TARGETS.get(n, {})
+            checks = [
+                f"{stat[:3]} {c.verdict(row[stat], lim)}"
+                for (path, mode, stat), lim in limits.items()
+                if (path, mode) == (row["path"], row["mode"])
+            ]
+            rows.append({"size": n, **row, "target": "; ".join(checks) or "—"})
+        print(f"  size {n:,} done", flush=True)
+    table = c.md_table(
+        ["memories", "path", "mode", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms"]
+        + ["engine took p50 ms", "hits/query", "target"],
+        [
+            [r["size"], r["path"], r["mode"], r["n"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+            + [r["mean_ms"], r["took_p50_ms"], r["mean_hits"], r["target"]]
+            for r in rows
+        ],
+    )
+    params = {k: v for k, v in vars(args).items() if k != "json"}
+    method = (
+        f"{args.queries} distinct queries (+{args.warmup} warm-up) per size, limit "
+        f"{args.limit}; every call embeds its query (cache cleared, distinct strings); "
+        "in-process modes interleaved per query; HTTP = Client.search against a real "
+        "`memoryd serve` subprocess on the same store copy. See the module docstring."
+    )
+    c.report(
+        "search latency", method, machine, [table], {"params": params, "rows": rows}, args.json
+    )
+
+
+if __name__ == "__main__":
+    main()

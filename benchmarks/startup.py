@@ -1,0 +1,185 @@
+"""Daemon start-up time and memory on an existing store, and cold in-process open time.
+
+Method
+------
+A store of ``--size`` realistic memories (real all-MiniLM-L6-v2 vectors,
+vector index checkpointed on close) is built once and cached (``_common.
+cached_store``). For each of ``--starts`` runs it is copied to a fresh temp
+dir (not timed; the copy leaves the files in the page cache, so this is a
+warm-cache start unless ``--drop-caches``, which needs root and slows every
+other process on the machine), then ``memoryd serve`` is spawned and
+``/readyz`` polled every ``--poll-ms`` (10) ms with the bearer token: start-up = spawn to the
+first 200 (interpreter, imports, store open, vector index load, embedding
+model load and warm-up). The daemon's RSS (``VmRSS`` from
+``/proc/PID/status``) is read right after ready; in the last run it is read
+again after ``--searches`` distinct hybrid searches over HTTP (``VmHWM`` =
+peak). Shutdown = SIGTERM to exit.
+
+Cold in-process open: ``--opens`` fresh Python processes (``python -c``,
+nothing imported beforehand) each time ``import memoryd`` (with numpy,
+pydantic, httpx...), ``Memory(settings)`` on a fresh copy (store open and
+vector index load) and the embedder's warm-up (model load and first
+inference), and report whether the index came from its checkpoint or was
+rebuilt; "whole process" is spawn to exit.
+
+Usage::
+
+    .venv/bin/python benchmarks/startup.py                 # 100k store, 5 starts
+    .venv/bin/python benchmarks/startup.py --quick         # 2k store, 2 starts
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _common as c
+
+TARGET_READY_S = 1.5  # median, 100k store
+
+
+# Run with ``python -c`` so that nothing but memoryd is imported (numpy, httpx... included).
+OPEN_WORKER = """
+import json, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from memoryd import Memory, Settings
+t1 = time.perf_counter()
+memory = Memory(Settings(data_dir=Path(sys.argv[1]), model_cache_dir=Path(sys.argv[2])))
+t2 = time.perf_counter()
+memory.embedder.warmup()
+t3 = time.perf_counter()
+source, size = memory.index_source, memory.store.index.size()
+memory.close()
+print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "warmup_s": t3 - t2,
+                  "index": source, "index_size": size}))
+"""
+
+
+def drop_caches() -> None:
+    subprocess.run(["sync"], check=True)
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def daemon_runs(src: Path, args: argparse.Namespace) -> tuple[list[c.Row], c.Row]:
+    runs, memory = [], {}
+    queries = c.query_texts(args.searches)
+    for i in range(args.starts):
+        with c.bench_tmp(args.tmp_dir) as tmp:
+            data = c.copy_store(src, Path(tmp) / "data")
+            if args.drop_caches:
+                drop_caches()
+            with c.Daemon(data, Path(tmp)) as daemon:
+                ready = daemon.start(poll_s=args.poll_ms / 1000)
+                rss = daemon.rss()
+                if i == args.starts - 1:
+                    with daemon.client() as client:
+                        t0 = time.perf_counter()
+                        for q in queries:
+                            client.search(q)
+                        took = time.perf_counter() - t0
+                    after = daemon.rss()
+                    memory = {
+                        "rss_ready_mib": rss["VmRSS"] / 1024,
+                        "anon_ready_mib": rss["RssAnon"] / 1024,
+                        "threads_ready": rss["Threads"],
+                        "rss_after_searches_mib": after["VmRSS"] / 1024,
+                        "anon_after_searches_mib": after["RssAnon"] / 1024,
+                        "threads_after_searches": after["Threads"],
+                        "peak_mib": after["VmHWM"] / 1024,
+                        "searches": len(queries),
+                        "search_mean_ms": took / len(queries) * 1000,
+                    }
+                t0 = time.perf_counter()
+                daemon.stop()
+                runs.append({"ready_s": ready, "stop_s": time.perf_counter() - t0,
+                             "rss_ready_mib": rss["VmRSS"] / 1024})  # fmt: skip
+        print(f"  start {i + 1}: ready in {ready:.3f} s", flush=True)
+    return runs, memory
+
+
+def open_runs(src: Path, args: argparse.Namespace) -> list[c.Row]:
+    out = []
+    for _ in range(args.opens):
+        with c.bench_tmp(args.tmp_dir) as tmp:
+            data = c.copy_store(src, Path(tmp) / "data")
+            if args.drop_caches:
+                drop_caches()
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-c", OPEN_WORKER, str(data), str(c.MODEL_CACHE)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            out.append({**row, "process_s": time.perf_counter() - t0})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=100_000, help="memories in the store")
+    ap.add_argument("--starts", type=int, default=5, help="daemon starts (median reported)")
+    ap.add_argument("--opens", type=int, default=5, help="cold in-process opens")
+    ap.add_argument("--searches", type=int, default=1000, help="searches before the 2nd RSS")
+    ap.add_argument("--poll-ms", type=float, default=10.0, help="/readyz polling interval")
+    ap.add_argument("--drop-caches", action="store_true", help="drop the page cache (root)")
+    ap.add_argument("--quick", action="store_true", help="2,000 memories, 2 starts, 200 searches")
+    ap.add_argument("--tmp-dir", default=None, help="parent of the temp store copies")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the cached store")
+    ap.add_argument("--json", default="", help="also write the results to this JSON file")
+    args = ap.parse_args()
+    if args.quick:
+        args.size, args.starts, args.opens, args.searches = 2000, 2, 2, 200
+    src = c.cached_store(args.size, rebuild=args.rebuild)
+    machine = c.machine_info(Path(args.tmp_dir) if args.tmp_dir else None)
+    runs, memory = daemon_runs(src, args)
+    opens = open_runs(src, args)
+
+    def med(rows: list[c.Row], key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    ready = med(runs, "ready_s")
+    target = c.verdict(ready, TARGET_READY_S) + " s" if args.size == 100_000 else "—"
+    start_table = c.md_table(
+        ["store", "starts", "ready median s", "min s", "max s", "stop median s", "target"],
+        [[args.size, len(runs), ready, min(r["ready_s"] for r in runs)]
+         + [max(r["ready_s"] for r in runs), med(runs, "stop_s"), target]],
+    )  # fmt: skip
+    open_table = c.md_table(
+        ["cold in-process open", "runs", "import s", "Memory(...) s", "warm-up s"]
+        + ["whole process s", "index from"],
+        [[f"{args.size:,} memories", len(opens), med(opens, "import_s"), med(opens, "open_s")]
+         + [med(opens, "warmup_s"), med(opens, "process_s"), opens[0]["index"]]],
+    )  # fmt: skip
+    rss_table = c.md_table(
+        ["daemon memory", "RSS MiB", "of which anon MiB", "threads", "peak RSS MiB"],
+        [
+            [f"after ready ({args.size:,} memories)", memory["rss_ready_mib"]]
+            + [memory["anon_ready_mib"], memory["threads_ready"], "—"],
+            [f"after {memory['searches']:,} searches (mean {memory['search_mean_ms']:.1f} ms)"]
+            + [memory["rss_after_searches_mib"], memory["anon_after_searches_mib"]]
+            + [memory["threads_after_searches"], memory["peak_mib"]],
+        ],
+    )
+    params = {k: v for k, v in vars(args).items() if k != "json"}
+    method = (
+        f"median of {args.starts} `memoryd serve` starts (spawn → first /readyz 200, polled "
+        f"every {args.poll_ms:g} ms) on fresh copies of a cached {args.size:,}-memory store"
+        f"{' after dropping the page cache' if args.drop_caches else ' (warm page cache)'}; "
+        f"RSS from /proc/PID/status; {args.opens} cold in-process opens in fresh processes. "
+        "See the module docstring."
+    )
+    data = {"params": params, "starts": runs, "opens": opens, "memory": memory}
+    data["summary"] = {"ready_median_s": ready, "target": target}
+    c.report("startup", method, machine, [start_table, open_table, rss_table], data, args.json)
+
+
+if __name__ == "__main__":
+    main()
