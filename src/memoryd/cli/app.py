@@ -1,0 +1,155 @@
+"""The ``memoryd`` Typer application, its global options and its error handling.
+
+Global options (before the command): ``--data-dir``, ``--format
+table|json|yaml``, ``--url``/``--token`` (daemon), ``--local`` (never use a
+daemon). Errors print one line ``error[code]: message`` on stderr and exit
+2 for usage and validation errors, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+# Typer >= 0.20 vendors click as ``typer._click``; its exceptions are not re-exported.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
+
+from memoryd.cli.backend import Backend, open_backend
+from memoryd.cli.render import OutputFormat
+from memoryd.config import Settings, load_settings
+from memoryd.errors import MemorydError, ValidationError
+
+__all__ = ["CLIState", "MemorydGroup", "app", "exit_code_for", "fail", "state_of"]
+
+
+_PYDANTIC_URL = re.compile(r"For further information visit \S+")
+
+
+def exit_code_for(error: MemorydError) -> int:
+    """2 for validation errors (bad input), 1 for everything else."""
+    return 2 if isinstance(error, ValidationError) else 1
+
+
+def fail(code: str, message: str, exit_code: int) -> NoReturn:
+    """Print ``error[code]: message`` (one line) on stderr and exit with ``exit_code``."""
+    one_line = " ".join(_PYDANTIC_URL.sub("", str(message)).split())
+    sys.stderr.write(f"error[{code}]: {one_line}\n")
+    sys.stderr.flush()
+    sys.exit(exit_code)
+
+
+class MemorydGroup(TyperGroup):
+    """Root command group: turns every failure into one ``error[code]: ...`` line."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except MemorydError as exc:
+            fail(exc.code, exc.message, exit_code_for(exc))
+        except UsageError as exc:
+            fail("usage_error", exc.format_message(), exc.exit_code)
+        except ClickException as exc:
+            fail("error", exc.format_message(), exc.exit_code)
+        except typer.Abort:
+            fail("aborted", "aborted", 1)
+        except OSError as exc:
+            fail("io_error", str(exc), 1)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@dataclass
+class CLIState:
+    """Global options, shared by every command through ``ctx.obj``."""
+
+    output: OutputFormat = OutputFormat.table
+    data_dir: Path | None = None
+    url: str | None = None
+    token: str | None = None
+    local: bool = False
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings from env/TOML with ``--data-dir`` and ``overrides`` applied.
+
+        Raises:
+            ConfigError: invalid values or an unsafe config file.
+        """
+        return load_settings(**{"data_dir": self.data_dir, **overrides})
+
+    @contextmanager
+    def backend(self) -> Iterator[Backend]:
+        """The daemon's client if one answers, else the store in-process; closed at exit."""
+        engine = open_backend(self.settings(), url=self.url, token=self.token, local=self.local)
+        try:
+            yield engine
+        finally:
+            engine.close()
+
+
+def state_of(ctx: typer.Context) -> CLIState:
+    """The :class:`CLIState` of the root command."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, CLIState) else CLIState()
+
+
+app = typer.Typer(
+    cls=MemorydGroup,
+    name="memoryd",
+    help="memoryd: local-first memory for AI agents (store, search, serve, evaluate).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Store folder (Settings.data_dir; env MEMORYD_DATA_DIR)."),
+    ] = None,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="Result format on stdout.", case_sensitive=False),
+    ] = OutputFormat.table,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="MEMORYD_URL",
+            help="Daemon URL; it must answer (default: probe Settings.base_url, else in-process).",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", envvar="MEMORYD_TOKEN", help="Daemon bearer token (default: token file)."
+        ),
+    ] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Never contact a daemon; open the store in-process.")
+    ] = False,
+) -> None:
+    """memoryd: local-first memory for AI agents (store, search, serve, evaluate)."""
+    ctx.obj = CLIState(output=output, data_dir=data_dir, url=url, token=token, local=local)

@@ -1,0 +1,117 @@
+"""add / search / get / list / delete / stats through the CLI, in every output format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from typer.testing import Result
+
+Invoke = Callable[..., Result]
+
+
+def _json(result: Result) -> Any:
+    return json.loads(result.stdout)
+
+
+def test_add_get_search_list_delete(cli: Invoke) -> None:
+    added = _json(
+        cli(
+            "--format",
+            "json",
+            "add",
+            "Ann prefers green tea in the morning",
+            "--namespace",
+            "team",
+            "--tag",
+            "prefs",
+            "--tag",
+            "drinks",
+            "--meta",
+            "speaker=Ann",
+            "--meta",
+            "cups=3",
+            "--importance",
+            "0.9",
+            "--ttl",
+            "3600",
+        )
+    )
+    assert added["content"] == "Ann prefers green tea in the morning"
+    assert added["namespace"] == "team" and added["tags"] == ["prefs", "drinks"]
+    assert added["metadata"] == {"speaker": "Ann", "cups": 3}
+    assert added["importance"] == 0.9 and added["expires_at"] is not None
+    assert "vector" not in added
+    cli("-f", "json", "add", "Bob drives a red bicycle to work", "-n", "team")
+
+    got = _json(cli("-f", "json", "get", added["id"], "-n", "team"))
+    assert got == added
+
+    found = _json(cli("-f", "json", "search", "what does Ann drink?", "-n", "team", "--explain"))
+    assert found["hits"][0]["entry"]["id"] == added["id"]
+    assert found["hits"][0]["explain"]["vector_rank"] == 1
+    assert found["mode"] == "hybrid"
+
+    keyword = _json(cli("-f", "json", "search", "bicycle", "-n", "team", "--mode", "keyword"))
+    assert [h["entry"]["content"] for h in keyword["hits"]] == ["Bob drives a red bicycle to work"]
+
+    filtered = _json(
+        cli(
+            "-f",
+            "json",
+            "search",
+            "drink",
+            "-n",
+            "team",
+            "--filter",
+            '{"field": "speaker", "value": "Ann"}',
+            "--tag",
+            "prefs",
+            "--kind",
+            "memory",
+        )
+    )
+    assert [h["entry"]["id"] for h in filtered["hits"]] == [added["id"]]
+
+    page = _json(cli("-f", "json", "list", "-n", "team", "--limit", "1"))
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    rest = _json(cli("-f", "json", "list", "-n", "team", "--cursor", page["next_cursor"]))
+    assert {page["items"][0]["id"], rest["items"][0]["id"]} >= {added["id"]}
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert _json(cli("-f", "json", "list", "-n", "elsewhere"))["items"] == []
+
+    deleted = _json(cli("-f", "json", "delete", added["id"], "-n", "team"))
+    assert deleted == {"deleted": added["id"], "namespace": "team"}
+    missing = cli("get", added["id"], "-n", "team", code=1)
+    assert missing.stderr == f"error[not_found]: no entry {added['id']} in namespace 'team'\n"
+
+
+def test_list_by_kind_and_session(cli: Invoke) -> None:
+    cli("add", "hello there", "--kind", "message", "--session", "s1")
+    cli("add", "general kenobi", "--kind", "message", "--session", "s1")
+    cli("add", "unrelated fact")
+    page = _json(cli("-f", "json", "list", "--kind", "message", "--session", "s1"))
+    assert [item["content"] for item in page["items"]] == ["general kenobi", "hello there"]
+    assert all(item["session_id"] == "s1" for item in page["items"])
+
+
+def test_yaml_and_table_formats(cli: Invoke) -> None:
+    entry = yaml.safe_load(cli("--format", "yaml", "add", "the deploy key rotates monthly").stdout)
+    assert entry["content"] == "the deploy key rotates monthly"
+
+    table = cli("get", entry["id"]).stdout
+    assert "the deploy key rotates monthly" in table and entry["id"] in table
+    assert "content_hash" in table
+
+    hits = cli("search", "deploy key").stdout
+    assert "1 hits (hybrid" in hits and "the deploy key rotates monthly" in hits
+
+    listing = cli("list").stdout
+    assert "the deploy key rotates monthly" in listing
+
+    stats = yaml.safe_load(cli("-f", "yaml", "stats").stdout)
+    assert stats["total"] == 1 and stats["by_kind"] == {"memory": 1}
+    assert stats["embedding_model"] == "all-MiniLM-L6-v2" and stats["dim"] == 384
+    assert "by_namespace" in cli("stats").stdout
