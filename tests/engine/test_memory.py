@@ -109,10 +109,10 @@ def test_list_pages_newest_first(memory: Memory) -> None:
 
 
 def test_ttl_entries_are_never_returned_and_purged(memory: Memory) -> None:
-    memory.kv_set("session-token", "abc", ttl_seconds=0.2)
-    entry = memory.add("short lived fact", ttl_seconds=0.2)
+    memory.kv_set("session-token", "abc", ttl_seconds=1.5)
+    entry = memory.add("short lived fact", ttl_seconds=1.5)
     assert memory.kv_get("session-token") == "abc"
-    time.sleep(0.3)
+    time.sleep(1.7)
     assert memory.kv_get("session-token", None) is None
     with pytest.raises(NotFound):
         memory.get(entry.id)

@@ -32,6 +32,7 @@ from memoryd.types import (
 
 __all__ = ["ClientCore"]
 
+
 #: Fields ``Memory.supersede`` takes from the old entry over those of a given input.
 def _coerce(content: str | MemoryInput | dict[str, Any], fields: dict[str, Any]) -> MemoryInput:
     try:

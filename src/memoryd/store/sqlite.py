@@ -39,6 +39,8 @@ EXACT_SEARCH_LIMIT = 5_000
 _CHUNK = 500
 #: Checkpointed ``index_log`` operations kept for other processes to replay.
 INDEX_LOG_KEEP = 20_000
+#: Largest FTS window checked by rowid before filters are joined into the FTS query.
+FTS_WINDOW_LIMIT = 3_200
 
 
 @dataclass
@@ -437,15 +439,35 @@ class SQLiteStore:
         """BM25 top-``k`` ``(rowid, score)`` for an FTS5 MATCH expression, best first.
 
         ``score`` is ``-bm25`` (higher is better); ``body`` weighs 1.0, ``context`` 0.5.
+
+        The top of the FTS ranking is taken inside FTS5 (no join per match),
+        then checked against ``where`` by rowid; if too few survive the FTS
+        window widens, and past :data:`FTS_WINDOW_LIMIT` rows the filters are
+        joined into the FTS query itself (exact, slower on big stores).
         """
-        sql = (
-            "SELECT m.rowid, -bm25(memories_fts, 1.0, 0.5) AS s FROM memories_fts "
+        window = max(2 * k, k + 20)
+        while window <= FTS_WINDOW_LIMIT:
+            rows = self._fts(
+                "SELECT rowid, -bm25(memories_fts, 1.0, 0.5) FROM memories_fts "
+                "WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts, 1.0, 0.5) LIMIT ?",
+                (match, window),
+            )
+            alive = self._alive([r for r, _ in rows], where)
+            hits = [(r, s) for r, s in rows if r in alive]
+            if len(hits) >= k or len(rows) < window:
+                return hits[:k]
+            window *= 4
+        return self._fts(
+            "SELECT m.rowid, -bm25(memories_fts, 1.0, 0.5) FROM memories_fts "
             "JOIN memories m ON m.rowid = memories_fts.rowid "
             f"WHERE memories_fts MATCH ? AND {where.sql()} ORDER BY bm25(memories_fts, 1.0, 0.5) "
-            "LIMIT ?"
+            "LIMIT ?",
+            (match, *where.params, k),
         )
+
+    def _fts(self, sql: str, params: Sequence[object]) -> list[tuple[int, float]]:
         try:
-            rows = self.pool.reader().execute(sql, (match, *where.params, k)).fetchall()
+            rows = self.pool.reader().execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             raise StorageError(f"full-text query failed: {exc}") from exc
         return [(int(r[0]), float(r[1])) for r in rows]
@@ -493,7 +515,10 @@ class SQLiteStore:
         rows = (
             self.pool.reader()
             .execute(
-                f"SELECT m.rowid FROM memories m WHERE m.rowid IN ({marks}) AND {where.sql()}",
+                # NOT INDEXED: look rows up by rowid; without ANALYZE statistics
+                # SQLite would otherwise scan the namespace index instead.
+                f"SELECT m.rowid FROM memories m NOT INDEXED WHERE m.rowid IN ({marks}) "
+                f"AND {where.sql()}",
                 (*rowids, *where.params),
             )
             .fetchall()
@@ -612,4 +637,6 @@ class SQLiteStore:
         """
         if self.index_ready and self.index.dirty and self.wrote:
             self.checkpoint_index()
+        if self.wrote:
+            self.pool.writer.execute("PRAGMA optimize")  # refresh planner statistics
         self.pool.close()

@@ -181,23 +181,46 @@ class VectorIndex:
 
     # --- replay ------------------------------------------------------------
     def apply(self, ops: Iterable[IndexOp]) -> int:
-        """Replay operations with ``seq > applied_seq`` in order; returns how many applied."""
-        count = 0
+        """Replay operations with ``seq > applied_seq`` in order; returns how many applied.
+
+        Consecutive upserts of one namespace are added as one multi-threaded
+        batch (bulk imports replay thousands at once); within a run the last
+        upsert of a key wins, as it would one by one.
+        """
+        pending = [op for op in ops if op.seq > self.applied_seq]
         with self._lock:
-            for op in ops:
+            run: list[IndexOp] = []
+            for op in pending:
                 if op.seq <= self.applied_seq:
                     continue
-                index = self._namespace_index(op.namespace)
-                key = np.uint64(op.rowid)
-                if key in index:
-                    index.remove(key)
-                if op.vector is not None:
-                    index.add(key, op.vector)
-                self.applied_seq = op.seq
-                count += 1
-            if count:
+                if run and (op.vector is None or op.namespace != run[0].namespace):
+                    self._add_run(run)
+                    run = []
+                if op.vector is None:
+                    index = self._namespace_index(op.namespace)
+                    key = np.uint64(op.rowid)
+                    if key in index:
+                        index.remove(key)
+                    self.applied_seq = op.seq
+                else:
+                    run.append(op)
+            if run:
+                self._add_run(run)
+            if pending:
                 self._dirty = True
-        return count
+        return len(pending)
+
+    def _add_run(self, run: list[IndexOp]) -> None:
+        """Upsert a run of one namespace's vectors in one call (last op per key wins)."""
+        index = self._namespace_index(run[0].namespace)
+        unique: dict[int, IndexOp] = {op.rowid: op for op in run}
+        keys = np.fromiter(unique, dtype=np.uint64, count=len(unique))
+        for key in keys:
+            if key in index:
+                index.remove(key)
+        vectors = np.stack([op.vector for op in unique.values() if op.vector is not None])
+        index.add(keys, vectors, threads=os.cpu_count() or 1)
+        self.applied_seq = run[-1].seq
 
     # --- queries -----------------------------------------------------------
     def search(
