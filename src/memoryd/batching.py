@@ -30,13 +30,23 @@ R = TypeVar("R")
 @dataclass
 class _Request(Generic[T, R]):
     items: list[T]
-    done: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    finished: bool = False
+    promoted: bool = False
     result: list[R] | None = None
     error: BaseException | None = None
+
+    def finish(self) -> None:
+        self.finished = True
+        self.wake.set()
 
 
 class GroupCommitter(Generic[T, R]):
     """Combine concurrent :meth:`submit` calls into batches for ``run``.
+
+    The leader serves batches only until its own request is done, then hands
+    leadership to the oldest waiting request, so no caller waits for an
+    unbounded stream of other callers' work.
 
     Args:
         run: maps a list of items to a list of results of the same length and
@@ -60,11 +70,16 @@ class GroupCommitter(Generic[T, R]):
         with self._lock:
             self._queue.append(request)
             lead = not self._leader_active
+            self._leader_active = True
+        while True:
             if lead:
-                self._leader_active = True
-        if lead:
-            self._lead()
-        request.done.wait()
+                self._lead(request)
+            request.wake.wait()
+            if request.finished:
+                break
+            request.wake.clear()  # promoted to leader while still queued
+            request.promoted = False
+            lead = True
         if request.error is not None:
             raise request.error
         assert request.result is not None
@@ -80,27 +95,33 @@ class GroupCommitter(Generic[T, R]):
                 request = self._queue.pop(0)
                 taken.append(request)
                 count += len(request.items)
-            if not taken:
-                self._leader_active = False
             return taken
 
-    def _lead(self) -> None:
+    def _hand_off(self) -> None:
+        with self._lock:
+            if self._queue:
+                successor = self._queue[0]
+                successor.promoted = True
+                successor.wake.set()
+            else:
+                self._leader_active = False
+
+    def _lead(self, own: _Request[T, R]) -> None:
         batch: list[_Request[T, R]] = []
         try:
-            while True:
+            while not own.finished:
                 batch = self._take()
                 if not batch:
-                    return
+                    break
                 self._execute(batch)
         except BaseException as exc:  # e.g. KeyboardInterrupt in the leader: fail, don't hang
-            with self._lock:
-                self._leader_active = False
-                orphans, self._queue = self._queue, []
-            for request in [*batch, *orphans]:
-                if not request.done.is_set():
+            for request in batch:
+                if not request.finished:
                     request.error = exc
-                    request.done.set()
+                    request.finish()
+            self._hand_off()
             raise
+        self._hand_off()
 
     def _execute(self, batch: list[_Request[T, R]]) -> None:
         if len(batch) > 1:
@@ -113,11 +134,11 @@ class GroupCommitter(Generic[T, R]):
                 for request in batch:
                     request.result = results[start : start + len(request.items)]
                     start += len(request.items)
-                    request.done.set()
+                    request.finish()
                 return
         for request in batch:
             try:
                 request.result = self._run(request.items)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 request.error = exc
-            request.done.set()
+            request.finish()
