@@ -33,7 +33,7 @@ from memoryd.types import MAX_CONTENT_CHARS
 DIM = 384
 _TABLES = {
     "memories": "SELECT * FROM memories ORDER BY rowid",
-    "fts": "SELECT rowid, body, context FROM memories_fts ORDER BY rowid",
+    "fts": "SELECT rowid, body, context, ns FROM memories_fts ORDER BY rowid",
     "vectors": "SELECT rowid, vector FROM vectors ORDER BY rowid",
     "queue": "SELECT rowid, text FROM embedding_queue ORDER BY rowid",
     "index_log": "SELECT * FROM index_log ORDER BY seq",

@@ -16,7 +16,7 @@ from memoryd.store.migrations import MIGRATIONS, applied_versions, pending
 
 def test_migrations_recorded_and_idempotent(memory: Memory) -> None:
     conn = memory.store.pool.writer
-    assert applied_versions(conn) == [m.version for m in MIGRATIONS]
+    assert applied_versions(conn) == [m.version for m in MIGRATIONS] == [1, 2]
     assert pending(conn) == []
     assert memory.store.schema_version == MIGRATIONS[-1].version
 
@@ -130,3 +130,34 @@ def test_second_process_view_catches_up_through_index_log(settings, embedder) ->
     finally:
         a.close()
         b.close()
+
+
+def test_migration_2_moves_fts_rows_with_namespace_tokens(tmp_path: Path) -> None:
+    from memoryd.store.fts import build_match_query
+    from memoryd.store.migrations import MIGRATIONS, migrate
+
+    conn = sqlite3.connect(str(tmp_path / "m.db"), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    for statement in MIGRATIONS[0].statements:
+        conn.execute(statement)
+    conn.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at REAL)"
+    )
+    conn.execute("INSERT INTO schema_migrations VALUES (1, 'initial', 0)")
+    conn.execute(
+        "INSERT INTO memories(rowid, id, namespace, kind, content, content_hash, created_at, "
+        "updated_at, text_hash) VALUES (7, 'x', 'team/a', 'memory', 'tea time', 'h', 0, 0, 'h')"
+    )
+    conn.execute("INSERT INTO memories_fts(rowid, body, context) VALUES (7, 'tea time', '')")
+    assert migrate(conn) == 2
+    match = build_match_query("tea", "team/a")
+    assert conn.execute(
+        "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?", (match,)
+    ).fetchall() == [(7,)]
+    other = build_match_query("tea", "team/b")
+    assert (
+        conn.execute(
+            "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?", (other,)
+        ).fetchall()
+        == []
+    )

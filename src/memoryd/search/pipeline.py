@@ -74,7 +74,7 @@ def search(
     vector: list[tuple[int, float]] = []
     qvec = None
     if params.mode in ("hybrid", "keyword"):
-        match = build_match_query(params.query)
+        match = build_match_query(params.query, params.namespace)
         if match is not None:
             bm25 = store.keyword_candidates(match, where, k)
     if params.mode in ("hybrid", "vector"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["STOPWORDS", "build_match_query", "index_text", "query_terms"]
+__all__ = ["STOPWORDS", "build_match_query", "index_text", "namespace_token", "query_terms"]
 
 _CJK = (
     r"\u3040-\u30ff"  # hiragana, katakana
@@ -71,13 +71,26 @@ def query_terms(query: str) -> list[str]:
     return (content or seen)[:_MAX_TERMS]
 
 
-def build_match_query(query: str) -> str | None:
+def namespace_token(namespace: str) -> str:
+    """The FTS ``ns`` column token of a namespace: ``"n" + hex(utf-8 bytes)``.
+
+    Equal to SQL ``'n' || lower(hex(namespace))`` (used by migration 2).
+    """
+    return "n" + namespace.encode("utf-8").hex()
+
+
+def build_match_query(query: str, namespace: str | None = None) -> str | None:
     """An FTS5 MATCH expression for ``query``, or ``None`` if it has no terms.
 
-    Each term becomes a quoted string (a phrase for CJK runs), joined by OR.
-    Example: ``'what did Ann say?'`` -> ``'"ann" OR "say"'``.
+    Each term becomes a quoted string (a phrase for CJK runs), joined by OR
+    and restricted to the ``body`` and ``context`` columns; with
+    ``namespace`` the ``ns`` column must hold its token. Example:
+    ``'what did Ann say?'`` -> ``'{body context} : ("ann" OR "say")'``.
     """
     terms = query_terms(query)
     if not terms:
         return None
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    text = "{body context} : (" + " OR ".join('"' + t.replace('"', '""') + '"' for t in terms) + ")"
+    if namespace is not None:
+        text = f'ns : "{namespace_token(namespace)}" AND {text}'
+    return text

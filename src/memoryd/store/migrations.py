@@ -12,6 +12,9 @@ On-disk layout (version 1):
 * ``memories_fts``: FTS5 over ``body`` (the content, CJK characters split
   into single tokens) and ``context`` (text of the previous conversation turn,
   weighted lower), ``rowid`` = ``memories.rowid``.
+* (version 2) ``memories_fts`` gains ``ns``: one token per namespace
+  (``"n" + hex(utf-8 namespace)``), so a full-text query is restricted to its
+  namespace inside FTS5 itself.
 * ``vectors``: ``rowid`` -> little-endian float32 BLOB, L2-normalised.
 * ``embedding_queue``: rows acknowledged without a vector yet, with the text
   to embed (durable backfill queue, drained by the embedding worker).
@@ -95,6 +98,20 @@ MIGRATIONS: tuple[Migration, ...] = (
                 op TEXT NOT NULL CHECK (op IN ('upsert', 'delete'))
             )""",
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ),
+    ),
+    Migration(
+        2,
+        "fts_namespace_column",
+        (
+            """CREATE VIRTUAL TABLE memories_fts_v2 USING fts5(
+                body, context, ns, tokenize = 'porter unicode61 remove_diacritics 2'
+            )""",
+            "INSERT INTO memories_fts_v2(rowid, body, context, ns) "
+            "SELECT f.rowid, f.body, f.context, 'n' || lower(hex(m.namespace)) "
+            "FROM memories_fts f JOIN memories m ON m.rowid = f.rowid",
+            "DROP TABLE memories_fts",
+            "ALTER TABLE memories_fts_v2 RENAME TO memories_fts",
         ),
     ),
 )

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from memoryd.errors import DimensionMismatch, StorageError
 from memoryd.store.connection import ConnectionPool, Pragmas
 from memoryd.store.filters import SqlWhere
+from memoryd.store.fts import namespace_token
 from memoryd.store.migrations import migrate
 from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, encode_vector, row_to_entry
 from memoryd.store.vector_index import IndexOp, VectorIndex
@@ -171,8 +172,8 @@ class SQLiteStore:
     # --- writes -----------------------------------------------------------
     def _write_vector_parts(self, conn: sqlite3.Connection, rowid: int, rec: NewRecord) -> None:
         conn.execute(
-            "INSERT OR REPLACE INTO memories_fts(rowid, body, context) VALUES (?,?,?)",
-            (rowid, rec.body, rec.context),
+            "INSERT OR REPLACE INTO memories_fts(rowid, body, context, ns) VALUES (?,?,?,?)",
+            (rowid, rec.body, rec.context, namespace_token(rec.namespace)),
         )
         if rec.vector is not None:
             blob = encode_vector(rec.vector)
@@ -440,16 +441,17 @@ class SQLiteStore:
 
         ``score`` is ``-bm25`` (higher is better); ``body`` weighs 1.0, ``context`` 0.5.
 
-        The top of the FTS ranking is taken inside FTS5 (no join per match),
-        then checked against ``where`` by rowid; if too few survive the FTS
+        The MATCH expression carries the namespace token (``ns`` column), so
+        the top of the ranking is taken inside FTS5 for that namespace alone
+        (no join per match), then checked against ``where`` by rowid; if too few survive the FTS
         window widens, and past :data:`FTS_WINDOW_LIMIT` rows the filters are
         joined into the FTS query itself (exact, slower on big stores).
         """
         window = max(2 * k, k + 20)
         while window <= FTS_WINDOW_LIMIT:
             rows = self._fts(
-                "SELECT rowid, -bm25(memories_fts, 1.0, 0.5) FROM memories_fts "
-                "WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts, 1.0, 0.5) LIMIT ?",
+                "SELECT rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
+                "WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts, 1.0, 0.5, 0.0) LIMIT ?",
                 (match, window),
             )
             alive = self._alive([r for r, _ in rows], where)
@@ -458,10 +460,10 @@ class SQLiteStore:
                 return hits[:k]
             window *= 4
         return self._fts(
-            "SELECT m.rowid, -bm25(memories_fts, 1.0, 0.5) FROM memories_fts "
+            "SELECT m.rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
             "JOIN memories m ON m.rowid = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where.sql()} ORDER BY bm25(memories_fts, 1.0, 0.5) "
-            "LIMIT ?",
+            f"WHERE memories_fts MATCH ? AND {where.sql()} "
+            "ORDER BY bm25(memories_fts, 1.0, 0.5, 0.0) LIMIT ?",
             (match, *where.params, k),
         )
 
