@@ -29,6 +29,7 @@ from memoryd.batching import GroupCommitter
 from memoryd.config import Settings, load_settings
 from memoryd.embeddings import Embedder, QueryEmbeddingCache, create_embedder
 from memoryd.errors import BackendUnavailable, Conflict, NotFound, Timeout, ValidationError
+from memoryd.inputs import coerce_input, explicit_fields
 from memoryd.records import record_from_entry, record_from_input
 from memoryd.search.pipeline import FusionConfig
 from memoryd.search.pipeline import search as run_search
@@ -54,19 +55,6 @@ __all__ = ["EngineCore"]
 
 log = logging.getLogger("memoryd.engine")
 _DEDUP_KINDS = {"memory", "chunk"}
-
-
-def _coerce_input(
-    content: str | MemoryInput | dict[str, Any], fields: dict[str, Any]
-) -> MemoryInput:
-    try:
-        if isinstance(content, MemoryInput):
-            return content.model_copy(update=fields) if fields else content
-        if isinstance(content, dict):
-            return MemoryInput.model_validate({**content, **fields})
-        return MemoryInput.model_validate({"content": content, **fields})
-    except ValueError as exc:
-        raise ValidationError(f"invalid memory: {exc}") from exc
 
 
 class EngineCore:
@@ -237,7 +225,7 @@ class EngineCore:
         Raises:
             ValidationError, DimensionMismatch, StorageFull, StorageError.
         """
-        return self.add_many([_coerce_input(content, fields)])[0]
+        return self.add_many([coerce_input(content, fields)])[0]
 
     def add_many(
         self, items: Iterable[MemoryInput | dict[str, Any]], *, batch_size: int = 256
@@ -253,7 +241,7 @@ class EngineCore:
         out: list[MemoryEntry] = []
         batch: list[MemoryInput] = []
         for item in items:
-            batch.append(_coerce_input(item, {}))
+            batch.append(coerce_input(item, {}))
             if len(batch) >= batch_size:
                 out.extend(self._writes.submit(batch))
                 batch = []
@@ -406,13 +394,8 @@ class EngineCore:
             "metadata": old.metadata,
             "importance": old.importance,
         }
-        if isinstance(content, MemoryInput):
-            explicit = content.model_dump(exclude_unset=True)
-        elif isinstance(content, dict):
-            explicit = dict(content)
-        else:
-            explicit = {"content": content}
-        item = _coerce_input({**inherited, **explicit, **fields, "namespace": namespace}, {})
+        explicit = explicit_fields(content)
+        item = coerce_input({**inherited, **explicit, **fields, "namespace": namespace}, {})
         rec = record_from_input(
             item,
             context=self._context_of(old),

@@ -18,6 +18,7 @@ from pydantic_core import to_jsonable_python
 from memoryd.client.transport import Transport, entries, segment
 from memoryd.config import Settings, load_settings
 from memoryd.errors import MemorydError, ValidationError
+from memoryd.inputs import coerce_input, explicit_fields
 from memoryd.types import (
     Filter,
     Kind,
@@ -31,18 +32,6 @@ from memoryd.types import (
 )
 
 __all__ = ["ClientCore"]
-
-
-#: Fields ``Memory.supersede`` takes from the old entry over those of a given input.
-def _coerce(content: str | MemoryInput | dict[str, Any], fields: dict[str, Any]) -> MemoryInput:
-    try:
-        if isinstance(content, MemoryInput):
-            return content.model_copy(update=fields) if fields else content
-        if isinstance(content, dict):
-            return MemoryInput.model_validate({**content, **fields})
-        return MemoryInput.model_validate({"content": content, **fields})
-    except ValueError as exc:
-        raise ValidationError(f"invalid memory: {exc}") from exc
 
 
 class ClientCore:
@@ -105,7 +94,7 @@ class ClientCore:
         Raises:
             ValidationError, DimensionMismatch, StorageFull, BackendUnavailable, Timeout.
         """
-        item = _coerce(content, fields)
+        item = coerce_input(content, fields)
         payload = item.model_dump(mode="json", exclude_none=True)
         return MemoryEntry.model_validate(self._t.json("POST", "/v1/memories", json=payload))
 
@@ -116,7 +105,9 @@ class ClientCore:
 
         Returns the entries in input order (duplicates resolve to the stored entry).
         """
-        lines = (_coerce(item, {}).model_dump_json(exclude_none=True).encode() for item in items)
+        lines = (
+            coerce_input(item, {}).model_dump_json(exclude_none=True).encode() for item in items
+        )
         out: list[MemoryEntry] = []
         for group in self._t.chunks(lines, max(1, min(batch_size, 1000))):
             body = b'{"items":[' + b",".join(group) + b"]}"
@@ -184,11 +175,7 @@ class ClientCore:
         if isinstance(content, str):
             body: dict[str, Any] = {"content": content}
         else:
-            given = (
-                content.model_dump(exclude_unset=True)
-                if isinstance(content, MemoryInput)
-                else dict(content)
-            )
+            given = explicit_fields(content)
             body = {k: v for k, v in given.items() if k != "namespace"}
         body.update(fields)
         data = self._t.json(
