@@ -8,6 +8,7 @@ it is never silently dropped.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -63,7 +64,9 @@ class Workers:
         while not self._stop.wait(interval):
             try:
                 step()
-            except MemorydError:
+            except (MemorydError, OSError, sqlite3.Error):
+                # e.g. a full disk during a checkpoint: report it with its
+                # traceback and try again next interval instead of dying.
                 log.exception("worker %s failed; retrying in %.0f s", name, interval)
 
     def purge_expired(self) -> int:
