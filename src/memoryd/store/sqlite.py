@@ -22,26 +22,20 @@ import numpy as np
 import numpy.typing as npt
 
 from memoryd.errors import DimensionMismatch, StorageError
+from memoryd.store.candidates import CandidatesMixin
 from memoryd.store.connection import ConnectionPool, Pragmas
 from memoryd.store.filters import SqlWhere
 from memoryd.store.fts import namespace_token
 from memoryd.store.migrations import migrate
 from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, encode_vector, row_to_entry
-from memoryd.store.vector_index import IndexOp, VectorIndex
+from memoryd.store.vector_index import VectorIndex
 from memoryd.types import MemoryEntry
 
-__all__ = ["EXACT_SEARCH_LIMIT", "NewRecord", "SQLiteStore"]
+__all__ = ["NewRecord", "SQLiteStore"]
 
 log = logging.getLogger("memoryd.store")
 
-#: Filtered vector searches whose filtered set is at most this many rows are
-#: computed exactly (dot products over the index's stored vectors).
-EXACT_SEARCH_LIMIT = 5_000
 _CHUNK = 500
-#: Checkpointed ``index_log`` operations kept for other processes to replay.
-INDEX_LOG_KEEP = 20_000
-#: Largest FTS window checked by rowid before filters are joined into the FTS query.
-FTS_WINDOW_LIMIT = 3_200
 
 
 @dataclass
@@ -81,7 +75,7 @@ _INSERT = (
 )
 
 
-class SQLiteStore:
+class SQLiteStore(CandidatesMixin):
     """SQLite + FTS5 + HNSW store for one data directory.
 
     Args:
@@ -108,11 +102,6 @@ class SQLiteStore:
         """True once this process has written; only writers checkpoint at close."""
 
     # --- model bookkeeping --------------------------------------------------
-    def meta(self, key: str) -> str | None:
-        """A value of the ``meta`` table."""
-        row = self.pool.reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
     def _record_model(self, model: str, dim: int) -> bool:
         """Record model/dim; on a change, queue every row for re-embedding.
 
@@ -435,201 +424,6 @@ class SQLiteStore:
                     vec = decode_vector(row["vec"]).tolist()
                 out[int(row["rowid"])] = row_to_entry(row, vec)
         return out
-
-    def keyword_candidates(self, match: str, where: SqlWhere, k: int) -> list[tuple[int, float]]:
-        """BM25 top-``k`` ``(rowid, score)`` for an FTS5 MATCH expression, best first.
-
-        ``score`` is ``-bm25`` (higher is better); ``body`` weighs 1.0, ``context`` 0.5.
-
-        The MATCH expression carries the namespace token (``ns`` column), so
-        the top of the ranking is taken inside FTS5 for that namespace alone
-        (no join per match), then checked against ``where`` by rowid; if too few survive the FTS
-        window widens, and past :data:`FTS_WINDOW_LIMIT` rows the filters are
-        joined into the FTS query itself (exact, slower on big stores).
-        """
-        window = max(2 * k, k + 20)
-        while window <= FTS_WINDOW_LIMIT:
-            rows = self._fts(
-                "SELECT rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
-                "WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts, 1.0, 0.5, 0.0) LIMIT ?",
-                (match, window),
-            )
-            alive = self._alive([r for r, _ in rows], where)
-            hits = [(r, s) for r, s in rows if r in alive]
-            if len(hits) >= k or len(rows) < window:
-                return hits[:k]
-            window *= 4
-        return self._fts(
-            "SELECT m.rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
-            "JOIN memories m ON m.rowid = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where.sql()} "
-            "ORDER BY bm25(memories_fts, 1.0, 0.5, 0.0) LIMIT ?",
-            (match, *where.params, k),
-        )
-
-    def _fts(self, sql: str, params: Sequence[object]) -> list[tuple[int, float]]:
-        try:
-            rows = self.pool.reader().execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise StorageError(f"full-text query failed: {exc}") from exc
-        return [(int(r[0]), float(r[1])) for r in rows]
-
-    def vector_candidates(
-        self,
-        namespace: str,
-        query: npt.NDArray[np.float32],
-        where: SqlWhere,
-        k: int,
-        *,
-        filtered: bool,
-    ) -> list[tuple[int, float]]:
-        """Top-``k`` ``(rowid, cosine)`` in ``namespace`` among rows matching ``where``.
-
-        HNSW candidates are checked against ``where`` in SQL; when too few
-        survive, the search widens, and a selective ``filtered`` query whose
-        rows number at most :data:`EXACT_SEARCH_LIMIT` is computed exactly.
-        """
-        self.sync_index()
-        total = self.index.size(namespace)
-        if total == 0:
-            return []
-        want = min(total, max(2 * k, k + 20))
-        while True:
-            keys, sims = self.index.search(namespace, query, want)
-            alive = self._alive(keys.tolist(), where)
-            hits = [
-                (int(key), float(sim))
-                for key, sim in zip(keys, sims, strict=True)
-                if int(key) in alive
-            ]
-            if len(hits) >= k or want >= total:
-                return hits[:k]
-            if filtered:
-                exact = self._exact(namespace, query, where, k)
-                if exact is not None:
-                    return exact
-            want = min(total, want * 4)
-
-    def _alive(self, rowids: list[int], where: SqlWhere) -> set[int]:
-        if not rowids:
-            return set()
-        marks = ",".join("?" * len(rowids))
-        rows = (
-            self.pool.reader()
-            .execute(
-                # NOT INDEXED: look rows up by rowid; without ANALYZE statistics
-                # SQLite would otherwise scan the namespace index instead.
-                f"SELECT m.rowid FROM memories m NOT INDEXED WHERE m.rowid IN ({marks}) "
-                f"AND {where.sql()}",
-                (*rowids, *where.params),
-            )
-            .fetchall()
-        )
-        return {int(r[0]) for r in rows}
-
-    def _exact(
-        self, namespace: str, query: npt.NDArray[np.float32], where: SqlWhere, k: int
-    ) -> list[tuple[int, float]] | None:
-        rows = (
-            self.pool.reader()
-            .execute(
-                f"SELECT m.rowid FROM memories m WHERE {where.sql()} LIMIT ?",
-                (*where.params, EXACT_SEARCH_LIMIT + 1),
-            )
-            .fetchall()
-        )
-        if len(rows) > EXACT_SEARCH_LIMIT:
-            return None
-        rowids = [int(r[0]) for r in rows]
-        vectors = self.index.vectors(namespace, rowids)
-        present = ~np.isnan(vectors[:, 0]) if len(rowids) else np.zeros(0, bool)
-        ids = np.asarray(rowids, dtype=np.int64)[present]
-        sims = vectors[present] @ query
-        order = np.argsort(-sims)[:k]
-        return [(int(ids[i]), float(sims[i])) for i in order]
-
-    # --- index upkeep -------------------------------------------------------
-    def sync_index(self) -> int:
-        """Replay ``index_log`` entries newer than the index; returns how many."""
-        conn = self.pool.reader()
-        applied = self.index.applied_seq
-        compacted = int(self.meta("index_log_compacted") or 0)
-        if applied < compacted and (
-            not self.index.load_checkpoint() or self.index.applied_seq < compacted
-        ):
-            self.rebuild_index()
-            return 0
-        rows = conn.execute(
-            "SELECT l.seq, l.rowid, l.namespace, l.op, v.vector FROM index_log l "
-            "LEFT JOIN vectors v ON v.rowid = l.rowid AND l.op = 'upsert' "
-            "WHERE l.seq > ? ORDER BY l.seq",
-            (self.index.applied_seq,),
-        ).fetchall()
-        ops = [
-            IndexOp(
-                int(r[0]),
-                int(r[1]),
-                str(r[2]),
-                decode_vector(r[4]) if r[3] == "upsert" and r[4] is not None else None,
-            )
-            for r in rows
-        ]
-        return self.index.apply(ops)
-
-    def rebuild_index(self) -> int:
-        """Rebuild every namespace index from the ``vectors`` table; returns vectors loaded."""
-        conn = self.pool.reader()
-        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM index_log").fetchone()[0]
-        compacted = int(self.meta("index_log_compacted") or 0)
-        self.index.reset(max(int(seq), compacted))
-        total = 0
-        namespaces = [r[0] for r in conn.execute("SELECT DISTINCT namespace FROM memories")]
-        for namespace in namespaces:
-            rows = conn.execute(
-                "SELECT v.rowid, v.vector FROM vectors v JOIN memories m ON m.rowid = v.rowid "
-                "WHERE m.namespace = ?",
-                (namespace,),
-            ).fetchall()
-            if not rows:
-                continue
-            keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
-            self.index.bulk_load(namespace, keys, matrix.astype(np.float32))
-            total += len(rows)
-        return total
-
-    def open_index(self) -> str:
-        """Make the vector index ready: load the checkpoint and replay, or rebuild.
-
-        Returns:
-            ``"checkpoint"`` or ``"rebuilt"``.
-        """
-        how = "checkpoint" if self.index.load_checkpoint() else "rebuilt"
-        if how == "rebuilt":
-            self.rebuild_index()
-        self.sync_index()
-        self.index_ready = True
-        return how
-
-    def checkpoint_index(self) -> int:
-        """Save the vector index and compact ``index_log`` behind the saved point.
-
-        The newest :data:`INDEX_LOG_KEEP` operations stay in the log even when
-        checkpointed, so another process sharing the store catches up by
-        replaying them instead of reloading every index file.
-        """
-        self.sync_index()
-        seq = self.index.checkpoint()
-        with self.pool.write() as conn:
-            newest = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM index_log").fetchone()[0])
-            upto = min(seq, newest - INDEX_LOG_KEEP)
-            compacted = int(self.meta("index_log_compacted") or 0)
-            if upto > compacted:
-                conn.execute("DELETE FROM index_log WHERE seq <= ?", (upto,))
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('index_log_compacted', ?)", (str(upto),)
-                )
-        return seq
 
     def close(self) -> None:
         """Checkpoint the index if this process wrote and it changed; close connections.

@@ -1,0 +1,117 @@
+"""Keeping the in-memory HNSW index in step with the ``vectors`` table.
+
+``index_log`` orders every vector upsert/delete; :meth:`IndexUpkeepMixin.sync_index`
+replays what the index has not applied yet, :meth:`open_index` loads the last
+checkpoint (or rebuilds from the table), and :meth:`checkpoint_index` saves
+the index and compacts the log, keeping the newest :data:`INDEX_LOG_KEEP`
+operations so other processes sharing the store can still replay them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memoryd.store.connection import ConnectionPool
+from memoryd.store.rows import decode_vector
+from memoryd.store.vector_index import IndexOp, VectorIndex
+
+__all__ = ["INDEX_LOG_KEEP", "IndexUpkeepMixin"]
+
+#: Checkpointed ``index_log`` operations kept for other processes to replay.
+INDEX_LOG_KEEP = 20_000
+
+
+class IndexUpkeepMixin:
+    """Index replay, rebuild, load and checkpoint for :class:`~memoryd.store.sqlite.SQLiteStore`."""
+
+    pool: ConnectionPool
+    index: VectorIndex
+    index_ready: bool
+
+    def meta(self, key: str) -> str | None:
+        """A value of the ``meta`` table."""
+        row = self.pool.reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # --- index upkeep -------------------------------------------------------
+    def sync_index(self) -> int:
+        """Replay ``index_log`` entries newer than the index; returns how many."""
+        conn = self.pool.reader()
+        applied = self.index.applied_seq
+        compacted = int(self.meta("index_log_compacted") or 0)
+        if applied < compacted and (
+            not self.index.load_checkpoint() or self.index.applied_seq < compacted
+        ):
+            self.rebuild_index()
+            return 0
+        rows = conn.execute(
+            "SELECT l.seq, l.rowid, l.namespace, l.op, v.vector FROM index_log l "
+            "LEFT JOIN vectors v ON v.rowid = l.rowid AND l.op = 'upsert' "
+            "WHERE l.seq > ? ORDER BY l.seq",
+            (self.index.applied_seq,),
+        ).fetchall()
+        ops = [
+            IndexOp(
+                int(r[0]),
+                int(r[1]),
+                str(r[2]),
+                decode_vector(r[4]) if r[3] == "upsert" and r[4] is not None else None,
+            )
+            for r in rows
+        ]
+        return self.index.apply(ops)
+
+    def rebuild_index(self) -> int:
+        """Rebuild every namespace index from the ``vectors`` table; returns vectors loaded."""
+        conn = self.pool.reader()
+        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM index_log").fetchone()[0]
+        compacted = int(self.meta("index_log_compacted") or 0)
+        self.index.reset(max(int(seq), compacted))
+        total = 0
+        namespaces = [r[0] for r in conn.execute("SELECT DISTINCT namespace FROM memories")]
+        for namespace in namespaces:
+            rows = conn.execute(
+                "SELECT v.rowid, v.vector FROM vectors v JOIN memories m ON m.rowid = v.rowid "
+                "WHERE m.namespace = ?",
+                (namespace,),
+            ).fetchall()
+            if not rows:
+                continue
+            keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+            self.index.bulk_load(namespace, keys, matrix.astype(np.float32))
+            total += len(rows)
+        return total
+
+    def open_index(self) -> str:
+        """Make the vector index ready: load the checkpoint and replay, or rebuild.
+
+        Returns:
+            ``"checkpoint"`` or ``"rebuilt"``.
+        """
+        how = "checkpoint" if self.index.load_checkpoint() else "rebuilt"
+        if how == "rebuilt":
+            self.rebuild_index()
+        self.sync_index()
+        self.index_ready = True
+        return how
+
+    def checkpoint_index(self) -> int:
+        """Save the vector index and compact ``index_log`` behind the saved point.
+
+        The newest :data:`INDEX_LOG_KEEP` operations stay in the log even when
+        checkpointed, so another process sharing the store catches up by
+        replaying them instead of reloading every index file.
+        """
+        self.sync_index()
+        seq = self.index.checkpoint()
+        with self.pool.write() as conn:
+            newest = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM index_log").fetchone()[0])
+            upto = min(seq, newest - INDEX_LOG_KEEP)
+            compacted = int(self.meta("index_log_compacted") or 0)
+            if upto > compacted:
+                conn.execute("DELETE FROM index_log WHERE seq <= ?", (upto,))
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('index_log_compacted', ?)", (str(upto),)
+                )
+        return seq
