@@ -211,15 +211,31 @@ class VectorIndex:
         return len(pending)
 
     def _add_run(self, run: list[IndexOp]) -> None:
-        """Upsert a run of one namespace's vectors in one call (last op per key wins)."""
+        """Upsert a run of one namespace's vectors (last op per key wins).
+
+        Keys not yet indexed are added in one multi-threaded batch. A key
+        already indexed with the same vector (a replay after a crash) is left
+        alone; one with a different vector is removed and re-added on its own.
+        """
         index = self._namespace_index(run[0].namespace)
-        unique: dict[int, IndexOp] = {op.rowid: op for op in run}
-        keys = np.fromiter(unique, dtype=np.uint64, count=len(unique))
-        for key in keys:
-            if key in index:
-                index.remove(key)
-        vectors = np.stack([op.vector for op in unique.values() if op.vector is not None])
-        index.add(keys, vectors, threads=os.cpu_count() or 1)
+        unique: dict[int, npt.NDArray[np.float32]] = {
+            op.rowid: op.vector for op in run if op.vector is not None
+        }
+        fresh: list[int] = []
+        for rowid, vector in unique.items():
+            key = np.uint64(rowid)
+            if key not in index:
+                fresh.append(rowid)
+                continue
+            current = index.get(key)
+            if current is not None and np.allclose(np.asarray(current).reshape(-1), vector):
+                continue
+            index.remove(key)
+            index.add(key, vector)
+        if fresh:
+            keys = np.asarray(fresh, dtype=np.uint64)
+            vectors = np.stack([unique[rowid] for rowid in fresh])
+            index.add(keys, vectors, threads=os.cpu_count() or 1)
         self.applied_seq = run[-1].seq
 
     # --- queries -----------------------------------------------------------
