@@ -6,12 +6,13 @@ forms and raise the same :class:`~memoryd.errors.ValidationError`.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from memoryd.errors import ValidationError
 from memoryd.types import MemoryInput
 
-__all__ = ["coerce_input", "explicit_fields"]
+__all__ = ["coerce_input", "explicit_fields", "filter_from_json"]
 
 
 def explicit_fields(content: str | MemoryInput | dict[str, Any]) -> dict[str, Any]:
@@ -37,3 +38,23 @@ def coerce_input(
         return MemoryInput.model_validate({**explicit_fields(content), **fields})
     except ValueError as exc:
         raise ValidationError(f"invalid memory: {exc}") from exc
+
+
+def filter_from_json(text: str | None, *, name: str = "filter") -> dict[str, Any] | None:
+    """A filter given as JSON text (CLI ``--filter``, REST ``?filter=``) -> a dict.
+
+    The dict is validated as a :class:`~memoryd.types.Filter` by the engine.
+
+    Raises:
+        ValidationError: not JSON, nested too deeply, or not a JSON object.
+    """
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise ValidationError(f"{name} is not valid JSON: {reason}") from exc
+    if not isinstance(value, dict):
+        raise ValidationError(f"{name} must be a JSON object")
+    return value

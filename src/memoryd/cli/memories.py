@@ -15,9 +15,10 @@ import typer
 from memoryd.cli.app import app, state_of
 from memoryd.cli.render import render
 from memoryd.errors import ValidationError
+from memoryd.inputs import filter_from_json
 from memoryd.types import Kind
 
-__all__ = ["KindChoice", "ModeChoice", "parse_filter", "parse_meta"]
+__all__ = ["KindChoice", "ModeChoice", "parse_meta"]
 
 _NAMESPACE_HELP = "Namespace (tenant/scope)."
 
@@ -62,23 +63,6 @@ def parse_meta(pairs: list[str]) -> dict[str, Any]:
             value = raw
         out[key.strip()] = value
     return out
-
-
-def parse_filter(text: str | None) -> dict[str, Any] | None:
-    """``--filter`` JSON text -> a filter dict (validated by the engine).
-
-    Raises:
-        ValidationError: not JSON, or not a JSON object.
-    """
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"--filter is not valid JSON: {exc.msg}") from exc
-    if not isinstance(value, dict):
-        raise ValidationError("--filter must be a JSON object")
-    return value
 
 
 @app.command()
@@ -154,7 +138,7 @@ def search(
         "limit": limit,
         "mode": mode.value,
         "explain": explain,
-        "filter": parse_filter(filter),
+        "filter": filter_from_json(filter, name="--filter"),
     }
     if kind:
         params["kinds"] = [k.value for k in kind]

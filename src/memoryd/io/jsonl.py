@@ -37,8 +37,9 @@ def read_jsonl(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
             continue
         try:
             value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"line {number}: invalid JSON: {exc.msg}", line=number) from exc
+        except (ValueError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise ValidationError(f"line {number}: invalid JSON: {reason}", line=number) from exc
         if not isinstance(value, dict):
             raise ValidationError(f"line {number}: expected a JSON object", line=number)
         yield number, value

@@ -6,13 +6,12 @@ the engine's (see ``server/errors.py`` for the wire shape).
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from memoryd.errors import ValidationError
+from memoryd.inputs import filter_from_json
 from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep
 from memoryd.server.schemas import BatchInput
 from memoryd.types import (
@@ -55,20 +54,12 @@ def list_memories(
     include_superseded: bool = False,
 ) -> Page:
     """A page of entries, newest first; pass ``next_cursor`` back as ``cursor``."""
-    parsed: dict[str, Any] | None = None
-    if filter:
-        try:
-            parsed = json.loads(filter)
-        except (ValueError, RecursionError) as exc:
-            raise ValidationError(f"filter is not valid JSON: {exc}") from exc
-        if not isinstance(parsed, dict):
-            raise ValidationError("filter must be a JSON object")
     return memory.list(
         namespace=namespace,
         kinds=kinds,
         session_id=session_id,
         tags=tags,
-        filter=parsed,
+        filter=filter_from_json(filter),
         limit=limit,
         cursor=cursor,
         include_superseded=include_superseded,

@@ -13,9 +13,8 @@
 
 from __future__ import annotations
 
-import json
+import io
 from collections.abc import Iterator
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -23,11 +22,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from memoryd.errors import ValidationError
+from memoryd.io.jsonl import read_jsonl
 from memoryd.server.routes.deps import MemoryDep, StateDep
 from memoryd.server.schemas import ImportResult, ServerStats, StatusOut
 from memoryd.types import MemoryEntry
 
-__all__ = ["parse_jsonl", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["system"])
 
@@ -70,26 +70,6 @@ def export(memory: MemoryDep, namespace: str | None = None) -> StreamingResponse
     )
 
 
-def parse_jsonl(body: bytes) -> list[dict[str, Any]]:
-    """Objects of a JSONL body; blank lines are skipped.
-
-    Raises:
-        ValidationError: a line is not a JSON object (``details['line']`` is 1-based).
-    """
-    records: list[dict[str, Any]] = []
-    for number, line in enumerate(body.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            raise ValidationError(f"line {number} is not valid JSON", line=number) from exc
-        if not isinstance(record, dict):
-            raise ValidationError(f"line {number} is not a JSON object", line=number)
-        records.append(record)
-    return records
-
-
 @router.post(
     "/v1/import",
     response_model=ImportResult,
@@ -102,6 +82,10 @@ def parse_jsonl(body: bytes) -> list[dict[str, Any]]:
 )
 async def import_entries(request: Request, memory: MemoryDep) -> ImportResult:
     """Restore exported entries (JSONL body) losslessly; existing ids are skipped."""
-    records = parse_jsonl(await request.body())
+    try:
+        body = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("the JSONL body is not UTF-8") from exc
+    records = [record for _, record in read_jsonl(io.StringIO(body))]
     inserted = await run_in_threadpool(memory.import_entries, records)
     return ImportResult(inserted=inserted)
