@@ -2,11 +2,17 @@
 
 Public surface: :class:`Memory` (in-process engine), :class:`Client` (the
 same interface over HTTP), the pydantic models and the error tree.
+
+``Memory`` and ``Client`` are imported on first access (PEP 562), so a
+process that needs only one of them (``memoryd mcp`` before its first call,
+a thin client) does not pay for loading the other.
 """
 
-from memoryd.client import Client
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from memoryd.config import Settings, load_settings
-from memoryd.engine import Memory
 from memoryd.errors import (
     BackendUnavailable,
     ConfigError,
@@ -39,7 +45,24 @@ from memoryd.types import (
     StoreStats,
 )
 
+if TYPE_CHECKING:
+    from memoryd.client import Client
+    from memoryd.engine import Memory
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Memory":
+        from memoryd.engine import Memory
+
+        return Memory
+    if name == "Client":
+        from memoryd.client import Client
+
+        return Client
+    raise AttributeError(f"module 'memoryd' has no attribute {name!r}")
+
 
 __all__ = [
     "BackendUnavailable",

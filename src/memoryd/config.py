@@ -76,6 +76,25 @@ class Settings(BaseSettings):
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
+    log_file: Path | None = None
+    """The daemon's log file (JSON lines, rotated at 10 MiB, 5 kept); default
+    ``<data_dir>/logs/memoryd.log``. ``memoryd service logs`` tails it."""
+
+    # --- daemon lifecycle (memoryd mcp and Client in discovery mode) -------
+    auto_start: bool = True
+    """Start a daemon for this data dir when none runs (``memoryd mcp``, ``Client()``)."""
+    fallback_local: bool = True
+    """Serve a call with the in-process engine when the daemon fails or times out."""
+    idle_timeout_s: float = Field(default=900.0, ge=0)
+    """An auto-started daemon exits after this many seconds without requests (0 = never).
+    A daemon started by the user or the service manager never stops for idleness."""
+    start_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest wait for an auto-started daemon to become ready, in seconds."""
+    daemon_timeout_s: float = Field(default=10.0, gt=0)
+    """Per-call deadline for the daemon in discovery mode before falling back, in seconds."""
+    breaker_cooldown_s: float = Field(default=30.0, ge=0)
+    """After the daemon failed a call, calls go to the in-process engine for this many
+    seconds before the daemon is tried again (circuit breaker, half-open after cooldown)."""
 
     # --- storage -----------------------------------------------------------
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
@@ -157,6 +176,16 @@ class Settings(BaseSettings):
     def resolved_token_file(self) -> Path:
         """``token_file`` or ``<data_dir>/token``."""
         return self.token_file or self.data_dir / "token"
+
+    @property
+    def resolved_log_file(self) -> Path:
+        """``log_file`` or ``<data_dir>/logs/memoryd.log``."""
+        return self.log_file or self.data_dir / "logs" / "memoryd.log"
+
+    @property
+    def runtime_file(self) -> Path:
+        """``<data_dir>/daemon.json``: pid, address and start mode of the running daemon."""
+        return self.data_dir / "daemon.json"
 
     @property
     def base_url(self) -> str:

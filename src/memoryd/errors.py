@@ -21,7 +21,10 @@ and a ``details`` dict with context (the id, the namespace, the backend...).
     ├── StorageFull                   storage_full         507
     ├── StorageError                  storage_error        500
     │   └── StoreCorrupted            store_corrupted      500
-    └── ConfigError                   config_error         500
+    ├── ConfigError                   config_error         500
+    │   ├── AlreadyRunning            already_running      500
+    │   └── PortInUse                 port_in_use          500
+    └── ServiceError                  service_error        500
 
 The CLI prints ``error[code]: message`` on one line and exits non-zero; MCP
 returns an ``isError`` result carrying the code.
@@ -32,6 +35,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AlreadyRunning",
     "BackendUnavailable",
     "ConfigError",
     "Conflict",
@@ -41,7 +45,9 @@ __all__ = [
     "MemorydError",
     "NotFound",
     "PayloadTooLarge",
+    "PortInUse",
     "RateLimited",
+    "ServiceError",
     "StorageError",
     "StorageFull",
     "StoreCorrupted",
@@ -178,6 +184,25 @@ class ConfigError(MemorydError):
     """The configuration or the effective store settings are unsafe or invalid."""
 
     code = "config_error"
+    http_status = 500
+
+
+class AlreadyRunning(ConfigError):
+    """Another live daemon holds this data dir's lock (its pid is in ``details``)."""
+
+    code = "already_running"
+
+
+class PortInUse(ConfigError):
+    """The daemon's port is held by another program (named in ``details`` when known)."""
+
+    code = "port_in_use"
+
+
+class ServiceError(MemorydError):
+    """The service manager (systemd, launchd) is missing or refused a command."""
+
+    code = "service_error"
     http_status = 500
 
 

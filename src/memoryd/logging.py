@@ -22,8 +22,11 @@ secret-looking keys (``token``, ``authorization``, ``api_key``, ``password``,
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import MutableMapping
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import IO, Any, Literal
 
 import structlog
@@ -67,27 +70,13 @@ def _shared_processors() -> list[Any]:
     ]
 
 
-def configure_logging(
-    level: Literal["debug", "info", "warning", "error"] = "info",
-    fmt: Literal["json", "console"] = "json",
-    *,
-    stream: IO[str] | None = None,
-) -> None:
-    """Route structlog and standard logging to ``stream`` (default ``sys.stderr``).
-
-    Idempotent: calling it again replaces the handler installed before.
-
-    Args:
-        level: lowest level written.
-        fmt: ``json`` (one object per line, for machines) or ``console`` (coloured, for people).
-        stream: where lines go; stdout stays free for command results.
-    """
+def _formatter(fmt: Literal["json", "console"]) -> logging.Formatter:
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=False)
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
+    return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -95,15 +84,55 @@ def configure_logging(
             renderer,
         ],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(formatter)
+
+
+def _file_handler(path: Path) -> RotatingFileHandler:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(fd)
+    return RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
+
+
+def configure_logging(
+    level: Literal["debug", "info", "warning", "error"] = "info",
+    fmt: Literal["json", "console"] = "json",
+    *,
+    stream: IO[str] | None = None,
+    file: Path | None = None,
+    console: bool = True,
+) -> None:
+    """Route structlog and standard logging to ``stream`` (default ``sys.stderr``).
+
+    Idempotent: calling it again replaces the handlers installed before.
+
+    Args:
+        level: lowest level written.
+        fmt: ``json`` (one object per line, for machines) or ``console`` (coloured, for people).
+        stream: where lines go; stdout stays free for command results.
+        file: also append JSON lines to this file (created 0600 in a 0700 folder),
+            rotated at 10 MiB with 5 old files kept (``logging.handlers.RotatingFileHandler``).
+        console: write to ``stream`` too (False for an auto-started daemon, whose
+            stderr is only for crash output).
+    """
+    formatter = _formatter(fmt)
+    handlers: list[logging.Handler] = []
+    if console or file is None:
+        handlers.append(logging.StreamHandler(stream or sys.stderr))
+    if file is not None:
+        handlers.append(_file_handler(file))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
         old.close()
-    root.addHandler(handler)
+    for handler in handlers:
+        handler.set_name(_HANDLER_NAME)
+        json_file = isinstance(handler, RotatingFileHandler)
+        handler.setFormatter(_formatter("json") if json_file else formatter)
+        root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in ("httpx", "httpcore"):
+        # One INFO line per client request would drown the daemon's and the MCP server's logs.
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # uvicorn's own handlers would print a second, differently shaped line.
         logging.getLogger(name).handlers.clear()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Self
 from uuid import UUID
@@ -15,6 +16,7 @@ from uuid import UUID
 import httpx
 from pydantic_core import to_jsonable_python
 
+from memoryd.client.routing import Routed, Router, ServedBy
 from memoryd.client.transport import Transport, entries, segment
 from memoryd.config import Settings, load_settings
 from memoryd.errors import MemorydError, ValidationError
@@ -66,11 +68,36 @@ class ClientCore:
             transport=transport,
         )
         self.base_url = self._t.base_url
+        self._router: Router | None = None
+        self._served = threading.local()
+
+    def _retarget(self, base_url: str) -> None:
+        self._t.retarget(base_url)
+        self.base_url = self._t.base_url
+
+    @property
+    def served_by(self) -> ServedBy | None:
+        """How this thread's last call was served: ``"daemon"``, ``"local"`` or ``None``."""
+        routed: Routed[Any] | None = getattr(self._served, "last", None)
+        return routed.served_by if routed is not None else None
+
+    @property
+    def degraded(self) -> bool:
+        """True if this thread's last call could not be served by the daemon."""
+        routed: Routed[Any] | None = getattr(self._served, "last", None)
+        return routed.degraded if routed is not None else False
+
+    @property
+    def last_route(self) -> Routed[Any] | None:
+        """The full routing record of this thread's last call (value, path, reason)."""
+        return getattr(self._served, "last", None)
 
     # --- lifecycle ----------------------------------------------------------
     def close(self) -> None:
-        """Close the connection pool (idempotent)."""
+        """Close the connection pool and a fallback engine, if any (idempotent)."""
         self._t.close()
+        if self._router is not None:
+            self._router.close()
 
     def __enter__(self) -> Self:
         return self

@@ -61,6 +61,7 @@ class Transport:
     ) -> None:
         self.settings = settings
         self.base_url = (base_url or settings.base_url).rstrip("/")
+        self._given_token = token
         self._token = token
         #: Largest request body the client builds, in bytes (the daemon's limit minus headroom).
         self.body_budget = max(4096, settings.max_body_bytes - 4096)
@@ -74,6 +75,12 @@ class Transport:
             trust_env=False,  # never route loopback traffic through a proxy
             transport=transport,
         )
+
+    def retarget(self, base_url: str) -> None:
+        """Send the next requests to ``base_url`` (a daemon found or restarted elsewhere)."""
+        self.base_url = base_url.rstrip("/")
+        self.http.base_url = self.base_url
+        self._token = self._given_token  # else re-read: a new daemon may have written it
 
     def auth(self) -> dict[str, str]:
         """The ``Authorization`` header. Raises ``BackendUnavailable`` if there is no token."""

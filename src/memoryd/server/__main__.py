@@ -22,10 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="data directory (store, token, models)")
     parser.add_argument("--host", help="bind address (loopback unless allow_remote)")
     parser.add_argument("--port", type=int, help="TCP port")
+    parser.add_argument(
+        "--auto-started",
+        action="store_true",
+        help="started on demand by a client: stop after idle_timeout_s idle seconds",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
-        run(settings)
+        run(settings, auto_started=args.auto_started)
     except MemorydError as exc:
         print(f"error[{exc.code}]: {exc.message}", file=sys.stderr)
         return 2

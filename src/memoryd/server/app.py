@@ -6,13 +6,13 @@ Layers, outermost first (all pure ASGI, no ``BaseHTTPMiddleware``)::
     HeaderLimitMiddleware header count and size (431)
     SecurityMiddleware    Host (421), Origin (403), bearer token (401)
     BodyLimitMiddleware   body size (413) and JSON depth (400)
-    FastAPI               routes under /v1, /healthz, /readyz, /metrics
+    FastAPI               routes under /v1, /mcp (MCP), /healthz, /readyz, /metrics
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 import memoryd
 from memoryd.config import Settings
 from memoryd.engine import Memory
+from memoryd.mcp.http import mount_mcp
 from memoryd.server.errors import install_error_handlers
 from memoryd.server.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from memoryd.server.observability import AccessMiddleware
@@ -45,12 +46,14 @@ def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     """
     token = ensure_token(settings)
     state = ServerState(settings, memory)
+    mcp_sessions: list[AbstractAsyncContextManager[None]] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.start()
         try:
-            yield
+            async with mcp_sessions[0]:
+                yield
         finally:
             await run_in_threadpool(state.stop)
 
@@ -67,9 +70,10 @@ def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(memories.router)
     app.include_router(sessions.router)
+    mcp_sessions.append(mount_mcp(app, state))
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityMiddleware, token=token, settings=settings)
     app.add_middleware(HeaderLimitMiddleware)
-    app.add_middleware(AccessMiddleware, metrics=state.metrics)
+    app.add_middleware(AccessMiddleware, metrics=state.metrics, activity=state.activity)
     return app

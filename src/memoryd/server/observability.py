@@ -22,6 +22,8 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memoryd.server.activity import Activity
+
 __all__ = ["AccessMiddleware", "Metrics"]
 
 access_log = logging.getLogger("memoryd.server.access")
@@ -66,11 +68,12 @@ def _route_template(scope: Scope) -> str:
 
 
 class AccessMiddleware:
-    """Pure ASGI middleware: count, time and log every HTTP request (outermost layer)."""
+    """Pure ASGI middleware: count, time, log and track (idle stop) every HTTP request."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, activity: Activity) -> None:
         self.app = app
         self.metrics = metrics
+        self.activity = activity
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,9 +92,11 @@ class AccessMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        self.activity.begin()
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            self.activity.end()
             elapsed = time.perf_counter() - start
             method = str(scope.get("method", ""))
             route = _route_template(scope)

@@ -7,7 +7,10 @@ engine, which checkpoints the vector index and closes SQLite.
 
 One daemon per data dir: ``<data_dir>/memoryd.pid`` is held with an
 exclusive ``flock`` for the life of the process (released by the kernel when
-the process dies, so a stale file never blocks a restart).
+the process dies, so a stale file never blocks a restart). Once the socket is
+bound, ``<data_dir>/daemon.json`` says where the daemon listens
+(:mod:`memoryd.lifecycle.runtime`); systemd hears READY=1 when the engine is
+warm and STOPPING=1 when shutdown starts (:mod:`memoryd.lifecycle.notify`).
 """
 
 from __future__ import annotations
@@ -16,15 +19,20 @@ import fcntl
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import IO
 
 import uvicorn
 
+import memoryd
 from memoryd.config import Settings
-from memoryd.errors import ConfigError, MemorydError
+from memoryd.errors import AlreadyRunning, ConfigError, MemorydError
+from memoryd.lifecycle.notify import sd_notify
+from memoryd.lifecycle.ports import bind_listener
+from memoryd.lifecycle.runtime import RuntimeInfo, remove_runtime, write_runtime
 from memoryd.logging import configure_logging
 from memoryd.server.app import create_app
+from memoryd.server.daemon_server import DaemonServer
 from memoryd.server.state import ServerState
 
 __all__ = ["LOOPBACK_HOSTS", "instance_lock", "run", "uvicorn_config"]
@@ -37,8 +45,11 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 def instance_lock(settings: Settings) -> Iterator[None]:
     """Hold ``<data_dir>/memoryd.pid`` exclusively, with our pid in it.
 
+    A pid file left by a killed daemon is not locked (the kernel drops the
+    ``flock`` with the process), so it is taken over and rewritten.
+
     Raises:
-        ConfigError: another live process holds it (its pid is in ``details``).
+        AlreadyRunning: another live process holds it (its pid is in ``details``).
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = settings.data_dir / "memoryd.pid"
@@ -49,11 +60,15 @@ def instance_lock(settings: Settings) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             other = handle.read().strip()
-            raise ConfigError(
+            raise AlreadyRunning(
                 f"another memoryd (pid {other or '?'}) is serving {settings.data_dir}",
                 pid=other,
                 data_dir=str(settings.data_dir),
             ) from None
+        handle.seek(0)
+        stale = handle.read().strip()
+        if stale and stale != str(os.getpid()):
+            log.info("replacing a stale pid file", extra={"stale_pid": stale})
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -80,24 +95,41 @@ def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
     )
 
 
-def run(settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT, then drain in-flight requests and close the engine.
+def run(settings: Settings, *, auto_started: bool = False) -> None:
+    """Serve until SIGTERM/SIGINT (or idle stop), then drain requests and close the engine.
+
+    Args:
+        settings: the daemon's settings.
+        auto_started: started on demand by a client (``memoryd mcp``, ``Client``):
+            stops after ``settings.idle_timeout_s`` idle seconds and logs only to
+            ``settings.resolved_log_file``. A daemon started by a person or a
+            service manager never stops for idleness.
 
     Raises:
         ConfigError: non-loopback ``host`` without ``allow_remote`` (S1), an
-            unsafe token file (S7), another daemon on the same data dir, or the
-            store failed to open (the error that stopped it).
+            unsafe token file (S7), or the store failed to open (the error that stopped it).
+        AlreadyRunning: another daemon serves the same data dir.
+        PortInUse: the port is held by another program (named in the message).
     """
     if settings.host not in LOOPBACK_HOSTS and not settings.allow_remote:
         raise ConfigError(
             f"refusing to bind {settings.host!r}: not loopback and allow_remote is false",
             host=settings.host,
         )
-    configure_logging(settings.log_level, settings.log_format)
-    with instance_lock(settings):
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        file=settings.resolved_log_file,
+        console=not auto_started,
+    )
+    with instance_lock(settings), closing(bind_listener(settings.host, settings.port)) as sock:
         app = create_app(settings)
-        server = uvicorn.Server(uvicorn_config(settings, app))
         state: ServerState = app.state.server
+        server = DaemonServer(
+            uvicorn_config(settings, app),
+            activity=state.activity,
+            idle_timeout_s=settings.idle_timeout_s if auto_started else 0.0,
+        )
         failure: list[MemorydError] = []
 
         def stop_on_failure(exc: MemorydError) -> None:
@@ -105,14 +137,27 @@ def run(settings: Settings) -> None:
             server.should_exit = True
 
         state.on_failure = stop_on_failure
+
+        def ready() -> None:
+            sd_notify("READY=1")
+
+        state.on_ready = ready
+        info = RuntimeInfo(
+            pid=os.getpid(),
+            host=settings.host,
+            port=sock.getsockname()[1],
+            auto_started=auto_started,
+            version=memoryd.__version__,
+        )
+        write_runtime(settings, info)
         log.info(
             "starting",
-            extra={
-                "host": settings.host,
-                "port": settings.port,
-                "data_dir": str(settings.data_dir),
-            },
+            extra={**info.model_dump(mode="json"), "data_dir": str(settings.data_dir)},
         )
-        server.run()
+        try:
+            server.run(sockets=[sock])
+        finally:
+            remove_runtime(settings, os.getpid())
+            log.info("stopped", extra={"reason": server.stop_reason or "shutdown"})
         if failure:
             raise failure[0]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from memoryd.config import Settings
 from memoryd.engine import Memory
 from memoryd.errors import BackendUnavailable, MemorydError, StorageError
+from memoryd.server.activity import Activity
 from memoryd.server.observability import Metrics
 
 __all__ = ["ServerState"]
@@ -36,6 +37,7 @@ class ServerState:
     def __init__(self, settings: Settings, memory: Memory | None = None) -> None:
         self.settings = settings
         self.metrics = Metrics()
+        self.activity = Activity()
         self.started_at = time.monotonic()
         self._memory = memory
         self._owns_memory = memory is None
@@ -44,6 +46,8 @@ class ServerState:
         self._thread: threading.Thread | None = None
         self.error: MemorydError | None = None
         self.on_failure: Callable[[MemorydError], None] | None = None
+        #: Called once the engine is open and warm (the runner sends systemd READY=1).
+        self.on_ready: Callable[[], None] | None = None
 
     @property
     def uptime_s(self) -> float:
@@ -85,6 +89,8 @@ class ServerState:
     def start(self) -> None:
         """Open the engine in a background thread (no-op if one was given)."""
         if self._memory is not None:
+            if self.on_ready is not None:
+                self.on_ready()
             return
         self._thread = threading.Thread(target=self._open, name="memoryd-open", daemon=True)
         self._thread.start()
@@ -109,6 +115,8 @@ class ServerState:
                 log.warning("embedding model unavailable", extra={"code": exc.code})
         self._warm = True
         log.info("store open", extra={"db_path": str(self.settings.db_path)})
+        if self.on_ready is not None:
+            self.on_ready()
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """Refuse new work, wait for the opener thread, close an owned engine (checkpoints).

@@ -1,0 +1,43 @@
+"""``memoryd mcp``: the stdio MCP server for agent clients (see :mod:`memoryd.mcp.stdio`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from memoryd.cli.app import app, state_of
+
+__all__ = ["mcp"]
+
+
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Store folder (Settings.data_dir).")
+    ] = None,
+    auto_start: Annotated[
+        bool | None,
+        typer.Option(
+            "--auto-start/--no-auto-start",
+            help="Start a daemon when none runs (Settings.auto_start, default on).",
+        ),
+    ] = None,
+    fallback: Annotated[
+        bool | None,
+        typer.Option(
+            "--fallback/--no-fallback",
+            help="Serve in-process when the daemon fails (Settings.fallback_local, default on).",
+        ),
+    ] = None,
+) -> None:
+    """Run the MCP server on stdin/stdout (register this command in your agent client)."""
+    overrides: dict[str, Any] = {"auto_start": auto_start, "fallback_local": fallback}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = state_of(ctx).settings(**overrides)
+    from memoryd.mcp.stdio import run_stdio  # the MCP SDK loads only for this command
+
+    run_stdio(settings)

@@ -1,0 +1,122 @@
+"""``<data_dir>/daemon.json``: where the running daemon listens and how it was started.
+
+The daemon writes the file (mode 0600, atomically) once its socket is bound
+and removes it on a clean exit. A daemon killed with ``kill -9`` leaves it
+behind; :func:`discover` recognises such a stale file because its pid is no
+longer alive or nothing answers ``/healthz`` at its address, and a new daemon
+simply overwrites it (the ``flock`` on ``memoryd.pid`` is what guarantees one
+daemon per data dir; this file only says where to find it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+
+import httpx
+import psutil
+from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from memoryd.config import Settings
+
+__all__ = [
+    "RuntimeInfo",
+    "discover",
+    "pid_alive",
+    "read_runtime",
+    "readyz",
+    "remove_runtime",
+    "write_runtime",
+]
+
+
+class RuntimeInfo(BaseModel):
+    """What a running daemon publishes about itself.
+
+    ``port`` is the bound port (the real one when ``Settings.port`` is 0).
+    """
+
+    pid: int
+    host: str
+    port: int = Field(ge=1, le=65535)
+    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    auto_started: bool = False
+    version: str = ""
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` (IPv6 hosts bracketed)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+def write_runtime(settings: Settings, info: RuntimeInfo) -> None:
+    """Publish ``info`` at ``settings.runtime_file`` (mode 0600, atomic rename)."""
+    path = settings.runtime_file
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(info.model_dump_json())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_runtime(settings: Settings) -> RuntimeInfo | None:
+    """The published runtime info, or ``None`` if there is no (readable, valid) file."""
+    try:
+        raw = settings.runtime_file.read_text(encoding="utf-8")
+        return RuntimeInfo.model_validate(json.loads(raw))
+    except FileNotFoundError:
+        return None
+    except (ValueError, PydanticValidationError):
+        return None  # a torn or foreign file is the same as none: the next daemon rewrites it
+
+
+def remove_runtime(settings: Settings, pid: int) -> None:
+    """Delete the runtime file if it still describes process ``pid`` (never another daemon's)."""
+    info = read_runtime(settings)
+    if info is not None and info.pid == pid:
+        settings.runtime_file.unlink(missing_ok=True)
+
+
+def pid_alive(pid: int) -> bool:
+    """True if process ``pid`` exists and is not a zombie."""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return bool(psutil.pid_exists(pid))
+
+
+def discover(settings: Settings, *, timeout_s: float = 1.0) -> RuntimeInfo | None:
+    """Find the live daemon serving ``settings.data_dir``.
+
+    Returns the runtime info when its pid is alive and ``GET /healthz`` at its
+    address answers 200 within ``timeout_s`` seconds; ``None`` when there is no
+    file, the file is stale (dead pid) or nothing healthy answers.
+    """
+    info = read_runtime(settings)
+    if info is None or not pid_alive(info.pid):
+        return None
+    try:
+        response = httpx.get(f"{info.url}/healthz", timeout=timeout_s, trust_env=False)
+    except httpx.HTTPError:
+        return None
+    return info if response.status_code == 200 else None
+
+
+def readyz(url: str, token: str, *, timeout_s: float = 1.0) -> bool:
+    """True when ``GET url/readyz`` with ``token`` answers 200 (store open, index loaded)."""
+    try:
+        response = httpx.get(
+            f"{url}/readyz",
+            headers={"authorization": f"Bearer {token}"},
+            timeout=timeout_s,
+            trust_env=False,
+        )
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200

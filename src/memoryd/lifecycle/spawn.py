@@ -1,0 +1,151 @@
+"""Start a daemon on demand: one auto-started daemon per data dir, however many callers ask.
+
+Callers (``memoryd mcp`` processes, ``Client`` objects in discovery mode)
+serialise on ``<data_dir>/spawn.lock`` (``flock``). Inside the lock a caller
+looks again for a live daemon and only starts one when there is none, so
+eight agents starting at once start one daemon. The child runs
+``python -m memoryd.server --auto-started`` in its own session (it outlives
+the caller), with the caller's settings passed as ``MEMORYD_*`` variables and
+its stdout/stderr appended to ``<logs>/spawn.out`` (crash output before
+logging is configured); the daemon's own log goes to ``Settings.resolved_log_file``.
+An auto-started daemon stops itself after ``Settings.idle_timeout_s`` idle seconds.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from memoryd.config import Settings
+from memoryd.errors import BackendUnavailable, Timeout
+from memoryd.lifecycle.runtime import RuntimeInfo, discover, readyz
+
+__all__ = ["settings_env", "start_daemon", "wait_ready"]
+
+_POLL_S = 0.05
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``MEMORYD_*`` variables that rebuild ``settings`` in a child process.
+
+    Every field that is not ``None`` is exported (lists and dicts as JSON), so
+    the child sees exactly the caller's configuration, not just its env/TOML.
+    """
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        if name == "embedding_api_key" and settings.embedding_api_key is not None:
+            value = settings.embedding_api_key.get_secret_value()
+        text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        env[f"MEMORYD_{name.upper()}"] = text
+    return env
+
+
+def _token(settings: Settings) -> str | None:
+    try:
+        return settings.resolved_token_file.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def wait_ready(
+    settings: Settings, deadline: float, process: subprocess.Popen[bytes] | None = None
+) -> RuntimeInfo | None:
+    """Poll until a daemon for ``settings.data_dir`` answers ``/readyz`` 200.
+
+    Args:
+        deadline: ``time.monotonic()`` value to give up at.
+        process: the child just started, if any; its early exit ends the wait
+            (unless another daemon, the one that won the lock, is found ready).
+
+    Returns:
+        the ready daemon's runtime info, or ``None`` at the deadline / on the child's exit.
+    """
+    while time.monotonic() < deadline:
+        info = discover(settings, timeout_s=0.5)
+        token = _token(settings)
+        if info is not None and token is not None and readyz(info.url, token, timeout_s=1.0):
+            return info
+        if process is not None and process.poll() is not None and info is None:
+            return None
+        time.sleep(_POLL_S)
+    return None
+
+
+def _spawn(settings: Settings) -> subprocess.Popen[bytes]:
+    log_dir = settings.resolved_log_file.parent
+    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    env = {**os.environ, **settings_env(settings), "HF_HUB_OFFLINE": "1"}
+    env.pop("NOTIFY_SOCKET", None)  # the service manager's socket is not ours to use
+    command = [sys.executable, "-m", "memoryd.server", "--auto-started"]
+    with open(log_dir / "spawn.out", "ab") as out:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # survives the caller; signals to the caller's group miss it
+            close_fds=True,
+        )
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        return " | ".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return ""
+
+
+def start_daemon(settings: Settings, *, timeout_s: float | None = None) -> RuntimeInfo:
+    """Return the ready daemon for ``settings.data_dir``, starting one if none runs.
+
+    Args:
+        timeout_s: longest total wait in seconds (default ``settings.start_timeout_s``).
+
+    Raises:
+        Timeout: no daemon became ready in time.
+        BackendUnavailable: the started daemon exited (the tail of its output is in the message).
+    """
+    budget = settings.start_timeout_s if timeout_s is None else timeout_s
+    deadline = time.monotonic() + budget
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(settings.data_dir / "spawn.lock", "a+b") as lock:
+        while True:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Timeout(
+                        f"another caller is starting the daemon and it was not ready in {budget} s"
+                    ) from None
+                time.sleep(_POLL_S)
+        try:
+            if discover(settings, timeout_s=0.5) is not None:  # running, or still opening
+                info = wait_ready(settings, deadline)
+                if info is None:
+                    raise Timeout(f"the running daemon was not ready within {budget} s")
+                return info
+            process = _spawn(settings)
+            # Reap the child when it exits (idle stop) so it never lingers as a zombie.
+            threading.Thread(target=process.wait, name="memoryd-reaper", daemon=True).start()
+            info = wait_ready(settings, deadline, process)
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    if info is not None:
+        return info
+    code = process.poll()
+    if code is not None:
+        out = _tail(settings.resolved_log_file.parent / "spawn.out")
+        raise BackendUnavailable(
+            f"the daemon exited with status {code} while starting: {out}", status=code
+        )
+    raise Timeout(f"the daemon was not ready within {budget} s", pid=process.pid)

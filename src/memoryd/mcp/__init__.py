@@ -1,0 +1,16 @@
+"""memoryd as an MCP server: the same tools over stdio (``memoryd mcp``) and at ``/mcp``.
+
+* :mod:`.models` — structured outputs (pydantic), each saying ``served_by`` and ``degraded``.
+* :mod:`.backend` — where a tool call runs: the daemon's own engine, or a
+  lifecycle :class:`memoryd.Client` (daemon, restart, in-process fallback).
+* :mod:`.tools` — :func:`build_server`: tools ``memory_save``, ``memory_search``,
+  ``memory_get``, ``memory_update``, ``memory_supersede``, ``memory_delete``,
+  ``memory_list``, ``conversation_append``, ``conversation_recent``,
+  ``state_set``, ``state_get`` and the resource template ``memory://{id}``.
+* :mod:`.http` — mounting at ``/mcp`` on the daemon (same token and Host/Origin checks).
+* :mod:`.stdio` — ``memoryd mcp``.
+"""
+
+from memoryd.mcp.tools import build_server
+
+__all__ = ["build_server"]
