@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SRC := src/memoryd tests benchmarks
 
-.PHONY: setup serve test lint typecheck unit fmt bench eval clean
+.PHONY: setup setup-node serve test lint typecheck unit fmt bench eval clean
 
 setup: $(VENV)/.installed
 
@@ -16,6 +16,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[model,dev]"
 	touch $@
+
+# Third-party clients the tests drive (the MCP Inspector CLI), pinned in package-lock.json.
+NODE_TOOLS := tests/tools/node_modules/.installed
+setup-node: $(NODE_TOOLS)
+
+$(NODE_TOOLS): tests/tools/package.json tests/tools/package-lock.json
+	npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
+	touch $@
+
+# systemd-analyze checks the generated user unit in the tests (root machine, Debian).
+SYSTEMD_ANALYZE := /usr/bin/systemd-analyze
+$(SYSTEMD_ANALYZE):
+	apt-get update -qq && apt-get install -y -qq systemd
 
 serve: setup
 	HF_HUB_OFFLINE=1 $(BIN)/memoryd serve
@@ -31,7 +44,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy src/memoryd
 
-unit: setup
+unit: setup setup-node $(SYSTEMD_ANALYZE)
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
 
 test: lint typecheck unit
@@ -43,4 +56,4 @@ eval: setup
 	HF_HUB_OFFLINE=1 $(BIN)/memoryd eval locomo ../shared/data/locomo10.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/tools/node_modules

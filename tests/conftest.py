@@ -69,3 +69,39 @@ def memory(settings, embedder):  # type: ignore[no-untyped-def]
     mem = Memory(settings, embedder=embedder)
     yield mem
     mem.close()
+
+
+def stop_daemon(settings, timeout_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM the daemon of ``settings.data_dir`` (if one runs) and wait for it to exit."""
+    import signal
+    import time
+
+    from memoryd.lifecycle.runtime import pid_alive, read_runtime
+
+    info = read_runtime(settings)
+    if info is None or not pid_alive(info.pid):
+        return
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while pid_alive(info.pid):
+        if time.monotonic() > deadline:
+            os.kill(info.pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def lifecycle_settings(tmp_path: Path, model_cache_dir: Path):  # type: ignore[no-untyped-def]
+    """Settings for daemons started on demand in this test (port 0); they are stopped after it."""
+    from memoryd.config import Settings
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        model_cache_dir=model_cache_dir,
+        port=0,
+        start_timeout_s=90,
+        daemon_timeout_s=30,
+        idle_timeout_s=600,
+    )
+    yield settings
+    stop_daemon(settings)

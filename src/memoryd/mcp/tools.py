@@ -5,9 +5,9 @@ list), conversation turns (append, recent) and session state (set, get),
 plus the resource template ``memory://{id}`` (default namespace) and
 ``memory://{namespace}/{id}``. Every tool returns a structured output
 (:mod:`memoryd.mcp.models`) saying ``served_by`` and ``degraded``; a memoryd
-error becomes an ``isError`` result whose text and ``structuredContent`` are
-``{"error": {"code", "message", "details"}, "served_by": ...}`` with the
-stable code of :mod:`memoryd.errors`.
+error becomes an ``isError`` result whose text is
+``{"error": {"code", "message", "details"}}`` with the stable code of
+:mod:`memoryd.errors`.
 """
 
 from __future__ import annotations
@@ -57,12 +57,14 @@ _DELETE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHin
 
 
 def error_result(exc: MemorydError) -> CallToolResult:
-    """An ``isError`` tool result carrying the error's stable code."""
+    """An ``isError`` tool result whose text is ``{"error": {"code", "message", "details"}}``.
+
+    No ``structuredContent``: clients validate it against the tool's output
+    schema (the TypeScript SDK does even for errors), which describes success.
+    """
     body = {"error": exc.to_dict()}
     return CallToolResult(
-        content=[TextContent(type="text", text=json.dumps(body, default=str))],
-        structured_content=body,
-        is_error=True,
+        content=[TextContent(type="text", text=json.dumps(body, default=str))], is_error=True
     )
 
 
@@ -131,8 +133,7 @@ def build_server(backend: Backend, *, name: str = "memoryd") -> MCPServer:  # no
             float | None, Field(gt=0, description="Forget after this many seconds.")
         ] = None,
     ) -> Annotated[CallToolResult, MemoryOutput]:
-        """Save a memory (durable before this returns). Saving the same content twice
-        returns the existing memory."""
+        """Save a memory (durable on return); saving the same content again returns it."""
         fields = _fields(
             namespace=namespace,
             tags=tags,
@@ -187,8 +188,7 @@ def build_server(backend: Backend, *, name: str = "memoryd") -> MCPServer:  # no
         metadata: dict[str, Any] | None = None,
         importance: Annotated[float | None, Field(ge=0, le=1)] = None,
     ) -> Annotated[CallToolResult, MemoryOutput]:
-        """Change a memory in place (same id). To keep the old text as history, use
-        memory_supersede instead."""
+        """Change a memory in place (same id); memory_supersede keeps the old text instead."""
         change = _fields(content=content, tags=tags, metadata=metadata, importance=importance)
         return await _run(backend.call("update", id, change, namespace=namespace), memory_output)
 
@@ -200,8 +200,7 @@ def build_server(backend: Backend, *, name: str = "memoryd") -> MCPServer:  # no
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> Annotated[CallToolResult, MemoryOutput]:
-        """Replace a memory with a new version; the old one stays as history and drops
-        out of search."""
+        """Replace a memory by a new version; the old one stays as history, out of search."""
         fields = _fields(tags=tags, metadata=metadata)
         return await _run(
             backend.call("supersede", id, content, namespace=namespace, **fields), memory_output

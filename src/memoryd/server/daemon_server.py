@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from types import FrameType
 
@@ -65,8 +66,16 @@ class DaemonServer(uvicorn.Server):
         return False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """SIGTERM/SIGINT: tell systemd we are stopping, then uvicorn's graceful shutdown."""
+        """SIGTERM/SIGINT: tell systemd we are stopping, then uvicorn's graceful shutdown.
+
+        Unlike uvicorn's own handler, the signal is not raised again after the
+        shutdown, so the runner still removes its runtime file and the process
+        exits with status 0 (a second SIGINT forces the exit, as in uvicorn).
+        """
         if self.stop_reason is None:
             self.stop_reason = "signal"
             sd_notify("STOPPING=1")
-        super().handle_exit(sig, frame)
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True

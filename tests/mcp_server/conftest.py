@@ -1,0 +1,72 @@
+"""MCP fixtures: a daemon serving ``/mcp`` in a thread, and ``memoryd mcp`` launch parameters."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from memoryd import Memory, Settings
+from memoryd.lifecycle.spawn import settings_env
+from memoryd.server import create_app
+from memoryd.server.testing import serve_in_thread
+
+MEMORYD = str(Path(sys.executable).with_name("memoryd"))
+
+
+@dataclass
+class HttpDaemon:
+    """A daemon app on a real loopback port: its base URL, token and settings."""
+
+    url: str
+    token: str
+    settings: Settings
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.url}/mcp"
+
+    def http(self, token: str | None = None) -> httpx2.AsyncClient:
+        """An async HTTP client sending the bearer token (close it: ``async with``)."""
+        return httpx2.AsyncClient(
+            headers={"authorization": f"Bearer {token or self.token}"}, timeout=60
+        )
+
+    def transport(self, http: httpx2.AsyncClient) -> Any:
+        """A streamable-HTTP transport to ``/mcp`` for ``mcp.Client`` over ``http``."""
+        return streamable_http_client(self.mcp_url, http_client=http)
+
+
+@pytest.fixture(scope="module")
+def http_daemon(
+    tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path, embedder: Any
+) -> Iterator[HttpDaemon]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("mcp-daemon"), model_cache_dir=model_cache_dir
+    )
+    memory = Memory(settings, embedder=embedder)
+    app = create_app(settings, memory)
+    token = settings.resolved_token_file.read_text().strip()
+    with serve_in_thread(app) as url:
+        yield HttpDaemon(url, token, settings)
+    memory.close()
+
+
+def _stdio_params(settings: Settings, *args: str) -> StdioServerParameters:
+    env = {**os.environ, **settings_env(settings), "HF_HUB_OFFLINE": "1"}
+    return StdioServerParameters(command=MEMORYD, args=["mcp", *args], env=env)
+
+
+@pytest.fixture
+def stdio_params() -> Callable[..., StdioServerParameters]:
+    """``stdio_params(settings, *args)``: launch ``memoryd mcp`` for ``settings``
+    (the child's env carries every setting, port 0 included)."""
+    return _stdio_params
