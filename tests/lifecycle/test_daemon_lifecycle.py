@@ -16,12 +16,13 @@ import time
 from pathlib import Path
 
 from memoryd.config import Settings
+from memoryd.errors import MemorydError
 from memoryd.lifecycle import discover, read_runtime, start_daemon
 from memoryd.lifecycle.runtime import RuntimeInfo, pid_alive, write_runtime
 from memoryd.lifecycle.spawn import settings_env
 
 
-def _server(settings: Settings, *args: str, env: dict[str, str] | None = None) -> list[str]:
+def _server(settings: Settings, *args: str) -> list[str]:
     return [sys.executable, "-m", "memoryd.server", *args]
 
 
@@ -40,12 +41,12 @@ def _wait_exit(pid: int, timeout_s: float) -> bool:
 
 def test_concurrent_callers_start_one_daemon(lifecycle_settings: Settings) -> None:
     results: list[RuntimeInfo] = []
-    errors: list[BaseException] = []
+    errors: list[MemorydError] = []
 
     def call() -> None:
         try:
             results.append(start_daemon(lifecycle_settings))
-        except BaseException as exc:  # recorded and asserted below
+        except MemorydError as exc:  # recorded and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=call) for _ in range(6)]
