@@ -7,14 +7,18 @@ HTTP: the daemon's ``/mcp`` route with the bearer token.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
+import psutil
 import pytest
 from mcp import Client
 
 from memoryd import Settings
+from memoryd.lifecycle import discover
 
 StdioParams = Callable[..., Any]
 
@@ -61,7 +65,7 @@ async def _scenario(client: Client, served_by: str) -> None:
 
     found = await _call(client, "memory_search", query="what does Ann like to drink?", limit=3)
     assert found["hits"][0]["memory"]["id"] == memory_id
-    assert found["hits"][0]["memory"]["vector"] is None
+    assert "vector" not in found["hits"][0]["memory"]
     assert found["served_by"] == served_by
 
     got = await _call(client, "memory_get", id=memory_id)
@@ -117,15 +121,28 @@ def test_tools_over_streamable_http(http_daemon: Any) -> None:
     anyio.run(main)
 
 
-@pytest.mark.parametrize("mode", ["legacy"])
-def test_initialize_handshake_over_stdio(
+def _mcp_children() -> list[psutil.Process]:
+    return [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if "mcp" in child.cmdline()[1:3] or child.cmdline()[-1:] == ["mcp"]
+    ]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_handshake_loads_no_model_and_prestarts_the_daemon(
     lifecycle_settings: Settings, stdio_params: StdioParams, mode: str
 ) -> None:
     async def main() -> None:
         async with Client(stdio_params(lifecycle_settings), mode=mode) as client:
             assert client.server_info is not None and client.server_info.name == "memoryd"
             assert client.instructions and "memory_search" in client.instructions
+            (child,) = _mcp_children()
+            maps = Path(f"/proc/{child.pid}/maps").read_text()
+            assert "onnxruntime" not in maps  # no embedding model in the stdio process
+            deadline = time.monotonic() + 60
+            while discover(lifecycle_settings) is None:  # booting in the background
+                assert time.monotonic() < deadline
+                await anyio.sleep(0.05)
 
     anyio.run(main)
-    # Nothing was opened before a tool call: no daemon was started for a bare handshake.
-    assert not lifecycle_settings.runtime_file.exists()

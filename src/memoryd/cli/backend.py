@@ -16,7 +16,6 @@ from uuid import UUID
 import httpx
 
 from memoryd.config import Settings
-from memoryd.engine import Memory
 from memoryd.errors import BackendUnavailable
 from memoryd.types import (
     Kind,
@@ -112,4 +111,6 @@ def open_backend(
             return _client(target, token, settings)
         if url is not None:
             raise BackendUnavailable(f"no memoryd daemon answers at {url}", url=url)
+    from memoryd.engine import Memory  # the engine loads only for in-process commands
+
     return Memory(settings, background=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -13,9 +13,11 @@ from memoryd.cli.memories import ModeChoice
 from memoryd.cli.progress import ProgressBar
 from memoryd.cli.render import render
 from memoryd.errors import ValidationError
-from memoryd.eval.locomo import LocomoReport, eval_memory, evaluate_locomo
 from memoryd.io.locomo import read_locomo
 from memoryd.types import SearchMode
+
+if TYPE_CHECKING:
+    from memoryd.eval.locomo import LocomoReport
 
 __all__ = ["eval_app", "parse_ks", "report_table"]
 
@@ -96,6 +98,8 @@ def locomo(
     state = state_of(ctx)
     ks = parse_ks(k)
     settings = state.settings()
+    from memoryd.eval.locomo import eval_memory, evaluate_locomo  # loads the engine
+
     conversations = read_locomo(path, limit=limit_conversations)
     keep = data_dir or state.data_dir
     search_mode: SearchMode = mode.value

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from memoryd.cli.app import app, state_of
+from memoryd.lifecycle.spawn import prestart
+from memoryd.logging import configure_logging
 
 __all__ = ["mcp"]
 
@@ -33,11 +35,18 @@ def mcp(
         ),
     ] = None,
 ) -> None:
-    """Run the MCP server on stdin/stdout (register this command in your agent client)."""
+    """Run the MCP server on stdin/stdout (register this command in your agent client).
+
+    With auto-start on, the daemon is started in the background at once, so it
+    is warm by the first tool call; the handshake never waits for it.
+    """
     overrides: dict[str, Any] = {"auto_start": auto_start, "fallback_local": fallback}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     settings = state_of(ctx).settings(**overrides)
+    configure_logging(settings.log_level, settings.log_format)  # stderr: stdout is the protocol
+    if settings.auto_start:
+        prestart(settings)  # the daemon boots while this process loads the MCP SDK
     from memoryd.mcp.stdio import run_stdio  # the MCP SDK loads only for this command
 
     run_stdio(settings)

@@ -9,6 +9,7 @@ reset, DNS) :class:`~memoryd.errors.BackendUnavailable`.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,11 @@ _STATUS_CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden",
 _STATUS_CODES |= {409: "conflict", 413: "payload_too_large", 421: "forbidden"}
 _STATUS_CODES |= {422: "validation_error", 429: "rate_limited", 503: "backend_unavailable"}
 _STATUS_CODES |= {504: "timeout", 507: "storage_full"}
+
+
+#: TCP_NODELAY on the client's connections: a request is written in more than one
+#: ``send``; Nagle's algorithm must not hold the last one back for a delayed ACK.
+NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 def segment(value: str) -> str:
@@ -65,15 +71,15 @@ class Transport:
         self._token = token
         #: Largest request body the client builds, in bytes (the daemon's limit minus headroom).
         self.body_budget = max(4096, settings.max_body_bytes - 4096)
+        # Expire idle connections before uvicorn's 5 s keep-alive closes them.
+        limits = httpx.Limits(max_connections=32, keepalive_expiry=4.0)
         self.http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(
                 timeout_s if timeout_s is not None else settings.client_timeout_s
             ),
-            # Expire idle connections before uvicorn's 5 s keep-alive closes them.
-            limits=httpx.Limits(max_connections=32, keepalive_expiry=4.0),
             trust_env=False,  # never route loopback traffic through a proxy
-            transport=transport,
+            transport=transport or httpx.HTTPTransport(limits=limits, socket_options=NODELAY),
         )
 
     def retarget(self, base_url: str) -> None:

@@ -36,7 +36,8 @@ def port_holder(port: int) -> str | None:
 
 
 def bind_listener(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0: a free port chosen by the kernel).
+    """A listening TCP socket on ``host:port`` (port 0: a free port chosen by the kernel),
+    with ``TCP_NODELAY`` for the connections it accepts.
 
     Raises:
         PortInUse: the address is taken; the message names the holder when known.
@@ -44,6 +45,10 @@ def bind_listener(host: str, port: int, *, backlog: int = 2048) -> socket.socket
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit TCP_NODELAY from the listening socket. uvicorn sets it
+    # only on sockets it binds itself; without it every response waited ~40 ms for a
+    # delayed ACK (Nagle), measured: GET /healthz p50 44 ms → 2 ms.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
         sock.listen(backlog)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -23,12 +24,13 @@ import time
 from pathlib import Path
 
 from memoryd.config import Settings
-from memoryd.errors import BackendUnavailable, Timeout
+from memoryd.errors import BackendUnavailable, MemorydError, Timeout
 from memoryd.lifecycle.runtime import RuntimeInfo, discover, readyz
 
-__all__ = ["settings_env", "start_daemon", "wait_ready"]
+__all__ = ["prestart", "settings_env", "start_daemon", "wait_ready"]
 
 _POLL_S = 0.05
+log = logging.getLogger("memoryd.lifecycle")
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -149,3 +151,23 @@ def start_daemon(settings: Settings, *, timeout_s: float | None = None) -> Runti
             f"the daemon exited with status {code} while starting: {out}", status=code
         )
     raise Timeout(f"the daemon was not ready within {budget} s", pid=process.pid)
+
+
+def prestart(settings: Settings) -> threading.Thread:
+    """Start (or find) the daemon in a background thread; returns the running thread.
+
+    ``memoryd mcp`` calls this before it imports the MCP SDK, so the daemon
+    boots while the handshake is answered and the first tool call finds it
+    ready. A failure is logged; the first call then retries or falls back
+    (:mod:`memoryd.client.routing`) and reports it.
+    """
+
+    def run() -> None:
+        try:
+            start_daemon(settings)
+        except MemorydError as exc:
+            log.warning("daemon pre-start failed", extra={"code": exc.code, "reason": exc.message})
+
+    thread = threading.Thread(target=run, name="memoryd-prestart", daemon=True)
+    thread.start()
+    return thread

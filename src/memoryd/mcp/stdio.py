@@ -1,7 +1,9 @@
 """``memoryd mcp``: an MCP server on stdin/stdout for agent clients.
 
-It answers ``initialize`` at once: nothing is opened before the handshake
-(no daemon discovery, no store, no model). The first tool call builds a
+It answers ``initialize`` at once: this process opens no store and loads
+no model before the handshake (``memoryd mcp`` starts the daemon in the
+background first, :func:`memoryd.lifecycle.spawn.prestart`, so it boots
+while the handshake is answered). The first tool call builds a
 lifecycle :class:`memoryd.Client` (:mod:`memoryd.client.routing`), which
 forwards calls to the daemon of ``settings.data_dir``, starts one when none
 runs and ``settings.auto_start`` allows it, and serves a call in-process

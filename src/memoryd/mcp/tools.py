@@ -93,10 +93,7 @@ def _fields(**values: Any) -> dict[str, Any]:
 def _search_output(routed: Routed[SearchResult]) -> SearchOutput:
     result = routed.value
     return SearchOutput(
-        hits=[
-            HitOutput(memory=entry_out(hit.entry), score=hit.score, explain=hit.explain)
-            for hit in result.hits
-        ],
+        hits=[HitOutput(memory=entry_out(hit.entry), score=hit.score) for hit in result.hits],
         mode=result.mode,
         took_ms=result.took_ms,
         notes=result.notes,

@@ -11,7 +11,6 @@ the kernel), so there is no race for the port.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ from contextlib import contextmanager
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from memoryd.lifecycle.ports import bind_listener
 
 __all__ = ["serve_in_thread"]
 
@@ -34,11 +35,7 @@ def serve_in_thread(
     Raises:
         RuntimeError: the server did not start within ``startup_timeout_s`` seconds.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    sock.listen(128)
+    sock = bind_listener(host, 0, backlog=128)
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
