@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self
 from uuid import UUID
 
@@ -104,6 +105,8 @@ class EngineCore:
             vector_weight=self.settings.vector_weight,
             candidates=self.settings.candidates,
         )
+        # The BM25 leg of a hybrid search runs here while the caller embeds the query.
+        self._keyword_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memoryd-bm25")
         self._closed = False
         self._writes: GroupCommitter[MemoryInput, MemoryEntry] = GroupCommitter(self._add_batch)
         self.workers = Workers(self)
@@ -117,6 +120,7 @@ class EngineCore:
             return
         self._closed = True
         self.workers.stop()
+        self._keyword_pool.shutdown(wait=True)
         self.store.close()
         if self._owns_embedder:
             self.embedder.close()
@@ -492,7 +496,9 @@ class EngineCore:
                 sp = SearchParams.model_validate({"query": query, **params})
         except ValueError as exc:
             raise ValidationError(f"invalid search: {exc}") from exc
-        return run_search(self.store, self.embedder, self.query_cache, sp, self.fusion)
+        return run_search(
+            self.store, self.embedder, self.query_cache, sp, self.fusion, self._keyword_pool
+        )
 
     def stats(self) -> StoreStats:
         """Counts, sizes and index state of the store."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,8 +53,15 @@ def search(
     cache: QueryEmbeddingCache,
     params: SearchParams,
     config: FusionConfig,
+    executor: Executor | None = None,
 ) -> SearchResult:
-    """Run one search. Errors: ``BackendUnavailable``/``Timeout`` in vector mode only."""
+    """Run one search. Errors: ``BackendUnavailable``/``Timeout`` in vector mode only.
+
+    With an ``executor``, the BM25 leg of a hybrid search runs on it while this
+    thread embeds the query and searches the vector index (SQLite and
+    onnxruntime release the GIL, so the legs overlap on separate cores); its
+    errors are raised here, as without an executor.
+    """
     started = time.perf_counter()
     now = time.time()
     where = scope_where(
@@ -73,9 +81,12 @@ def search(
     bm25: list[tuple[int, float]] = []
     vector: list[tuple[int, float]] = []
     qvec = None
+    pending: Future[list[tuple[int, float]]] | None = None
     if params.mode in ("hybrid", "keyword"):
         match = build_match_query(params.query, params.namespace)
-        if match is not None:
+        if match is not None and executor is not None and params.mode == "hybrid":
+            pending = executor.submit(store.keyword_candidates, match, where, k)
+        elif match is not None:
             bm25 = store.keyword_candidates(match, where, k)
     if params.mode in ("hybrid", "vector"):
         try:
@@ -86,6 +97,8 @@ def search(
             notes.append(f"vector search skipped: {exc.code}: {exc.message}")
         if qvec is not None:
             vector = store.vector_candidates(params.namespace, qvec, where, k, filtered=filtered)
+    if pending is not None:
+        bm25 = pending.result()
     fused = fuse(
         bm25,
         vector,
