@@ -34,7 +34,7 @@ def test_systemd_unit_passes_systemd_analyze_verify(
     path = manager.install(start=False)
     assert path == tmp_path / "home/.config/systemd/user/memoryd.service"
     text = path.read_text()
-    assert "Type=notify" in text and "WatchdogSec=10" in text and "Restart=on-failure" in text
+    assert "Type=notify" in text and "WatchdogSec=5" in text and "Restart=on-failure" in text
     assert (
         f'ExecStart={sys.executable} -m memoryd.server --data-dir "{spaced_settings.data_dir}"'
         in text

@@ -17,6 +17,7 @@ import httpx
 
 from memoryd.config import Settings
 from memoryd.errors import BackendUnavailable
+from memoryd.lifecycle.runtime import discover
 from memoryd.types import (
     Kind,
     MemoryEntry,
@@ -93,8 +94,8 @@ def open_backend(
     """The daemon's client if one answers, else an in-process :class:`Memory`.
 
     Args:
-        settings: where the store is (``data_dir``) and where a daemon would
-            listen (``base_url``).
+        settings: where the store is (``data_dir``); its daemon is found through
+            ``<data_dir>/daemon.json`` (any port), else probed at ``base_url``.
         url: an explicit daemon URL; if given and nobody answers there, this
             raises instead of falling back.
         token: bearer token; default: the client reads ``settings.resolved_token_file``.
@@ -106,7 +107,8 @@ def open_backend(
         ConfigError: the store cannot be opened with these settings.
     """
     if not local:
-        target = url or settings.base_url
+        running = discover(settings, timeout_s=probe_timeout_s) if url is None else None
+        target = url or (running.url if running is not None else settings.base_url)
         if daemon_answers(target, timeout_s=probe_timeout_s):
             return _client(target, token, settings)
         if url is not None:

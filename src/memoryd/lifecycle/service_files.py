@@ -7,8 +7,8 @@ packages), restart it when it fails, never for idleness, and log to
 
 systemd (``man systemd.service``): ``Type=notify`` — the daemon sends
 ``READY=1`` once the store is open and the model warm, and ``STOPPING=1``
-on shutdown; ``WatchdogSec=10`` — it pings ``WATCHDOG=1`` from its event
-loop, so a loop blocked for 10 s gets it restarted (RELIABILITY.md R15);
+on shutdown; ``WatchdogSec=5`` — it pings ``WATCHDOG=1`` from its event
+loop, so a loop blocked for 5 s gets it restarted (RELIABILITY.md R15);
 ``TimeoutStopSec`` leaves room for the 10 s drain (R13).
 
 launchd (``man launchd.plist``): ``Label``, ``ProgramArguments``,
@@ -36,7 +36,7 @@ __all__ = [
 
 SYSTEMD_UNIT = "memoryd.service"
 LAUNCHD_LABEL = "dev.memoryd.daemon"
-WATCHDOG_S = 10
+WATCHDOG_S = 5  # RELIABILITY.md R15: liveness fails if the loop is blocked > 5 s
 
 
 def server_command(settings: Settings, python: str | None = None) -> list[str]:
