@@ -11,6 +11,20 @@
 * :mod:`.stdio` — ``memoryd mcp``.
 """
 
-from memoryd.mcp.tools import build_server
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from memoryd.mcp.tools import build_server
 
 __all__ = ["build_server"]
+
+
+def __getattr__(name: str) -> Any:
+    # The SDK takes ~0.5 s to import: load it only when a tool set is built.
+    if name == "build_server":
+        from memoryd.mcp.tools import build_server
+
+        return build_server
+    raise AttributeError(f"module 'memoryd.mcp' has no attribute {name!r}")

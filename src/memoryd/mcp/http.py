@@ -6,40 +6,81 @@ daemon's middleware stack: the bearer token, Host (421) and Origin (403)
 checks, body limit and access log apply exactly as on ``/v1`` (RELIABILITY.md
 S2, S3); the SDK's own DNS-rebinding check is therefore off. Sessions are
 stateful (``Mcp-Session-Id``) and answers are JSON, not SSE streams.
+
+Importing the MCP SDK takes about half a second, so the daemon does it on a
+worker thread after start-up (:meth:`McpEndpoint.run`, in the app's lifespan)
+while the store opens; a request that arrives before it is done waits for it.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+import logging
+from typing import Any
 
-from fastapi import FastAPI
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
-from mcp.server.transport_security import TransportSecuritySettings
-from starlette.routing import Route
+import anyio
+import anyio.to_thread
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from memoryd.mcp.backend import EngineBackend
-from memoryd.mcp.tools import build_server
+from memoryd.errors import BackendUnavailable
+from memoryd.server.errors import send_error
 from memoryd.server.state import ServerState
 
-__all__ = ["MCP_PATH", "mount_mcp"]
+__all__ = ["MCP_PATH", "McpEndpoint"]
 
 MCP_PATH = "/mcp"
+log = logging.getLogger("memoryd.server")
+_BUILD_WAIT_S = 60.0
 
 
-def mount_mcp(app: FastAPI, state: ServerState) -> AbstractAsyncContextManager[None]:
-    """Add ``/mcp`` to ``app``; returns the session manager's run context for the lifespan.
+class McpEndpoint:
+    """The ASGI app of ``/mcp``; :meth:`run` builds and serves it for the app's lifetime.
 
     Tool calls run on the daemon's engine (``state.memory()``), ``served_by="daemon"``.
     """
-    server = build_server(EngineBackend(state.memory))
-    server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        json_response=True,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-        max_request_body_size=state.settings.max_body_bytes,
-    )
-    manager = server.session_manager
-    app.router.routes.append(
-        Route(MCP_PATH, endpoint=StreamableHTTPASGIApp(manager), include_in_schema=False)
-    )
-    return manager.run()
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self._app: ASGIApp | None = None
+        self._ready = anyio.Event()
+        self._error: BaseException | None = None
+
+    def _build(self) -> Any:
+        from mcp.server.transport_security import TransportSecuritySettings
+
+        from memoryd.mcp.backend import EngineBackend
+        from memoryd.mcp.tools import build_server
+
+        server = build_server(EngineBackend(self.state.memory))
+        server.streamable_http_app(
+            streamable_http_path=MCP_PATH,
+            json_response=True,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+            max_request_body_size=self.state.settings.max_body_bytes,
+        )
+        return server.session_manager
+
+    async def run(self) -> None:
+        """Import the SDK off the event loop, then run the session manager until cancelled."""
+        from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+
+        try:
+            manager = await anyio.to_thread.run_sync(self._build)
+        except Exception as exc:  # REST keeps serving; every /mcp request gets a 503 saying why
+            self._error = exc
+            self._ready.set()
+            log.error("MCP endpoint failed to start", exc_info=exc)
+            return
+        async with manager.run():
+            self._app = StreamableHTTPASGIApp(manager)
+            self._ready.set()
+            await anyio.sleep_forever()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            with anyio.move_on_after(_BUILD_WAIT_S):
+                await self._ready.wait()
+        if self._app is None:
+            error = BackendUnavailable(f"MCP endpoint unavailable: {self._error or 'starting'}")
+            await send_error(send, error.http_status, error.message, code=error.code)
+            return
+        await self._app(scope, receive, send)

@@ -12,15 +12,17 @@ Layers, outermost first (all pure ASGI, no ``BaseHTTPMiddleware``)::
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 import memoryd
 from memoryd.config import Settings
 from memoryd.engine import Memory
-from memoryd.mcp.http import mount_mcp
+from memoryd.mcp.http import MCP_PATH, McpEndpoint
 from memoryd.server.errors import install_error_handlers
 from memoryd.server.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from memoryd.server.observability import AccessMiddleware
@@ -46,14 +48,16 @@ def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     """
     token = ensure_token(settings)
     state = ServerState(settings, memory)
-    mcp_sessions: list[AbstractAsyncContextManager[None]] = []
+    mcp = McpEndpoint(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.start()
         try:
-            async with mcp_sessions[0]:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(mcp.run)  # imports the MCP SDK while the store opens
                 yield
+                tasks.cancel_scope.cancel()
         finally:
             await run_in_threadpool(state.stop)
 
@@ -70,7 +74,7 @@ def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(memories.router)
     app.include_router(sessions.router)
-    mcp_sessions.append(mount_mcp(app, state))
+    app.router.routes.append(Route(MCP_PATH, endpoint=mcp, include_in_schema=False))
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityMiddleware, token=token, settings=settings)
