@@ -3,7 +3,9 @@
 Every output says how the call was served: ``served_by`` is ``"daemon"`` (the
 shared daemon's engine) or ``"local"`` (an in-process engine in the
 ``memoryd mcp`` process, used when the daemon failed); ``degraded`` is True
-when the preferred path could not serve it and ``reason`` says why.
+when the preferred path could not serve it and ``reason`` says why. Fields
+whose value is ``null`` are left out of the JSON (fewer tokens for the model,
+less for clients to validate).
 Memories appear as :class:`MemoryView`: no vector (384 numbers of noise to an
 agent), content hash or model bookkeeping.
 """

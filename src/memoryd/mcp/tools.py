@@ -69,7 +69,7 @@ def error_result(exc: MemorydError) -> CallToolResult:
 
 
 def _ok(output: BaseModel) -> CallToolResult:
-    data = output.model_dump(mode="json")
+    data = output.model_dump(mode="json", exclude_none=True)  # fewer tokens, faster validation
     return CallToolResult(
         content=[TextContent(type="text", text=json.dumps(data))], structured_content=data
     )
