@@ -14,6 +14,9 @@ child process and timed at the client (wall time around ``call_tool``).
 2. **Warm**: one session against the running daemon; ``--warmup`` distinct
    queries, then ``--queries`` distinct measured ``memory_search`` calls
    (limit 10, hybrid; every query is a new string, so each embeds its query).
+   Side by side, the same number of other distinct queries through
+   ``memoryd.Client.search`` straight to the same daemon (REST): the
+   difference is what the MCP layers (stdio, SDKs, schema validation) add.
 3. **Fallback, daemon unreachable**: the daemon is stopped and the session
    runs with ``--no-auto-start``: the first call finds no daemon (connection
    refused), opens the in-process engine and answers; the next calls go
@@ -69,6 +72,24 @@ async def _search(client: Client, query: str) -> dict[str, Any]:
     if result.is_error or not isinstance(result.structured_content, dict):
         raise RuntimeError(f"memory_search failed: {result.content}")
     return result.structured_content
+
+
+def rest_search(data: Path, queries: list[str]) -> list[float]:
+    """Latencies of ``Client.search`` (REST, keep-alive) to the running daemon, in seconds."""
+    from memoryd import Client
+    from memoryd.config import Settings
+    from memoryd.lifecycle import discover
+
+    settings = Settings(data_dir=data)
+    info = discover(settings)
+    assert info is not None
+    times = []
+    with Client(settings, base_url=info.url) as client:
+        for q in queries:
+            t0 = time.perf_counter()
+            client.search(q, limit=10)
+            times.append(time.perf_counter() - t0)
+    return times
 
 
 def _daemon_pid(data: Path) -> int | None:
@@ -148,9 +169,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.size, args.queries, args.cold_runs = 2000, 100, 2
-    texts = c.query_texts(args.queries + args.warmup + args.cold_runs + 10)
+    texts = c.query_texts(2 * args.queries + args.warmup + args.cold_runs + 10)
     queries, warm = texts[: args.queries], texts[args.queries : args.queries + args.warmup]
-    extra = texts[args.queries + args.warmup :]
+    rest_queries = texts[-args.queries :]
+    extra = texts[args.queries + args.warmup : -args.queries]
     machine = c.machine_info(Path(args.tmp_dir) if args.tmp_dir else None)
     src = c.cached_store(args.size)
     with c.bench_tmp(args.tmp_dir) as tmp:
@@ -162,6 +184,7 @@ def main() -> None:
                 _stop_daemon(data)
                 colds.append(anyio.run(cold, env, extra[i]))
             _, _, warm_times, warm_paths = anyio.run(session, env, queries, warm)
+            rest_stats = c.summarize(rest_search(data, rest_queries))
             _stop_daemon(data)
             down_first, down_path, down_times, down_paths = anyio.run(
                 session, env, queries[:100], warm[:5], "--no-auto-start"
@@ -201,6 +224,12 @@ def main() -> None:
             "",
         ],
         [
+            "same daemon via REST (Client.search), p50 / p95",
+            f"{rest_stats['p50_ms']:.1f} / {rest_stats['p95_ms']:.1f} ms",
+            "—",
+            "REST",
+        ],
+        [
             "daemon unreachable: first call (opens the in-process engine)",
             f"{down_first:.2f} s",
             "—",
@@ -230,6 +259,7 @@ def main() -> None:
         "params": vars(args),
         "cold": colds,
         "warm": warm_stats,
+        "rest": rest_stats,
         "down": down_stats,
         "down_first_s": down_first,
         "hung_s": hang_s,
