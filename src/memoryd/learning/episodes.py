@@ -107,6 +107,9 @@ class EpisodesMixin(LearningCore):
                 "episode",
                 **fields,
             )
+        elif isinstance(task_description, dict):
+            data = {"namespace": namespace, **task_description}
+            item = coerce_model(EpisodeInput, data, "episode", **fields)
         else:
             item = coerce_model(EpisodeInput, task_description, "episode", **fields)
         id = str(uuid4())

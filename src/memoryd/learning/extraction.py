@@ -193,6 +193,7 @@ def _context_candidate(episode: Episode) -> PatternCandidate:
         data={
             "language": ctx.language,
             "framework": ctx.framework,
+            "task_type": episode.task_type,
             "tools": tool_sequence(episode.steps),
         },
     )

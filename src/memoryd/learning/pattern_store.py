@@ -105,6 +105,17 @@ def row_to_pattern(row: sqlite3.Row, *, now: float, retrieved_pending: int = 0) 
     )
 
 
+def _add_task_vector(
+    conn: sqlite3.Connection, pattern: str, vector: npt.NDArray[np.float32]
+) -> None:
+    """Add a task embedding to a pattern's ``task_vector`` sum (inside the caller's transaction)."""
+    row = conn.execute("SELECT task_vector FROM patterns WHERE id = ?", (pattern,)).fetchone()
+    total = vector if row is None or row[0] is None else decode_vector(row[0]) + vector
+    conn.execute(
+        "UPDATE patterns SET task_vector = ? WHERE id = ?", (encode_vector(total), pattern)
+    )
+
+
 class PatternStore:
     """Patterns, evidence, feedback and the extraction queue in the SQLite store.
 
@@ -167,6 +178,16 @@ class PatternStore:
         """The row's description embedding, if it has one."""
         blob = row["vector"]
         return None if blob is None else decode_vector(blob)
+
+    @staticmethod
+    def task_centroid(row: sqlite3.Row) -> npt.NDArray[np.float32] | None:
+        """Unit mean of the source episodes' task embeddings (``None`` without sources)."""
+        blob = row["task_vector"]
+        if blob is None:
+            return None
+        total = decode_vector(blob)
+        norm = float(np.linalg.norm(total))
+        return total / norm if norm > 0 else None
 
     def queued(self, limit: int) -> list[tuple[str, str]]:
         """Up to ``limit`` queued ``(episode_id, namespace)``, oldest first."""
@@ -232,6 +253,8 @@ class PatternStore:
         touched: set[str] = set()
         ns, eid = episode.namespace, str(episode.id)
         with self.pool.write() as conn:
+            task_blob = conn.execute("SELECT vector FROM episodes WHERE id = ?", (eid,)).fetchone()
+            task_vec = None if task_blob is None or task_blob[0] is None else task_blob[0]
             for cand in candidates:
                 target = self._resolve(conn, ns, cand.key)
                 vec = vectors.get(cand.key)
@@ -264,10 +287,12 @@ class PatternStore:
                         "INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
                         (self.model, text_hashes[cand.key], encode_vector(vec)),
                     )
-                conn.execute(
+                cur = conn.execute(
                     "INSERT OR IGNORE INTO pattern_sources VALUES (?,?,?,?,?,?)",
                     (target, eid, cand.key, int(success), reward, now),
                 )
+                if cur.rowcount == 1 and task_vec is not None:
+                    _add_task_vector(conn, target, decode_vector(task_vec))
                 conn.execute("UPDATE patterns SET updated_at = ? WHERE id = ?", (now, target))
                 refresh_pattern_counts(conn, target)
                 touched.add(target)
@@ -298,7 +323,8 @@ class PatternStore:
         with self.pool.write() as conn:
             for member in members:
                 row = conn.execute(
-                    "SELECT merged_into, retrieved FROM patterns WHERE id = ?", (member,)
+                    "SELECT merged_into, retrieved, task_vector FROM patterns WHERE id = ?",
+                    (member,),
                 ).fetchone()
                 if row is None or row["merged_into"] is not None or member == survivor:
                     continue
@@ -321,6 +347,8 @@ class PatternStore:
                     "UPDATE patterns SET retrieved = retrieved + ?, updated_at = ? WHERE id = ?",
                     (row["retrieved"], time.time(), survivor),
                 )
+                if row["task_vector"] is not None:
+                    _add_task_vector(conn, survivor, decode_vector(row["task_vector"]))
                 merged += 1
             refresh_pattern_counts(conn, survivor)
         return merged

@@ -2,14 +2,20 @@
 
 Pattern score (each part 0..1)::
 
-    relevance     = 0.6 × cos(task, pattern description)
-                  + 0.25 × [same domain] + 0.15 × [same task type]
+    similarity    = max(cos(task, pattern description),
+                        cos(task, mean task embedding of the pattern's source episodes))
+    relevance     = 0.6 × similarity + 0.25 × [same domain] + 0.15 × [same task type]
     effectiveness = Wilson lower bound of sources + weighted feedback
                     (``learning/scoring.py``)
     recency       = 0.5 ** (days since last use / 30)
     score         = 0.45 × relevance + 0.40 × effectiveness + 0.15 × recency
 
-``mode="search"`` ranks by relevance alone (``memoryd pattern search``).
+A pattern "used on tasks like yours" is relevant even when its own text (a
+list of tool names) says little: descriptions of tool sequences sit at
+cosine 0.0–0.1 from a task text, their source tasks at 0.5–0.8. Patterns
+without a task type (decision points, error recoveries) get half the task
+type term. ``mode="search"`` ranks by similarity alone (``memoryd pattern
+search``).
 
 Episode score (completed episodes with a task embedding)::
 
@@ -90,12 +96,18 @@ def rank_patterns(
     scored: list[PatternMatch] = []
     for row in rows:
         pattern = row_to_pattern(row, now=now, retrieved_pending=(pending or {}).get(row["id"], 0))
-        vec = store.vector(row)
-        sim = max(0.0, float(vec @ query)) if vec is not None else 0.0
+        sims = [
+            float(v @ query) for v in (store.vector(row), store.task_centroid(row)) if v is not None
+        ]
+        sim = max(0.0, *sims)
+        if task_type is None:
+            type_match = 0.0
+        else:
+            type_match = 0.5 if pattern.task_type is None else float(pattern.task_type == task_type)
         relevance = (
             0.6 * sim
             + 0.25 * float(domain is not None and pattern.domain == domain)
-            + 0.15 * float(task_type is not None and pattern.task_type == task_type)
+            + 0.15 * type_match
         )
         effectiveness = pattern.wilson_lower_bound
         recency = pattern.decay

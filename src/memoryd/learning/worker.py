@@ -20,6 +20,7 @@ only in memory).
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -31,7 +32,12 @@ import numpy.typing as npt
 
 from memoryd.embeddings import Embedder
 from memoryd.errors import BackendUnavailable, EpisodeNotFound, MemorydError, Timeout
-from memoryd.learning.clustering import DEFAULT_MERGE_EPS, pick_survivor, similar_groups
+from memoryd.learning.clustering import (
+    DEFAULT_MERGE_EPS,
+    pattern_tokens,
+    pick_survivor,
+    similar_groups,
+)
 from memoryd.learning.extraction import extract_candidates
 from memoryd.learning.models import ExtractionReport
 from memoryd.learning.pattern_store import PatternStore
@@ -103,7 +109,7 @@ class Extractor:
         """
         report = ExtractionReport()
         with self._lock:
-            groups: set[tuple[str, str, str]] = set()
+            groups: set[tuple[str, str, str, str | None]] = set()
             while limit is None or report.episodes < limit:
                 size = _BATCH if limit is None else min(_BATCH, limit - report.episodes)
                 batch = self.patterns.queued(size)
@@ -112,8 +118,8 @@ class Extractor:
                 if not self._process(batch, report, groups, stop):
                     break
             if self.merge_eps is not None:
-                for namespace, kind, domain in sorted(groups):
-                    report.patterns_merged += self._merge(namespace, kind, domain)
+                for namespace, kind, domain, task_type in sorted(groups, key=str):
+                    report.patterns_merged += self._merge(namespace, kind, domain, task_type)
             report.queue_remaining = self.patterns.queue_size()
         return report
 
@@ -121,7 +127,7 @@ class Extractor:
         self,
         batch: list[tuple[str, str]],
         report: ExtractionReport,
-        groups: set[tuple[str, str, str]],
+        groups: set[tuple[str, str, str, str | None]],
         stop: threading.Event | None,
     ) -> bool:
         for episode_id, namespace in batch:
@@ -150,13 +156,13 @@ class Extractor:
             report.episodes += 1
             report.patterns_created += created
             report.patterns_updated += updated
-            groups.update((namespace, c.kind, c.domain) for c in candidates)
+            groups.update((namespace, c.kind, c.domain, c.task_type) for c in candidates)
         return True
 
-    def _merge(self, namespace: str, kind: str, domain: str) -> int:
+    def _merge(self, namespace: str, kind: str, domain: str, task_type: str | None) -> int:
         rows = [
             r
-            for r in self.patterns.rows(namespace, kinds=[kind], domain=domain)
+            for r in self.patterns.rows(namespace, kinds=[kind], domain=domain, task_type=task_type)
             if r["vector"] is not None
         ]
         if len(rows) < 2:
@@ -164,7 +170,8 @@ class Extractor:
         vectors = np.vstack([decode_vector(r["vector"]) for r in rows]).astype(np.float32)
         assert self.merge_eps is not None
         merged = 0
-        for group in similar_groups(vectors, eps=self.merge_eps):
+        tokens = [pattern_tokens(r["kind"], json.loads(r["data"])) for r in rows]
+        for group in similar_groups(vectors, tokens, eps=self.merge_eps):
             members = [rows[i] for i in group]
             keep = pick_survivor(
                 [int(m["occurrences"]) for m in members], [int(m["rowid"]) for m in members]

@@ -28,7 +28,9 @@ On-disk layout (version 1):
   ``vector`` = float32 BLOB of the task description), ``episode_steps``
   (``(episode_id, number)`` primary key), ``episode_checkpoints``,
   ``patterns`` (unique ``(namespace, key)``; ``merged_into`` set when
-  clustering folds it into another), ``pattern_sources`` (one row per
+  clustering folds it into another; ``vector`` embeds the description,
+  ``task_vector`` is the float32 *sum* of its source episodes' task
+  embeddings), ``pattern_sources`` (one row per
   ``(pattern, episode, key)``: counts are derived from it, so re-processing
   an episode cannot double-count), ``pattern_feedback`` and
   ``extraction_queue`` (durable work for the extraction worker, deleted in
@@ -199,6 +201,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 updated_at REAL NOT NULL,
                 last_used_at REAL NOT NULL,
                 vector BLOB,
+                task_vector BLOB,
                 UNIQUE (namespace, key)
             )""",
             "CREATE INDEX ix_patterns_live ON patterns(namespace, merged_into, archived_at)",
