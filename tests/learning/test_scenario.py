@@ -1,10 +1,11 @@
-"""Evidence (1): 54 realistic episodes across 3 domains produce the expected patterns and ranking."""
+"""Evidence (1): 54 episodes across 3 domains give the expected patterns and ranking."""
 
 from __future__ import annotations
 
 import pytest
 
 from memoryd import Memory
+
 from .scenario import DOMAINS, run_scenario
 
 
