@@ -14,7 +14,8 @@ reads use one connection per thread.
 from __future__ import annotations
 
 from memoryd.collections import ConversationsMixin, StateMixin, TransferMixin
-from memoryd.learning import EpisodesMixin, PatternsMixin
+from memoryd.learning.episodes import EpisodesMixin
+from memoryd.learning.patterns import PatternsMixin
 
 __all__ = ["Memory"]
 

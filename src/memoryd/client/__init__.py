@@ -17,11 +17,12 @@ thread-safe.
 from __future__ import annotations
 
 from memoryd.client.collections import ConversationsMixin, StateMixin
+from memoryd.client.learning import EpisodesMixin, PatternsMixin
 
 __all__ = ["Client"]
 
 
-class Client(ConversationsMixin, StateMixin):
+class Client(ConversationsMixin, StateMixin, EpisodesMixin, PatternsMixin):
     """HTTP client for a running memoryd daemon, with the methods of :class:`memoryd.Memory`.
 
     Memories: ``add``, ``add_many``, ``get``, ``update``, ``delete``, ``list``,
@@ -29,6 +30,9 @@ class Client(ConversationsMixin, StateMixin):
     ``stats``. Conversations: ``append``, ``last_messages``,
     ``session_messages``. Session state: ``set_state``, ``get_state``,
     ``delete_state``. Key/value with TTL: ``kv_set``, ``kv_get``, ``kv_delete``.
+    Episodes and patterns: the same methods as ``Memory`` (``start_episode``,
+    ``log_step``, ``complete_episode``, ``retrieve_context``,
+    ``recommend_patterns``, ``record_feedback``, ... see ``client/learning.py``).
 
     Args:
         settings: where the daemon is (``base_url``), its token file

@@ -9,9 +9,8 @@
 * ``recommend``: ranking of episodes and patterns for a task
 * ``analysis``: time-series analysis (scipy, statsmodels)
 * ``worker``: extraction passes and the background thread
+* ``episodes`` / ``patterns``: the mixins of ``Memory`` (``base``: their shared state)
+
+This package imports nothing on its own, so importing the models (as
+``memoryd`` and the HTTP client do) does not load numpy or the engine.
 """
-
-from memoryd.learning.episodes import EpisodesMixin
-from memoryd.learning.patterns import PatternsMixin
-
-__all__ = ["EpisodesMixin", "PatternsMixin"]

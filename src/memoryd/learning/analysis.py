@@ -23,7 +23,9 @@ Kinds (``config`` keys in brackets, defaults shown):
   (``statsmodels.tsa.stattools.grangercausalitytests``, SSR F-test) up to
   ``max_lag`` (2) [``max_lag``].
 
-``alpha`` (0.05) is the significance level everywhere. Inputs are checked:
+scipy and statsmodels are imported on first use (they add about a second
+to ``import memoryd`` otherwise). ``alpha`` (0.05) is the significance level
+everywhere. Inputs are checked:
 a missing or unknown kind, fewer points than the kind needs, NaN or
 infinite values, or (for causality) series of different lengths raise
 ``InvalidSeries``. Fitting warnings are returned in ``notes``, never dropped.
@@ -38,12 +40,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from memoryd.errors import InvalidSeries, ValidationError
 from memoryd.learning.models import SeriesAnalysis
 
-__all__ = ["ANALYSIS_KINDS", "advanced_pattern_analysis", "validate_series"]
+__all__ = ["ANALYSIS_KINDS", "advanced_pattern_analysis", "validate_request", "validate_series"]
 
 Series = npt.NDArray[np.float64]
 _MIN_POINTS = {
@@ -106,6 +107,8 @@ def validate_series(
 
 
 def _descriptive(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
+    from scipy import stats
+
     d = stats.describe(y)
     q1, median, q3 = np.percentile(y, [25, 50, 75]).tolist()
     return {
@@ -124,6 +127,8 @@ def _descriptive(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _trend(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
+    from scipy import stats
+
     alpha = float(config["alpha"])
     t = np.arange(y.size, dtype=np.float64)
     tau = stats.kendalltau(t, y)
@@ -187,6 +192,8 @@ def _anomalies(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _best_split(y: Series, lo: int, hi: int, min_segment: int, alpha: float) -> int | None:
+    from scipy import stats
+
     candidates = range(lo + min_segment, hi - min_segment + 1)
     best, best_p = None, 1.0
     for cut in candidates:
@@ -264,6 +271,34 @@ _SINGLE: dict[str, Callable[[Series, Mapping[str, Any]], dict[str, Any]]] = {
 }
 
 
+def validate_request(
+    kind: str, series: Mapping[str, Sequence[float]], config: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Series]]:
+    """Check an analysis request; returns ``(config with defaults, float64 series)``.
+
+    The HTTP client runs this before sending, so bad series (NaN, lengths)
+    raise the same ``InvalidSeries`` in-process and over HTTP.
+
+    Raises:
+        ValidationError: unknown kind or bad ``alpha``. InvalidSeries: bad series.
+    """
+    if kind not in _MIN_POINTS:
+        raise ValidationError(
+            f"unknown analysis kind {kind!r}; use one of {', '.join(ANALYSIS_KINDS)}", kind=kind
+        )
+    cfg = dict(config or {})
+    alpha = cfg.setdefault("alpha", 0.05)
+    if not isinstance(alpha, int | float) or not 0 < float(alpha) < 1:
+        raise ValidationError("alpha must be a number between 0 and 1", alpha=alpha)
+    min_points = _MIN_POINTS[kind]
+    if kind == "changepoints":
+        min_points = max(min_points, 2 * int(cfg.get("min_segment", 5)))
+    data = validate_series(series, min_points=min_points, same_length=kind == "causality")
+    if kind == "causality" and len(data) < 2:
+        raise InvalidSeries("causality needs at least two series")
+    return cfg, data
+
+
 def advanced_pattern_analysis(
     kind: str, series: Mapping[str, Sequence[float]], config: Mapping[str, Any] | None = None
 ) -> SeriesAnalysis:
@@ -281,20 +316,7 @@ def advanced_pattern_analysis(
     Raises:
         ValidationError: unknown kind or bad config. InvalidSeries: bad series.
     """
-    if kind not in _MIN_POINTS:
-        raise ValidationError(
-            f"unknown analysis kind {kind!r}; use one of {', '.join(ANALYSIS_KINDS)}", kind=kind
-        )
-    cfg = dict(config or {})
-    alpha = cfg.setdefault("alpha", 0.05)
-    if not isinstance(alpha, int | float) or not 0 < float(alpha) < 1:
-        raise ValidationError("alpha must be a number between 0 and 1", alpha=alpha)
-    min_points = _MIN_POINTS[kind]
-    if kind == "changepoints":
-        min_points = max(min_points, 2 * int(cfg.get("min_segment", 5)))
-    data = validate_series(series, min_points=min_points, same_length=kind == "causality")
-    if kind == "causality" and len(data) < 2:
-        raise InvalidSeries("causality needs at least two series")
+    cfg, data = validate_request(kind, series, config)
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -303,4 +325,4 @@ def advanced_pattern_analysis(
         else:
             results = {name: _SINGLE[kind](y, cfg) for name, y in data.items()}
     notes.extend(sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
-    return SeriesAnalysis(kind=kind, alpha=float(alpha), results=results, notes=notes)
+    return SeriesAnalysis(kind=kind, alpha=float(cfg["alpha"]), results=results, notes=notes)

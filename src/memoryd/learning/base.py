@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
 from memoryd.config import Settings
 from memoryd.core import EngineCore
@@ -27,24 +25,7 @@ from memoryd.learning.store import EpisodeStore
 from memoryd.learning.worker import ExtractionWorker, Extractor, embed_texts
 from memoryd.records import text_hash
 
-__all__ = ["LearningCore", "coerce_model"]
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def coerce_model(cls: type[M], value: M | dict[str, Any] | None, what: str, **fields: Any) -> M:
-    """``value`` (a model, a dict or ``None``) plus ``fields`` validated as ``cls``.
-
-    Raises:
-        ValidationError: the data does not fit ``cls`` (message names ``what``).
-    """
-    try:
-        if isinstance(value, cls) and not fields:
-            return value
-        data = value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
-        return cls.model_validate({**(data or {}), **fields})
-    except PydanticValidationError as exc:
-        raise ValidationError(f"invalid {what}: {exc}") from exc
+__all__ = ["LearningCore"]
 
 
 class LearningCore(EngineCore):

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.cluster import DBSCAN
 
 __all__ = ["DEFAULT_MERGE_EPS", "pattern_tokens", "pick_survivor", "similar_groups"]
 
@@ -81,6 +80,8 @@ def similar_groups(
     Returns:
         Lists of indices, each of length ≥ 2, sorted.
     """
+    from sklearn.cluster import DBSCAN  # imported on first use: it is slow to import
+
     if vectors.shape[0] < 2:
         return []
     cosine = np.clip(1.0 - vectors.astype(np.float64) @ vectors.T.astype(np.float64), 0.0, 2.0)

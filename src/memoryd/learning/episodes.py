@@ -30,7 +30,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from memoryd.errors import EpisodeNotFound, ValidationError
-from memoryd.learning.base import LearningCore, coerce_model
+from memoryd.learning.base import LearningCore
 from memoryd.learning.models import (
     CompletionResult,
     ContextResult,
@@ -44,6 +44,7 @@ from memoryd.learning.models import (
     Step,
     StepInput,
     TaskContext,
+    coerce_model,
 )
 from memoryd.learning.recommend import EpisodeScore, rank_patterns
 from memoryd.learning.reflection import reflect

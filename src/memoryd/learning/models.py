@@ -14,11 +14,13 @@ on disk. Latencies are milliseconds; durations seconds.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
 
+from memoryd.errors import ValidationError
 from memoryd.types import NAMESPACE_PATTERN, check_metadata
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "SuccessOutcome",
     "TaskContext",
     "TaskType",
+    "coerce_model",
 ]
 
 TaskType = Literal[
@@ -400,3 +403,21 @@ class SeriesAnalysis(BaseModel):
     alpha: float
     results: dict[str, dict[str, Any]]
     notes: list[str] = Field(default_factory=list)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def coerce_model(cls: type[M], value: M | dict[str, Any] | None, what: str, **fields: Any) -> M:
+    """``value`` (a model, a dict or ``None``) plus ``fields`` validated as ``cls``.
+
+    Raises:
+        ValidationError: the data does not fit ``cls`` (message names ``what``).
+    """
+    try:
+        if isinstance(value, cls) and not fields:
+            return value
+        data = value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+        return cls.model_validate({**(data or {}), **fields})
+    except PydanticValidationError as exc:
+        raise ValidationError(f"invalid {what}: {exc}") from exc

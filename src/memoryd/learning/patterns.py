@@ -19,7 +19,7 @@ from uuid import UUID
 
 from memoryd.errors import ValidationError
 from memoryd.learning.analysis import advanced_pattern_analysis as run_analysis
-from memoryd.learning.base import LearningCore, coerce_model
+from memoryd.learning.base import LearningCore
 from memoryd.learning.models import (
     DecayReport,
     ExtractionReport,
@@ -30,6 +30,7 @@ from memoryd.learning.models import (
     PatternMatch,
     SeriesAnalysis,
     TaskType,
+    coerce_model,
 )
 from memoryd.learning.pattern_store import row_to_pattern
 from memoryd.learning.recommend import rank_patterns

@@ -23,7 +23,7 @@ from memoryd.engine import Memory
 from memoryd.server.errors import install_error_handlers
 from memoryd.server.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from memoryd.server.observability import AccessMiddleware
-from memoryd.server.routes import memories, sessions, system
+from memoryd.server.routes import learning, memories, sessions, system
 from memoryd.server.security import SecurityMiddleware, ensure_token
 from memoryd.server.state import ServerState
 
@@ -67,6 +67,7 @@ def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(memories.router)
     app.include_router(sessions.router)
+    app.include_router(learning.router)
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityMiddleware, token=token, settings=settings)
