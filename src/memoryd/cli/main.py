@@ -5,12 +5,12 @@ Importing this module registers every command on :data:`memoryd.cli.app.app`.
 
 from __future__ import annotations
 
-from memoryd.cli import evaluate, memories, serve, transfer
+from memoryd.cli import episodes, evaluate, memories, patterns, serve, transfer
 from memoryd.cli.app import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (evaluate, memories, serve, transfer)
+_COMMANDS = (episodes, evaluate, memories, patterns, serve, transfer)
 
 
 def main() -> None:
