@@ -1,4 +1,4 @@
-"""``memoryd episode ...`` and ``memoryd pattern ...`` in-process on a real store (``cli`` fixture)."""
+"""``memoryd episode ...`` and ``memoryd pattern ...`` in-process on a real store."""
 
 from __future__ import annotations
 
