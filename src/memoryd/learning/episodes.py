@@ -208,7 +208,9 @@ class EpisodesMixin(LearningCore):
             reflection=reflection,
             applied=applied,
             step_count=episode.step_count,
-            vector=self._task_vector(episode.task_description),
+            vector=None
+            if self.episode_store.has_vector(id)
+            else self._task_vector(episode.task_description),
             queue_reason=None if episode.steps else _NO_STEPS,
             now=now,
         )

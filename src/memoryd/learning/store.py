@@ -174,6 +174,15 @@ class EpisodeStore:
             next_cursor = f"{last['started_at']!r}:{last['rowid']}"
         return EpisodePage(items=items, next_cursor=next_cursor)
 
+    def has_vector(self, id: str) -> bool:
+        """Whether episode ``id`` already has its task embedding."""
+        row = (
+            self.pool.reader()
+            .execute("SELECT vector IS NOT NULL FROM episodes WHERE id = ?", (id,))
+            .fetchone()
+        )
+        return bool(row and row[0])
+
     def domain_medians(self, namespace: str, domain: str) -> DomainMedians:
         """``(episodes, median duration s, median steps)`` over the domain's recent completions."""
         rows = (
