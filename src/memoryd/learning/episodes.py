@@ -23,7 +23,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID, uuid4
 
 from pydantic import TypeAdapter
@@ -44,6 +44,7 @@ from memoryd.learning.models import (
     Step,
     StepInput,
     TaskContext,
+    TaskType,
     coerce_model,
 )
 from memoryd.learning.recommend import EpisodeScore, rank_patterns
@@ -200,7 +201,7 @@ class EpisodesMixin(LearningCore):
             reward,
             median_duration_s=median_duration,
         )
-        return self.episode_store.complete(
+        completion = self.episode_store.complete(
             id,
             namespace,
             outcome=result,
@@ -214,6 +215,9 @@ class EpisodesMixin(LearningCore):
             queue_reason=None if episode.steps else _NO_STEPS,
             now=now,
         )
+        if completion.extraction.queued:
+            self.extraction_worker.wake()
+        return completion
 
     def get_episode(
         self, episode_id: UUID | str, *, namespace: str = "default", include_steps: bool = True
@@ -241,6 +245,15 @@ class EpisodesMixin(LearningCore):
         ``status``: ``running``/``completed``; ``outcome``: an outcome type.
         Raises ``ValidationError`` (bad limit 1..1000 or cursor).
         """
+        for name, value, allowed in (
+            ("status", status, ("running", "completed")),
+            ("outcome", outcome, ("success", "partial", "failure", "abstained")),
+            ("task_type", task_type, get_args(TaskType)),
+        ):
+            if value is not None and value not in allowed:
+                raise ValidationError(
+                    f"unknown {name} {value!r}; use one of {', '.join(allowed)}", **{name: value}
+                )
         return self.episode_store.list(
             namespace,
             domain=domain,

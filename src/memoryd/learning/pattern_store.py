@@ -35,7 +35,7 @@ from memoryd.store.connection import ConnectionPool
 from memoryd.store.filters import dumps
 from memoryd.store.rows import decode_vector, encode_vector, from_ts
 
-__all__ = ["PatternStore", "pattern_id"]
+__all__ = ["PatternStore", "pattern_id", "pattern_scores", "row_to_pattern"]
 
 _FEEDBACK = (
     "SELECT pattern_id, sum(applied) AS applied, "
@@ -76,10 +76,19 @@ def _effectiveness(row: sqlite3.Row, retrieved_pending: int) -> PatternEffective
     )
 
 
+def pattern_scores(row: sqlite3.Row, *, now: float) -> tuple[float, float]:
+    """``(Wilson lower bound of sources + feedback, recency decay)`` of a pattern row."""
+    s, n = effectiveness_evidence(
+        int(row["successes"]), int(row["occurrences"]), row["f_successes"], row["f_failures"]
+    )
+    last_used = max(row["last_used_at"], row["f_applied_at"] or 0.0)
+    return wilson_lower_bound(s, n), recency_decay(now - last_used)
+
+
 def row_to_pattern(row: sqlite3.Row, *, now: float, retrieved_pending: int = 0) -> Pattern:
     """A pattern row (``_SELECT``) as a :class:`Pattern` with its derived statistics."""
     occurrences, successes = int(row["occurrences"]), int(row["successes"])
-    s, n = effectiveness_evidence(successes, occurrences, row["f_successes"], row["f_failures"])
+    wilson, decay = pattern_scores(row, now=now)
     last_used = max(row["last_used_at"], row["f_applied_at"] or 0.0)
     return Pattern(
         id=row["id"],
@@ -93,10 +102,10 @@ def row_to_pattern(row: sqlite3.Row, *, now: float, retrieved_pending: int = 0) 
         occurrences=occurrences,
         successes=successes,
         success_rate=successes / occurrences if occurrences else 0.0,
-        wilson_lower_bound=wilson_lower_bound(s, n),
+        wilson_lower_bound=wilson,
         mean_reward=row["reward_sum"] / occurrences if occurrences else 0.0,
         effectiveness=_effectiveness(row, retrieved_pending),
-        decay=recency_decay(now - last_used),
+        decay=decay,
         merged_keys=sorted(json.loads(row["merged_keys"] or "[]")),
         archived=row["archived_at"] is not None,
         created_at=from_ts(row["created_at"]),

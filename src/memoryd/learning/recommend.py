@@ -35,13 +35,13 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from memoryd.learning.models import Pattern, PatternMatch
-from memoryd.learning.pattern_store import PatternStore, row_to_pattern
+from memoryd.learning.pattern_store import PatternStore, pattern_scores, row_to_pattern
 from memoryd.learning.reward import REWARD_HALF_LIFE_DAYS
 from memoryd.store.connection import ConnectionPool
 from memoryd.store.rows import decode_vector
@@ -92,27 +92,27 @@ def rank_patterns(
         pending: retrieval counts not yet flushed, per pattern id.
     """
     now = time.time()
-    rows = store.rows(namespace, kinds=kinds)
-    scored: list[PatternMatch] = []
-    for row in rows:
-        pattern = row_to_pattern(row, now=now, retrieved_pending=(pending or {}).get(row["id"], 0))
-        sims = [
-            float(v @ query) for v in (store.vector(row), store.task_centroid(row)) if v is not None
-        ]
-        sim = max(0.0, *sims)
+    ranked: list[tuple[float, str, float, float, float, float, sqlite3.Row]] = []
+    for row in store.rows(namespace, kinds=kinds):
+        vectors = (store.vector(row), store.task_centroid(row))
+        sim = max(0.0, *(float(v @ query) for v in vectors if v is not None))
         if task_type is None:
             type_match = 0.0
         else:
-            type_match = 0.5 if pattern.task_type is None else float(pattern.task_type == task_type)
+            type_match = 0.5 if row["task_type"] is None else float(row["task_type"] == task_type)
         relevance = (
             0.6 * sim
-            + 0.25 * float(domain is not None and pattern.domain == domain)
+            + 0.25 * float(domain is not None and row["domain"] == domain)
             + 0.15 * type_match
         )
-        effectiveness = pattern.wilson_lower_bound
-        recency = pattern.decay
+        effectiveness, recency = pattern_scores(row, now=now)
         full = 0.45 * relevance + 0.40 * effectiveness + 0.15 * recency
         score = sim if mode == "search" else full
+        ranked.append((score, row["id"], sim, relevance, effectiveness, recency, row))
+    ranked.sort(key=lambda r: (-r[0], r[1]))
+    scored: list[PatternMatch] = []
+    for score, id, sim, relevance, effectiveness, recency, row in ranked[:limit]:
+        pattern = row_to_pattern(row, now=now, retrieved_pending=(pending or {}).get(id, 0))
         scored.append(
             PatternMatch(
                 pattern=pattern,
@@ -123,8 +123,7 @@ def rank_patterns(
                 reasons=_reasons(pattern, sim, domain, task_type),
             )
         )
-    scored.sort(key=lambda m: (-m.score, str(m.pattern.id)))
-    return scored[:limit]
+    return scored
 
 
 @dataclass
@@ -136,8 +135,48 @@ class _Matrix:
     )
     domains: list[str] = field(default_factory=list)
     task_types: list[str] = field(default_factory=list)
-    rewards: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    completed: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    rewards: list[float] = field(default_factory=list)
+    completed: list[float] = field(default_factory=list)
+    without_vector: set[str] = field(default_factory=set)
+    arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)
+
+    def add(
+        self, row: sqlite3.Row, position: dict[str, int], new: list[npt.NDArray[np.float32]]
+    ) -> None:
+        """Insert or replace one episode row (vector rows appended to ``new``)."""
+        id = row["id"]
+        if row["vector"] is None:
+            self.without_vector.add(id)
+            return
+        self.without_vector.discard(id)
+        vec = decode_vector(row["vector"])
+        values = (row["domain"], row["task_type"], row["reward_total"] or 0.0, row["completed_at"])
+        if id in position:
+            i = position[id]
+            self.vectors[i] = vec
+            self.domains[i], self.task_types[i], self.rewards[i], self.completed[i] = values
+            return
+        position[id] = len(self.ids)
+        self.ids.append(id)
+        self.domains.append(values[0])
+        self.task_types.append(values[1])
+        self.rewards.append(values[2])
+        self.completed.append(values[3])
+        new.append(vec)
+
+    def freeze(self, new: list[npt.NDArray[np.float32]]) -> None:
+        """Stack new vectors and rebuild the column arrays used by queries."""
+        if new:
+            stacked = np.vstack(new).astype(np.float32)
+            self.vectors = stacked if self.vectors.size == 0 else np.vstack([self.vectors, stacked])
+        self.codes = {v: i for i, v in enumerate(sorted({*self.domains, *self.task_types}))}
+        self.arrays = {
+            "domains": np.asarray([self.codes[d] for d in self.domains], dtype=np.int32),
+            "task_types": np.asarray([self.codes[t] for t in self.task_types], dtype=np.int32),
+            "rewards": np.asarray(self.rewards, dtype=np.float64),
+            "completed": np.asarray(self.completed, dtype=np.float64),
+        }
 
 
 @dataclass(frozen=True)
@@ -152,37 +191,31 @@ class EpisodeScore:
     decayed_reward: float
 
 
+# Both queries are answered from ix_episodes_ns_status (no table rows read for the key).
 _KEY_SQL = (
     "SELECT count(*), coalesce(max(updated_at), 0) FROM episodes "
-    "WHERE namespace = ? AND status = 'completed' AND vector IS NOT NULL"
+    "WHERE namespace = ? AND status = 'completed'"
 )
 _ROWS_SQL = (
     "SELECT id, domain, task_type, reward_total, completed_at, vector FROM episodes "
-    "WHERE namespace = ? AND status = 'completed' AND vector IS NOT NULL"
+    "WHERE namespace = ? AND status = 'completed'"
 )
 
 
 class EpisodeIndex:
     """Per-namespace in-memory matrix of completed episodes' task embeddings.
 
-    Refreshed lazily on query: new or changed rows (``updated_at`` above the
-    cached maximum) are loaded incrementally; a count that still differs
-    (a deletion, another process) triggers a full reload. Thread-safe.
+    Refreshed lazily on query: rows whose ``updated_at`` is above the cached
+    maximum are loaded incrementally; a count that still differs (a
+    deletion, another process) triggers a full reload. Episodes stored
+    without a vector (embedding provider down) are tracked and picked up
+    when they get one. Thread-safe.
     """
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
         self._lock = threading.Lock()
         self._matrices: dict[str, _Matrix] = {}
-
-    def _load(
-        self, conn: sqlite3.Connection, namespace: str, since: float | None
-    ) -> list[sqlite3.Row]:
-        if since is None:
-            return conn.execute(_ROWS_SQL + " ORDER BY rowid", (namespace,)).fetchall()
-        return conn.execute(
-            _ROWS_SQL + " AND updated_at > ? ORDER BY rowid", (namespace, since)
-        ).fetchall()
 
     def _refresh(self, namespace: str) -> _Matrix:
         conn = self.pool.reader()
@@ -191,56 +224,32 @@ class EpisodeIndex:
         current = self._matrices.get(namespace)
         if current is not None and current.key == key:
             return current
-        rows = self._load(conn, namespace, current.key[1] if current and current.ids else None)
-        matrix = _Matrix() if current is None or not current.ids else current
+        matrix = current if current is not None else _Matrix()
+        if current is None:
+            rows = conn.execute(_ROWS_SQL + " ORDER BY rowid", (namespace,)).fetchall()
+        else:
+            rows = conn.execute(
+                _ROWS_SQL + " AND updated_at > ? ORDER BY rowid", (namespace, current.key[1])
+            ).fetchall()
         position = {id: i for i, id in enumerate(matrix.ids)}
-        new_vectors: list[npt.NDArray[np.float32]] = []
-        rewards = list(matrix.rewards)
-        completed = list(matrix.completed)
-        vectors = matrix.vectors
+        new: list[npt.NDArray[np.float32]] = []
         for row in rows:
-            vec = decode_vector(row["vector"])
-            if row["id"] in position:
-                i = position[row["id"]]
-                vectors[i] = vec
-                rewards[i], completed[i] = row["reward_total"] or 0.0, row["completed_at"]
-                matrix.domains[i], matrix.task_types[i] = row["domain"], row["task_type"]
-                continue
-            matrix.ids.append(row["id"])
-            matrix.domains.append(row["domain"])
-            matrix.task_types.append(row["task_type"])
-            rewards.append(row["reward_total"] or 0.0)
-            completed.append(row["completed_at"])
-            new_vectors.append(vec)
-        if new_vectors:
-            stacked = np.vstack(new_vectors).astype(np.float32)
-            vectors = stacked if vectors.size == 0 else np.vstack([vectors, stacked])
-        matrix.vectors = vectors
-        matrix.rewards = np.asarray(rewards, dtype=np.float64)
-        matrix.completed = np.asarray(completed, dtype=np.float64)
+            matrix.add(row, position, new)
+        matrix.freeze(new)
         matrix.key = key
-        if len(matrix.ids) != key[0]:
-            matrix = _Matrix()  # deletions or a concurrent writer: reload everything
-            self._matrices.pop(namespace, None)
-            return self._refresh_full(namespace, key)
+        if len(matrix.ids) + len(matrix.without_vector) != key[0]:
+            # a deletion, or rows another process wrote with older times: reload everything
+            return self._reload(namespace, key)
         self._matrices[namespace] = matrix
         return matrix
 
-    def _refresh_full(self, namespace: str, key: tuple[int, float]) -> _Matrix:
-        rows = self._load(self.pool.reader(), namespace, None)
-        matrix = _Matrix(
-            key=key,
-            ids=[r["id"] for r in rows],
-            vectors=(
-                np.vstack([decode_vector(r["vector"]) for r in rows]).astype(np.float32)
-                if rows
-                else np.zeros((0, 0), dtype=np.float32)
-            ),
-            domains=[r["domain"] for r in rows],
-            task_types=[r["task_type"] for r in rows],
-            rewards=np.asarray([r["reward_total"] or 0.0 for r in rows], dtype=np.float64),
-            completed=np.asarray([r["completed_at"] for r in rows], dtype=np.float64),
-        )
+    def _reload(self, namespace: str, key: tuple[int, float]) -> _Matrix:
+        matrix = _Matrix(key=key)
+        position: dict[str, int] = {}
+        new: list[npt.NDArray[np.float32]] = []
+        for row in self.pool.reader().execute(_ROWS_SQL + " ORDER BY rowid", (namespace,)):
+            matrix.add(row, position, new)
+        matrix.freeze(new)
         self._matrices[namespace] = matrix
         return matrix
 
@@ -263,12 +272,12 @@ class EpisodeIndex:
             m = self._refresh(namespace)
         if not m.ids:
             return []
+        a = m.arrays
         sims = np.clip(m.vectors @ query, 0.0, 1.0)
-        same_domain = np.asarray([d == domain for d in m.domains], dtype=np.float64)
-        same_type = np.asarray([t == task_type for t in m.task_types], dtype=np.float64)
-        now = time.time()
-        age_days = np.maximum(0.0, now - m.completed) / 86_400.0
-        decayed = m.rewards * np.power(0.5, age_days / REWARD_HALF_LIFE_DAYS)
+        same_domain = (a["domains"] == m.codes.get(domain or "", -1)).astype(np.float64)
+        same_type = (a["task_types"] == m.codes.get(task_type or "", -1)).astype(np.float64)
+        age_days = np.maximum(0.0, time.time() - a["completed"]) / 86_400.0
+        decayed = a["rewards"] * np.power(0.5, age_days / REWARD_HALF_LIFE_DAYS)
         scores = (
             0.6 * sims + 0.15 * same_domain + 0.05 * same_type + 0.2 * np.clip(decayed / 1.2, 0, 1)
         )
