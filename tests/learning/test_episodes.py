@@ -176,3 +176,13 @@ def test_background_worker_drains_the_queue(
         m.extract_patterns()
         assert m.pattern_store.queue_size() == 0
         assert m.get_episode(ep.id).extracted is True
+
+
+def test_list_filters_are_validated(learning_memory: Memory) -> None:
+    for bad in ({"status": "paused"}, {"outcome": "won"}, {"task_type": "juggling"}):
+        with pytest.raises(ValidationError):
+            learning_memory.list_episodes(**bad)
+    with pytest.raises(ValidationError):
+        learning_memory.list_episodes(limit=0)
+    with pytest.raises(ValidationError):
+        learning_memory.list_episodes(cursor="garbage")

@@ -87,3 +87,21 @@ def test_retrieve_context_prefers_similar_successful_episodes(trained: Memory) -
     assert result.episodes[0].episode.outcome.type == "success"
     assert any("similar task" in r for r in result.episodes[0].reasons)
     assert result.patterns and result.patterns[0].pattern.domain == "web"
+
+
+def test_analysis_and_decay_archive_weak_patterns(trained: Memory) -> None:
+    analysis = trained.analyze_patterns(task_type="debugging", min_success_rate=0.8)
+    assert analysis.count >= 1
+    assert all(p.success_rate >= 0.8 and p.task_type == "debugging" for p in analysis.patterns)
+    assert analysis.mean_success_rate is not None and analysis.mean_success_rate >= 0.8
+    weak = {p.id for p in trained.list_patterns(limit=1000) if p.wilson_lower_bound < 0.1}
+    assert weak  # the bad recipes (1 success in 5)
+    kept = trained.decay_patterns(min_score=0.1)  # all were used today: nothing is old enough
+    assert kept.archived == []
+    report = trained.decay_patterns(min_score=0.1, min_age_days=0)
+    assert set(report.archived) == weak
+    live = {p.id for p in trained.list_patterns(limit=1000)}
+    assert not live & weak
+    assert weak <= {p.id for p in trained.list_patterns(limit=1000, include_archived=True)}
+    task = "Fix the broken signup redirect in the Django app"
+    assert not {m.pattern.id for m in trained.recommend_patterns(task, limit=50)} & weak
