@@ -104,68 +104,66 @@ def list_episodes(
     )
 
 
-@router.get("/episodes/{episode_id}", response_model=Episode)
+@router.get("/episodes/{id}", response_model=Episode)
 def get_episode(
-    episode_id: str,
+    id: str,
     memory: MemoryDep,
     namespace: Namespace = "default",
     include_steps: Annotated[bool, Query()] = True,
 ) -> Episode:
     """The episode with its steps."""
-    return memory.get_episode(episode_id, namespace=namespace, include_steps=include_steps)
+    return memory.get_episode(id, namespace=namespace, include_steps=include_steps)
 
 
-@router.patch("/episodes/{episode_id}", response_model=Episode)
+@router.patch("/episodes/{id}", response_model=Episode)
 def update_episode(
-    episode_id: str, body: EpisodePatch, memory: MemoryDep, namespace: Namespace = "default"
+    id: str, body: EpisodePatch, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Episode:
     """Replace tags and/or merge metadata keys."""
-    return memory.update_episode(episode_id, body, namespace=namespace)
+    return memory.update_episode(id, body, namespace=namespace)
 
 
-@router.delete("/episodes/{episode_id}", status_code=204)
-def delete_episode(
-    episode_id: str, memory: MemoryDep, namespace: Namespace = "default"
-) -> Response:
+@router.delete("/episodes/{id}", status_code=204)
+def delete_episode(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """Delete the episode, its steps and its evidence in patterns."""
-    memory.delete_episode(episode_id, namespace=namespace)
+    memory.delete_episode(id, namespace=namespace)
     return Response(status_code=204)
 
 
-@router.post("/episodes/{episode_id}/steps", status_code=201, response_model=list[Step])
+@router.post("/episodes/{id}/steps", status_code=201, response_model=list[Step])
 def log_steps(
-    episode_id: str, body: StepsBody, memory: MemoryDep, namespace: Namespace = "default"
+    id: str, body: StepsBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> list[Step]:
     """Append steps; the response is sent after they are committed."""
-    return memory.log_steps(episode_id, body.steps, namespace=namespace)
+    return memory.log_steps(id, body.steps, namespace=namespace)
 
 
-@router.post("/episodes/{episode_id}/complete", response_model=CompletionResult)
+@router.post("/episodes/{id}/complete", response_model=CompletionResult)
 def complete_episode(
-    episode_id: str, body: CompleteBody, memory: MemoryDep, namespace: Namespace = "default"
+    id: str, body: CompleteBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> CompletionResult:
     """Complete the episode: reward, reflection, and queued pattern extraction (or why not)."""
     return memory.complete_episode(
-        episode_id, body.outcome, applied_patterns=body.applied_patterns, namespace=namespace
+        id, body.outcome, applied_patterns=body.applied_patterns, namespace=namespace
     )
 
 
-@router.post("/episodes/{episode_id}/checkpoint", response_model=HandoffPack)
+@router.post("/episodes/{id}/checkpoint", response_model=HandoffPack)
 def checkpoint_episode(
-    episode_id: str, body: CheckpointBody, memory: MemoryDep, namespace: Namespace = "default"
+    id: str, body: CheckpointBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> HandoffPack:
     """Record a checkpoint and return the hand-off pack."""
     return memory.checkpoint_episode(
-        episode_id, note=body.note, agent_id=body.agent_id, namespace=namespace
+        id, note=body.note, agent_id=body.agent_id, namespace=namespace
     )
 
 
-@router.post("/episodes/{episode_id}/resume", response_model=HandoffPack)
+@router.post("/episodes/{id}/resume", response_model=HandoffPack)
 def resume_episode(
-    episode_id: str, body: ResumeBody, memory: MemoryDep, namespace: Namespace = "default"
+    id: str, body: ResumeBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> HandoffPack:
     """The hand-off pack to continue the episode; ``agent_id`` takes it over."""
-    return memory.resume_episode(episode_id, agent_id=body.agent_id, namespace=namespace)
+    return memory.resume_episode(id, agent_id=body.agent_id, namespace=namespace)
 
 
 @router.post("/context", response_model=ContextResult)

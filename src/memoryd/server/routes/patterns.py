@@ -161,19 +161,19 @@ def analyze_patterns(
     )
 
 
-@router.get("/patterns/{pattern_id}", response_model=Pattern)
-def get_pattern(pattern_id: str, memory: MemoryDep, namespace: Namespace = "default") -> Pattern:
+@router.get("/patterns/{id}", response_model=Pattern)
+def get_pattern(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Pattern:
     """One pattern (a merged id gives the pattern it was merged into)."""
-    return memory.get_pattern(pattern_id, namespace=namespace)
+    return memory.get_pattern(id, namespace=namespace)
 
 
-@router.post("/patterns/{pattern_id}/feedback", response_model=Pattern)
+@router.post("/patterns/{id}/feedback", response_model=Pattern)
 def record_feedback(
-    pattern_id: str, body: FeedbackInput, memory: MemoryDep, namespace: Namespace = "default"
+    id: str, body: FeedbackInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Pattern:
     """Record whether the pattern was applied and how it went."""
     return memory.record_feedback(
-        pattern_id,
+        id,
         applied=body.applied,
         success=body.success,
         reward=body.reward,
