@@ -7,11 +7,9 @@ the engine's (``episode_not_found`` 404, ``episode_already_completed`` 409,
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from memoryd.learning.models import (
     CompletionResult,
@@ -21,56 +19,21 @@ from memoryd.learning.models import (
     EpisodePage,
     EpisodePatch,
     HandoffPack,
-    Outcome,
     Step,
-    StepInput,
     TaskContext,
+)
+from memoryd.server.learning_schemas import (
+    CheckpointBody,
+    CompleteBody,
+    ContextQuery,
+    ResumeBody,
+    StepsBody,
 )
 from memoryd.server.routes.deps import MemoryDep, Namespace
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["episodes"])
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class StepsBody(_Body):
-    """``POST /v1/episodes/{id}/steps``: 1 to 1,000 steps, committed together."""
-
-    steps: list[StepInput] = Field(min_length=1, max_length=1000)
-
-
-class CompleteBody(_Body):
-    """``POST /v1/episodes/{id}/complete``: the outcome and the patterns the agent applied."""
-
-    outcome: Outcome
-    applied_patterns: list[UUID] = Field(default_factory=list, max_length=1000)
-
-
-class CheckpointBody(_Body):
-    """``POST /v1/episodes/{id}/checkpoint``: a note for the next agent."""
-
-    note: str = Field(default="", max_length=10_000)
-    agent_id: str | None = Field(default=None, max_length=256)
-
-
-class ResumeBody(_Body):
-    """``POST /v1/episodes/{id}/resume``: the agent taking the episode over."""
-
-    agent_id: str | None = Field(default=None, max_length=256)
-
-
-class ContextQuery(_Body):
-    """``POST /v1/context``: a new task and its scope."""
-
-    task: str = Field(min_length=1, max_length=10_000)
-    domain: str | None = None
-    task_type: str | None = None
-    context: dict[str, Any] | None = None
-    limit: int = 5
 
 
 @router.post("/episodes", status_code=201, response_model=Episode)

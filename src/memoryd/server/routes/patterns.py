@@ -6,10 +6,9 @@ the engine's (``pattern_not_found`` 404, ``invalid_series`` 422, ...).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from memoryd.learning.models import (
     DecayReport,
@@ -21,65 +20,19 @@ from memoryd.learning.models import (
     PatternMatch,
     SeriesAnalysis,
 )
+from memoryd.server.learning_schemas import (
+    AnalyzeBody,
+    DecayBody,
+    ExtractBody,
+    RecommendBody,
+    SearchBody,
+    SeriesBody,
+)
 from memoryd.server.routes.deps import MemoryDep, Namespace
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["patterns"])
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RecommendBody(_Body):
-    """``POST /v1/patterns/recommend``: the task and its scope."""
-
-    task: str = Field(min_length=1, max_length=10_000)
-    domain: str | None = None
-    task_type: str | None = None
-    kinds: list[PatternKind] | None = None
-    limit: int = 5
-
-
-class SearchBody(_Body):
-    """``POST /v1/patterns/search``: text to match pattern descriptions against."""
-
-    query: str = Field(min_length=1, max_length=10_000)
-    domain: str | None = None
-    kinds: list[PatternKind] | None = None
-    limit: int = 10
-
-
-class ExtractBody(_Body):
-    """``POST /v1/patterns/extract``: drain at most ``limit`` queued episodes (all if null)."""
-
-    limit: int | None = None
-
-
-class DecayBody(_Body):
-    """``POST /v1/patterns/decay``: archive thresholds (score 0..1, age in days)."""
-
-    min_score: float = 0.05
-    min_age_days: float = 30.0
-    dry_run: bool = False
-
-
-class AnalyzeBody(_Body):
-    """``POST /v1/patterns/analyze``: filters of ``analyze_patterns``."""
-
-    task_type: str | None = None
-    min_success_rate: float = 0.0
-    limit: int = 20
-    domain: str | None = None
-
-
-class SeriesBody(_Body):
-    """``POST /v1/analysis``: an analysis kind, named series and its config."""
-
-    kind: str
-    series: dict[str, list[Any]]
-    config: dict[str, Any] | None = None
 
 
 @router.get("/patterns", response_model=list[Pattern])
