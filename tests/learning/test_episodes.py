@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from memoryd import (
     Settings,
     ValidationError,
 )
+from memoryd.learning.models import Reflection, Step
 
 
 def _ok(tool: str, action: str = "do it") -> dict[str, Any]:
@@ -186,3 +188,35 @@ def test_list_filters_are_validated(learning_memory: Memory) -> None:
         learning_memory.list_episodes(limit=0)
     with pytest.raises(ValidationError):
         learning_memory.list_episodes(cursor="garbage")
+
+
+class _Annotator:
+    """A reflection provider of our own (the protocol an LLM provider would implement)."""
+
+    def refine(self, task: str, steps: Sequence[Step], draft: Reflection) -> Reflection:
+        extra = f"{task}: {len(steps)} steps reviewed"
+        return draft.model_copy(update={"insights": [*draft.insights, extra]})
+
+
+def test_reflector_refines_the_stored_reflection(learning_memory: Memory) -> None:
+    learning_memory.reflector = _Annotator()
+    ep = learning_memory.start_episode("Tidy the config", domain="ops")
+    learning_memory.log_step(ep.id, _ok("edit_file"))
+    done = learning_memory.complete_episode(ep.id, {"type": "success", "verdict": "ok"})
+    stored = learning_memory.get_episode(ep.id).reflection
+    assert stored is not None and stored == done.episode.reflection
+    assert stored.insights[-1] == "Tidy the config: 1 steps reviewed"
+    assert any("tool sequence edit_file" in i for i in stored.insights)
+
+
+def test_patterns_without_evidence_are_archived(learning_memory: Memory) -> None:
+    m = learning_memory
+    ep = m.start_episode("One-off task", domain="solo", task_type="testing")
+    m.log_steps(ep.id, [_ok("a"), _ok("b")])
+    m.complete_episode(ep.id, {"type": "success", "verdict": "ok"})
+    m.extract_patterns()
+    assert m.list_patterns(domain="solo")
+    m.delete_episode(ep.id)
+    assert m.list_patterns(domain="solo") == []
+    archived = m.list_patterns(domain="solo", include_archived=True)
+    assert archived and all(p.archived and p.occurrences == 0 for p in archived)

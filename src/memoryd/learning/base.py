@@ -21,6 +21,7 @@ from memoryd.embeddings import Embedder
 from memoryd.errors import BackendUnavailable, Timeout, ValidationError
 from memoryd.learning.pattern_store import PatternStore
 from memoryd.learning.recommend import EpisodeIndex
+from memoryd.learning.reflection import Reflector
 from memoryd.learning.store import EpisodeStore
 from memoryd.learning.worker import ExtractionWorker, Extractor, embed_texts
 from memoryd.records import text_hash
@@ -51,6 +52,8 @@ class LearningCore(EngineCore):
         self.extractor = Extractor(
             self.store, self.embedder, self.episode_store, self.pattern_store
         )
+        self.reflector: Reflector | None = None
+        """Optional provider (e.g. an LLM) that refines the rule-based reflection."""
         self._retrievals: Counter[str] = Counter()
         self._retrievals_lock = threading.Lock()
         self.extraction_worker = ExtractionWorker(self.extractor, self.flush_retrievals)

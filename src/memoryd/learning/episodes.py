@@ -201,6 +201,8 @@ class EpisodesMixin(LearningCore):
             reward,
             median_duration_s=median_duration,
         )
+        if self.reflector is not None:
+            reflection = self.reflector.refine(episode.task_description, episode.steps, reflection)
         completion = self.episode_store.complete(
             id,
             namespace,

@@ -11,8 +11,9 @@ The rules are deliberately plain so that the text can be checked:
 * insights: the tool sequence that led to the outcome, the most used tool,
   the tokens spent.
 
-An optional provider can add text later (``Reflector`` protocol); the rule
-based reflection is always computed and stored.
+An optional provider can refine it (``Reflector`` protocol, set
+``memory.reflector``; e.g. an LLM): it receives the rule-based draft and
+returns the reflection that is stored.
 """
 
 from __future__ import annotations

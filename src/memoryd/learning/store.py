@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -354,7 +355,8 @@ class EpisodeStore:
         """Delete an episode, its steps, checkpoints, queue row and pattern evidence.
 
         Returns the ids of patterns whose evidence changed; their counts are
-        recomputed in the same transaction. Raises ``EpisodeNotFound``.
+        recomputed in the same transaction and those left without evidence
+        are archived. Raises ``EpisodeNotFound``.
         """
         with self.pool.write() as conn:
             row = self._row(conn, id, namespace)
@@ -374,6 +376,10 @@ class EpisodeStore:
             conn.execute("DELETE FROM episodes WHERE rowid = ?", (row["rowid"],))
             for pattern_id in touched:
                 refresh_pattern_counts(conn, pattern_id)
+                conn.execute(  # no evidence left: stop recommending it
+                    "UPDATE patterns SET archived_at = ? WHERE id = ? AND occurrences = 0",
+                    (time.time(), pattern_id),
+                )
         return touched
 
     def add_checkpoint(
