@@ -143,19 +143,33 @@ class PatternsMixin(LearningCore):
         """
         if not 1 <= limit <= 1000:
             raise ValidationError("limit must be between 1 and 1000", limit=limit)
+        return self._all_patterns(
+            namespace, kinds=kinds, domain=domain, task_type=task_type, archived=include_archived
+        )[:limit]
+
+    def _all_patterns(
+        self,
+        namespace: str,
+        *,
+        kinds: Sequence[PatternKind] | None = None,
+        domain: str | None = None,
+        task_type: str | None = None,
+        archived: bool = False,
+    ) -> builtins.list[Pattern]:
+        """Every matching pattern, best Wilson lower bound first (no limit)."""
         now, pending = time.time(), self._pending_retrievals()
         rows = self.pattern_store.rows(
             namespace,
             kinds=list(kinds or []) or None,
             domain=domain,
             task_type=task_type,
-            include_archived=include_archived,
+            include_archived=archived,
         )
         patterns = [
             row_to_pattern(r, now=now, retrieved_pending=pending.get(r["id"], 0)) for r in rows
         ]
         patterns.sort(key=lambda p: (-p.wilson_lower_bound, -p.occurrences, str(p.id)))
-        return patterns[:limit]
+        return patterns
 
     def record_feedback(
         self,
@@ -222,7 +236,7 @@ class PatternsMixin(LearningCore):
         if not 0 <= min_score <= 1 or min_age_days < 0:
             raise ValidationError("min_score must be in 0..1 and min_age_days >= 0")
         now = time.time()
-        patterns = self.list_patterns(namespace=namespace, limit=1000)
+        patterns = self._all_patterns(namespace)
         stale = [
             p
             for p in patterns
@@ -254,9 +268,7 @@ class PatternsMixin(LearningCore):
             raise ValidationError("limit must be between 1 and 1000", limit=limit)
         patterns = [
             p
-            for p in self.list_patterns(
-                namespace=namespace, task_type=task_type, domain=domain, limit=1000
-            )
+            for p in self._all_patterns(namespace, task_type=task_type, domain=domain)
             if p.success_rate >= min_success_rate
         ]
         by_kind: dict[str, int] = {}
