@@ -33,7 +33,7 @@ from pathlib import Path
 import _common as c
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("search_latency", "write_latency", "import_throughput", "startup")
+BENCHMARKS = ("search_latency", "write_latency", "import_throughput", "startup", "learning")
 
 
 def run(name: str, extra: list[str], tmp: Path) -> tuple[dict[str, object], str]:

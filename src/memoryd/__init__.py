@@ -1,7 +1,8 @@
 """memoryd: a local-first memory service for AI agents.
 
 Public surface: :class:`Memory` (in-process engine), :class:`Client` (the
-same interface over HTTP), the pydantic models and the error tree.
+same interface over HTTP), the pydantic models (memories and the
+self-learning layer: episodes, steps, rewards, patterns) and the error tree.
 
 ``Memory`` and ``Client`` are imported on first access (PEP 562), so a
 process that needs only one of them (``memoryd mcp`` before its first call,
@@ -18,10 +19,14 @@ from memoryd.errors import (
     ConfigError,
     Conflict,
     DimensionMismatch,
+    EpisodeAlreadyCompleted,
+    EpisodeNotFound,
     Forbidden,
     InvalidQuery,
+    InvalidSeries,
     MemorydError,
     NotFound,
+    PatternNotFound,
     PayloadTooLarge,
     RateLimited,
     StorageError,
@@ -30,6 +35,18 @@ from memoryd.errors import (
     Timeout,
     Unauthorized,
     ValidationError,
+)
+from memoryd.learning.models import (
+    CompletionResult,
+    ContextResult,
+    Episode,
+    EpisodeMatch,
+    HandoffPack,
+    Pattern,
+    PatternMatch,
+    Reflection,
+    RewardScore,
+    Step,
 )
 from memoryd.types import (
     Condition,
@@ -67,13 +84,21 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BackendUnavailable",
     "Client",
+    "CompletionResult",
     "Condition",
     "ConfigError",
     "Conflict",
+    "ContextResult",
     "DimensionMismatch",
+    "Episode",
+    "EpisodeAlreadyCompleted",
+    "EpisodeMatch",
+    "EpisodeNotFound",
     "Filter",
     "Forbidden",
+    "HandoffPack",
     "InvalidQuery",
+    "InvalidSeries",
     "Memory",
     "MemoryEntry",
     "MemoryInput",
@@ -81,13 +106,19 @@ __all__ = [
     "MemorydError",
     "NotFound",
     "Page",
+    "Pattern",
+    "PatternMatch",
+    "PatternNotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "Reflection",
+    "RewardScore",
     "ScoreExplain",
     "SearchHit",
     "SearchParams",
     "SearchResult",
     "Settings",
+    "Step",
     "StorageError",
     "StorageFull",
     "StoreCorrupted",

@@ -14,11 +14,13 @@ reads use one connection per thread.
 from __future__ import annotations
 
 from memoryd.collections import ConversationsMixin, StateMixin, TransferMixin
+from memoryd.learning.episodes import EpisodesMixin
+from memoryd.learning.patterns import PatternsMixin
 
 __all__ = ["Memory"]
 
 
-class Memory(ConversationsMixin, StateMixin, TransferMixin):
+class Memory(ConversationsMixin, StateMixin, TransferMixin, EpisodesMixin, PatternsMixin):
     """The memory engine over one data directory.
 
     Memories: ``add``, ``add_many``, ``get``, ``update``, ``delete``, ``list``,
@@ -26,6 +28,13 @@ class Memory(ConversationsMixin, StateMixin, TransferMixin):
     ``stats``. Conversations: ``append``, ``last_messages``,
     ``session_messages``. Session state: ``set_state``, ``get_state``,
     ``delete_state``. Key/value with TTL: ``kv_set``, ``kv_get``, ``kv_delete``.
+    Episodes (``memoryd.learning``): ``start_episode``, ``log_step``,
+    ``log_steps``, ``complete_episode``, ``get_episode``, ``list_episodes``,
+    ``update_episode``, ``delete_episode``, ``checkpoint_episode``,
+    ``resume_episode``, ``retrieve_context``. Patterns: ``recommend_patterns``,
+    ``search_patterns``, ``get_pattern``, ``list_patterns``,
+    ``record_feedback``, ``extract_patterns``, ``decay_patterns``,
+    ``analyze_patterns``, ``advanced_pattern_analysis``.
 
     Args:
         settings: full settings; if omitted they are loaded from env/TOML and

@@ -8,10 +8,14 @@ and a ``details`` dict with context (the id, the namespace, the backend...).
 
     MemorydError                      code                 HTTP
     ├── ValidationError               validation_error     422
-    │   └── InvalidQuery              invalid_query        400
+    │   ├── InvalidQuery              invalid_query        400
+    │   └── InvalidSeries             invalid_series       422
     ├── NotFound                      not_found            404
+    │   ├── EpisodeNotFound           episode_not_found    404
+    │   └── PatternNotFound           pattern_not_found    404
     ├── Conflict                      conflict             409
-    │   └── DimensionMismatch         dimension_mismatch   409
+    │   ├── DimensionMismatch         dimension_mismatch   409
+    │   └── EpisodeAlreadyCompleted   episode_already_completed 409
     ├── PayloadTooLarge               payload_too_large    413
     ├── Unauthorized                  unauthorized         401
     ├── Forbidden                     forbidden            403
@@ -40,10 +44,14 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "DimensionMismatch",
+    "EpisodeAlreadyCompleted",
+    "EpisodeNotFound",
     "Forbidden",
     "InvalidQuery",
+    "InvalidSeries",
     "MemorydError",
     "NotFound",
+    "PatternNotFound",
     "PayloadTooLarge",
     "PortInUse",
     "RateLimited",
@@ -96,10 +104,31 @@ class InvalidQuery(ValidationError):
     http_status = 400
 
 
+class InvalidSeries(ValidationError):
+    """A time series for analysis is too short, has NaN/inf values or mismatched lengths."""
+
+    code = "invalid_series"
+    http_status = 422
+
+
 class NotFound(MemorydError):
     """No entry with that id in that namespace (foreign ids also give this)."""
 
     code = "not_found"
+    http_status = 404
+
+
+class EpisodeNotFound(NotFound):
+    """No episode with that id in that namespace."""
+
+    code = "episode_not_found"
+    http_status = 404
+
+
+class PatternNotFound(NotFound):
+    """No pattern with that id in that namespace."""
+
+    code = "pattern_not_found"
     http_status = 404
 
 
@@ -114,6 +143,13 @@ class DimensionMismatch(Conflict):
     """A vector's length differs from the store's embedding dimension."""
 
     code = "dimension_mismatch"
+    http_status = 409
+
+
+class EpisodeAlreadyCompleted(Conflict):
+    """The episode is completed: no more steps, no second completion."""
+
+    code = "episode_already_completed"
     http_status = 409
 
 

@@ -5,12 +5,12 @@ Importing this module registers every command on :data:`memoryd.cli.app.app`.
 
 from __future__ import annotations
 
-from memoryd.cli import evaluate, mcp, memories, serve, service, transfer
+from memoryd.cli import episodes, evaluate, mcp, memories, patterns, serve, service, transfer
 from memoryd.cli.app import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (evaluate, mcp, memories, serve, service, transfer)
+_COMMANDS = (episodes, evaluate, mcp, memories, patterns, serve, service, transfer)
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 
 from memoryd.client.collections import ConversationsMixin, StateMixin
+from memoryd.client.learning import EpisodesMixin, PatternsMixin
 from memoryd.client.routing import Routed, Router, ServedBy
 from memoryd.config import Settings
 from memoryd.errors import ValidationError
@@ -64,7 +65,7 @@ ROUTED_METHODS = (
 )
 
 
-class Client(ConversationsMixin, StateMixin):
+class Client(ConversationsMixin, StateMixin, EpisodesMixin, PatternsMixin):
     """HTTP client for a running memoryd daemon, with the methods of :class:`memoryd.Memory`.
 
     Memories: ``add``, ``add_many``, ``get``, ``update``, ``delete``, ``list``,
@@ -72,6 +73,9 @@ class Client(ConversationsMixin, StateMixin):
     ``stats``. Conversations: ``append``, ``last_messages``,
     ``session_messages``. Session state: ``set_state``, ``get_state``,
     ``delete_state``. Key/value with TTL: ``kv_set``, ``kv_get``, ``kv_delete``.
+    Episodes and patterns: the same methods as ``Memory`` (``start_episode``,
+    ``log_step``, ``complete_episode``, ``retrieve_context``,
+    ``recommend_patterns``, ``record_feedback``, ... see ``client/learning.py``).
 
     Args:
         settings: where the daemon is (``base_url``), its token file

@@ -26,7 +26,7 @@ from memoryd.mcp.http import MCP_PATH, McpEndpoint
 from memoryd.server.errors import install_error_handlers
 from memoryd.server.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from memoryd.server.observability import AccessMiddleware
-from memoryd.server.routes import memories, sessions, system
+from memoryd.server.routes import learning, memories, sessions, system
 from memoryd.server.security import SecurityMiddleware, ensure_token
 from memoryd.server.state import ServerState
 
@@ -74,6 +74,7 @@ def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(memories.router)
     app.include_router(sessions.router)
+    app.include_router(learning.router)
     app.router.routes.append(Route(MCP_PATH, endpoint=mcp, include_in_schema=False))
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -23,6 +23,18 @@ On-disk layout (version 1):
   index; replayed after a crash or by another process, compacted after an
   index checkpoint.
 * ``meta``: key/value facts (``embedding_model``, ``dim``, ...).
+* (version 3, self-learning; see ``learning/store.py``) ``episodes`` (one
+  row per episode; JSON columns for context, outcome, reward, reflection;
+  ``vector`` = float32 BLOB of the task description), ``episode_steps``
+  (``(episode_id, number)`` primary key), ``episode_checkpoints``,
+  ``patterns`` (unique ``(namespace, key)``; ``merged_into`` set when
+  clustering folds it into another; ``vector`` embeds the description,
+  ``task_vector`` is the float32 *sum* of its source episodes' task
+  embeddings), ``pattern_sources`` (one row per
+  ``(pattern, episode, key)``: counts are derived from it, so re-processing
+  an episode cannot double-count), ``pattern_feedback`` and
+  ``extraction_queue`` (durable work for the extraction worker, deleted in
+  the transaction that writes the patterns).
 """
 
 from __future__ import annotations
@@ -112,6 +124,114 @@ MIGRATIONS: tuple[Migration, ...] = (
             "FROM memories_fts f JOIN memories m ON m.rowid = f.rowid",
             "DROP TABLE memories_fts",
             "ALTER TABLE memories_fts_v2 RENAME TO memories_fts",
+        ),
+    ),
+    Migration(
+        3,
+        "self_learning",
+        (
+            """CREATE TABLE episodes (
+                rowid INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                namespace TEXT NOT NULL,
+                task_description TEXT NOT NULL,
+                domain TEXT NOT NULL,
+                task_type TEXT NOT NULL,
+                context TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('running', 'completed')),
+                agent_id TEXT,
+                step_count INTEGER NOT NULL DEFAULT 0,
+                outcome TEXT,
+                outcome_type TEXT,
+                reward TEXT,
+                reward_total REAL,
+                reflection TEXT,
+                applied_patterns TEXT NOT NULL DEFAULT '[]',
+                tags TEXT NOT NULL DEFAULT '[]',
+                metadata TEXT NOT NULL DEFAULT '{}',
+                started_at REAL NOT NULL,
+                completed_at REAL,
+                updated_at REAL NOT NULL,
+                extracted_at REAL,
+                vector BLOB
+            )""",
+            "CREATE INDEX ix_episodes_ns_started ON episodes(namespace, started_at, rowid)",
+            "CREATE INDEX ix_episodes_ns_status ON episodes(namespace, status, updated_at)",
+            "CREATE INDEX ix_episodes_domain ON episodes(namespace, domain, status, completed_at)",
+            """CREATE TABLE episode_steps (
+                episode_id TEXT NOT NULL,
+                number INTEGER NOT NULL,
+                tool TEXT NOT NULL,
+                action TEXT NOT NULL,
+                parameters TEXT NOT NULL,
+                status TEXT NOT NULL,
+                output TEXT,
+                message TEXT,
+                latency_ms REAL NOT NULL,
+                tokens INTEGER NOT NULL,
+                created_at REAL NOT NULL,
+                PRIMARY KEY (episode_id, number)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE episode_checkpoints (
+                episode_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                note TEXT NOT NULL,
+                agent_id TEXT,
+                step_count INTEGER NOT NULL,
+                created_at REAL NOT NULL,
+                PRIMARY KEY (episode_id, seq)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE patterns (
+                rowid INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                namespace TEXT NOT NULL,
+                key TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                domain TEXT NOT NULL,
+                task_type TEXT,
+                description TEXT NOT NULL,
+                data TEXT NOT NULL,
+                occurrences INTEGER NOT NULL DEFAULT 0,
+                successes INTEGER NOT NULL DEFAULT 0,
+                reward_sum REAL NOT NULL DEFAULT 0,
+                retrieved INTEGER NOT NULL DEFAULT 0,
+                merged_into TEXT,
+                archived_at REAL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                last_used_at REAL NOT NULL,
+                vector BLOB,
+                task_vector BLOB,
+                UNIQUE (namespace, key)
+            )""",
+            "CREATE INDEX ix_patterns_live ON patterns(namespace, merged_into, archived_at)",
+            """CREATE TABLE pattern_sources (
+                pattern_id TEXT NOT NULL,
+                episode_id TEXT NOT NULL,
+                key TEXT NOT NULL,
+                success INTEGER NOT NULL,
+                reward REAL NOT NULL,
+                seen_at REAL NOT NULL,
+                PRIMARY KEY (pattern_id, episode_id, key)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX ix_pattern_sources_episode ON pattern_sources(episode_id)",
+            """CREATE TABLE pattern_feedback (
+                rowid INTEGER PRIMARY KEY,
+                pattern_id TEXT NOT NULL,
+                episode_id TEXT,
+                applied INTEGER NOT NULL,
+                success INTEGER,
+                reward REAL,
+                created_at REAL NOT NULL
+            )""",
+            "CREATE INDEX ix_pattern_feedback ON pattern_feedback(pattern_id)",
+            """CREATE TABLE extraction_queue (
+                episode_id TEXT PRIMARY KEY,
+                namespace TEXT NOT NULL,
+                enqueued_at REAL NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT
+            )""",
         ),
     ),
 )

@@ -1,0 +1,297 @@
+"""``memoryd episode ...``: create, list, view, log-step, complete, delete, checkpoint, resume.
+
+Each command parses its options, calls the backend (``Memory`` in-process or
+``Client`` over HTTP, both with the same methods) and renders the result.
+In-process, a completed episode's pattern extraction is queued durably and
+runs in the daemon's worker or on ``memoryd pattern extract``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from memoryd.cli.app import app, state_of
+from memoryd.cli.memories import Namespace, parse_meta
+from memoryd.cli.render import OutputFormat, render
+from memoryd.client import Client
+from memoryd.engine import Memory
+from memoryd.errors import ValidationError
+from memoryd.learning.models import Episode, EpisodePage
+
+__all__ = ["episode_app", "learning_backend"]
+
+episode_app = typer.Typer(
+    help="Task episodes: start one, log its steps, complete it (reward, reflection).",
+    no_args_is_help=True,
+)
+app.add_typer(episode_app, name="episode")
+
+EpisodeId = Annotated[str, typer.Argument(help="The episode's id (UUID).")]
+
+
+class TaskTypeChoice(StrEnum):
+    """``--task-type`` values."""
+
+    code_generation = "code_generation"
+    debugging = "debugging"
+    refactoring = "refactoring"
+    testing = "testing"
+    analysis = "analysis"
+    documentation = "documentation"
+    other = "other"
+
+
+class StatusChoice(StrEnum):
+    """``--status`` values of a step result."""
+
+    success = "success"
+    error = "error"
+    timeout = "timeout"
+
+
+class OutcomeChoice(StrEnum):
+    """``--outcome`` values."""
+
+    success = "success"
+    partial = "partial"
+    failure = "failure"
+    abstained = "abstained"
+
+
+@contextmanager
+def learning_backend(ctx: typer.Context) -> Iterator[Memory | Client]:
+    """The CLI backend (daemon client or in-process engine) with the learning methods."""
+    with state_of(ctx).backend() as engine:
+        assert isinstance(engine, Memory | Client)
+        yield engine
+
+
+def _episodes_table(items: Sequence[Episode]) -> Table:
+    table = Table()
+    for name in ("id", "domain", "task_type", "status", "outcome", "reward", "steps", "task"):
+        table.add_column(name, overflow="fold" if name == "id" else "ellipsis")
+    for ep in items:
+        table.add_row(
+            str(ep.id),
+            ep.domain,
+            ep.task_type,
+            ep.status,
+            ep.outcome.type if ep.outcome else "",
+            f"{ep.reward.total:.3f}" if ep.reward else "",
+            str(ep.step_count),
+            ep.task_description[:60],
+        )
+    return table
+
+
+def _render_page(page: EpisodePage, output: OutputFormat) -> None:
+    render(page, output, table=_episodes_table(page.items))
+
+
+@episode_app.command("create")
+def create(
+    ctx: typer.Context,
+    task: Annotated[str, typer.Argument(help="The task description.")],
+    namespace: Namespace = "default",
+    domain: Annotated[str, typer.Option("--domain", "-d", help="Domain, e.g. web.")] = "general",
+    task_type: Annotated[
+        TaskTypeChoice, typer.Option("--task-type", help="Kind of task.")
+    ] = TaskTypeChoice.other,
+    language: Annotated[str | None, typer.Option("--language", help="Language.")] = None,
+    framework: Annotated[str | None, typer.Option("--framework", help="Framework.")] = None,
+    complexity: Annotated[
+        str, typer.Option("--complexity", help="simple, moderate or complex.")
+    ] = "moderate",
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeat).")] = None,
+    meta: Annotated[
+        list[str] | None, typer.Option("--meta", "-m", help="Metadata key=value (repeat).")
+    ] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="Agent id.")] = None,
+) -> None:
+    """Start an episode and print it (use its id with log-step and complete)."""
+    context = {"language": language, "framework": framework, "complexity": complexity}
+    with learning_backend(ctx) as engine:
+        episode = engine.start_episode(
+            task,
+            namespace=namespace,
+            domain=domain,
+            task_type=task_type.value,
+            context=context,
+            tags=tag or [],
+            metadata=parse_meta(meta or []),
+            agent_id=agent,
+        )
+    render(episode, state_of(ctx).output)
+
+
+@episode_app.command("list")
+def list_episodes(
+    ctx: typer.Context,
+    namespace: Namespace = "default",
+    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain.")] = None,
+    task_type: Annotated[
+        TaskTypeChoice | None, typer.Option("--task-type", help="Only this task type.")
+    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help="running or completed.")] = None,
+    outcome: Annotated[
+        OutcomeChoice | None, typer.Option("--outcome", help="Only this outcome.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-l", help="Page size (1..1000).")] = 50,
+    cursor: Annotated[
+        str | None, typer.Option("--cursor", help="next_cursor of the previous page.")
+    ] = None,
+) -> None:
+    """List episodes, newest first, one page at a time."""
+    with learning_backend(ctx) as engine:
+        page = engine.list_episodes(
+            namespace=namespace,
+            domain=domain,
+            task_type=task_type.value if task_type else None,
+            status=status,
+            outcome=outcome.value if outcome else None,
+            limit=limit,
+            cursor=cursor,
+        )
+    _render_page(page, state_of(ctx).output)
+
+
+@episode_app.command("view")
+def view(
+    ctx: typer.Context,
+    episode_id: EpisodeId,
+    namespace: Namespace = "default",
+    steps: Annotated[bool, typer.Option("--steps/--no-steps", help="Include the steps.")] = True,
+) -> None:
+    """Print one episode: steps, outcome, reward components, reflection."""
+    with learning_backend(ctx) as engine:
+        episode = engine.get_episode(episode_id, namespace=namespace, include_steps=steps)
+    render(episode, state_of(ctx).output)
+
+
+@episode_app.command("log-step")
+def log_step(
+    ctx: typer.Context,
+    episode_id: EpisodeId,
+    tool: Annotated[str, typer.Option("--tool", help="Tool called.")],
+    action: Annotated[str, typer.Option("--action", help="What the step did.")],
+    namespace: Namespace = "default",
+    status: Annotated[
+        StatusChoice, typer.Option("--status", help="Result status.")
+    ] = StatusChoice.success,
+    output: Annotated[str | None, typer.Option("--output", help="Result output.")] = None,
+    message: Annotated[str | None, typer.Option("--message", help="Error message.")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Parameter key=value (repeat).")
+    ] = None,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Latency (ms).")] = 0.0,
+    tokens: Annotated[int, typer.Option("--tokens", help="Tokens used.")] = 0,
+) -> None:
+    """Append one step to a running episode (committed before the command returns)."""
+    result = {"status": status.value, "output": output, "message": message}
+    with learning_backend(ctx) as engine:
+        step = engine.log_step(
+            episode_id,
+            tool=tool,
+            action=action,
+            result=result,
+            parameters=parse_meta(param or []),
+            latency_ms=latency_ms,
+            tokens=tokens,
+            namespace=namespace,
+        )
+    render(step, state_of(ctx).output)
+
+
+def _outcome(
+    kind: OutcomeChoice,
+    verdict: str | None,
+    reason: str | None,
+    artifacts: list[str],
+    completed: list[str],
+    failed: list[str],
+) -> dict[str, Any]:
+    if kind is OutcomeChoice.success:
+        return {"type": "success", "verdict": verdict or "done", "artifacts": artifacts}
+    if kind is OutcomeChoice.partial:
+        return {
+            "type": "partial",
+            "verdict": verdict or "",
+            "completed": completed,
+            "failed": failed,
+        }
+    if not reason:
+        raise ValidationError(f"--reason is required for outcome {kind.value}")
+    return {"type": kind.value, "reason": reason}
+
+
+@episode_app.command("complete")
+def complete(
+    ctx: typer.Context,
+    episode_id: EpisodeId,
+    outcome: Annotated[OutcomeChoice, typer.Option("--outcome", "-o", help="How it ended.")],
+    namespace: Namespace = "default",
+    verdict: Annotated[str | None, typer.Option("--verdict", help="Success verdict.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why it failed or was abstained.")
+    ] = None,
+    artifact: Annotated[
+        list[str] | None, typer.Option("--artifact", help="Produced artifact (repeat).")
+    ] = None,
+    done: Annotated[
+        list[str] | None, typer.Option("--completed", help="Completed sub-goal (repeat).")
+    ] = None,
+    failed: Annotated[
+        list[str] | None, typer.Option("--failed", help="Failed sub-goal (repeat).")
+    ] = None,
+    applied: Annotated[
+        list[str] | None, typer.Option("--applied-pattern", help="Applied pattern id (repeat).")
+    ] = None,
+) -> None:
+    """Complete an episode: prints the reward, reflection and extraction status."""
+    result = _outcome(outcome, verdict, reason, artifact or [], done or [], failed or [])
+    with learning_backend(ctx) as engine:
+        completion = engine.complete_episode(
+            episode_id, result, applied_patterns=applied or [], namespace=namespace
+        )
+    render(completion, state_of(ctx).output)
+
+
+@episode_app.command("delete")
+def delete(ctx: typer.Context, episode_id: EpisodeId, namespace: Namespace = "default") -> None:
+    """Delete an episode, its steps and its evidence in patterns."""
+    with learning_backend(ctx) as engine:
+        engine.delete_episode(episode_id, namespace=namespace)
+    render({"deleted": episode_id, "namespace": namespace}, state_of(ctx).output)
+
+
+@episode_app.command("checkpoint")
+def checkpoint(
+    ctx: typer.Context,
+    episode_id: EpisodeId,
+    namespace: Namespace = "default",
+    note: Annotated[str, typer.Option("--note", help="Message for the next agent.")] = "",
+    agent: Annotated[str | None, typer.Option("--agent", help="Agent id.")] = None,
+) -> None:
+    """Checkpoint a running episode and print its hand-off pack."""
+    with learning_backend(ctx) as engine:
+        pack = engine.checkpoint_episode(episode_id, note=note, agent_id=agent, namespace=namespace)
+    render(pack, state_of(ctx).output)
+
+
+@episode_app.command("resume")
+def resume(
+    ctx: typer.Context,
+    episode_id: EpisodeId,
+    namespace: Namespace = "default",
+    agent: Annotated[str | None, typer.Option("--agent", help="Agent taking over.")] = None,
+) -> None:
+    """Print the hand-off pack to continue a running episode."""
+    with learning_backend(ctx) as engine:
+        pack = engine.resume_episode(episode_id, agent_id=agent, namespace=namespace)
+    render(pack, state_of(ctx).output)

@@ -1,0 +1,144 @@
+"""``/v1/episodes/...`` (episode lifecycle) and ``/v1/context`` (``retrieve_context``).
+
+Every route parses, calls :class:`~memoryd.Memory` and renders; errors are
+the engine's (``episode_not_found`` 404, ``episode_already_completed`` 409,
+``validation_error`` 422; see ``server/errors.py`` for the wire shape).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from memoryd.learning.models import (
+    CompletionResult,
+    ContextResult,
+    Episode,
+    EpisodeInput,
+    EpisodePage,
+    EpisodePatch,
+    HandoffPack,
+    Step,
+    TaskContext,
+)
+from memoryd.server.learning_schemas import (
+    CheckpointBody,
+    CompleteBody,
+    ContextQuery,
+    ResumeBody,
+    StepsBody,
+)
+from memoryd.server.routes.deps import MemoryDep, Namespace
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["episodes"])
+
+
+@router.post("/episodes", status_code=201, response_model=Episode)
+def start_episode(
+    body: EpisodeInput, memory: MemoryDep, namespace: Namespace = "default"
+) -> Episode:
+    """Start an episode (status ``running``)."""
+    return memory.start_episode(body.model_copy(update={"namespace": namespace}))
+
+
+@router.get("/episodes", response_model=EpisodePage)
+def list_episodes(
+    memory: MemoryDep,
+    namespace: Namespace = "default",
+    domain: str | None = None,
+    task_type: str | None = None,
+    status: str | None = None,
+    outcome: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> EpisodePage:
+    """A page of episodes (without steps), newest first."""
+    return memory.list_episodes(
+        namespace=namespace,
+        domain=domain,
+        task_type=task_type,
+        status=status,
+        outcome=outcome,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/episodes/{id}", response_model=Episode)
+def get_episode(
+    id: str,
+    memory: MemoryDep,
+    namespace: Namespace = "default",
+    include_steps: Annotated[bool, Query()] = True,
+) -> Episode:
+    """The episode with its steps."""
+    return memory.get_episode(id, namespace=namespace, include_steps=include_steps)
+
+
+@router.patch("/episodes/{id}", response_model=Episode)
+def update_episode(
+    id: str, body: EpisodePatch, memory: MemoryDep, namespace: Namespace = "default"
+) -> Episode:
+    """Replace tags and/or merge metadata keys."""
+    return memory.update_episode(id, body, namespace=namespace)
+
+
+@router.delete("/episodes/{id}", status_code=204)
+def delete_episode(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
+    """Delete the episode, its steps and its evidence in patterns."""
+    memory.delete_episode(id, namespace=namespace)
+    return Response(status_code=204)
+
+
+@router.post("/episodes/{id}/steps", status_code=201, response_model=list[Step])
+def log_steps(
+    id: str, body: StepsBody, memory: MemoryDep, namespace: Namespace = "default"
+) -> list[Step]:
+    """Append steps; the response is sent after they are committed."""
+    return memory.log_steps(id, body.steps, namespace=namespace)
+
+
+@router.post("/episodes/{id}/complete", response_model=CompletionResult)
+def complete_episode(
+    id: str, body: CompleteBody, memory: MemoryDep, namespace: Namespace = "default"
+) -> CompletionResult:
+    """Complete the episode: reward, reflection, and queued pattern extraction (or why not)."""
+    return memory.complete_episode(
+        id, body.outcome, applied_patterns=body.applied_patterns, namespace=namespace
+    )
+
+
+@router.post("/episodes/{id}/checkpoint", response_model=HandoffPack)
+def checkpoint_episode(
+    id: str, body: CheckpointBody, memory: MemoryDep, namespace: Namespace = "default"
+) -> HandoffPack:
+    """Record a checkpoint and return the hand-off pack."""
+    return memory.checkpoint_episode(
+        id, note=body.note, agent_id=body.agent_id, namespace=namespace
+    )
+
+
+@router.post("/episodes/{id}/resume", response_model=HandoffPack)
+def resume_episode(
+    id: str, body: ResumeBody, memory: MemoryDep, namespace: Namespace = "default"
+) -> HandoffPack:
+    """The hand-off pack to continue the episode; ``agent_id`` takes it over."""
+    return memory.resume_episode(id, agent_id=body.agent_id, namespace=namespace)
+
+
+@router.post("/context", response_model=ContextResult)
+def retrieve_context(
+    body: ContextQuery, memory: MemoryDep, namespace: Namespace = "default"
+) -> ContextResult:
+    """Past episodes and patterns most useful for a new task, with the reasons."""
+    return memory.retrieve_context(
+        body.task,
+        domain=body.domain,
+        task_type=body.task_type,
+        context=None if body.context is None else TaskContext.model_validate(body.context),
+        limit=body.limit,
+        namespace=namespace,
+    )
