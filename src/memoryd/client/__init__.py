@@ -62,6 +62,27 @@ ROUTED_METHODS = (
     "kv_set",
     "kv_get",
     "kv_delete",
+    # self-learning layer
+    "start_episode",
+    "log_step",
+    "log_steps",
+    "complete_episode",
+    "get_episode",
+    "list_episodes",
+    "update_episode",
+    "delete_episode",
+    "checkpoint_episode",
+    "resume_episode",
+    "retrieve_context",
+    "recommend_patterns",
+    "search_patterns",
+    "get_pattern",
+    "list_patterns",
+    "record_feedback",
+    "extract_patterns",
+    "decay_patterns",
+    "analyze_patterns",
+    "advanced_pattern_analysis",
 )
 
 

@@ -7,6 +7,10 @@
   ``memory_get``, ``memory_update``, ``memory_supersede``, ``memory_delete``,
   ``memory_list``, ``conversation_append``, ``conversation_recent``,
   ``state_set``, ``state_get`` and the resource template ``memory://{id}``.
+* :mod:`.learning_tools` — ``create_episode``, ``add_episode_step``,
+  ``complete_episode``, ``query_memory``, ``recommend_patterns``,
+  ``record_feedback``, ``analyze_patterns``, ``advanced_pattern_analysis``,
+  ``health_check``, ``get_metrics``.
 * :mod:`.http` — mounting at ``/mcp`` on the daemon (same token and Host/Origin checks).
 * :mod:`.stdio` — ``memoryd mcp``.
 """

@@ -4,8 +4,8 @@ Every output says how the call was served: ``served_by`` is ``"daemon"`` (the
 shared daemon's engine) or ``"local"`` (an in-process engine in the
 ``memoryd mcp`` process, used when the daemon failed); ``degraded`` is True
 when the preferred path could not serve it and ``reason`` says why. Fields
-whose value is ``null`` are left out of the JSON (fewer tokens for the model,
-less for clients to validate).
+whose value is ``null`` are left out of the JSON (every nullable field here
+has a default): fewer tokens for the model, less for clients to validate.
 Memories appear as :class:`MemoryView`: no vector (384 numbers of noise to an
 agent), content hash or model bookkeeping.
 """
@@ -40,9 +40,7 @@ class Served(BaseModel):
     served_by: Literal["daemon", "local"] = Field(
         description="'daemon': the shared memoryd daemon; 'local': this process's own engine."
     )
-    degraded: bool = Field(
-        default=False, description="True when the daemon could not serve the call."
-    )
+    degraded: bool = Field(description="True when the daemon could not serve the call.")
     reason: str | None = Field(default=None, description="Why the call was degraded or re-routed.")
 
 
