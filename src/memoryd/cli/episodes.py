@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -20,9 +20,11 @@ from memoryd.cli.app import app, state_of
 from memoryd.cli.memories import Namespace, parse_meta
 from memoryd.cli.render import OutputFormat, render
 from memoryd.client import Client
-from memoryd.engine import Memory
 from memoryd.errors import ValidationError
 from memoryd.learning.models import Episode, EpisodePage
+
+if TYPE_CHECKING:  # the engine loads only for in-process commands (cli/backend.py)
+    from memoryd.engine import Memory
 
 __all__ = ["episode_app", "learning_backend"]
 
@@ -68,8 +70,7 @@ class OutcomeChoice(StrEnum):
 def learning_backend(ctx: typer.Context) -> Iterator[Memory | Client]:
     """The CLI backend (daemon client or in-process engine) with the learning methods."""
     with state_of(ctx).backend() as engine:
-        assert isinstance(engine, Memory | Client)
-        yield engine
+        yield cast("Memory | Client", engine)  # both have the learning methods
 
 
 def _episodes_table(items: Sequence[Episode]) -> Table:
