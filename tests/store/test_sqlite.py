@@ -16,7 +16,7 @@ from memoryd.store.migrations import MIGRATIONS, applied_versions, pending
 
 def test_migrations_recorded_and_idempotent(memory: Memory) -> None:
     conn = memory.store.pool.writer
-    assert applied_versions(conn) == [m.version for m in MIGRATIONS] == [1, 2]
+    assert applied_versions(conn) == [m.version for m in MIGRATIONS] == [1, 2, 4]
     assert pending(conn) == []
     assert memory.store.schema_version == MIGRATIONS[-1].version
 
@@ -149,7 +149,7 @@ def test_migration_2_moves_fts_rows_with_namespace_tokens(tmp_path: Path) -> Non
         "updated_at, text_hash) VALUES (7, 'x', 'team/a', 'memory', 'tea time', 'h', 0, 0, 'h')"
     )
     conn.execute("INSERT INTO memories_fts(rowid, body, context) VALUES (7, 'tea time', '')")
-    assert migrate(conn) == 2
+    assert migrate(conn) == MIGRATIONS[-1].version
     match = build_match_query("tea", "team/a")
     assert conn.execute(
         "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?", (match,)

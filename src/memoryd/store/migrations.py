@@ -23,6 +23,12 @@ On-disk layout (version 1):
   index; replayed after a crash or by another process, compacted after an
   index checkpoint.
 * ``meta``: key/value facts (``embedding_model``, ``dim``, ...).
+* (version 4) ``keyword_log``: ``(seq, rowid)`` of every row inserted,
+  deleted or re-written (content, text hash or namespace), appended by
+  triggers on ``memories`` in the writing transaction; the in-memory BM25
+  index of every process replays it (``store/keyword_upkeep.py``). Version 3
+  is left free (another branch's migration); versions need not be
+  contiguous: any recorded-as-missing migration is applied, in tuple order.
 """
 
 from __future__ import annotations
@@ -112,6 +118,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "FROM memories_fts f JOIN memories m ON m.rowid = f.rowid",
             "DROP TABLE memories_fts",
             "ALTER TABLE memories_fts_v2 RENAME TO memories_fts",
+        ),
+    ),
+    Migration(
+        4,
+        "keyword_log",
+        (
+            """CREATE TABLE keyword_log (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                rowid INTEGER NOT NULL
+            )""",
+            """CREATE TRIGGER keyword_log_insert AFTER INSERT ON memories BEGIN
+                INSERT INTO keyword_log(rowid) VALUES (new.rowid);
+            END""",
+            """CREATE TRIGGER keyword_log_update
+                AFTER UPDATE OF content, text_hash, namespace ON memories BEGIN
+                INSERT INTO keyword_log(rowid) VALUES (new.rowid);
+            END""",
+            """CREATE TRIGGER keyword_log_delete AFTER DELETE ON memories BEGIN
+                INSERT INTO keyword_log(rowid) VALUES (old.rowid);
+            END""",
         ),
     ),
 )
