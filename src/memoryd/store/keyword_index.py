@@ -110,10 +110,19 @@ class KeywordIndex:
         """Stored postings, base and delta, live and dead (a memory-size measure)."""
         return int(self._docs.shape[0]) + self._delta_postings
 
+    def document_frequencies(self) -> dict[str, int]:
+        """Live rows holding each term (``n(t)`` of the formula; terms of dead rows give 0)."""
+        with self._lock:
+            alive = self._alive[: self._n]
+            return {
+                term: int(np.count_nonzero(alive[self._postings(tid)[0]]))
+                for term, tid in self._terms.items()
+            }
+
     # --- building -----------------------------------------------------------
     @classmethod
     def build(cls, rows: Sequence[TextRow], applied_seq: int) -> KeywordIndex:
-        """An index over ``rows`` (distinct rowids), vectorised: about 1.5 s per 100k rows."""
+        """An index over ``rows`` (distinct rowids), vectorised (timings: docs/PERFORMANCE.md)."""
         index = cls(applied_seq)
         n = len(rows)
         if n == 0:
@@ -177,12 +186,14 @@ class KeywordIndex:
     # --- changes ------------------------------------------------------------
     def apply(self, upserts: Sequence[TextRow], deletes: Sequence[int], applied_seq: int) -> None:
         """Replace/insert ``upserts``, drop ``deletes`` (rowids; unknown ones are ignored)."""
+        bodies = _split(analyze_many([r.body for r in upserts]))
+        contexts = _split(analyze_many([r.context for r in upserts]))
         with self._lock:
             for rowid in deletes:
                 self._kill(rowid)
-            for row in upserts:
+            for row, body, context in zip(upserts, bodies, contexts, strict=True):
                 self._kill(row.rowid)
-                self._add(row)
+                self._add(row, body, context)
             self.applied_seq = max(self.applied_seq, applied_seq)
             if self._delta_postings > max(COMPACT_POSTINGS, self._docs.shape[0] // 10):
                 self._compact()
@@ -195,11 +206,10 @@ class KeywordIndex:
         self._n_alive -= 1
         self._total_len -= float(self._dl[slot])
 
-    def _add(self, row: TextRow) -> None:
+    def _add(self, row: TextRow, body: list[str], context: list[str]) -> None:
         slot = self._n
         self._grow(slot + 1)
         self._n += 1
-        body, context = analyze(row.body), analyze(row.context)
         tf: dict[str, float] = {}
         for tok in body:
             tf[tok] = tf.get(tok, 0.0) + BODY_WEIGHT
@@ -291,6 +301,16 @@ class KeywordIndex:
                 return np.zeros(0, np.int64), np.zeros(0, np.float64)
             slots = np.flatnonzero((scores > 0.0) & alive & (self._ns[: self._n] == nsid))
             return self._rowid[slots].copy(), scores[slots]
+
+
+def _split(analyzed: tuple[list[str], list[int]]) -> list[list[str]]:
+    flat, counts = analyzed
+    out: list[list[str]] = []
+    start = 0
+    for count in counts:
+        out.append(flat[start : start + count])
+        start += count
+    return out
 
 
 def query_tokens(terms: Sequence[str]) -> list[str] | None:
