@@ -17,15 +17,21 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import defaultdict
 from collections.abc import Iterable
+from itertools import count
 
-__all__ = ["CACHE_LIMIT", "TOKENIZE", "analyze", "analyze_many"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["CACHE_LIMIT", "TOKENIZE", "analyze", "analyze_many", "token_ids_many"]
 
 #: The tokenizer of ``memories_fts`` (migration 1).
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 #: Distinct chunks whose tokens are kept between calls (the cache is cleared past it).
 CACHE_LIMIT = 200_000
 _BATCH = 50_000
+_SEP = "\uffff"  # a noncharacter, never a token: marks text boundaries in bulk splitting
 
 _lock = threading.Lock()
 _conn: sqlite3.Connection | None = None
@@ -105,3 +111,42 @@ def analyze_many(texts: list[str]) -> tuple[list[str], list[int]]:
             flat.extend(tokens[chunk])
         counts.append(len(flat) - before)
     return flat, counts
+
+
+def token_ids_many(
+    texts: list[str], terms: dict[str, int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Bulk :func:`analyze` as term ids, vectorised (the index build's hot path).
+
+    New terms are added to ``terms`` (term -> id, ids ``0..len-1``).
+
+    Returns:
+        ``(tids, docs, lengths)``: the term id and text index of every token
+        (int64 arrays of equal length, in text order) and each text's token
+        count (int64, ``len(texts)``).
+    """
+    joined = f" {_SEP} ".join(t.replace(_SEP, " ") for t in texts)
+    chunk_ids: defaultdict[str, int] = defaultdict(count().__next__)
+    chunk_ids[_SEP]  # id 0
+    occ = np.fromiter(map(chunk_ids.__getitem__, joined.split()), np.int64)
+    is_sep = occ == 0
+    doc = np.cumsum(is_sep)[~is_sep]
+    occ = occ[~is_sep]
+    distinct = list(chunk_ids)[1:]
+    tokens = _tokenize(distinct)
+    ntok = np.zeros(len(distinct) + 1, np.int64)
+    flat: list[int] = []
+    for i, chunk in enumerate(distinct, start=1):
+        toks = tokens[chunk]
+        ntok[i] = len(toks)
+        flat.extend(terms.setdefault(t, len(terms)) for t in toks)
+    tok_ids = np.asarray(flat, np.int64)
+    offsets = np.concatenate(([0], np.cumsum(ntok)[:-1]))
+    per_occ = ntok[occ]
+    ends = np.cumsum(per_occ)
+    index = np.repeat(offsets[occ] - (ends - per_occ), per_occ) + np.arange(
+        int(ends[-1]) if len(ends) else 0
+    )
+    docs = np.repeat(doc, per_occ)
+    lengths = np.bincount(docs, minlength=len(texts)).astype(np.int64)
+    return tok_ids[index], docs, lengths

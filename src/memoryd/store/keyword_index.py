@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from memoryd.store.analyzer import analyze, analyze_many
+from memoryd.store.analyzer import analyze, analyze_many, token_ids_many
 
 __all__ = [
     "B",
@@ -127,31 +127,22 @@ class KeywordIndex:
         n = len(rows)
         if n == 0:
             return index
-        body_tokens, body_counts = analyze_many([r.body for r in rows])
-        ctx_tokens, ctx_counts = analyze_many([r.context for r in rows])
         terms = index._terms
-        tids = np.fromiter(
-            (terms.setdefault(t, len(terms)) for t in body_tokens + ctx_tokens),
-            dtype=np.int64,
-            count=len(body_tokens) + len(ctx_tokens),
-        )
-        docs = np.concatenate(
-            [
-                np.repeat(np.arange(n, dtype=np.int64), body_counts),
-                np.repeat(np.arange(n, dtype=np.int64), ctx_counts),
-            ]
-        )
+        body_tids, body_docs, body_len = token_ids_many([r.body for r in rows], terms)
+        ctx_tids, ctx_docs, ctx_len = token_ids_many([r.context for r in rows], terms)
+        tids = np.concatenate([body_tids, ctx_tids])
+        docs = np.concatenate([body_docs, ctx_docs])
         weights = np.concatenate(
             [
-                np.full(len(body_tokens), BODY_WEIGHT, np.float32),
-                np.full(len(ctx_tokens), CONTEXT_WEIGHT, np.float32),
+                np.full(len(body_tids), BODY_WEIGHT, np.float32),
+                np.full(len(ctx_tids), CONTEXT_WEIGHT, np.float32),
             ]
         )
         index._set_base(tids, docs, weights, len(terms), n)
         index._grow(n)
         index._n = n
         index._rowid[:n] = [r.rowid for r in rows]
-        index._dl[:n] = np.asarray(body_counts, np.float64) + np.asarray(ctx_counts) + 1.0
+        index._dl[:n] = body_len + ctx_len + 1.0
         index._ns[:n] = [index._namespaces.setdefault(r.ns, len(index._namespaces)) for r in rows]
         index._alive[:n] = True
         index._slot_of = {r.rowid: i for i, r in enumerate(rows)}
