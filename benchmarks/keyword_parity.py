@@ -43,11 +43,11 @@ def main() -> None:
         for r in conn.execute("SELECT rowid, body, context, ns FROM memories_fts")
     ]
     t0 = time.perf_counter()
-    index = KeywordIndex.build(rows, 0)
+    index = KeywordIndex.build([rows], 0)
     build_s = time.perf_counter() - t0
     ours: Counter[str] = Counter()
-    per_col = KeywordIndex.build([TextRow(r.rowid, r.body, "", r.ns) for r in rows], 0)
-    ctx = KeywordIndex.build([TextRow(r.rowid, r.context, "", r.ns) for r in rows], 0)
+    per_col = KeywordIndex.build([[TextRow(r.rowid, r.body, "", r.ns) for r in rows]], 0)
+    ctx = KeywordIndex.build([[TextRow(r.rowid, r.context, "", r.ns) for r in rows]], 0)
     for part in (per_col, ctx):
         ours.update(part.document_frequencies())
     terms = set(fts) | set(ours)

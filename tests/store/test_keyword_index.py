@@ -170,7 +170,7 @@ def test_cjk_and_any_user_string(memory: Memory) -> None:
 
 def test_index_build_and_incremental_agree() -> None:
     rows = [TextRow(i + 1, text, "", "n00") for i, text in enumerate(CORPUS)]
-    built = KeywordIndex.build(rows, 0)
+    built = KeywordIndex.build([rows], 0)
     grown = KeywordIndex()
     for row in rows:
         grown.apply([row], [], row.rowid)

@@ -114,11 +114,12 @@ def analyze_many(texts: list[str]) -> tuple[list[str], list[int]]:
 
 
 def token_ids_many(
-    texts: list[str], terms: dict[str, int]
+    texts: list[str], terms: dict[str, int], known: dict[str, tuple[str, ...]]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Bulk :func:`analyze` as term ids, vectorised (the index build's hot path).
 
-    New terms are added to ``terms`` (term -> id, ids ``0..len-1``).
+    New terms are added to ``terms`` (term -> id, ids ``0..len-1``); ``known``
+    caches chunk -> tokens across the calls of one build (updated here).
 
     Returns:
         ``(tids, docs, lengths)``: the term id and text index of every token
@@ -133,7 +134,8 @@ def token_ids_many(
     doc = np.cumsum(is_sep)[~is_sep]
     occ = occ[~is_sep]
     distinct = list(chunk_ids)[1:]
-    tokens = _tokenize(distinct)
+    known.update(_tokenize([c for c in distinct if c not in known]))
+    tokens = known
     ntok = np.zeros(len(distinct) + 1, np.int64)
     flat: list[int] = []
     for i, chunk in enumerate(distinct, start=1):

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,31 +121,47 @@ class KeywordIndex:
 
     # --- building -----------------------------------------------------------
     @classmethod
-    def build(cls, rows: Sequence[TextRow], applied_seq: int) -> KeywordIndex:
-        """An index over ``rows`` (distinct rowids), vectorised (timings: docs/PERFORMANCE.md)."""
+    def build(cls, batches: Iterable[Sequence[TextRow]], applied_seq: int) -> KeywordIndex:
+        """An index over the rows of ``batches`` (distinct rowids), vectorised per batch.
+
+        Batches (e.g. 10,000 rows from a cursor) bound the build's temporary
+        memory; timings in docs/PERFORMANCE.md.
+        """
         index = cls(applied_seq)
-        n = len(rows)
+        terms, namespaces = index._terms, index._namespaces
+        known: dict[str, tuple[str, ...]] = {}
+        parts: list[tuple[_I64, _I64, _F32]] = []
+        rowids: list[int] = []
+        ns: list[int] = []
+        lengths: list[_I64] = []
+        for rows in batches:
+            base = len(rowids)
+            for texts, weight in (
+                ([r.body for r in rows], BODY_WEIGHT),
+                ([r.context for r in rows], CONTEXT_WEIGHT),
+            ):
+                tids, docs, length = token_ids_many(texts, terms, known)
+                parts.append((tids, docs + base, np.full(len(tids), weight, np.float32)))
+                lengths.append(length)
+            rowids.extend(r.rowid for r in rows)
+            ns.extend(namespaces.setdefault(r.ns, len(namespaces)) for r in rows)
+        n = len(rowids)
         if n == 0:
             return index
-        terms = index._terms
-        body_tids, body_docs, body_len = token_ids_many([r.body for r in rows], terms)
-        ctx_tids, ctx_docs, ctx_len = token_ids_many([r.context for r in rows], terms)
-        tids = np.concatenate([body_tids, ctx_tids])
-        docs = np.concatenate([body_docs, ctx_docs])
-        weights = np.concatenate(
-            [
-                np.full(len(body_tids), BODY_WEIGHT, np.float32),
-                np.full(len(ctx_tids), CONTEXT_WEIGHT, np.float32),
-            ]
+        index._set_base(
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+            len(terms),
+            n,
         )
-        index._set_base(tids, docs, weights, len(terms), n)
         index._grow(n)
         index._n = n
-        index._rowid[:n] = [r.rowid for r in rows]
-        index._dl[:n] = body_len + ctx_len + 1.0
-        index._ns[:n] = [index._namespaces.setdefault(r.ns, len(index._namespaces)) for r in rows]
+        index._rowid[:n] = rowids
+        index._dl[:n] = np.concatenate(lengths[0::2]) + np.concatenate(lengths[1::2]) + 1.0
+        index._ns[:n] = ns
         index._alive[:n] = True
-        index._slot_of = {r.rowid: i for i, r in enumerate(rows)}
+        index._slot_of = {rowid: i for i, rowid in enumerate(rowids)}
         index._n_alive = n
         index._total_len = float(index._dl[:n].sum())
         return index

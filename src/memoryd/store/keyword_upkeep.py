@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
 
 from memoryd.store.connection import ConnectionPool
 from memoryd.store.keyword_index import KeywordIndex, TextRow
@@ -32,6 +33,7 @@ log = logging.getLogger("memoryd.store")
 #: ``keyword_log`` entries kept at compaction for other processes to replay.
 KEYWORD_LOG_KEEP = 20_000
 _CHUNK = 500
+_BUILD_BATCH = 10_000
 _NEWEST = "SELECT COALESCE(MAX(seq), 0) FROM keyword_log"
 _ROWS = "SELECT rowid, body, context, ns FROM memories_fts"
 
@@ -83,13 +85,9 @@ class KeywordUpkeepMixin:
             # The seq first, then the rows: rows newer than seq are replayed again (idempotent).
             seq = int(conn.execute(_NEWEST).fetchone()[0])
             compacted = int(self._meta_value(conn, "keyword_log_compacted") or 0)
-            rows = [
-                TextRow(int(r[0]), str(r[1]), str(r[2] or ""), str(r[3]))
-                for r in conn.execute(_ROWS)
-            ]
+            index = KeywordIndex.build(self._row_batches(conn), max(seq, compacted))
             if not self._keyword_wanted:
                 return  # the store is closing
-            index = KeywordIndex.build(rows, max(seq, compacted))
             with self._keyword_sync:
                 if not self._keyword_wanted:
                     return
@@ -97,6 +95,14 @@ class KeywordUpkeepMixin:
             self.sync_keywords()
         except Exception:  # a failed build leaves FTS5 in charge; searches stay correct
             log.exception("building the in-memory keyword index failed; using FTS5")
+
+    def _row_batches(self, conn: sqlite3.Connection) -> Iterator[list[TextRow]]:
+        cursor = conn.execute(_ROWS)
+        while self._keyword_wanted:
+            rows = cursor.fetchmany(_BUILD_BATCH)
+            if not rows:
+                return
+            yield [TextRow(int(r[0]), str(r[1]), str(r[2] or ""), str(r[3])) for r in rows]
 
     @staticmethod
     def _meta_value(conn: sqlite3.Connection, key: str) -> str | None:
