@@ -181,3 +181,13 @@ def test_index_build_and_incremental_agree() -> None:
         assert dict(zip(a[0].tolist(), a[1].tolist(), strict=True)) == pytest.approx(
             dict(zip(b[0].tolist(), b[1].tolist(), strict=True))
         )
+
+
+def test_filters_widen_the_window(memory: Memory) -> None:
+    assert memory.store.wait_keyword_index(60)
+    memory.add_many([{"content": f"kiwi note number {i}", "tags": ["bulk"]} for i in range(300)])
+    # Long, so it ranks last of the 301 matches: found only after the window widens.
+    rare = memory.add("kiwi note " + "filler words " * 40, tags=["rare"])
+    hits = memory.search("kiwi note", mode="keyword", tags=["rare"]).hits
+    assert [h.entry.id for h in hits] == [rare.id]
+    assert memory.store.keywords is not None

@@ -59,22 +59,22 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
         tokens = query_tokens(terms) if index is not None else None
         if index is not None and tokens is not None:
             rowids, scores = index.score(tokens, namespace_token(namespace))
-            window = max(2 * k, k + 20)
-            while window <= FTS_WINDOW_LIMIT:
-                rows = _top(rowids, scores, window)
-                alive = self._alive([r for r, _ in rows], where)
-                hits = [(r, s) for r, s in rows if r in alive]
-                if len(hits) >= k or len(rows) < window:
-                    return hits[:k]
-                window *= 4
-            return self._fts_joined(match, where, k)
+
+            def ranked(window: int) -> list[tuple[int, float]]:
+                return _top(rowids, scores, window)
+        else:
+
+            def ranked(window: int) -> list[tuple[int, float]]:
+                return self._fts(
+                    "SELECT rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
+                    "WHERE memories_fts MATCH ? "
+                    "ORDER BY bm25(memories_fts, 1.0, 0.5, 0.0) LIMIT ?",
+                    (match, window),
+                )
+
         window = max(2 * k, k + 20)
         while window <= FTS_WINDOW_LIMIT:
-            rows = self._fts(
-                "SELECT rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
-                "WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts, 1.0, 0.5, 0.0) LIMIT ?",
-                (match, window),
-            )
+            rows = ranked(window)
             alive = self._alive([r for r, _ in rows], where)
             hits = [(r, s) for r, s in rows if r in alive]
             if len(hits) >= k or len(rows) < window:
