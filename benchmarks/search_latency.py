@@ -10,7 +10,10 @@ with ``Memory.add_many`` and cached; each run copies it to a temp dir.
 In process (``Memory(settings)``, background workers on, default settings:
 weighted fusion, 100 candidates per list, limit 10): for every query, in a
 rotating order, the query embedding alone (``embedder.embed([q])``), a
-keyword-only, a vector-only and a hybrid ``Memory.search``. The query
+keyword-only, a vector-only and a hybrid ``Memory.search``, on one engine
+per keyword backend (``--keyword-index memory,fts5``: the in-memory BM25
+index, built in the foreground first and timed, and FTS5's ``bm25()``),
+interleaved query by query on the same store copy. The query
 embedding cache is cleared before every call, so every measured call embeds
 its query (all queries are distinct strings). Then over HTTP: the same store
 served by a real ``memoryd serve`` subprocess (its own fresh process, default
@@ -45,43 +48,95 @@ TARGETS = {  # size -> (path, mode, stat) -> limit in ms
 MODES = ("embed only", "keyword", "vector", "hybrid")
 
 
-def in_process(data: Path, queries: list[str], warm: list[str], limit: int) -> list[c.Row]:
+def in_process(
+    data: Path, queries: list[str], warm: list[str], limit: int, backends: list[str]
+) -> list[c.Row]:
+    """Every mode on each keyword backend, interleaved per query (one engine per backend).
+
+    The engines share the store copy and one embedder. For the ``memory``
+    backend the in-memory BM25 index is built in the foreground once the
+    engine is open, timed, with the process RSS before and after.
+    """
+    import psutil
+
     from memoryd import Memory
 
-    with Memory(c.bench_settings(data)) as memory:
-        calls: dict[str, Callable[[str], Any]] = {
-            "embed only": lambda q: memory.embedder.embed([q]),
-            "keyword": lambda q: memory.search(q, mode="keyword", limit=limit),
-            "vector": lambda q: memory.search(q, mode="vector", limit=limit),
-            "hybrid": lambda q: memory.search(q, mode="hybrid", limit=limit),
-        }
-        for q in warm:
-            for call in calls.values():
-                call(q)
-        times: dict[str, list[float]] = {m: [] for m in MODES}
-        took: dict[str, list[float]] = {m: [] for m in MODES}
-        hits: dict[str, int] = dict.fromkeys(MODES, 0)
+    proc = psutil.Process()
+    engines: dict[str, Any] = {}
+    extra: dict[str, c.Row] = {}
+    first = Memory(c.bench_settings(data, keyword_index="fts5"))
+    try:
+        for backend in backends:
+            if backend == "fts5":
+                engines[backend] = first
+                continue
+            # Opened as fts5 so the build can be timed here instead of in a thread.
+            memory = Memory(c.bench_settings(data, keyword_index="fts5"), embedder=first.embedder)
+            engines[backend] = memory
+            rss0 = proc.memory_info().rss
+            t0 = time.perf_counter()
+            memory.store.start_keyword_index(background=False)
+            extra[backend] = {
+                "keyword_build_s": round(time.perf_counter() - t0, 3),
+                "keyword_rss_delta_mib": round((proc.memory_info().rss - rss0) / 2**20, 1),
+            }
+            assert memory.store.keywords is not None
+        times: dict[tuple[str, str], list[float]] = {}
+        took: dict[tuple[str, str], list[float]] = {}
+        hits: dict[tuple[str, str], int] = {}
+        for memory in engines.values():
+            calls = _calls(memory, limit)
+            for q in warm:
+                for call in calls.values():
+                    call(q)
         for i, q in enumerate(queries):
-            for j in range(len(MODES)):
-                mode = MODES[(i + j) % len(MODES)]
-                memory.query_cache.clear()
-                t0 = time.perf_counter()
-                result = calls[mode](q)
-                times[mode].append(time.perf_counter() - t0)
-                if mode != "embed only":
-                    took[mode].append(result.took_ms / 1000)
-                    hits[mode] += len(result.hits)
-        assert memory.query_cache.hits == 0
+            for b, backend in enumerate(backends):
+                memory = engines[backend]
+                calls = _calls(memory, limit)
+                for j in range(len(MODES)):
+                    mode = MODES[(i + j + b) % len(MODES)]
+                    if mode == "embed only" and b > 0:
+                        continue
+                    key = (backend, mode)
+                    memory.query_cache.clear()
+                    t0 = time.perf_counter()
+                    result = calls[mode](q)
+                    times.setdefault(key, []).append(time.perf_counter() - t0)
+                    if mode != "embed only":
+                        took.setdefault(key, []).append(result.took_ms / 1000)
+                        hits[key] = hits.get(key, 0) + len(result.hits)
+        for memory in engines.values():
+            assert memory.query_cache.hits == 0
+    finally:
+        for memory in {id(m): m for m in engines.values()}.values():
+            if memory is not first:
+                memory.close()
+        first.close()
     return [
         {
             "path": "in-process",
+            "keyword_index": backend if mode != "embed only" else "—",
             "mode": mode,
-            **c.summarize(times[mode]),
-            "took_p50_ms": c.summarize(took[mode]).get("p50_ms"),
-            "mean_hits": hits[mode] / len(queries) if mode != "embed only" else None,
+            **c.summarize(times[(backend, mode)]),
+            "took_p50_ms": c.summarize(took[(backend, mode)]).get("p50_ms")
+            if mode != "embed only"
+            else None,
+            "mean_hits": hits[(backend, mode)] / len(queries) if mode != "embed only" else None,
+            **extra.get(backend, {}),
         }
+        for backend in backends
         for mode in MODES
+        if (backend, mode) in times
     ]
+
+
+def _calls(memory: Any, limit: int) -> dict[str, Callable[[str], Any]]:
+    return {
+        "embed only": lambda q: memory.embedder.embed([q]),
+        "keyword": lambda q: memory.search(q, mode="keyword", limit=limit),
+        "vector": lambda q: memory.search(q, mode="vector", limit=limit),
+        "hybrid": lambda q: memory.search(q, mode="hybrid", limit=limit),
+    }
 
 
 def over_http(data: Path, work: Path, queries: list[str], warm: list[str], limit: int) -> c.Row:
@@ -120,6 +175,11 @@ def main() -> None:
     ap.add_argument("--tmp-dir", default=None, help="parent of the temp store copies")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached stores")
     ap.add_argument("--json", default="", help="also write the results to this JSON file")
+    ap.add_argument(
+        "--keyword-index",
+        default="memory,fts5",
+        help="keyword backends compared in process (Settings.keyword_index), comma-separated",
+    )
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.queries, args.warmup = "2000", 100, 10
@@ -132,7 +192,8 @@ def main() -> None:
         src = c.cached_store(n, rebuild=args.rebuild)
         with c.bench_tmp(args.tmp_dir) as tmp:
             data = c.copy_store(src, Path(tmp) / "data")
-            found = in_process(data, queries, warm, args.limit)
+            backends = [b for b in args.keyword_index.split(",") if b]
+            found = in_process(data, queries, warm, args.limit, backends)
             if not args.no_http:
                 found.append(over_http(data, Path(tmp), queries, warm, args.limit))
         for row in found:
@@ -142,14 +203,18 @@ def main() -> None:
                 for (path, mode, stat), lim in limits.items()
                 if (path, mode) == (row["path"], row["mode"])
             ]
+            if row.get("keyword_index") == "fts5":
+                checks = []  # the targets are for the default settings
             rows.append({"size": n, **row, "target": "; ".join(checks) or "—"})
         print(f"  size {n:,} done", flush=True)
     table = c.md_table(
-        ["memories", "path", "mode", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms"]
+        ["memories", "path", "keyword index", "mode", "n", "p50 ms", "p95 ms", "p99 ms"]
+        + ["mean ms"]
         + ["engine took p50 ms", "hits/query", "target"],
         [
-            [r["size"], r["path"], r["mode"], r["n"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
-            + [r["mean_ms"], r["took_p50_ms"], r["mean_hits"], r["target"]]
+            [r["size"], r["path"], r.get("keyword_index", "memory"), r["mode"], r["n"]]
+            + [r["p50_ms"], r["p95_ms"], r["p99_ms"], r["mean_ms"], r["took_p50_ms"]]
+            + [r["mean_hits"], r["target"]]
             for r in rows
         ],
     )

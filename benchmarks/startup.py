@@ -74,7 +74,8 @@ def daemon_runs(src: Path, args: argparse.Namespace) -> tuple[list[c.Row], c.Row
             data = c.copy_store(src, Path(tmp) / "data")
             if args.drop_caches:
                 drop_caches()
-            with c.Daemon(data, Path(tmp)) as daemon:
+            env = {"MEMORYD_KEYWORD_INDEX": args.keyword_index}
+            with c.Daemon(data, Path(tmp), **env) as daemon:
                 ready = daemon.start(poll_s=args.poll_ms / 1000)
                 rss = daemon.rss()
                 if i == args.starts - 1:
@@ -134,6 +135,12 @@ def main() -> None:
     ap.add_argument("--tmp-dir", default=None, help="parent of the temp store copies")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached store")
     ap.add_argument("--json", default="", help="also write the results to this JSON file")
+    ap.add_argument(
+        "--keyword-index",
+        default="memory",
+        choices=["memory", "fts5"],
+        help="the daemon's Settings.keyword_index (memory builds its BM25 index in a thread)",
+    )
     args = ap.parse_args()
     if args.quick:
         args.size, args.starts, args.opens, args.searches = 2000, 2, 2, 200
@@ -173,7 +180,8 @@ def main() -> None:
         f"median of {args.starts} `memoryd serve` starts (spawn → first /readyz 200, polled "
         f"every {args.poll_ms:g} ms) on fresh copies of a cached {args.size:,}-memory store"
         f"{' after dropping the page cache' if args.drop_caches else ' (warm page cache)'}; "
-        f"RSS from /proc/PID/status; {args.opens} cold in-process opens in fresh processes. "
+        f"RSS from /proc/PID/status; {args.opens} cold in-process opens in fresh processes; "
+        f"daemon keyword index: {args.keyword_index}. "
         "See the module docstring."
     )
     data = {"params": params, "starts": runs, "opens": opens, "memory": memory}

@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     candidates: int = Field(default=100, ge=10, le=5000)
     """Candidates taken from each of BM25 and vector search before fusion."""
 
+    keyword_index: Literal["memory", "fts5"] = "memory"
+    """BM25 ranking of the keyword leg: an in-memory index built at start-up
+    (``memory``, FTS5 until it is ready) or FTS5's ``bm25()`` on every query."""
+
     message_context: bool = True
     """Index each conversation turn together with the previous turn of its session."""
 

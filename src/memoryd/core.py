@@ -67,7 +67,9 @@ class EngineCore:
         embedder: an :class:`~memoryd.embeddings.Embedder` to use instead of
             the configured provider.
         background: start the TTL-purge, embedding-backfill and index
-            checkpoint workers (default true).
+            checkpoint workers and the in-memory BM25 index build (default
+            true; without it keyword search uses FTS5 unless
+            ``store.start_keyword_index()`` is called).
 
     Raises:
         ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
@@ -98,6 +100,10 @@ class EngineCore:
             dim=self.embedder.dim,
         )
         self.index_source = self.store.open_index()
+        if self.settings.keyword_index == "memory" and background:
+            # Long-lived engines only: a one-shot CLI engine (background=False)
+            # would pay the build (about 1.5 s at 100k rows) for one search.
+            self.store.start_keyword_index()
         self.fusion = FusionConfig(
             method=self.settings.fusion,
             rrf_k=self.settings.rrf_k,

@@ -279,4 +279,6 @@ def eval_memory(settings: Settings, data_dir: Path | None = None) -> Iterator[Me
             update={"data_dir": folder, "model_cache_dir": settings.model_dir}
         )
         with Memory(local, background=False) as memory:
+            if local.keyword_index == "memory":  # every search of the run on one backend
+                memory.store.start_keyword_index(background=False)
             yield memory

@@ -1,6 +1,6 @@
 """The search pipeline: candidates -> fusion -> adjustments -> MMR -> hits.
 
-1. Candidates: BM25 (FTS5) and vector (HNSW) top-``candidates`` lists, both
+1. Candidates: BM25 (in-memory index or FTS5) and vector (HNSW) top-``candidates`` lists, both
    restricted inside the store query to the namespace, expiry, history and
    filters of the request.
 2. Fusion: RRF or weighted (``search/fusion.py``), normalised to 0..1.
@@ -27,7 +27,7 @@ from memoryd.errors import BackendUnavailable, Timeout
 from memoryd.search.fusion import Fused, fuse
 from memoryd.search.mmr import mmr
 from memoryd.store.filters import scope_where
-from memoryd.store.fts import build_match_query
+from memoryd.store.fts import query_terms
 from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import ScoreExplain, SearchHit, SearchParams, SearchResult
 
@@ -83,11 +83,11 @@ def search(
     qvec = None
     pending: Future[list[tuple[int, float]]] | None = None
     if params.mode in ("hybrid", "keyword"):
-        match = build_match_query(params.query, params.namespace)
-        if match is not None and executor is not None and params.mode == "hybrid":
-            pending = executor.submit(store.keyword_candidates, match, where, k)
-        elif match is not None:
-            bm25 = store.keyword_candidates(match, where, k)
+        terms = query_terms(params.query)
+        if terms and executor is not None and params.mode == "hybrid":
+            pending = executor.submit(store.keyword_candidates, terms, params.namespace, where, k)
+        elif terms:
+            bm25 = store.keyword_candidates(terms, params.namespace, where, k)
     if params.mode in ("hybrid", "vector"):
         try:
             qvec = cache.embed_one(embedder, params.query)

@@ -1,7 +1,8 @@
 """Candidate queries: BM25 and vector top-k inside one namespace, filters applied in SQL.
 
-Both legs take their top of the ranking where it is cheap (FTS5 restricted
-by the namespace token; the namespace's own HNSW index), then check the
+Both legs take their top of the ranking where it is cheap (the in-memory
+BM25 index or FTS5 restricted by the namespace token; the namespace's own
+HNSW index), then check the
 remaining conditions (expiry, history, kinds, tags, metadata, time) by rowid
 in SQL, widening the window when too few survive. Selective filters fall
 back to exact computation.
@@ -17,7 +18,10 @@ import numpy.typing as npt
 
 from memoryd.errors import StorageError
 from memoryd.store.filters import SqlWhere
+from memoryd.store.fts import match_expression, namespace_token
 from memoryd.store.index_upkeep import IndexUpkeepMixin
+from memoryd.store.keyword_index import query_tokens
+from memoryd.store.keyword_upkeep import KeywordUpkeepMixin
 
 __all__ = ["EXACT_SEARCH_LIMIT", "FTS_WINDOW_LIMIT", "CandidatesMixin"]
 
@@ -28,32 +32,57 @@ EXACT_SEARCH_LIMIT = 5_000
 FTS_WINDOW_LIMIT = 3_200
 
 
-class CandidatesMixin(IndexUpkeepMixin):
+class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
     """``keyword_candidates`` and ``vector_candidates`` for the SQLite store."""
 
-    def keyword_candidates(self, match: str, where: SqlWhere, k: int) -> list[tuple[int, float]]:
-        """BM25 top-``k`` ``(rowid, score)`` for an FTS5 MATCH expression, best first.
+    def keyword_candidates(
+        self, terms: list[str], namespace: str, where: SqlWhere, k: int
+    ) -> list[tuple[int, float]]:
+        """BM25 top-``k`` ``(rowid, score)`` for query ``terms`` in ``namespace``, best first.
 
-        ``score`` is ``-bm25`` (higher is better); ``body`` weighs 1.0, ``context`` 0.5.
+        ``terms`` come from :func:`~memoryd.store.fts.query_terms`; ``score``
+        is ``-bm25`` (higher is better); ``body`` weighs 1.0, ``context`` 0.5.
 
-        The MATCH expression carries the namespace token (``ns`` column), so
-        the top of the ranking is taken inside FTS5 for that namespace alone
-        (no join per match), then checked against ``where`` by rowid; if too few survive the FTS
-        window widens, and past :data:`FTS_WINDOW_LIMIT` rows the filters are
-        joined into the FTS query itself (exact, slower on big stores).
+        With the in-memory index ready (``keyword_index = "memory"``) the
+        ranking comes from :class:`~memoryd.store.keyword_index.KeywordIndex`;
+        otherwise, and for queries with phrases (CJK runs), from FTS5, whose
+        MATCH expression carries the namespace token so its top is taken
+        inside FTS5 for that namespace alone. Either way the top window is
+        checked against ``where`` by rowid; if too few survive the window
+        widens, and past :data:`FTS_WINDOW_LIMIT` rows the filters are joined
+        into the FTS query itself (exact, slower on big stores).
         """
+        match = match_expression(terms, namespace)
+        if match is None:
+            return []
+        index = self.sync_keywords() if self.keywords is not None else None
+        tokens = query_tokens(terms) if index is not None else None
+        if index is not None and tokens is not None:
+            rowids, scores = index.score(tokens, namespace_token(namespace))
+
+            def ranked(window: int) -> list[tuple[int, float]]:
+                return _top(rowids, scores, window)
+        else:
+
+            def ranked(window: int) -> list[tuple[int, float]]:
+                return self._fts(
+                    "SELECT rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
+                    "WHERE memories_fts MATCH ? "
+                    "ORDER BY bm25(memories_fts, 1.0, 0.5, 0.0) LIMIT ?",
+                    (match, window),
+                )
+
         window = max(2 * k, k + 20)
         while window <= FTS_WINDOW_LIMIT:
-            rows = self._fts(
-                "SELECT rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
-                "WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts, 1.0, 0.5, 0.0) LIMIT ?",
-                (match, window),
-            )
+            rows = ranked(window)
             alive = self._alive([r for r, _ in rows], where)
             hits = [(r, s) for r, s in rows if r in alive]
             if len(hits) >= k or len(rows) < window:
                 return hits[:k]
             window *= 4
+        return self._fts_joined(match, where, k)
+
+    def _fts_joined(self, match: str, where: SqlWhere, k: int) -> list[tuple[int, float]]:
         return self._fts(
             "SELECT m.rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
             "JOIN memories m ON m.rowid = memories_fts.rowid "
@@ -142,3 +171,14 @@ class CandidatesMixin(IndexUpkeepMixin):
         sims = vectors[present] @ query
         order = np.argsort(-sims)[:k]
         return [(int(ids[i]), float(sims[i])) for i in order]
+
+
+def _top(
+    rowids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], n: int
+) -> list[tuple[int, float]]:
+    """The ``n`` best ``(rowid, score)`` pairs, best first, ties by ascending rowid."""
+    if rowids.shape[0] > n:
+        part = np.argpartition(-scores, n - 1)[:n]
+        rowids, scores = rowids[part], scores[part]
+    order = np.lexsort((rowids, -scores))
+    return list(zip(rowids[order].tolist(), scores[order].tolist(), strict=True))

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["STOPWORDS", "build_match_query", "index_text", "namespace_token", "query_terms"]
+__all__ = [
+    "STOPWORDS",
+    "build_match_query",
+    "index_text",
+    "match_expression",
+    "namespace_token",
+    "query_terms",
+]
 
 _CJK = (
     r"\u3040-\u30ff"  # hiragana, katakana
@@ -87,7 +94,11 @@ def build_match_query(query: str, namespace: str | None = None) -> str | None:
     ``namespace`` the ``ns`` column must hold its token. Example:
     ``'what did Ann say?'`` -> ``'{body context} : ("ann" OR "say")'``.
     """
-    terms = query_terms(query)
+    return match_expression(query_terms(query), namespace)
+
+
+def match_expression(terms: list[str], namespace: str | None = None) -> str | None:
+    """The MATCH expression of :func:`build_match_query` for already extracted ``terms``."""
     if not terms:
         return None
     text = "{body context} : (" + " OR ".join('"' + t.replace('"', '""') + '"' for t in terms) + ")"

@@ -35,6 +35,10 @@ On-disk layout (version 1):
   an episode cannot double-count), ``pattern_feedback`` and
   ``extraction_queue`` (durable work for the extraction worker, deleted in
   the transaction that writes the patterns).
+* (version 4) ``keyword_log``: ``(seq, rowid)`` of every row inserted,
+  deleted or re-written (content, text hash or namespace), appended by
+  triggers on ``memories`` in the writing transaction; the in-memory BM25
+  index of every process replays it (``store/keyword_upkeep.py``).
 """
 
 from __future__ import annotations
@@ -232,6 +236,26 @@ MIGRATIONS: tuple[Migration, ...] = (
                 attempts INTEGER NOT NULL DEFAULT 0,
                 last_error TEXT
             )""",
+        ),
+    ),
+    Migration(
+        4,
+        "keyword_log",
+        (
+            """CREATE TABLE keyword_log (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                rowid INTEGER NOT NULL
+            )""",
+            """CREATE TRIGGER keyword_log_insert AFTER INSERT ON memories BEGIN
+                INSERT INTO keyword_log(rowid) VALUES (new.rowid);
+            END""",
+            """CREATE TRIGGER keyword_log_update
+                AFTER UPDATE OF content, text_hash, namespace ON memories BEGIN
+                INSERT INTO keyword_log(rowid) VALUES (new.rowid);
+            END""",
+            """CREATE TRIGGER keyword_log_delete AFTER DELETE ON memories BEGIN
+                INSERT INTO keyword_log(rowid) VALUES (old.rowid);
+            END""",
         ),
     ),
 )

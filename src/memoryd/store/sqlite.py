@@ -98,6 +98,7 @@ class SQLiteStore(CandidatesMixin):
         self.reembed_started = self._record_model(model, dim)
         self.index = VectorIndex(index_dir, dim, model)
         self.index_ready = False
+        self._init_keywords()
         self.wrote = False
         """True once this process has written; only writers checkpoint at close."""
 
@@ -425,12 +426,20 @@ class SQLiteStore(CandidatesMixin):
                 out[int(row["rowid"])] = row_to_entry(row, vec)
         return out
 
+    def checkpoint_index(self) -> int:
+        """Save the vector index and compact ``index_log`` and ``keyword_log``."""
+        seq = super().checkpoint_index()
+        with self.pool.write() as conn:
+            self.compact_keyword_log(conn)
+        return seq
+
     def close(self) -> None:
         """Checkpoint the index if this process wrote and it changed; close connections.
 
         A process that only read (a CLI search) leaves checkpoints to the
         writers: saving the index costs I/O proportional to its size.
         """
+        self.stop_keyword_index()
         if self.index_ready and self.index.dirty and self.wrote:
             self.checkpoint_index()
         if self.wrote:
