@@ -70,6 +70,9 @@ class EngineCore:
             checkpoint workers and the in-memory BM25 index build (default
             true; without it keyword search uses FTS5 unless
             ``store.start_keyword_index()`` is called).
+        defer_keyword_index: leave the BM25 index build to the caller
+            (``store.start_keyword_index()``); the daemon starts it once it is
+            ready, so the build does not compete with start-up for the GIL.
 
     Raises:
         ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
@@ -81,6 +84,7 @@ class EngineCore:
         *,
         embedder: Embedder | None = None,
         background: bool = True,
+        defer_keyword_index: bool = False,
         **overrides: Any,
     ) -> None:
         self.settings = settings or load_settings(**overrides)
@@ -100,7 +104,7 @@ class EngineCore:
             dim=self.embedder.dim,
         )
         self.index_source = self.store.open_index()
-        if self.settings.keyword_index == "memory" and background:
+        if self.settings.keyword_index == "memory" and background and not defer_keyword_index:
             # Long-lived engines only: a one-shot CLI engine (background=False)
             # would pay the build (about 1.5 s at 100k rows) for one search.
             self.store.start_keyword_index()

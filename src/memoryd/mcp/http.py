@@ -8,8 +8,9 @@ S2, S3); the SDK's own DNS-rebinding check is therefore off. Sessions are
 stateful (``Mcp-Session-Id``) and answers are JSON, not SSE streams.
 
 Importing the MCP SDK takes about half a second, so the daemon does it on a
-worker thread after start-up (:meth:`McpEndpoint.run`, in the app's lifespan)
-while the store opens; a request that arrives before it is done waits for it.
+worker thread once the store is open and the model warm
+(:meth:`McpEndpoint.run`, in the app's lifespan), so it never delays
+readiness; a request that arrives before it is done waits for it.
 """
 
 from __future__ import annotations
@@ -60,11 +61,14 @@ class McpEndpoint:
         return server.session_manager
 
     async def run(self) -> None:
-        """Import the SDK off the event loop, then run the session manager until cancelled."""
+        """After readiness, import the SDK off the event loop; serve sessions until cancelled."""
+        while self.state.error is None and not self.state.ready:  # start-up first
+            await anyio.sleep(0.05)
         from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 
         try:
-            manager = await anyio.to_thread.run_sync(self._build)
+            # Abandoned on shutdown: stopping must not wait for an import to finish.
+            manager = await anyio.to_thread.run_sync(self._build, abandon_on_cancel=True)
         except Exception as exc:  # REST keeps serving; every /mcp request gets a 503 saying why
             self._error = exc
             self._ready.set()

@@ -97,7 +97,7 @@ class ServerState:
 
     def _open(self) -> None:
         try:
-            memory = Memory(self.settings)
+            memory = Memory(self.settings, defer_keyword_index=True)
         except Exception as exc:  # reported by /readyz and run(); never swallowed
             error = exc if isinstance(exc, MemorydError) else StorageError(f"cannot open: {exc}")
             self.error = error
@@ -117,6 +117,9 @@ class ServerState:
         log.info("store open", extra={"db_path": str(self.settings.db_path)})
         if self.on_ready is not None:
             self.on_ready()
+        if self.settings.keyword_index == "memory":
+            # After readiness: until it is built, keyword search uses FTS5.
+            memory.store.start_keyword_index()
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """Refuse new work, wait for the opener thread, close an owned engine (checkpoints).
