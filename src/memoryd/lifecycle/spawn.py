@@ -31,6 +31,8 @@ __all__ = ["prestart", "settings_env", "start_daemon", "wait_ready"]
 
 _POLL_S = 0.05
 log = logging.getLogger("memoryd.lifecycle")
+_PRESTARTED: dict[str, threading.Thread] = {}
+_PRESTARTED_LOCK = threading.Lock()
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -162,6 +164,12 @@ def prestart(settings: Settings) -> threading.Thread:
     (:mod:`memoryd.client.routing`) and reports it.
     """
 
+    key = str(settings.data_dir.resolve())
+    with _PRESTARTED_LOCK:
+        running = _PRESTARTED.get(key)
+        if running is not None:
+            return running  # at most one pre-start per data dir and process
+
     def run() -> None:
         try:
             start_daemon(settings)
@@ -169,5 +177,7 @@ def prestart(settings: Settings) -> threading.Thread:
             log.warning("daemon pre-start failed", extra={"code": exc.code, "reason": exc.message})
 
     thread = threading.Thread(target=run, name="memoryd-prestart", daemon=True)
+    with _PRESTARTED_LOCK:
+        _PRESTARTED[key] = thread
     thread.start()
     return thread
