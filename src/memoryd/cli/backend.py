@@ -32,6 +32,8 @@ __all__ = ["PROBE_TIMEOUT_S", "Backend", "daemon_answers", "open_backend"]
 
 #: How long the daemon probe waits for ``/healthz``. Unit is seconds.
 PROBE_TIMEOUT_S = 0.3
+#: Seconds a daemon we know of (``--url``, a live ``daemon.json``) gets to answer.
+KNOWN_DAEMON_TIMEOUT_S = 2.0
 
 
 class Backend(Protocol):
@@ -107,9 +109,14 @@ def open_backend(
         ConfigError: the store cannot be opened with these settings.
     """
     if not local:
-        running = discover(settings, timeout_s=probe_timeout_s) if url is None else None
+        # A daemon named by --url, or whose pid in daemon.json is alive, gets
+        # KNOWN_DAEMON_TIMEOUT_S to answer (it may be busy right after start);
+        # only the guess at the default port is probed briefly.
+        patient = max(probe_timeout_s, KNOWN_DAEMON_TIMEOUT_S)
+        running = discover(settings, timeout_s=patient) if url is None else None
         target = url or (running.url if running is not None else settings.base_url)
-        if daemon_answers(target, timeout_s=probe_timeout_s):
+        known = url is not None or running is not None
+        if daemon_answers(target, timeout_s=patient if known else probe_timeout_s):
             return _client(target, token, settings)
         if url is not None:
             raise BackendUnavailable(f"no memoryd daemon answers at {url}", url=url)
