@@ -8,9 +8,10 @@ S2, S3); the SDK's own DNS-rebinding check is therefore off. Sessions are
 stateful (``Mcp-Session-Id``) and answers are JSON, not SSE streams.
 
 Importing the MCP SDK takes about half a second, so the daemon does it on a
-worker thread once the store is open and the model warm
-(:meth:`McpEndpoint.run`, in the app's lifespan), so it never delays
-readiness; a request that arrives before it is done waits for it.
+worker thread once the store is open and the model warm, and
+:data:`~memoryd.server.state.SETTLE_S` later unless an MCP request comes
+first (:meth:`McpEndpoint.run`, in the app's lifespan): it never delays
+readiness or a new daemon's first REST calls; an MCP request waits for it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memoryd.errors import BackendUnavailable
 from memoryd.server.errors import send_error
-from memoryd.server.state import ServerState
+from memoryd.server.state import SETTLE_S, ServerState
 
 __all__ = ["MCP_PATH", "McpEndpoint"]
 
@@ -43,6 +44,7 @@ class McpEndpoint:
         self.state = state
         self._app: ASGIApp | None = None
         self._ready = anyio.Event()
+        self._requested = anyio.Event()
         self._error: BaseException | None = None
 
     def _build(self) -> Any:
@@ -64,6 +66,8 @@ class McpEndpoint:
         """After readiness, import the SDK off the event loop; serve sessions until cancelled."""
         while self.state.error is None and not self.state.ready:  # start-up first
             await anyio.sleep(0.05)
+        with anyio.move_on_after(SETTLE_S):  # ... then the first requests, unless one is MCP
+            await self._requested.wait()
         from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 
         try:
@@ -80,6 +84,7 @@ class McpEndpoint:
             await anyio.sleep_forever()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._requested.set()
         if self._app is None:
             with anyio.move_on_after(_BUILD_WAIT_S):
                 await self._ready.wait()

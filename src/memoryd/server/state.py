@@ -19,9 +19,14 @@ from memoryd.errors import BackendUnavailable, MemorydError, StorageError
 from memoryd.server.activity import Activity
 from memoryd.server.observability import Metrics
 
-__all__ = ["ServerState"]
+__all__ = ["SETTLE_S", "ServerState"]
 
 log = logging.getLogger("memoryd.server")
+
+#: Seconds after readiness before background work that holds the GIL for long
+#: (the in-memory BM25 build, the MCP SDK import) starts, unless it is needed
+#: sooner: the first requests of a freshly started daemon are served first.
+SETTLE_S = 2.0
 
 
 class ServerState:
@@ -43,6 +48,7 @@ class ServerState:
         self._owns_memory = memory is None
         self._warm = memory is not None
         self._closing = False
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: MemorydError | None = None
         self.on_failure: Callable[[MemorydError], None] | None = None
@@ -117,8 +123,9 @@ class ServerState:
         log.info("store open", extra={"db_path": str(self.settings.db_path)})
         if self.on_ready is not None:
             self.on_ready()
-        if self.settings.keyword_index == "memory":
-            # After readiness: until it is built, keyword search uses FTS5.
+        if self.settings.keyword_index == "memory" and not self._stopping.wait(SETTLE_S):
+            # A little after readiness, so the first requests do not compete with
+            # the build for the GIL; until it is built, keyword search uses FTS5.
             memory.store.start_keyword_index()
 
     def stop(self, timeout_s: float = 60.0) -> None:
@@ -128,6 +135,7 @@ class ServerState:
             timeout_s: longest wait for a still-opening engine, in seconds.
         """
         self._closing = True
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
         if self._owns_memory and self._memory is not None:
