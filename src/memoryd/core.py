@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from memoryd.batching import GroupCommitter
 from memoryd.config import Settings, load_settings
+from memoryd.context import batch_contexts, entry_context
 from memoryd.embeddings import Embedder, QueryEmbeddingCache, create_embedder
 from memoryd.errors import BackendUnavailable, Conflict, NotFound, Timeout, ValidationError
 from memoryd.inputs import coerce_input, explicit_fields
@@ -180,54 +181,6 @@ class EngineCore:
     def _vector(self, given: Sequence[float] | None) -> npt.NDArray[np.float32] | None:
         return None if given is None else self.store.check_vector(given)
 
-    # --- conversation context ------------------------------------------------
-    def _previous_turn(self, namespace: str, session_id: str, before: float | None) -> str:
-        where = scope_where(
-            namespace=namespace,
-            now=time.time(),
-            kinds=["message"],
-            session_id=session_id,
-            include_superseded=True,
-        )
-        if before is not None:
-            where.add("m.created_at <= ?", before)
-        rows = self.store.select(where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=1)
-        return str(rows[0]["content"]) if rows else ""
-
-    def _contexts(self, items: Sequence[MemoryInput | MemoryEntry]) -> list[str]:
-        """Previous-turn text for each message of a batch, in order ("" for other kinds)."""
-        if not self.settings.message_context:
-            return ["" for _ in items]
-        last: dict[tuple[str, str], str] = {}
-        out: list[str] = []
-        for item in items:
-            if item.kind != "message" or item.session_id is None:
-                out.append("")
-                continue
-            key = (item.namespace, item.session_id)
-            if key not in last:
-                before = item.created_at.timestamp() if item.created_at else None
-                last[key] = self._previous_turn(item.namespace, item.session_id, before)
-            out.append(last[key])
-            last[key] = item.content
-        return out
-
-    def _context_of(self, entry: MemoryEntry) -> str:
-        """Previous-turn text of a stored message ("" for other kinds)."""
-        if not self.settings.message_context or entry.kind != "message" or entry.session_id is None:
-            return ""
-        where = scope_where(
-            namespace=entry.namespace,
-            now=time.time(),
-            kinds=["message"],
-            session_id=entry.session_id,
-            include_superseded=True,
-        )
-        where.add("m.id != ?", str(entry.id))
-        where.add("m.created_at <= ?", entry.created_at.timestamp())
-        rows = self.store.select(where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=1)
-        return str(rows[0]["content"]) if rows else ""
-
     # --- writes -------------------------------------------------------------
     def add(self, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry:
         """Save one memory; returns the stored entry (or the existing duplicate).
@@ -268,7 +221,7 @@ class EngineCore:
         results: list[MemoryEntry | int] = []
         records: list[NewRecord] = []
         seen: dict[tuple[str, str, str], int] = {}
-        contexts = self._contexts(items)
+        contexts = batch_contexts(self.store, items, enabled=self.settings.message_context)
         for item, context in zip(items, contexts, strict=True):
             rec = record_from_input(
                 item, context=context, vector=self._vector(item.vector), now=now
@@ -356,7 +309,7 @@ class EngineCore:
                 else None
             )
         if change.content is not None or change.vector is not None:
-            context = self._context_of(entry)
+            context = entry_context(self.store, entry, enabled=self.settings.message_context)
             rec = record_from_entry(
                 entry,
                 context=context,
@@ -412,7 +365,7 @@ class EngineCore:
         item = coerce_input({**inherited, **explicit, **fields, "namespace": namespace}, {})
         rec = record_from_input(
             item,
-            context=self._context_of(old),
+            context=entry_context(self.store, old, enabled=self.settings.message_context),
             vector=self._vector(item.vector),
             supersedes=str(old.id),
         )

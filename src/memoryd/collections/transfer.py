@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from memoryd.context import batch_contexts
 from memoryd.core import EngineCore
 from memoryd.errors import ValidationError
 from memoryd.records import record_from_entry
@@ -78,9 +79,10 @@ class TransferMixin(EngineCore):
             )
         }
         fresh = [e for e in chunk if str(e.id) not in existing]
+        contexts = batch_contexts(self.store, fresh, enabled=self.settings.message_context)
         records = [
             record_from_entry(e, context=context, vector=self._vector(e.vector))
-            for e, context in zip(fresh, self._contexts(fresh), strict=True)
+            for e, context in zip(fresh, contexts, strict=True)
         ]
         self._embed_records(records)
         self.store.insert(records)
