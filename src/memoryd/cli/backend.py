@@ -13,11 +13,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
-import httpx
-
 from memoryd.config import Settings
 from memoryd.errors import BackendUnavailable
-from memoryd.lifecycle.runtime import discover
+from memoryd.lifecycle.runtime import discover, healthz
 from memoryd.types import (
     Kind,
     MemoryEntry,
@@ -72,11 +70,7 @@ class Backend(Protocol):
 
 def daemon_answers(url: str, *, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
     """True if ``GET <url>/healthz`` answers 200 within ``timeout_s`` seconds."""
-    try:
-        response = httpx.get(f"{url.rstrip('/')}/healthz", timeout=timeout_s)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+    return healthz(url, timeout_s=timeout_s)
 
 
 def _client(url: str, token: str | None, settings: Settings) -> Backend:

@@ -24,8 +24,10 @@ from memoryd.config import Settings
 __all__ = [
     "RuntimeInfo",
     "discover",
+    "healthz",
     "pid_alive",
     "read_runtime",
+    "read_token",
     "readyz",
     "remove_runtime",
     "write_runtime",
@@ -101,11 +103,24 @@ def discover(settings: Settings, *, timeout_s: float = 1.0) -> RuntimeInfo | Non
     info = read_runtime(settings)
     if info is None or not pid_alive(info.pid):
         return None
+    return info if healthz(info.url, timeout_s=timeout_s) else None
+
+
+def healthz(url: str, *, timeout_s: float = 1.0) -> bool:
+    """True when ``GET url/healthz`` answers 200 within ``timeout_s`` seconds (no proxy)."""
     try:
-        response = httpx.get(f"{info.url}/healthz", timeout=timeout_s, trust_env=False)
+        response = httpx.get(f"{url.rstrip('/')}/healthz", timeout=timeout_s, trust_env=False)
     except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def read_token(settings: Settings) -> str | None:
+    """The daemon's bearer token from ``settings.resolved_token_file``, or ``None`` if absent."""
+    try:
+        return settings.resolved_token_file.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
         return None
-    return info if response.status_code == 200 else None
 
 
 def readyz(url: str, token: str, *, timeout_s: float = 1.0) -> bool:

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from memoryd.config import Settings
 from memoryd.errors import NotFound, ServiceError
-from memoryd.lifecycle.runtime import discover, read_runtime, readyz
+from memoryd.lifecycle.runtime import discover, read_runtime, read_token, readyz
 from memoryd.lifecycle.service_files import (
     LAUNCHD_LABEL,
     SYSTEMD_UNIT,
@@ -183,14 +183,11 @@ def daemon_status(settings: Settings, service_file: Path | None = None) -> Daemo
         return DaemonStatus(
             running=False, healthy=False, ready=False, pid=stale.pid if stale else None, **common
         )
-    try:
-        token = settings.resolved_token_file.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        token = ""
+    token = read_token(settings)
     return DaemonStatus(
         running=True,
         healthy=True,
-        ready=bool(token) and readyz(info.url, token),
+        ready=token is not None and readyz(info.url, token),
         pid=info.pid,
         url=info.url,
         port=info.port,

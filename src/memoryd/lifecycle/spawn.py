@@ -25,7 +25,7 @@ from pathlib import Path
 
 from memoryd.config import Settings
 from memoryd.errors import BackendUnavailable, MemorydError, Timeout
-from memoryd.lifecycle.runtime import RuntimeInfo, discover, readyz
+from memoryd.lifecycle.runtime import RuntimeInfo, discover, read_token, readyz
 
 __all__ = ["prestart", "settings_env", "start_daemon", "wait_ready"]
 
@@ -52,13 +52,6 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _token(settings: Settings) -> str | None:
-    try:
-        return settings.resolved_token_file.read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        return None
-
-
 def wait_ready(
     settings: Settings, deadline: float, process: subprocess.Popen[bytes] | None = None
 ) -> RuntimeInfo | None:
@@ -74,7 +67,7 @@ def wait_ready(
     """
     while time.monotonic() < deadline:
         info = discover(settings, timeout_s=0.5)
-        token = _token(settings)
+        token = read_token(settings)
         if info is not None and token is not None and readyz(info.url, token, timeout_s=1.0):
             return info
         if process is not None and process.poll() is not None and info is None:

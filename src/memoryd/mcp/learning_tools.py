@@ -31,7 +31,7 @@ from memoryd.learning.models import (
 )
 from memoryd.mcp.backend import Backend
 from memoryd.mcp.models import Served, served
-from memoryd.mcp.tools import run_tool
+from memoryd.mcp.tools import present, run_tool
 from memoryd.types import StoreStats
 
 __all__ = ["register_learning_tools"]
@@ -118,15 +118,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
         namespace: Namespace = "default",
     ) -> Annotated[CallToolResult, EpisodeOutput]:
         """Start an episode for a task; log its steps, then complete it with an outcome."""
-        context = {
-            key: value
-            for key, value in {
-                "language": language,
-                "framework": framework,
-                "complexity": complexity,
-            }.items()
-            if value is not None
-        }
+        context = present(language=language, framework=framework, complexity=complexity)
         fields: dict[str, Any] = {"domain": domain, "task_type": task_type, "context": context}
         if tags:
             fields["tags"] = tags
@@ -150,11 +142,10 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
         namespace: Namespace = "default",
     ) -> Annotated[CallToolResult, StepOutput]:
         """Log one step of a running episode (committed before this returns)."""
-        result = {"status": status, "output": output, "message": message}
         step = {
             "tool": tool,
             "action": action,
-            "result": {k: v for k, v in result.items() if v is not None},
+            "result": present(status=status, output=output, message=message),
             "parameters": parameters or {},
             "latency_ms": latency_ms,
             "tokens": tokens,

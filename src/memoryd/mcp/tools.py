@@ -38,7 +38,7 @@ from memoryd.mcp.models import (
 )
 from memoryd.types import Kind, MemoryEntry, SearchMode, SearchResult
 
-__all__ = ["INSTRUCTIONS", "build_server", "error_result", "run_tool"]
+__all__ = ["INSTRUCTIONS", "build_server", "error_result", "present", "run_tool"]
 
 INSTRUCTIONS = (
     "memoryd is a long-term memory shared by every agent on this machine. Save durable facts, "
@@ -94,7 +94,7 @@ async def run_tool(
     return _ok(render(routed), compact=compact)
 
 
-def _fields(**values: Any) -> dict[str, Any]:
+def present(**values: Any) -> dict[str, Any]:
     """Keyword arguments with the unset (``None``) ones left out."""
     return {key: value for key, value in values.items() if value is not None}
 
@@ -140,7 +140,7 @@ def build_server(backend: Backend, *, name: str = "memoryd") -> MCPServer:  # no
         ] = None,
     ) -> Annotated[CallToolResult, MemoryOutput]:
         """Save a memory (durable on return); saving the same content again returns it."""
-        fields = _fields(
+        fields = present(
             namespace=namespace,
             tags=tags,
             metadata=metadata,
@@ -166,7 +166,7 @@ def build_server(backend: Backend, *, name: str = "memoryd") -> MCPServer:  # no
         min_score: Annotated[float | None, Field(ge=0, le=1)] = None,
     ) -> Annotated[CallToolResult, SearchOutput]:
         """Search memories: hybrid BM25 + vector by default, best first, with scores."""
-        params = _fields(
+        params = present(
             namespace=namespace,
             limit=limit,
             mode=mode,
@@ -195,7 +195,7 @@ def build_server(backend: Backend, *, name: str = "memoryd") -> MCPServer:  # no
         importance: Annotated[float | None, Field(ge=0, le=1)] = None,
     ) -> Annotated[CallToolResult, MemoryOutput]:
         """Change a memory in place (same id); memory_supersede keeps the old text instead."""
-        change = _fields(content=content, tags=tags, metadata=metadata, importance=importance)
+        change = present(content=content, tags=tags, metadata=metadata, importance=importance)
         return await run_tool(
             backend.call("update", id, change, namespace=namespace), memory_output
         )
@@ -209,7 +209,7 @@ def build_server(backend: Backend, *, name: str = "memoryd") -> MCPServer:  # no
         metadata: dict[str, Any] | None = None,
     ) -> Annotated[CallToolResult, MemoryOutput]:
         """Replace a memory by a new version; the old one stays as history, out of search."""
-        fields = _fields(tags=tags, metadata=metadata)
+        fields = present(tags=tags, metadata=metadata)
         return await run_tool(
             backend.call("supersede", id, content, namespace=namespace, **fields), memory_output
         )
@@ -234,7 +234,7 @@ def build_server(backend: Backend, *, name: str = "memoryd") -> MCPServer:  # no
         cursor: Annotated[str | None, Field(description="next_cursor of the last page.")] = None,
     ) -> Annotated[CallToolResult, ListOutput]:
         """List memories, newest first, one page at a time."""
-        params = _fields(kinds=kinds, tags=tags, session_id=session_id, cursor=cursor)
+        params = present(kinds=kinds, tags=tags, session_id=session_id, cursor=cursor)
         return await run_tool(
             backend.call("list", namespace=namespace, limit=limit, **params),
             lambda routed: ListOutput(
