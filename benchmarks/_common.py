@@ -304,6 +304,25 @@ def rss_kib(pid: int) -> Row:
     return out
 
 
+def wait_settled(client: Any, timeout_s: float = 600.0) -> float:
+    """Wait until a just-started daemon's start-up work is done; returns seconds waited.
+
+    The daemon starts building its in-memory BM25 index ``SETTLE_S`` (2 s) after
+    readiness; until ``keyword_backend`` leaves ``"building"``, keyword ranking
+    runs on FTS5 and the build competes for the CPU, so latency measured then is
+    the start-up transient, not the steady state.
+    """
+    from memoryd.server.state import SETTLE_S
+
+    started = time.perf_counter()
+    time.sleep(SETTLE_S + 0.5)
+    while client.stats().keyword_backend == "building":
+        if time.perf_counter() - started > timeout_s:
+            raise TimeoutError(f"keyword index not built after {timeout_s} s")
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
 class Daemon:
     """A real ``memoryd serve --port P --data-dir D`` subprocess (token in a temp file).
 
@@ -360,6 +379,11 @@ class Daemon:
                 time.sleep(poll_s)
         self.stop()
         raise TimeoutError(f"memoryd serve not ready after {timeout_s} s")
+
+    def settle(self, timeout_s: float = 600.0) -> float:
+        """:func:`wait_settled` on this daemon; returns seconds waited."""
+        with self.client() as client:
+            return wait_settled(client, timeout_s)
 
     def client(self) -> Any:
         from memoryd import Client

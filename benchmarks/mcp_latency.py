@@ -11,7 +11,9 @@ child process and timed at the client (wall time around ``call_tool``).
    ``memoryd mcp`` to the first ``memory_search`` result (handshake, daemon
    auto-start, store open, model load, query). The daemon is stopped
    (SIGTERM) between runs. ``initialize`` time is reported separately.
-2. **Warm**: one session against the running daemon; ``--warmup`` distinct
+2. **Warm**: once the daemon auto-started by the last cold run has finished
+   its start-up work (``_common.wait_settled``: the in-memory BM25 index is
+   built), one session against it; ``--warmup`` distinct
    queries, then ``--queries`` distinct measured ``memory_search`` calls
    (limit 10, hybrid; every query is a new string, so each embeds its query).
    Side by side, the same number of other distinct queries through
@@ -90,6 +92,19 @@ def rest_search(data: Path, queries: list[str]) -> list[float]:
             client.search(q, limit=10)
             times.append(time.perf_counter() - t0)
     return times
+
+
+def settle(data: Path) -> float:
+    """Wait until the auto-started daemon has finished its start-up work (seconds)."""
+    from memoryd import Client
+    from memoryd.config import Settings
+    from memoryd.lifecycle import discover
+
+    settings = Settings(data_dir=data)
+    info = discover(settings)
+    assert info is not None
+    with Client(settings, base_url=info.url) as client:
+        return c.wait_settled(client)
 
 
 def _daemon_pid(data: Path) -> int | None:
@@ -183,6 +198,7 @@ def main() -> None:
             for i in range(args.cold_runs):
                 _stop_daemon(data)
                 colds.append(anyio.run(cold, env, extra[i]))
+            settle(data)
             _, _, warm_times, warm_paths = anyio.run(session, env, queries, warm)
             rest_stats = c.summarize(rest_search(data, rest_queries))
             _stop_daemon(data)

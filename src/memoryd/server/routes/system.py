@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from memoryd.errors import ValidationError
 from memoryd.io.jsonl import read_jsonl
-from memoryd.server.routes.deps import MemoryDep, StateDep
+from memoryd.server.routes.deps import MemoryDep, StateDep, json_response
 from memoryd.server.schemas import ImportResult, ServerStats, StatusOut
 from memoryd.types import MemoryEntry
 
@@ -33,13 +33,13 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/healthz", response_model=StatusOut)
-def healthz() -> StatusOut:
+async def healthz() -> Response:
     """Liveness: the process answers HTTP. Public, carries no data."""
-    return StatusOut(status="ok")
+    return json_response(StatusOut(status="ok"))
 
 
 @router.get("/readyz", response_model=StatusOut, responses={503: {"model": StatusOut}})
-def readyz(state: StateDep) -> Response:
+async def readyz(state: StateDep) -> Response:
     """Readiness: 200 ``ready`` once the store is open, else 503 with the reason."""
     ready, reason = state.status()
     return JSONResponse({"status": reason}, status_code=200 if ready else 503)
@@ -52,9 +52,11 @@ def metrics(state: StateDep) -> Response:
 
 
 @router.get("/v1/stats", response_model=ServerStats)
-def stats(memory: MemoryDep, state: StateDep) -> ServerStats:
+def stats(memory: MemoryDep, state: StateDep) -> Response:
     """Counts by kind and namespace, vector and queue sizes, file sizes (bytes), uptime (s)."""
-    return ServerStats(**memory.stats().model_dump(), uptime_s=round(state.uptime_s, 3))
+    return json_response(
+        ServerStats(**memory.stats().model_dump(), uptime_s=round(state.uptime_s, 3))
+    )
 
 
 def _jsonl(entries: Iterator[MemoryEntry]) -> Iterator[bytes]:
@@ -80,7 +82,7 @@ def export(memory: MemoryDep, namespace: str | None = None) -> StreamingResponse
         }
     },
 )
-async def import_entries(request: Request, memory: MemoryDep) -> ImportResult:
+async def import_entries(request: Request, memory: MemoryDep) -> Response:
     """Restore exported entries (JSONL body) losslessly; existing ids are skipped."""
     try:
         body = (await request.body()).decode("utf-8")
@@ -88,4 +90,4 @@ async def import_entries(request: Request, memory: MemoryDep) -> ImportResult:
         raise ValidationError("the JSONL body is not UTF-8") from exc
     records = [record for _, record in read_jsonl(io.StringIO(body))]
     inserted = await run_in_threadpool(memory.import_entries, records)
-    return ImportResult(inserted=inserted)
+    return json_response(ImportResult(inserted=inserted))
