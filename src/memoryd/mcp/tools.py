@@ -36,6 +36,7 @@ from memoryd.mcp.models import (
     entry_out,
     served,
 )
+from memoryd.mcp.schema import CompactSchemaServer
 from memoryd.types import Kind, MemoryEntry, SearchMode, SearchResult
 
 __all__ = ["INSTRUCTIONS", "build_server", "error_result", "present", "run_tool"]
@@ -118,7 +119,7 @@ def build_server(backend: Backend, *, name: str = "memoryd") -> MCPServer:  # no
             :class:`~memoryd.mcp.backend.ClientBackend` in ``memoryd mcp``.
         name: the server name reported in the handshake.
     """
-    server: MCPServer = MCPServer(
+    server: MCPServer = CompactSchemaServer(
         name, version=memoryd.__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
 
