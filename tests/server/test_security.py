@@ -131,10 +131,8 @@ def test_allow_lists(server_settings: Settings, memory: object, token: str) -> N
 
 
 def test_client_maps_origin_refusal(live_url: str, token: str) -> None:
-    with Client(base_url=live_url, token=token) as client:
-        client._t.http.headers["origin"] = "http://evil.example"
-        with pytest.raises(Forbidden):
-            client.stats()
+    with Client(base_url=live_url, token=token) as client, pytest.raises(Forbidden):
+        client._t.json("GET", "/v1/stats", headers={"origin": "http://evil.example"})
 
 
 def test_host_names() -> None:

@@ -30,8 +30,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from memoryd.client.collections import ConversationsMixin, StateMixin
 from memoryd.client.learning import EpisodesMixin, PatternsMixin
 from memoryd.client.routing import Routed, Router, ServedBy
@@ -105,13 +103,12 @@ class Client(ConversationsMixin, StateMixin, EpisodesMixin, PatternsMixin):
         base_url: e.g. ``"http://127.0.0.1:7077"`` (overrides ``settings``).
         token: the bearer token (default: read from the token file on first call).
         timeout_s: per-request timeout in seconds (default ``settings.client_timeout_s``).
-        transport: an httpx transport (e.g. ``httpx.ASGITransport`` for in-process tests).
         lifecycle: find the daemon of ``settings.data_dir`` (``daemon.json``), start it
             when allowed and fall back to an in-process engine (per-call timeout
             ``settings.daemon_timeout_s`` unless ``timeout_s`` is given).
 
     Raises:
-        ValidationError: ``lifecycle=True`` together with ``base_url`` or ``transport``.
+        ValidationError: ``lifecycle=True`` together with ``base_url``.
 
     Example: ``Client(base_url="http://127.0.0.1:7077", token="...", timeout_s=5.0)``.
     """
@@ -123,23 +120,21 @@ class Client(ConversationsMixin, StateMixin, EpisodesMixin, PatternsMixin):
         base_url: str | None = None,
         token: str | None = None,
         timeout_s: float | None = None,
-        transport: httpx.BaseTransport | None = None,
         lifecycle: bool = False,
         **overrides: Any,
     ) -> None:
-        if lifecycle and (base_url is not None or transport is not None):
-            raise ValidationError("lifecycle=True finds the daemon itself: omit base_url/transport")
+        if lifecycle and base_url is not None:
+            raise ValidationError("lifecycle=True finds the daemon itself: omit base_url")
         super().__init__(
             settings,
             base_url=base_url,
             token=token,
             timeout_s=timeout_s,
-            transport=transport,
             **overrides,
         )
         if lifecycle:
             if timeout_s is None:
-                self._t.http.timeout = httpx.Timeout(self.settings.daemon_timeout_s)
+                self._t.timeout_s = self.settings.daemon_timeout_s
             self._router = Router(self.settings, retarget=self._retarget)
 
     def routed(self, name: str, *args: Any, **kwargs: Any) -> Routed[Any]:

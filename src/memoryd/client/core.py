@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Self
 from uuid import UUID
 
-import httpx
 from pydantic_core import to_jsonable_python
 
 from memoryd.client.routing import Routed, Router, ServedBy
@@ -46,7 +45,6 @@ class ClientCore:
         base_url: e.g. ``"http://127.0.0.1:7077"`` (overrides ``settings``).
         token: the bearer token (default: read from the token file on first call).
         timeout_s: per-request timeout in seconds (default ``settings.client_timeout_s``).
-        transport: an httpx transport (e.g. ``httpx.ASGITransport`` for in-process tests).
     """
 
     def __init__(
@@ -56,7 +54,6 @@ class ClientCore:
         base_url: str | None = None,
         token: str | None = None,
         timeout_s: float | None = None,
-        transport: httpx.BaseTransport | None = None,
         **overrides: Any,
     ) -> None:
         self.settings = settings or load_settings(**overrides)
@@ -65,7 +62,6 @@ class ClientCore:
             base_url=base_url,
             token=token,
             timeout_s=timeout_s,
-            transport=transport,
         )
         self.base_url = self._t.base_url
         self._router: Router | None = None
