@@ -96,9 +96,7 @@ def test_graph_is_fused(exported_model: ExportedModel) -> None:
     assert "Softmax" not in ops  # no unfused attention left
 
 
-def test_unfused_format_1_export_is_upgraded(
-    exported_model: ExportedModel, tmp_path: Path
-) -> None:
+def test_unfused_format_1_export_is_upgraded(exported_model: ExportedModel, tmp_path: Path) -> None:
     """A format-1 folder (plain graph) is re-exported where torch is installed, as here."""
     old = _copy(exported_model, tmp_path / MODEL_NAME)
     manifest = json.loads((old / "manifest.json").read_text())
