@@ -304,6 +304,10 @@ def rss_kib(pid: int) -> Row:
     return out
 
 
+#: Seconds an A/B run waits for an older daemon, which does not report its keyword index.
+OLD_BUILD_WAIT_S = 10.0
+
+
 def wait_settled(client: Any, timeout_s: float = 600.0) -> float:
     """Wait until a just-started daemon's start-up work is done; returns seconds waited.
 
@@ -316,6 +320,9 @@ def wait_settled(client: Any, timeout_s: float = 600.0) -> float:
 
     started = time.perf_counter()
     time.sleep(SETTLE_S + 0.5)
+    if not hasattr(client.stats(), "keyword_backend"):  # memoryd before 2026-11-22 (A/B runs)
+        time.sleep(OLD_BUILD_WAIT_S)
+        return time.perf_counter() - started
     while client.stats().keyword_backend == "building":
         if time.perf_counter() - started > timeout_s:
             raise TimeoutError(f"keyword index not built after {timeout_s} s")
