@@ -320,13 +320,15 @@ def wait_settled(client: Any, timeout_s: float = 600.0) -> float:
 
     started = time.perf_counter()
     time.sleep(SETTLE_S + 0.5)
-    if not hasattr(client.stats(), "keyword_backend"):  # memoryd before 2026-11-22 (A/B runs)
+    stats = client.stats()
+    if not hasattr(stats, "keyword_backend"):  # memoryd before 2026-11-22 (A/B runs)
         time.sleep(OLD_BUILD_WAIT_S)
         return time.perf_counter() - started
-    while client.stats().keyword_backend == "building":
+    while stats.keyword_backend == "building":
         if time.perf_counter() - started > timeout_s:
             raise TimeoutError(f"keyword index not built after {timeout_s} s")
         time.sleep(0.1)
+        stats = client.stats()
     return time.perf_counter() - started
 
 

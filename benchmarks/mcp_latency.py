@@ -76,8 +76,8 @@ async def _search(client: Client, query: str) -> dict[str, Any]:
     return result.structured_content
 
 
-def rest_search(data: Path, queries: list[str]) -> list[float]:
-    """Latencies of ``Client.search`` (REST, keep-alive) to the running daemon, in seconds."""
+def _daemon_client(data: Path) -> Any:
+    """A ``memoryd.Client`` to the daemon running for ``data`` (found via ``daemon.json``)."""
     from memoryd import Client
     from memoryd.config import Settings
     from memoryd.lifecycle import discover
@@ -85,8 +85,13 @@ def rest_search(data: Path, queries: list[str]) -> list[float]:
     settings = Settings(data_dir=data)
     info = discover(settings)
     assert info is not None
+    return Client(settings, base_url=info.url)
+
+
+def rest_search(data: Path, queries: list[str]) -> list[float]:
+    """Latencies of ``Client.search`` (REST, keep-alive) to the running daemon, in seconds."""
     times = []
-    with Client(settings, base_url=info.url) as client:
+    with _daemon_client(data) as client:
         for q in queries:
             t0 = time.perf_counter()
             client.search(q, limit=10)
@@ -96,15 +101,8 @@ def rest_search(data: Path, queries: list[str]) -> list[float]:
 
 def settle(data: Path) -> float:
     """Wait until the auto-started daemon has finished its start-up work (seconds)."""
-    from memoryd import Client
-    from memoryd.config import Settings
-    from memoryd.lifecycle import discover
-
-    settings = Settings(data_dir=data)
-    info = discover(settings)
-    assert info is not None
-    with Client(settings, base_url=info.url) as client:
-        return c.wait_settled(client)
+    with _daemon_client(data) as client:
+        return float(c.wait_settled(client))
 
 
 def _daemon_pid(data: Path) -> int | None:

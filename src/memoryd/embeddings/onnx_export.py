@@ -203,6 +203,9 @@ def ensure_exported(
 ) -> ExportedModel:
     """Return the export in ``directory``, exporting it first if missing or outdated.
 
+    An outdated but readable export (an older format) whose upgrade fails is
+    used as it is, with a warning: same vectors, only slower.
+
     Args:
         directory: target folder, normally ``settings.model_dir / "all-MiniLM-L6-v2"``.
         force: re-export even if a valid export exists.
@@ -213,56 +216,81 @@ def ensure_exported(
             or the export failed.
         Timeout: another process held the lock longer than ``lock_timeout_s``.
     """
-    if not force and (found := load_cached(directory)) is not None and _final(found):
+    found = None if force else load_cached(directory)
+    if found is not None and _final(found):
         return found
     parent = directory.parent
     parent.mkdir(parents=True, exist_ok=True)
     with _file_lock(parent / f".{directory.name}.lock", lock_timeout_s):
-        if not force and (found := load_cached(directory)) is not None and _final(found):
+        found = None if force else load_cached(directory)
+        if found is not None and _final(found):
             return found  # another process exported while we waited
-        for stale in parent.glob(f".{directory.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)  # left by a crashed export
-        source, version = source_model_dir()
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
         try:
-            exporter, opset, fusion = export_onnx(source, tmp / ONNX_FILE)
-            shutil.copyfile(source / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
-            manifest = {
-                "format": MANIFEST_FORMAT,
-                "model": MODEL_NAME,
-                "source_package": SOURCE_PACKAGE,
-                "source_version": version,
-                "onnx_file": ONNX_FILE,
-                "onnx_sha256": _sha256(tmp / ONNX_FILE),
-                "onnx_bytes": (tmp / ONNX_FILE).stat().st_size,
-                "tokenizer_sha256": _sha256(tmp / TOKENIZER_FILE),
-                "opset": opset,
-                "dim": DIM,
-                "max_seq_length": MAX_SEQ_LENGTH,
-                "pooling": "mean",
-                "normalized": True,
-                "output": "sentence_embedding",
-                "exporter": exporter,
-                "fusion": fusion,
-                "exported_at": time.time(),
-            }
-            (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
-            for name in (ONNX_FILE, TOKENIZER_FILE, MANIFEST_FILE):
-                with (tmp / name).open("rb") as fh:
-                    os.fsync(fh.fileno())
-            old = parent / f".{directory.name}.tmp-old-{os.getpid()}"
-            if directory.exists():
-                directory.rename(old)
-            tmp.rename(directory)
-            _fsync_dir(parent)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            _write_export(directory)
+        except BackendUnavailable as exc:
+            if found is None:
+                raise
+            log.warning(
+                "cannot upgrade the model export in %s (%s); using its format-%s export",
+                directory,
+                exc.message,
+                found.manifest.get("format"),
+            )
+            return found
     result = load_cached(directory)
     if result is None:  # pragma: no cover - we just wrote it
         raise BackendUnavailable(f"exported model at {directory} failed validation")
     return result
+
+
+def _write_export(directory: Path) -> None:
+    """Export into a temporary sibling folder and rename it over ``directory`` (lock held).
+
+    Raises:
+        BackendUnavailable: the weights package, torch or transformers is missing, or the
+            export failed.
+        Timeout: the export took longer than 600 s.
+    """
+    parent = directory.parent
+    for stale in parent.glob(f".{directory.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a crashed export
+    source, version = source_model_dir()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
+    try:
+        exporter, opset, fusion = export_onnx(source, tmp / ONNX_FILE)
+        shutil.copyfile(source / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "model": MODEL_NAME,
+            "source_package": SOURCE_PACKAGE,
+            "source_version": version,
+            "onnx_file": ONNX_FILE,
+            "onnx_sha256": _sha256(tmp / ONNX_FILE),
+            "onnx_bytes": (tmp / ONNX_FILE).stat().st_size,
+            "tokenizer_sha256": _sha256(tmp / TOKENIZER_FILE),
+            "opset": opset,
+            "dim": DIM,
+            "max_seq_length": MAX_SEQ_LENGTH,
+            "pooling": "mean",
+            "normalized": True,
+            "output": "sentence_embedding",
+            "exporter": exporter,
+            "fusion": fusion,
+            "exported_at": time.time(),
+        }
+        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+        for name in (ONNX_FILE, TOKENIZER_FILE, MANIFEST_FILE):
+            with (tmp / name).open("rb") as fh:
+                os.fsync(fh.fileno())
+        old = parent / f".{directory.name}.tmp-old-{os.getpid()}"
+        if directory.exists():
+            directory.rename(old)
+        tmp.rename(directory)
+        _fsync_dir(parent)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _final(found: ExportedModel) -> bool:

@@ -22,10 +22,10 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
-from typing import Literal
 
 from memoryd.store.connection import ConnectionPool
 from memoryd.store.keyword_index import KeywordIndex, TextRow
+from memoryd.types import KeywordBackend
 
 __all__ = ["KEYWORD_LOG_KEEP", "KeywordUpkeepMixin"]
 
@@ -74,7 +74,7 @@ class KeywordUpkeepMixin:
         self._keyword_thread.start()
 
     @property
-    def keyword_backend(self) -> Literal["memory", "building", "fts5"]:
+    def keyword_backend(self) -> KeywordBackend:
         """Which ranks keyword searches now: ``"memory"`` (the in-memory BM25 index),
         ``"building"`` (FTS5 while the in-memory index is built) or ``"fts5"``."""
         if self.keywords is not None:

@@ -21,8 +21,6 @@ from memoryd.server.state import ServerState
 
 __all__ = ["MemoryDep", "Namespace", "StateDep", "get_memory", "get_state", "json_response"]
 
-JSON = "application/json"
-
 
 async def get_state(request: Request) -> ServerState:
     """The app's :class:`ServerState` (async: resolved on the event loop, no thread hop)."""
@@ -32,8 +30,7 @@ async def get_state(request: Request) -> ServerState:
 
 async def get_memory(request: Request) -> Memory:
     """The open engine; raises ``BackendUnavailable`` (503) until it is ready."""
-    state: ServerState = request.app.state.server
-    return state.memory()
+    return (await get_state(request)).memory()
 
 
 @cache
@@ -54,7 +51,7 @@ def json_response(value: BaseModel | Sequence[BaseModel], status_code: int = 200
         body = "[]"
     else:
         body = _list_adapter(type(value[0])).dump_json(list(value), by_alias=True).decode()
-    return Response(body, status_code=status_code, media_type=JSON)
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 MemoryDep = Annotated[Memory, Depends(get_memory)]
