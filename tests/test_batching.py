@@ -8,15 +8,17 @@ import time
 import pytest
 
 from memoryd import Conflict, Memory
-from memoryd.batching import GroupCommitter
+from memoryd.batching import BatchInfo, GroupCommitter
 from memoryd.store.maintenance import consistency_report
 
 
 def test_results_go_back_to_their_callers() -> None:
     calls: list[int] = []
+    infos: list[BatchInfo] = []
 
-    def run(items: list[int]) -> list[int]:
+    def run(items: list[int], info: BatchInfo) -> list[int]:
         calls.append(len(items))
+        infos.append(info)
         time.sleep(0.01)  # hold the leader so followers queue up
         return [i * 10 for i in items]
 
@@ -33,10 +35,13 @@ def test_results_go_back_to_their_callers() -> None:
         t.join()
     assert results == {n: [n * 10, (n + 1000) * 10] for n in range(24)}
     assert sum(calls) == 48 and len(calls) < 24  # some requests were combined
+    assert [2 * info.requests for info in infos] == calls  # each request holds 2 items
+    combined = [info for info in infos if info.requests > 1]
+    assert combined and max(info.waited_s for info in combined) >= 0.005  # queued behind
 
 
 def test_a_failing_request_does_not_fail_its_neighbours() -> None:
-    def run(items: list[int]) -> list[int]:
+    def run(items: list[int], info: BatchInfo) -> list[int]:
         time.sleep(0.005)
         if any(i < 0 for i in items):
             raise ValueError("negative")

@@ -12,24 +12,44 @@ write-ahead logs (e.g. PostgreSQL's ``commit_delay``/``commit_siblings``).
 
 If a combined batch fails, each request is retried alone so that one bad
 request (say, a conflicting id) never fails its neighbours.
+
+The batch function also learns how many callers a batch combines and how
+long the oldest of them has waited (:class:`BatchInfo`), so that it can keep
+write latency bounded under contention (``memoryd/write_vectors.py``).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-__all__ = ["GroupCommitter"]
+__all__ = ["BatchInfo", "GroupCommitter"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
+@dataclass(frozen=True)
+class BatchInfo:
+    """What the batch function is told about the batch it runs.
+
+    Attributes:
+        requests: how many :meth:`GroupCommitter.submit` calls the batch combines (≥ 1).
+        waited_s: seconds the oldest of them waited between ``submit`` and the
+            start of this batch (``time.monotonic``); ~0 for a caller that led at once.
+    """
+
+    requests: int
+    waited_s: float
+
+
 @dataclass
 class _Request(Generic[T, R]):
     items: list[T]
+    queued_at: float = field(default_factory=time.monotonic)
     wake: threading.Event = field(default_factory=threading.Event)
     finished: bool = False
     promoted: bool = False
@@ -49,12 +69,14 @@ class GroupCommitter(Generic[T, R]):
     unbounded stream of other callers' work.
 
     Args:
-        run: maps a list of items to a list of results of the same length and
-            order (e.g. embed + insert in one transaction).
+        run: maps a list of items and its :class:`BatchInfo` to a list of results
+            of the same length and order (e.g. embed + insert in one transaction).
         max_items: largest combined batch; a single larger request runs alone.
     """
 
-    def __init__(self, run: Callable[[list[T]], list[R]], *, max_items: int = 256) -> None:
+    def __init__(
+        self, run: Callable[[list[T], BatchInfo], list[R]], *, max_items: int = 256
+    ) -> None:
         self._run = run
         self._max_items = max_items
         self._lock = threading.Lock()
@@ -125,8 +147,9 @@ class GroupCommitter(Generic[T, R]):
 
     def _execute(self, batch: list[_Request[T, R]]) -> None:
         if len(batch) > 1:
+            info = BatchInfo(requests=len(batch), waited_s=time.monotonic() - batch[0].queued_at)
             try:
-                results = self._run([item for request in batch for item in request.items])
+                results = self._run([item for request in batch for item in request.items], info)
             except Exception:  # noqa: BLE001 - retried one by one below, each gets its own error
                 results = None
             if results is not None:
@@ -138,7 +161,8 @@ class GroupCommitter(Generic[T, R]):
                 return
         for request in batch:
             try:
-                request.result = self._run(request.items)
+                info = BatchInfo(requests=1, waited_s=time.monotonic() - request.queued_at)
+                request.result = self._run(request.items, info)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 request.error = exc
             request.finish()

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(default=32, ge=1, le=1024)
     embedding_threads: int = Field(default=0, ge=0)
     """onnxruntime intra-op threads; 0 = one per core."""
+    write_embed_budget_ms: float = Field(default=100.0, ge=0)
+    """Write latency budget under concurrent writes: a group-commit batch whose
+    wait plus expected embedding time exceeds it commits with a backfill-queue
+    entry and is embedded moments later (``memoryd/write_vectors.py``); 0 = every
+    write embeds before its commit."""
 
     # --- search ------------------------------------------------------------
     fusion: Literal["rrf", "weighted"] = "weighted"

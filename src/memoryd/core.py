@@ -26,11 +26,11 @@ from uuid import UUID
 import numpy as np
 import numpy.typing as npt
 
-from memoryd.batching import GroupCommitter
+from memoryd.batching import BatchInfo, GroupCommitter
 from memoryd.config import Settings, load_settings
 from memoryd.context import batch_contexts, entry_context
 from memoryd.embeddings import Embedder, QueryEmbeddingCache, create_embedder
-from memoryd.errors import BackendUnavailable, Conflict, NotFound, Timeout, ValidationError
+from memoryd.errors import Conflict, NotFound, ValidationError
 from memoryd.inputs import coerce_input, explicit_fields
 from memoryd.records import record_from_entry, record_from_input
 from memoryd.search.pipeline import FusionConfig
@@ -52,6 +52,7 @@ from memoryd.types import (
     StoreStats,
 )
 from memoryd.workers import Workers
+from memoryd.write_vectors import WriteVectors
 
 __all__ = ["EngineCore"]
 
@@ -119,6 +120,12 @@ class EngineCore:
         # The BM25 leg of a hybrid search runs here while the caller embeds the query.
         self._keyword_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memoryd-bm25")
         self._closed = False
+        self.write_vectors = WriteVectors(
+            self.store,
+            self.embedder,
+            budget_s=self.settings.write_embed_budget_ms / 1000,
+            can_defer=background,
+        )
         self._writes: GroupCommitter[MemoryInput, MemoryEntry] = GroupCommitter(self._add_batch)
         self.workers = Workers(self)
         if background:
@@ -148,35 +155,13 @@ class EngineCore:
         return not self._closed and self.store.index_ready
 
     # --- embedding ----------------------------------------------------------
-    def _embed_records(self, records: Sequence[NewRecord]) -> None:
-        """Fill ``vector`` of records that lack one: embedding cache, then the provider.
+    def _embed_records(self, records: Sequence[NewRecord], info: BatchInfo | None = None) -> bool:
+        """Fill ``vector`` of records that lack one (``memoryd/write_vectors.py``).
 
-        If the provider is down the records keep ``vector=None`` and are queued
-        for the backfill worker; the write is still acknowledged.
+        Returns true if the write latency budget left some to the backfill
+        queue; the caller wakes the backfill worker after its commit.
         """
-        todo = [r for r in records if r.vector is None]
-        if not todo:
-            return
-        cached = self.store.cached_vectors(sorted({r.text_hash for r in todo}))
-        missing: dict[str, str] = {}
-        for rec in todo:
-            if rec.text_hash in cached:
-                rec.vector = cached[rec.text_hash]
-            else:
-                missing.setdefault(rec.text_hash, rec.embed_text)
-        if not missing:
-            return
-        try:
-            vectors = self.embedder.embed(list(missing.values()))
-        except (BackendUnavailable, Timeout) as exc:
-            log.warning(
-                "embedding failed (%s); %d rows queued for backfill", exc.code, len(missing)
-            )
-            return
-        by_hash = dict(zip(missing.keys(), vectors, strict=True))
-        for rec in todo:
-            if rec.vector is None:
-                rec.vector = by_hash[rec.text_hash]
+        return self.write_vectors.fill(records, info)
 
     def _vector(self, given: Sequence[float] | None) -> npt.NDArray[np.float32] | None:
         return None if given is None else self.store.check_vector(given)
@@ -216,7 +201,7 @@ class EngineCore:
             out.extend(self._writes.submit(batch))
         return out
 
-    def _add_batch(self, items: list[MemoryInput]) -> list[MemoryEntry]:
+    def _add_batch(self, items: list[MemoryInput], info: BatchInfo) -> list[MemoryEntry]:
         now = time.time()
         results: list[MemoryEntry | int] = []
         records: list[NewRecord] = []
@@ -240,8 +225,10 @@ class EngineCore:
                 raise Conflict(f"an entry with id {item.id} already exists", id=str(item.id))
             results.append(len(records))
             records.append(rec)
-        self._embed_records(records)
+        deferred = self._embed_records(records, info)
         rowids = self.store.insert(records)
+        if deferred:
+            self.workers.wake_backfill()
         entries = self.store.fetch(rowids)
         return [r if isinstance(r, MemoryEntry) else entries[rowids[r]] for r in results]
 
@@ -464,5 +451,7 @@ class EngineCore:
         )
 
     def stats(self) -> StoreStats:
-        """Counts, sizes and index state of the store."""
-        return store_stats(self.store)
+        """Counts, sizes and index state of the store, and this engine's deferred writes."""
+        return store_stats(self.store).model_copy(
+            update={"deferred_writes": self.write_vectors.deferred}
+        )

@@ -407,3 +407,8 @@ class StoreStats(_Model):
         "that index is being built, or FTS5 (settings.keyword_index = fts5).",
     )
     schema_version: int
+    deferred_writes: int = Field(
+        default=0,
+        description="Rows this engine committed before their embedding since it started "
+        "(settings.write_embed_budget_ms); the backfill worker embeds them.",
+    )

@@ -31,24 +31,33 @@ class Workers:
     """The engine's background threads.
 
     Intervals come from settings: ``ttl_purge_interval_s``,
-    ``index_save_interval_s`` (seconds); backfill polls every 2 s.
+    ``index_save_interval_s`` (seconds); backfill polls every 2 s and runs at
+    once when :meth:`wake_backfill` is called (writes deferred by the write
+    latency budget, ``memoryd/write_vectors.py``).
     """
 
     def __init__(self, memory: EngineCore) -> None:
         self.memory = memory
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._wake_backfill = threading.Event()
+        self._wakes: list[threading.Event] = []
+        self._backfill_lock = threading.Lock()
 
     def start(self) -> None:
         """Start the three worker threads."""
         s = self.memory.settings
-        for name, interval, step in (
-            ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired),
-            ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill),
-            ("index-checkpoint", s.index_save_interval_s, self.checkpoint),
+        for name, interval, step, wake in (
+            ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired, threading.Event()),
+            ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill, self._wake_backfill),
+            ("index-checkpoint", s.index_save_interval_s, self.checkpoint, threading.Event()),
         ):
+            self._wakes.append(wake)
             thread = threading.Thread(
-                target=self._loop, args=(name, interval, step), name=f"memoryd-{name}", daemon=True
+                target=self._loop,
+                args=(name, interval, step, wake),
+                name=f"memoryd-{name}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
@@ -56,12 +65,25 @@ class Workers:
     def stop(self, timeout: float = 10.0) -> None:
         """Signal the threads and wait up to ``timeout`` seconds for them."""
         self._stop.set()
+        for wake in self._wakes:
+            wake.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
 
-    def _loop(self, name: str, interval: float, step: Callable[[], int]) -> None:
-        while not self._stop.wait(interval):
+    def wake_backfill(self) -> None:
+        """Make the backfill worker run now instead of at its next poll."""
+        self._wake_backfill.set()
+
+    def _loop(
+        self, name: str, interval: float, step: Callable[[], int], wake: threading.Event
+    ) -> None:
+        while True:
+            # stop() sets every wake event, so each thread ends at once.
+            wake.wait(interval)
+            wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 step()
             except (MemorydError, OSError, sqlite3.Error):
@@ -81,23 +103,28 @@ class Workers:
         return 0
 
     def backfill(self) -> int:
-        """Embed queued rows until the queue is empty or the provider fails; returns rows filled."""
-        store, embedder = self.memory.store, self.memory.embedder
+        """Embed queued rows until the queue is empty or the provider fails; returns rows filled.
+
+        One backfill runs at a time per engine; a second caller waits for it
+        and then drains what is left.
+        """
+        store, writer = self.memory.store, self.memory.write_vectors
         filled = 0
-        while not self._stop.is_set():
-            items = store.queued(_BACKFILL_BATCH)
-            if not items:
-                break
-            try:
-                vectors = embedder.embed([text for _, text in items])
-            except (BackendUnavailable, Timeout) as exc:
-                store.mark_queue_failure([rowid for rowid, _ in items], f"{exc.code}: {exc}")
-                log.warning("embedding backfill paused: %s", exc)
-                break
-            filled += store.fill_vectors(
-                [
-                    (rowid, vec, text_hash(text))
-                    for (rowid, text), vec in zip(items, vectors, strict=True)
-                ]
-            )
+        with self._backfill_lock:
+            while not self._stop.is_set():
+                items = store.queued(_BACKFILL_BATCH)
+                if not items:
+                    break
+                try:
+                    vectors = writer.embed([text for _, text in items])
+                except (BackendUnavailable, Timeout) as exc:
+                    store.mark_queue_failure([rowid for rowid, _ in items], f"{exc.code}: {exc}")
+                    log.warning("embedding backfill paused: %s", exc)
+                    break
+                filled += store.fill_vectors(
+                    [
+                        (rowid, vec, text_hash(text))
+                        for (rowid, text), vec in zip(items, vectors, strict=True)
+                    ]
+                )
         return filled

@@ -7,9 +7,10 @@ directory, and process C (``_workers/reader.py``) behaves like repeated CLI
 commands: open, stats/list/search/get, close. Pass: no error of any kind
 reaches a client in A, B or C (in particular no "database is locked"); the
 final row count equals the acknowledged count and every acknowledged id is
-stored with its content; ``consistency_report`` is ok in A and after a fresh
-reopen; A's vector search finds memories written by B (its index catches up
-from ``index_log``); p99 of A's write latency is at most 250 ms.
+stored with its content; once the backfill worker has embedded the writes
+the write latency budget deferred, ``consistency_report`` is ok in A and after
+a fresh reopen, and A's vector search finds memories written by B (its index
+catches up from ``index_log``); p99 of A's write latency is at most 250 ms.
 
 Sizes: CI default 32 x 40 in A plus 4 x 30 in B. Full size (RELIABILITY.md)::
 
@@ -40,11 +41,12 @@ WRITES = env_int("MEMORYD_R8_WRITES", 40)
 PROC_THREADS = 4
 PROC_WRITES = env_int("MEMORYD_R8_PROC_WRITES", 30)
 # RELIABILITY.md R8 targets p99 <= 250 ms. Measured here at CI size with the
-# worker process and the CLI-like reader running: p99 ~600 ms (docs/PERFORMANCE.md),
-# so the target is NOT met yet. Per RELIABILITY.md ("calibrate load figures once,
-# then guard against regressions") CI guards a calibrated 1,500 ms; run with
+# worker process and the CLI-like reader running: p99 ~130-150 ms with the write
+# latency budget (docs/PERFORMANCE.md; ~600 ms before it). Per RELIABILITY.md
+# ("calibrate load figures once, then guard against regressions") CI guards a
+# calibrated 500 ms, which a loaded CI machine leaves room for; run with
 # MEMORYD_R8_P99_MS=250 to check the target itself.
-P99_LIMIT_S = env_int("MEMORYD_R8_P99_MS", 1500) / 1000
+P99_LIMIT_S = env_int("MEMORYD_R8_P99_MS", 500) / 1000
 NAMESPACES = ("default", "r8-team")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(max(300, CLIENTS * WRITES // 2))]
@@ -116,6 +118,12 @@ def scenario(
         b_done = writer.expect("done", 600)
         reader.send("stop")
         c_done = reader.expect("done", 120)
+        # Writes the latency budget deferred (settings.write_embed_budget_ms)
+        # are embedded by the backfill worker; wait for it, as a reader would.
+        deferred = memory.stats().deferred_writes
+        drain_started = time.perf_counter()
+        memory.workers.backfill()
+        drain_s = time.perf_counter() - drain_started
     except BaseException:
         writer.kill()
         reader.kill()
@@ -130,6 +138,8 @@ def scenario(
         "A_p99_ms": round(1000 * percentile(latencies, 99), 1),
         "A_max_ms": round(1000 * max(latencies), 1),
         "A_writes_per_s": round(len(acks) / elapsed, 1),
+        "A_deferred": deferred,
+        "backfill_drain_s": round(drain_s, 2),
         "B_acked": len(writer.of("ack")),
         "B_p50_ms": round(1000 * percentile(b_lat, 50), 1),
         "B_p99_ms": round(1000 * percentile(b_lat, 99), 1),

@@ -9,7 +9,10 @@
 4. Optional MMR diversity, ``min_score`` and ``limit``.
 
 If the embedding provider fails, a hybrid search falls back to BM25 and says
-so (``degraded=True`` with a note); a vector-only search raises.
+so (``degraded=True`` with a note); a vector-only search raises. Rows of the
+namespace still waiting in the embedding queue (provider down at write time,
+or deferred by the write latency budget) are missing from the vector leg;
+while there are any, the result says how many (``degraded=True``, a note).
 """
 
 from __future__ import annotations
@@ -97,6 +100,12 @@ def search(
             notes.append(f"vector search skipped: {exc.code}: {exc.message}")
         if qvec is not None:
             vector = store.vector_candidates(params.namespace, qvec, where, k, filtered=filtered)
+            waiting = store.pending_embeddings(params.namespace)
+            if waiting:
+                notes.append(
+                    f"{waiting} memories of this namespace wait for their embedding; "
+                    "until the backfill worker embeds them, only keyword search finds them"
+                )
     if pending is not None:
         bm25 = pending.result()
     fused = fuse(

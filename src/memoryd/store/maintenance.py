@@ -83,6 +83,10 @@ def consistency_report(store: SQLiteStore) -> dict[str, object]:
     sizes of every difference; ``ok`` is true when all sets are equal and
     ``PRAGMA quick_check`` says ``ok``. The HNSW index is compared key by key
     and vector by vector with the ``vectors`` table, namespace by namespace.
+
+    The sets are read one after another, so the report is meant for a store
+    at rest: while a writer or the backfill worker moves rows from the queue
+    to ``vectors``, a row can be seen in neither.
     """
     conn = store.pool.reader()
     rows = {r[0] for r in conn.execute("SELECT rowid FROM memories")}

@@ -327,6 +327,20 @@ class SQLiteStore(CandidatesMixin):
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
+    def pending_embeddings(self, namespace: str | None = None) -> int:
+        """How many rows (of ``namespace``, or of all) wait in the embedding queue."""
+        conn = self.pool.reader()
+        if namespace is None:
+            row = conn.execute("SELECT COUNT(*) FROM embedding_queue").fetchone()
+        else:
+            row = conn.execute(
+                # CROSS JOIN keeps the (usually empty) queue as the outer loop.
+                "SELECT COUNT(*) FROM embedding_queue q CROSS JOIN memories m "
+                "ON m.rowid = q.rowid WHERE m.namespace = ?",
+                (namespace,),
+            ).fetchone()
+        return int(row[0])
+
     def fill_vectors(self, items: Sequence[tuple[int, npt.NDArray[np.float32], str]]) -> int:
         """Store backfilled vectors ``(rowid, vector, text_hash)``; returns rows filled."""
         filled = 0
