@@ -37,7 +37,9 @@ def test_results_go_back_to_their_callers() -> None:
     assert sum(calls) == 48 and len(calls) < 24  # some requests were combined
     assert [2 * info.requests for info in infos] == calls  # each request holds 2 items
     combined = [info for info in infos if info.requests > 1]
-    assert combined and max(info.waited_s for info in combined) >= 0.005  # queued behind
+    assert combined and all(info.contended for info in combined)
+    assert max(info.waited_s for info in combined) >= 0.005  # queued behind the first
+    assert not infos[0].contended  # the first caller led at once
 
 
 def test_a_failing_request_does_not_fail_its_neighbours() -> None:
@@ -93,4 +95,5 @@ def test_concurrent_adds_through_memory(memory: Memory) -> None:
     assert errors == []
     assert len(set(ids)) == 40
     assert memory.stats().total == 41
+    memory.workers.backfill()  # writes the latency budget deferred, if any
     assert consistency_report(memory.store)["ok"]

@@ -40,16 +40,20 @@ class BatchInfo:
         requests: how many :meth:`GroupCommitter.submit` calls the batch combines (≥ 1).
         waited_s: seconds the oldest of them waited between ``submit`` and the
             start of this batch (``time.monotonic``); ~0 for a caller that led at once.
+        contended: the batch combines several calls, or its one call found
+            another batch running and queued behind it.
     """
 
     requests: int
     waited_s: float
+    contended: bool
 
 
 @dataclass
 class _Request(Generic[T, R]):
     items: list[T]
     queued_at: float = field(default_factory=time.monotonic)
+    led_at_once: bool = False
     wake: threading.Event = field(default_factory=threading.Event)
     finished: bool = False
     promoted: bool = False
@@ -83,6 +87,11 @@ class GroupCommitter(Generic[T, R]):
         self._queue: list[_Request[T, R]] = []
         self._leader_active = False
 
+    @property
+    def busy(self) -> bool:
+        """Whether a leader is running batches right now."""
+        return self._leader_active
+
     def submit(self, items: list[T]) -> list[R]:
         """Run ``items`` (possibly together with other callers' items); blocks until done.
 
@@ -91,7 +100,7 @@ class GroupCommitter(Generic[T, R]):
         request: _Request[T, R] = _Request(items)
         with self._lock:
             self._queue.append(request)
-            lead = not self._leader_active
+            lead = request.led_at_once = not self._leader_active
             self._leader_active = True
         while True:
             if lead:
@@ -147,7 +156,8 @@ class GroupCommitter(Generic[T, R]):
 
     def _execute(self, batch: list[_Request[T, R]]) -> None:
         if len(batch) > 1:
-            info = BatchInfo(requests=len(batch), waited_s=time.monotonic() - batch[0].queued_at)
+            waited = time.monotonic() - batch[0].queued_at
+            info = BatchInfo(requests=len(batch), waited_s=waited, contended=True)
             try:
                 results = self._run([item for request in batch for item in request.items], info)
             except Exception:  # noqa: BLE001 - retried one by one below, each gets its own error
@@ -161,7 +171,11 @@ class GroupCommitter(Generic[T, R]):
                 return
         for request in batch:
             try:
-                info = BatchInfo(requests=1, waited_s=time.monotonic() - request.queued_at)
+                info = BatchInfo(
+                    requests=1,
+                    waited_s=time.monotonic() - request.queued_at,
+                    contended=not request.led_at_once,
+                )
                 request.result = self._run(request.items, info)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 request.error = exc

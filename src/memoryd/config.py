@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     wait plus expected embedding time exceeds it commits with a backfill-queue
     entry and is embedded moments later (``memoryd/write_vectors.py``); 0 = every
     write embeds before its commit."""
+    embed_backlog_max_s: float = Field(default=300.0, gt=0)
+    """Most embedding work (seconds, expected) that deferred writes may leave
+    queued: how far vector search may fall behind writes under a sustained
+    overload; beyond it writes embed before committing again (back-pressure)."""
 
     # --- search ------------------------------------------------------------
     fusion: Literal["rrf", "weighted"] = "weighted"

@@ -71,7 +71,8 @@ class EngineCore:
         background: start the TTL-purge, embedding-backfill and index
             checkpoint workers and the in-memory BM25 index build (default
             true; without it keyword search uses FTS5 unless
-            ``store.start_keyword_index()`` is called).
+            ``store.start_keyword_index()`` is called, and every write embeds
+            before its commit: no worker would embed deferred ones).
         defer_keyword_index: leave the BM25 index build to the caller
             (``store.start_keyword_index()``); the daemon starts it once it is
             ready, so the build does not compete with start-up for the GIL.
@@ -124,6 +125,7 @@ class EngineCore:
             self.store,
             self.embedder,
             budget_s=self.settings.write_embed_budget_ms / 1000,
+            backlog_max_s=self.settings.embed_backlog_max_s,
             can_defer=background,
         )
         self._writes: GroupCommitter[MemoryInput, MemoryEntry] = GroupCommitter(self._add_batch)
@@ -155,11 +157,11 @@ class EngineCore:
         return not self._closed and self.store.index_ready
 
     # --- embedding ----------------------------------------------------------
-    def _embed_records(self, records: Sequence[NewRecord], info: BatchInfo | None = None) -> bool:
+    def _embed_records(self, records: Sequence[NewRecord], info: BatchInfo | None = None) -> int:
         """Fill ``vector`` of records that lack one (``memoryd/write_vectors.py``).
 
-        Returns true if the write latency budget left some to the backfill
-        queue; the caller wakes the backfill worker after its commit.
+        Returns how many the write latency budget left to the backfill queue
+        (only with ``info``, from the group-commit path).
         """
         return self.write_vectors.fill(records, info)
 
@@ -186,7 +188,9 @@ class EngineCore:
 
         Concurrent callers are group-committed (``memoryd/batching.py``): their
         items share one embedding call and one transaction; each call returns
-        after the commit holding its items.
+        after the commit holding its items. When such a batch would exceed
+        ``settings.write_embed_budget_ms``, it commits with backfill-queue
+        entries and is embedded moments later (``memoryd/write_vectors.py``).
 
         Returns the entries in input order (duplicates resolve to the stored entry).
         """
@@ -228,6 +232,7 @@ class EngineCore:
         deferred = self._embed_records(records, info)
         rowids = self.store.insert(records)
         if deferred:
+            self.write_vectors.count_committed(deferred)
             self.workers.wake_backfill()
         entries = self.store.fetch(rowids)
         return [r if isinstance(r, MemoryEntry) else entries[rowids[r]] for r in results]

@@ -41,7 +41,8 @@ class Memory(ConversationsMixin, StateMixin, TransferMixin, EpisodesMixin, Patte
             ``**overrides`` (e.g. ``Memory(data_dir=path)``).
         embedder: an embedding provider to use instead of the configured one.
         background: start the TTL-purge, embedding-backfill and index
-            checkpoint workers (default true).
+            checkpoint workers (default true; without them every write embeds
+            before its commit).
 
     Raises:
         ConfigError: unsafe config file or SQLite refused the required PRAGMAs.

@@ -409,6 +409,7 @@ class StoreStats(_Model):
     schema_version: int
     deferred_writes: int = Field(
         default=0,
-        description="Rows this engine committed before their embedding since it started "
-        "(settings.write_embed_budget_ms); the backfill worker embeds them.",
+        description="Rows this engine committed with a backfill-queue entry instead of a "
+        "vector since it started, because of settings.write_embed_budget_ms; the backfill "
+        "worker embeds them.",
     )

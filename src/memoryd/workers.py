@@ -1,6 +1,7 @@
 """Background workers of the engine: TTL purge, embedding backfill, index checkpoints.
 
-Each worker is a daemon thread looping on an interval until :meth:`Workers.stop`.
+Each worker is a daemon thread looping on an interval (the backfill also when
+woken) until :meth:`Workers.stop`.
 A failing iteration is logged with its traceback and retried next interval;
 it is never silently dropped.
 """
@@ -8,7 +9,6 @@ it is never silently dropped.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +43,7 @@ class Workers:
         self._wake_backfill = threading.Event()
         self._wakes: list[threading.Event] = []
         self._backfill_lock = threading.Lock()
+        self._paused_until = 0.0
 
     def start(self) -> None:
         """Start the three worker threads."""
@@ -72,8 +73,12 @@ class Workers:
         self._threads.clear()
 
     def wake_backfill(self) -> None:
-        """Make the backfill worker run now instead of at its next poll."""
-        self._wake_backfill.set()
+        """Make the backfill worker run now instead of at its next poll.
+
+        Ignored while the backfill is paused because the provider is down.
+        """
+        if time.monotonic() >= self._paused_until:
+            self._wake_backfill.set()
 
     def _loop(
         self, name: str, interval: float, step: Callable[[], int], wake: threading.Event
@@ -86,9 +91,10 @@ class Workers:
                 return
             try:
                 step()
-            except (MemorydError, OSError, sqlite3.Error):
+            except Exception:  # noqa: BLE001 - logged with its traceback, retried
                 # e.g. a full disk during a checkpoint: report it with its
-                # traceback and try again next interval instead of dying.
+                # traceback and try again next interval instead of dying, so
+                # that no worker (the backfill above all) stops for good.
                 log.exception("worker %s failed; retrying in %.0f s", name, interval)
 
     def purge_expired(self) -> int:
@@ -103,28 +109,64 @@ class Workers:
         return 0
 
     def backfill(self) -> int:
-        """Embed queued rows until the queue is empty or the provider fails; returns rows filled.
+        """Embed queued rows until the queue is empty or the provider is down; returns rows filled.
 
         One backfill runs at a time per engine; a second caller waits for it
-        and then drains what is left.
+        and then drains what is left. Texts in the embedding cache are not
+        embedded again, and equal texts of one batch are embedded once. A
+        provider that is down (``BackendUnavailable``, ``Timeout``) pauses the
+        backfill until the next poll (wakes are ignored until then); texts the
+        provider rejects (any other :class:`~memoryd.errors.MemorydError`) are
+        retried one by one, and the rejected rows are marked and go to the
+        back of the queue, so they never block the rows behind them.
         """
-        store, writer = self.memory.store, self.memory.write_vectors
         filled = 0
+        rejected: set[int] = set()  # rows the provider rejected in this pass
         with self._backfill_lock:
             while not self._stop.is_set():
-                items = store.queued(_BACKFILL_BATCH)
+                queued = self.memory.store.queued(_BACKFILL_BATCH)
+                items = [item for item in queued if item[0] not in rejected]
                 if not items:
-                    break
+                    break  # empty, or only rows rejected in this pass are left
                 try:
-                    vectors = writer.embed([text for _, text in items])
+                    try:
+                        filled += self._fill(items)
+                    except (BackendUnavailable, Timeout):
+                        raise
+                    except MemorydError:  # some text was rejected: find which, one by one
+                        for item in items:
+                            done = self._fill_one(item)
+                            filled += done
+                            if not done:
+                                rejected.add(item[0])
                 except (BackendUnavailable, Timeout) as exc:
-                    store.mark_queue_failure([rowid for rowid, _ in items], f"{exc.code}: {exc}")
+                    self._mark_failed([rowid for rowid, _ in items], exc)
+                    self._paused_until = time.monotonic() + _BACKFILL_INTERVAL_S
                     log.warning("embedding backfill paused: %s", exc)
                     break
-                filled += store.fill_vectors(
-                    [
-                        (rowid, vec, text_hash(text))
-                        for (rowid, text), vec in zip(items, vectors, strict=True)
-                    ]
-                )
         return filled
+
+    def _fill(self, items: list[tuple[int, str]]) -> int:
+        store = self.memory.store
+        hashes = {text: text_hash(text) for _, text in items}
+        vectors = store.cached_vectors(sorted(set(hashes.values())))
+        missing = sorted({text for text in hashes if hashes[text] not in vectors})
+        if missing:
+            fresh = self.memory.write_vectors.embed(missing)
+            vectors.update({hashes[t]: v for t, v in zip(missing, fresh, strict=True)})
+        return store.fill_vectors(
+            [(rowid, vectors[hashes[text]], hashes[text], text) for rowid, text in items]
+        )
+
+    def _fill_one(self, item: tuple[int, str]) -> int:
+        try:
+            return self._fill([item])
+        except (BackendUnavailable, Timeout):
+            raise
+        except MemorydError as exc:
+            self._mark_failed([item[0]], exc)
+            log.warning("embedding backfill: provider rejected row %d: %s", item[0], exc)
+            return 0
+
+    def _mark_failed(self, rowids: list[int], exc: MemorydError) -> None:
+        self.memory.store.mark_queue_failure(rowids, f"{exc.code}: {exc}")

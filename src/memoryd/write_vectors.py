@@ -20,8 +20,8 @@ write returns. Two cases commit with a queue entry instead:
    search engines acknowledge before indexing (Qdrant ``wait=false``,
    Elasticsearch refresh). A single caller that did not queue (an import, a
    lone ``add``) always embeds first, however large its batch. The backlog
-   is bounded: once the queue holds :data:`MAX_BACKLOG_S` seconds of
-   expected embedding work, writes embed before committing again, so a
+   is bounded: once the queue holds ``settings.embed_backlog_max_s`` seconds
+   of expected embedding work, writes embed before committing again, so a
    sustained overload slows writers (back-pressure) instead of letting
    vector search fall further behind.
 
@@ -43,18 +43,12 @@ from memoryd.embeddings.base import Embedder, Vectors
 from memoryd.errors import BackendUnavailable, Timeout
 from memoryd.store.sqlite import NewRecord, SQLiteStore
 
-__all__ = ["CONTENDED_WAIT_S", "EWMA_WEIGHT", "MAX_BACKLOG_S", "WriteVectors"]
+__all__ = ["EWMA_WEIGHT", "WriteVectors"]
 
 log = logging.getLogger("memoryd.engine")
 
-#: A caller that waited longer than this before its batch started queued behind
-#: another batch (a caller that leads at once waits microseconds).
-CONTENDED_WAIT_S = 0.005
 #: Weight of the newest measurement in the seconds-per-text moving average.
 EWMA_WEIGHT = 0.2
-#: Largest backlog, in seconds of expected embedding work, that deferral may
-#: leave in the queue: how far vector search may fall behind under overload.
-MAX_BACKLOG_S = 60.0
 
 
 class WriteVectors:
@@ -65,6 +59,9 @@ class WriteVectors:
         embedder: the provider for texts the cache does not hold.
         budget_s: write latency budget in seconds (``write_embed_budget_ms /
             1000``); 0 turns deferral off (every write embeds before its commit).
+        backlog_max_s: largest queue, in seconds of expected embedding work,
+            that deferral may leave (``embed_backlog_max_s``): how far vector
+            search may fall behind under a sustained overload.
         can_defer: whether a backfill worker runs; without one (one-shot CLI
             engines) nothing is deferred.
 
@@ -72,11 +69,18 @@ class WriteVectors:
     """
 
     def __init__(
-        self, store: SQLiteStore, embedder: Embedder, *, budget_s: float, can_defer: bool
+        self,
+        store: SQLiteStore,
+        embedder: Embedder,
+        *,
+        budget_s: float,
+        backlog_max_s: float,
+        can_defer: bool,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.budget_s = budget_s
+        self.backlog_max_s = backlog_max_s
         #: Whether deferral is on (a backfill worker runs and the budget is > 0).
         self.can_defer = can_defer and budget_s > 0
         self._lock = threading.Lock()
@@ -87,6 +91,11 @@ class WriteVectors:
     def deferred(self) -> int:
         """Rows committed before their embedding because of the budget, since start."""
         return self._deferred
+
+    def count_committed(self, deferred: int) -> None:
+        """Add ``deferred`` rows, left to the queue by :meth:`fill` and now committed."""
+        with self._lock:
+            self._deferred += deferred
 
     @property
     def per_text_s(self) -> float | None:
@@ -119,25 +128,25 @@ class WriteVectors:
         per_text = self._per_text_s
         if not self.can_defer or info is None or texts == 0 or per_text is None:
             return False
-        if info.requests == 1 and info.waited_s <= CONTENDED_WAIT_S:
+        if not info.contended:
             return False
         if info.waited_s + texts * per_text <= self.budget_s:
             return False
-        return (self.store.pending_embeddings() + texts) * per_text <= MAX_BACKLOG_S
+        return (self.store.pending_embeddings() + texts) * per_text <= self.backlog_max_s
 
-    def fill(self, records: Sequence[NewRecord], info: BatchInfo | None = None) -> bool:
-        """Set ``vector`` on records that lack one; true if the budget deferred some.
+    def fill(self, records: Sequence[NewRecord], info: BatchInfo | None = None) -> int:
+        """Set ``vector`` on records that lack one; returns how many the budget deferred.
 
         The embedding cache is used first. The rest are embedded unless
-        :meth:`should_defer` says the batch must commit first (returns true:
-        wake the backfill worker after the commit), or the provider is down
-        (returns false: the worker retries on its own schedule). Rows left
-        with ``vector=None`` get a queue entry in the same transaction as
-        their row (``SQLiteStore.insert``).
+        :meth:`should_defer` says the batch must commit first (returns their
+        number: after the commit, call :meth:`count_committed` and wake the
+        backfill worker), or the provider is down (returns 0: the worker
+        retries on its own schedule). Rows left with ``vector=None`` get a
+        queue entry in the same transaction as their row (``SQLiteStore.insert``).
         """
         todo = [r for r in records if r.vector is None]
         if not todo:
-            return False
+            return 0
         cached = self.store.cached_vectors(sorted({r.text_hash for r in todo}))
         missing: dict[str, str] = {}
         for rec in todo:
@@ -146,19 +155,17 @@ class WriteVectors:
             else:
                 missing.setdefault(rec.text_hash, rec.embed_text)
         if not missing:
-            return False
+            return 0
         left = sum(1 for rec in todo if rec.vector is None)
         if self.should_defer(len(missing), info):
-            with self._lock:
-                self._deferred += left
-            return True
+            return left
         try:
             vectors = self.embed(list(missing.values()))
         except (BackendUnavailable, Timeout) as exc:
             log.warning("embedding failed (%s); %d rows queued for backfill", exc.code, left)
-            return False
+            return 0
         by_hash = dict(zip(missing.keys(), vectors, strict=True))
         for rec in todo:
             if rec.vector is None:
                 rec.vector = by_hash[rec.text_hash]
-        return False
+        return 0

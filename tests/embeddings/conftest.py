@@ -79,11 +79,13 @@ class FakeProvider:
     """Scripted answers: each request pops the next action from ``script``, then ``"ok"``.
 
     Actions: ``"ok"``, ``"hang"`` (never answers until teardown), or ``(status, body)``.
+    An ``"ok"`` request holding any text of ``reject`` is answered 400 instead.
     """
 
     url: str = ""
     dim: int = 8
     script: list[Any] = field(default_factory=list)
+    reject: set[str] = field(default_factory=set)
     requests: list[dict[str, Any]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -135,6 +137,9 @@ def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
             texts = payload["input"]
+            if provider.reject & set(texts):
+                self._send(400, {"error": {"message": "input rejected by policy"}})
+                return
             data = [
                 {"object": "embedding", "index": i, "embedding": fake_vector(t, provider.dim)}
                 for i, t in enumerate(texts)

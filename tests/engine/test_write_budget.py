@@ -2,8 +2,8 @@
 
 ``memoryd/write_vectors.py``: a group-commit batch that combines several
 callers (or queued behind another batch) and would exceed
-``write_embed_budget_ms`` commits with a backfill-queue entry; a lone caller
-always embeds first. Real store, real model, real threads.
+``write_embed_budget_ms`` commits with a backfill-queue entry; a caller that
+led at once always embeds first. Real store, real model, real threads.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from typing import Any
 from memoryd import Memory, Settings
 from memoryd.batching import BatchInfo
 from memoryd.store.maintenance import consistency_report
-from memoryd.write_vectors import CONTENDED_WAIT_S, MAX_BACKLOG_S
 
-LONE = BatchInfo(requests=1, waited_s=0.0)
+LONE = BatchInfo(requests=1, waited_s=0.0, contended=False)
 
 
 def _texts(n: int, tag: str) -> list[str]:
@@ -44,26 +43,29 @@ def _rowid(memory: Memory, entry_id: Any) -> int:
 def test_decision(memory: Memory) -> None:
     writer = memory.write_vectors
     assert writer.can_defer and writer.budget_s == 0.1  # the default budget, 100 ms
-    contended = BatchInfo(requests=4, waited_s=0.05)
+    contended = BatchInfo(requests=4, waited_s=0.05, contended=True)
     assert not writer.should_defer(8, contended)  # nothing measured yet
     writer.embed(_texts(16, "measure"))
     per_text = writer.per_text_s
     assert per_text is not None and per_text > 0
     # A caller that led at once embeds first, however large its batch.
     assert not writer.should_defer(10_000, LONE)
-    assert not writer.should_defer(10_000, BatchInfo(1, CONTENDED_WAIT_S / 2))
+    assert not writer.should_defer(10_000, BatchInfo(1, waited_s=0.5, contended=False))
     # Contended: the wait plus the expected embedding time against the budget.
     fits = max(0, int((writer.budget_s - contended.waited_s) / per_text) - 1)
     assert not writer.should_defer(fits, contended)
     assert writer.should_defer(fits + 200, contended)
-    assert writer.should_defer(1, BatchInfo(1, writer.budget_s + 0.01))  # queued behind
-    # The backlog bound: no deferral once the queue would hold > MAX_BACKLOG_S of work.
-    writer.observe(1, MAX_BACKLOG_S / 2)
+    queued_behind = BatchInfo(requests=1, waited_s=writer.budget_s + 0.01, contended=True)
+    assert writer.should_defer(1, queued_behind)
+    # The backlog bound: no deferral once the queue would hold more than
+    # embed_backlog_max_s (default 300 s) of expected work.
+    assert writer.backlog_max_s == 300.0
+    writer.observe(1, 50.0)
     slow = writer.per_text_s
-    assert slow is not None and slow > 1.0
+    assert slow is not None and slow > 5.0
     assert memory.stats().pending_embeddings == 0
-    assert writer.should_defer(int(MAX_BACKLOG_S / slow) - 1, contended)
-    assert not writer.should_defer(int(MAX_BACKLOG_S / slow) + 1, contended)
+    assert writer.should_defer(int(writer.backlog_max_s / slow) - 1, contended)
+    assert not writer.should_defer(int(writer.backlog_max_s / slow) + 1, contended)
 
 
 def test_no_deferral_without_worker_or_budget(
@@ -86,7 +88,10 @@ def test_contended_writes_commit_first_and_backfill_embeds_them(
         bulk = _texts(256, "bulk")
         lead = threading.Thread(target=memory.add_many, args=(bulk,))
         lead.start()  # one lone caller: embeds its 256 texts before committing
-        time.sleep(0.1)
+        deadline = time.monotonic() + 30
+        while not memory._writes.busy:  # the bulk batch is running
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
         singles: dict[int, Any] = {}
 
         def single(n: int) -> None:

@@ -124,8 +124,12 @@ BATCH = 400  # two server-side transactions (256 + 144): in flight after the fir
 
 def test_graceful_shutdown_keeps_acknowledged_writes(tmp_path: Path, model_cache_dir: Path) -> None:
     data_dir, port, log_path = tmp_path / "daemon", _free_port(), tmp_path / "daemon.log"
+    env = _daemon_env(tmp_path, model_cache_dir)
+    # Every batch embeds before its commit, so the big one is still in flight
+    # (embedding its second half) when SIGTERM arrives.
+    env["MEMORYD_WRITE_EMBED_BUDGET_MS"] = "0"
     with log_path.open("wb") as log:
-        proc = _start_daemon(data_dir, port, _daemon_env(tmp_path, model_cache_dir), log)
+        proc = _start_daemon(data_dir, port, env, log)
     settings = Settings(data_dir=data_dir, port=port, model_cache_dir=model_cache_dir)
     acknowledged: list[str] = []
     failures: list[MemorydError] = []

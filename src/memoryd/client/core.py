@@ -266,7 +266,8 @@ class ClientCore:
     def stats(self) -> StoreStats:
         """Counts, sizes and index state of the daemon's store (uptime dropped)."""
         data = self._t.json("GET", "/v1/stats")
-        return StoreStats.model_validate({k: data[k] for k in StoreStats.model_fields})
+        # Fields an older daemon does not send keep their defaults.
+        return StoreStats.model_validate({k: data[k] for k in StoreStats.model_fields if k in data})
 
     # --- export / import ----------------------------------------------------
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:

@@ -37,6 +37,8 @@ from memoryd.types import ScoreExplain, SearchHit, SearchParams, SearchResult
 __all__ = ["FusionConfig", "search"]
 
 _DAY = 86_400.0
+#: Counting rows that wait for their embedding stops here (a bounded cost per search).
+_PENDING_COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,11 @@ def search(
             notes.append(f"vector search skipped: {exc.code}: {exc.message}")
         if qvec is not None:
             vector = store.vector_candidates(params.namespace, qvec, where, k, filtered=filtered)
-            waiting = store.pending_embeddings(params.namespace)
+            waiting = store.pending_embeddings(params.namespace, limit=_PENDING_COUNT_LIMIT)
             if waiting:
+                many = "at least " if waiting >= _PENDING_COUNT_LIMIT else ""
                 notes.append(
-                    f"{waiting} memories of this namespace wait for their embedding; "
+                    f"{many}{waiting} memories of this namespace wait for their embedding; "
                     "until the backfill worker embeds them, only keyword search finds them"
                 )
     if pending is not None:

@@ -317,40 +317,61 @@ class SQLiteStore(CandidatesMixin):
 
     # --- embedding backfill -------------------------------------------------
     def queued(self, limit: int) -> list[tuple[int, str]]:
-        """Up to ``limit`` ``(rowid, text)`` pairs waiting for a vector, oldest first."""
+        """Up to ``limit`` ``(rowid, text)`` pairs waiting for a vector.
+
+        Fewest failed attempts first, then oldest first, so rows the provider
+        keeps rejecting do not block the rows queued behind them.
+        """
         rows = (
             self.pool.reader()
             .execute(
-                "SELECT rowid, text FROM embedding_queue ORDER BY enqueued_at LIMIT ?", (limit,)
+                "SELECT rowid, text FROM embedding_queue ORDER BY attempts, enqueued_at LIMIT ?",
+                (limit,),
             )
             .fetchall()
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
-    def pending_embeddings(self, namespace: str | None = None) -> int:
-        """How many rows (of ``namespace``, or of all) wait in the embedding queue."""
-        conn = self.pool.reader()
-        if namespace is None:
-            row = conn.execute("SELECT COUNT(*) FROM embedding_queue").fetchone()
-        else:
-            row = conn.execute(
-                # CROSS JOIN keeps the (usually empty) queue as the outer loop.
-                "SELECT COUNT(*) FROM embedding_queue q CROSS JOIN memories m "
-                "ON m.rowid = q.rowid WHERE m.namespace = ?",
-                (namespace,),
-            ).fetchone()
+    def pending_embeddings(self, namespace: str | None = None, *, limit: int = -1) -> int:
+        """How many rows (of ``namespace``, or of all) wait in the embedding queue.
+
+        With ``limit`` ≥ 0 counting stops there (a search only says "at least").
+        """
+        sql = "SELECT rowid FROM embedding_queue LIMIT ?"
+        params: tuple[object, ...] = (limit,)
+        if namespace is not None:
+            # CROSS JOIN keeps the (usually empty) queue as the outer loop.
+            sql = (
+                "SELECT q.rowid FROM embedding_queue q CROSS JOIN memories m "
+                "ON m.rowid = q.rowid WHERE m.namespace = ? LIMIT ?"
+            )
+            params = (namespace, limit)
+        row = self.pool.reader().execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()
         return int(row[0])
 
-    def fill_vectors(self, items: Sequence[tuple[int, npt.NDArray[np.float32], str]]) -> int:
-        """Store backfilled vectors ``(rowid, vector, text_hash)``; returns rows filled."""
+    def fill_vectors(self, items: Sequence[tuple[int, npt.NDArray[np.float32], str, str]]) -> int:
+        """Store backfilled vectors ``(rowid, vector, text_hash, text)``; returns rows filled.
+
+        A row is filled only if its queue entry still holds ``text``, the text
+        that was embedded: a row updated (re-queued with a new text, or given
+        its vector by the update) or filled meanwhile by another process is
+        left as it is; the queue entry of a deleted row is dropped.
+        """
         filled = 0
         with self.pool.write() as conn:
-            for rowid, vector, text_hash in items:
+            for rowid, vector, text_hash, text in items:
                 row = conn.execute(
-                    "SELECT namespace FROM memories WHERE rowid = ?", (rowid,)
+                    "SELECT m.namespace FROM embedding_queue q JOIN memories m "
+                    "ON m.rowid = q.rowid WHERE q.rowid = ? AND q.text = ?",
+                    (rowid, text),
                 ).fetchone()
                 if row is None:
-                    conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
+                    # The row is gone (deleted): drop its queue entry, if any.
+                    conn.execute(
+                        "DELETE FROM embedding_queue WHERE rowid = ? AND rowid NOT IN "
+                        "(SELECT rowid FROM memories)",
+                        (rowid,),
+                    )
                     continue
                 blob = encode_vector(vector)
                 conn.execute("INSERT OR REPLACE INTO vectors VALUES (?, ?)", (rowid, blob))
