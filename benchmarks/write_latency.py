@@ -18,6 +18,14 @@ share and the rest (``add − embed``, per call). Then, on the same store, a
 real ``memoryd serve`` subprocess and ``Client.add`` (one keep-alive
 connection), with other new texts. Warm-up adds are not counted.
 
+Concurrent writers (``--concurrent N``, default 16; 0 skips): a fresh daemon
+on the same store, settled (``Daemon.settle``), and N threads, each with its
+own ``Client``, adding ``--concurrent-writes`` further new texts between them
+as fast as they can. Reported: latency per add, writes/s, how many adds the
+write latency budget deferred (``stats().deferred_writes``, see
+``memoryd/write_vectors.py``) and how long the backfill then took to embed
+them (polling ``pending_embeddings`` every 50 ms).
+
 Usage::
 
     .venv/bin/python benchmarks/write_latency.py                # 300 adds each, 10k base
@@ -27,6 +35,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 from pathlib import Path
 
@@ -79,12 +88,61 @@ def over_http(data: Path, work: Path, texts: list[str], warm: list[str]) -> c.Ro
     return row | {"store_total_after": stats.total, "index_size_after": stats.index_size}
 
 
+def concurrent_http(data: Path, work: Path, texts: list[str], clients: int) -> c.Row:
+    """``clients`` threads, each with its own ``Client``, add ``texts`` between them."""
+    with c.Daemon(data, work, MEMORYD_SQLITE_SYNCHRONOUS="FULL") as daemon:
+        daemon.start()
+        daemon.settle()
+        times: list[float] = []
+        lock = threading.Lock()
+
+        def writer(part: list[str]) -> None:
+            with daemon.client() as client:
+                for t in part:
+                    t0 = time.perf_counter()
+                    entry = client.add(t, tags=["bench"])
+                    elapsed = time.perf_counter() - t0
+                    assert entry.content == t
+                    with lock:
+                        times.append(elapsed)
+
+        threads = [
+            threading.Thread(target=writer, args=(texts[i::clients],)) for i in range(clients)
+        ]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+        with daemon.client() as client:
+            deferred = client.stats().deferred_writes
+            t0 = time.perf_counter()
+            while client.stats().pending_embeddings:
+                time.sleep(0.05)
+            drain = time.perf_counter() - t0
+            stats = client.stats()
+    assert len(times) == len(texts) and stats.vectors == stats.total, stats
+    row = {"path": f"HTTP, {clients} clients", "synchronous": "FULL", "op": "Client.add"}
+    return (
+        row
+        | c.summarize(times)
+        | {
+            "writes_per_s": round(len(texts) / wall, 1),
+            "deferred": deferred,
+            "backfill_drain_s": round(drain, 2),
+        }
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base-size", type=int, default=10_000, help="memories already stored")
     ap.add_argument("--writes", type=int, default=300, help="measured adds per path")
     ap.add_argument("--warmup", type=int, default=10, help="unmeasured adds per path")
-    ap.add_argument("--no-http", action="store_true", help="skip the daemon part")
+    ap.add_argument("--no-http", action="store_true", help="skip the daemon parts")
+    ap.add_argument("--concurrent", type=int, default=16, help="concurrent HTTP writers (0: skip)")
+    ap.add_argument("--concurrent-writes", type=int, default=400, help="adds among them")
     ap.add_argument("--quick", action="store_true", help="2,000 base memories, 60 adds")
     ap.add_argument("--tmp-dir", default=None, help="parent of the temp store (on a real disk)")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached store")
@@ -95,17 +153,21 @@ def main() -> None:
     src = c.cached_store(args.base_size, rebuild=args.rebuild)
     base_texts = set(c.dataset(args.base_size)[0])
     per_path = args.writes + args.warmup
-    fresh = [t for t, _ in c.memory_texts(2 * per_path, seed=c.SEED + 1, exclude=base_texts)]
+    n_fresh = 2 * per_path + args.concurrent_writes
+    fresh = [t for t, _ in c.memory_texts(n_fresh, seed=c.SEED + 1, exclude=base_texts)]
     machine = c.machine_info(Path(args.tmp_dir) if args.tmp_dir else None)
     with c.bench_tmp(args.tmp_dir) as tmp:
         data = c.copy_store(src, Path(tmp) / "data")
-        local, remote = fresh[:per_path], fresh[per_path:]
+        local, remote = fresh[:per_path], fresh[per_path : 2 * per_path]
         rows = in_process(data, local[args.warmup :], local[: args.warmup])
         if not args.no_http:
             rows.insert(0, over_http(data, Path(tmp), remote[args.warmup :], remote[: args.warmup]))
+        if not args.no_http and args.concurrent > 0:
+            burst = fresh[2 * per_path :]
+            rows.append(concurrent_http(data, Path(tmp), burst, args.concurrent))
     for row in rows:
         row["target"] = "—"
-        if row["op"] == "Client.add":
+        if row["path"] == "HTTP":
             row["target"] = "p50 " + c.verdict(row["p50_ms"], TARGET_HTTP_P50_MS)
     table = c.md_table(
         ["path", "operation", "synchronous", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms"]
@@ -114,16 +176,30 @@ def main() -> None:
             [r["path"], r["op"], r["synchronous"], r["n"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
             + [r["mean_ms"], r["target"]]
             for r in rows
+            if "writes_per_s" not in r
         ],
     )
+    tables = [table]
+    burst_rows = [r for r in rows if "writes_per_s" in r]
+    if burst_rows:
+        tables.append(
+            c.md_table(
+                ["path", "n", "p50 ms", "p99 ms", "writes/s", "deferred", "backfill drain s"],
+                [
+                    [r["path"], r["n"], r["p50_ms"], r["p99_ms"], r["writes_per_s"]]
+                    + [r["deferred"], r["backfill_drain_s"]]
+                    for r in burst_rows
+                ],
+            )
+        )
     params = {k: v for k, v in vars(args).items() if k != "json"}
     method = (
         f"{args.writes} distinct new texts per path (+{args.warmup} warm-up) added one by one "
         f"to a copy of a {args.base_size:,}-memory store, synchronous=FULL, local embedding "
-        "in every call; HTTP = Client.add against a real `memoryd serve` subprocess. "
-        "See the module docstring."
+        "in every call; HTTP = Client.add against a real `memoryd serve` subprocess; "
+        f"then {args.concurrent} concurrent HTTP writers. See the module docstring."
     )
-    c.report("write latency", method, machine, [table], {"params": params, "rows": rows}, args.json)
+    c.report("write latency", method, machine, tables, {"params": params, "rows": rows}, args.json)
 
 
 if __name__ == "__main__":
