@@ -247,15 +247,20 @@ def _lazy_items(texts: Sequence[str], tags: Sequence[str], vectors: np.ndarray) 
 def cached_store(n: int, seed: int = SEED, *, rebuild: bool = False) -> Path:
     """Folder of a pristine store of ``n`` memories (built once with precomputed vectors).
 
-    Keyed by memoryd version and schema version; use ``rebuild=True`` (the
-    scripts' ``--rebuild``) after an engine change that alters the stored data.
+    Keyed by memoryd version, schema version and vector-index checkpoint
+    format; use ``rebuild=True`` (the scripts' ``--rebuild``) after an engine
+    change that alters the stored data.
     """
     import memoryd
     from memoryd import Memory
     from memoryd.store.migrations import MIGRATIONS
+    from memoryd.store.vector_index import INDEX_FORMAT
 
     schema = max(m.version for m in MIGRATIONS)
-    name = f"v{GEN_VERSION}-seed{seed}-n{n}-memoryd{memoryd.__version__}-schema{schema}"
+    name = (
+        f"v{GEN_VERSION}-seed{seed}-n{n}-memoryd{memoryd.__version__}"
+        f"-schema{schema}-index{INDEX_FORMAT}"
+    )
     path = BENCH_CACHE / "stores" / name
     if (path / "BUILD.json").exists() and not rebuild:
         return path

@@ -115,6 +115,38 @@ def test_corrupt_manifest_is_rebuilt(settings, embedder) -> None:  # type: ignor
         assert consistency_report(mem.store)["ok"]
 
 
+def test_float32_checkpoint_is_rebuilt_as_float16(settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A format-1 (float32) checkpoint from an older memoryd is rebuilt once, then loaded."""
+    import json
+
+    import numpy as np
+
+    from memoryd.store.rows import decode_vector
+    from memoryd.store.vector_index import INDEX_FORMAT, VECTOR_ATOL
+
+    with Memory(settings, embedder=embedder) as mem:  # close() writes the checkpoint
+        entry = mem.add("the lighthouse keeper logs every passing ship")
+    manifest_path = settings.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["version"] == INDEX_FORMAT == 2
+    manifest_path.write_text(json.dumps(manifest | {"version": 1}))
+    with Memory(settings, embedder=embedder) as mem:
+        assert mem.index_source == "rebuilt"
+        hit = mem.search("who records ships", mode="vector").hits[0]
+        assert hit.entry.id == entry.id
+        rowid, blob = (
+            mem.store.pool.reader().execute("SELECT rowid, vector FROM vectors").fetchone()
+        )
+        stored = decode_vector(blob)
+        indexed = mem.store.index.vectors("default", [rowid])[0]
+        assert np.abs(indexed - stored).max() <= VECTOR_ATOL  # a float16 copy of the truth
+        assert consistency_report(mem.store)["ok"]
+        mem.store.checkpoint_index()
+    assert json.loads(manifest_path.read_text())["version"] == INDEX_FORMAT
+    with Memory(settings, embedder=embedder, background=False) as mem:
+        assert mem.index_source == "checkpoint"
+
+
 def test_second_process_view_catches_up_through_index_log(settings, embedder) -> None:  # type: ignore[no-untyped-def]
     a = Memory(settings, embedder=embedder, background=False)
     b = Memory(settings, embedder=embedder, background=False)

@@ -8,6 +8,7 @@ import numpy as np
 
 from memoryd.store.rows import decode_vector
 from memoryd.store.sqlite import SQLiteStore
+from memoryd.store.vector_index import VECTOR_ATOL
 from memoryd.types import StoreStats
 
 __all__ = ["consistency_report", "store_stats"]
@@ -70,7 +71,7 @@ def _index_differences(store: SQLiteStore, chunk: int = 4096) -> tuple[int, int,
                     missing += 1
                     continue
                 present += 1
-                if not np.allclose(vec, decode_vector(stored[key]), atol=1e-5):
+                if not np.allclose(vec, decode_vector(stored[key]), rtol=0, atol=VECTOR_ATOL):
                     stale += 1
         extra += store.index.size(namespace) - present
     return missing, stale, extra
