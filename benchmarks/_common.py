@@ -253,14 +253,16 @@ def cached_store(n: int, seed: int = SEED, *, rebuild: bool = False) -> Path:
     """
     import memoryd
     from memoryd import Memory
+    from memoryd.store import vector_index
     from memoryd.store.migrations import MIGRATIONS
-    from memoryd.store.vector_index import INDEX_FORMAT
 
     schema = max(m.version for m in MIGRATIONS)
-    name = (
-        f"v{GEN_VERSION}-seed{seed}-n{n}-memoryd{memoryd.__version__}"
-        f"-schema{schema}-index{INDEX_FORMAT}"
-    )
+    name = f"v{GEN_VERSION}-seed{seed}-n{n}-memoryd{memoryd.__version__}-schema{schema}"
+    # Code from before index format 2 (ab.sh runs it with this script) has no
+    # INDEX_FORMAT and keeps the old names.
+    index_format = getattr(vector_index, "INDEX_FORMAT", 1)
+    if index_format > 1:
+        name += f"-index{index_format}"
     path = BENCH_CACHE / "stores" / name
     if (path / "BUILD.json").exists() and not rebuild:
         return path
