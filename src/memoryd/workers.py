@@ -147,14 +147,9 @@ class Workers:
         return filled
 
     def _fill(self, items: list[tuple[int, str]]) -> int:
-        store = self.memory.store
         hashes = {text: text_hash(text) for _, text in items}
-        vectors = store.cached_vectors(sorted(set(hashes.values())))
-        missing = sorted({text for text in hashes if hashes[text] not in vectors})
-        if missing:
-            fresh = self.memory.write_vectors.embed(missing)
-            vectors.update({hashes[t]: v for t, v in zip(missing, fresh, strict=True)})
-        return store.fill_vectors(
+        vectors = self.memory.write_vectors.vectors_for({h: t for t, h in hashes.items()})
+        return self.memory.store.fill_vectors(
             [(rowid, vectors[hashes[text]], hashes[text], text) for rowid, text in items]
         )
 

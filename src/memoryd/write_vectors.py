@@ -36,7 +36,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from memoryd.batching import BatchInfo
 from memoryd.embeddings.base import Embedder, Vectors
@@ -123,6 +126,26 @@ class WriteVectors:
                 sample if previous is None else previous + EWMA_WEIGHT * (sample - previous)
             )
 
+    def split_cached(
+        self, texts: Mapping[str, str]
+    ) -> tuple[dict[str, npt.NDArray[np.float32]], dict[str, str]]:
+        """``texts`` (text hash → text) split into the vectors the embedding cache
+        holds and the texts it lacks, both keyed by text hash."""
+        cached = self.store.cached_vectors(sorted(texts))
+        missing = {h: text for h, text in texts.items() if h not in cached}
+        return cached, missing
+
+    def vectors_for(self, texts: Mapping[str, str]) -> dict[str, npt.NDArray[np.float32]]:
+        """Vectors of ``texts`` (text hash → text) by text hash: cache first, then :meth:`embed`.
+
+        Raises what the provider raises.
+        """
+        vectors, missing = self.split_cached(texts)
+        if missing:
+            fresh = self.embed(list(missing.values()))
+            vectors.update(zip(missing, fresh, strict=True))
+        return vectors
+
     def should_defer(self, texts: int, info: BatchInfo | None) -> bool:
         """Whether a batch needing ``texts`` embeddings should commit first (see the module doc)."""
         per_text = self._per_text_s
@@ -132,7 +155,8 @@ class WriteVectors:
             return False
         if info.waited_s + texts * per_text <= self.budget_s:
             return False
-        return (self.store.pending_embeddings() + texts) * per_text <= self.backlog_max_s
+        room = int(self.backlog_max_s / per_text) + 1  # counting past it changes nothing
+        return (self.store.pending_embeddings(limit=room) + texts) * per_text <= self.backlog_max_s
 
     def fill(self, records: Sequence[NewRecord], info: BatchInfo | None = None) -> int:
         """Set ``vector`` on records that lack one; returns how many the budget deferred.
@@ -147,13 +171,9 @@ class WriteVectors:
         todo = [r for r in records if r.vector is None]
         if not todo:
             return 0
-        cached = self.store.cached_vectors(sorted({r.text_hash for r in todo}))
-        missing: dict[str, str] = {}
+        cached, missing = self.split_cached({r.text_hash: r.embed_text for r in todo})
         for rec in todo:
-            if rec.text_hash in cached:
-                rec.vector = cached[rec.text_hash]
-            else:
-                missing.setdefault(rec.text_hash, rec.embed_text)
+            rec.vector = cached.get(rec.text_hash)
         if not missing:
             return 0
         left = sum(1 for rec in todo if rec.vector is None)

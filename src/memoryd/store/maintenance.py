@@ -8,7 +8,7 @@ import numpy as np
 
 from memoryd.store.rows import decode_vector
 from memoryd.store.sqlite import SQLiteStore
-from memoryd.store.vector_index import VECTOR_ATOL
+from memoryd.store.vector_index import same_vector
 from memoryd.types import StoreStats
 
 __all__ = ["consistency_report", "store_stats"]
@@ -30,7 +30,7 @@ def store_stats(store: SQLiteStore) -> StoreStats:
         by_kind=by_kind,
         by_namespace=by_ns,
         vectors=conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0],
-        pending_embeddings=conn.execute("SELECT COUNT(*) FROM embedding_queue").fetchone()[0],
+        pending_embeddings=store.pending_embeddings(),
         embedding_model=store.model,
         dim=store.dim,
         db_path=str(store.path),
@@ -71,7 +71,7 @@ def _index_differences(store: SQLiteStore, chunk: int = 4096) -> tuple[int, int,
                     missing += 1
                     continue
                 present += 1
-                if not np.allclose(vec, decode_vector(stored[key]), rtol=0, atol=VECTOR_ATOL):
+                if not same_vector(vec, decode_vector(stored[key])):
                     stale += 1
         extra += store.index.size(namespace) - present
     return missing, stale, extra

@@ -41,7 +41,15 @@ import numpy.typing as npt
 import onnxruntime  # noqa: F401, I001  (import order matters, see above)
 from usearch.index import Index  # noqa: I001
 
-__all__ = ["HNSW_DTYPE", "HNSW_PARAMS", "INDEX_FORMAT", "VECTOR_ATOL", "IndexOp", "VectorIndex"]
+__all__ = [
+    "HNSW_DTYPE",
+    "HNSW_PARAMS",
+    "INDEX_FORMAT",
+    "VECTOR_ATOL",
+    "IndexOp",
+    "VectorIndex",
+    "same_vector",
+]
 
 #: usearch HNSW parameters (M=16, efConstruction=128, efSearch=128): chosen in
 #: docs/perf/vector_index.md: recall@10 0.998, recall@100 0.98, ~1 ms per query at 100k.
@@ -68,6 +76,11 @@ INDEX_FORMAT = 2
 #: to a stored float32 one (float16 keeps ~3 significant digits; the elements
 #: of a unit 384-dim vector are below 1, so rounding moves them by < 5e-4).
 VECTOR_ATOL = 1e-3
+
+
+def same_vector(indexed: npt.NDArray[np.floating], stored: npt.NDArray[np.float32]) -> bool:
+    """Whether an indexed (float16) vector copies a stored float32 one (:data:`VECTOR_ATOL`)."""
+    return bool(np.allclose(indexed.reshape(-1), stored.reshape(-1), rtol=0, atol=VECTOR_ATOL))
 
 
 @dataclass(frozen=True)
@@ -245,8 +258,7 @@ class VectorIndex:
                 fresh.append(rowid)
                 continue
             current = index.get(key)
-            stored = None if current is None else np.asarray(current, np.float32).reshape(-1)
-            if stored is not None and np.allclose(stored, vector, rtol=0, atol=VECTOR_ATOL):
+            if current is not None and same_vector(np.asarray(current, np.float32), vector):
                 continue
             index.remove(key)
             index.add(key, vector)
