@@ -20,6 +20,7 @@ the benchmarks always measure the default settings.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -301,12 +302,22 @@ def free_port() -> int:
 
 
 def rss_kib(pid: int) -> Row:
-    """``VmRSS``, ``VmHWM`` (peak), ``RssAnon``, ``RssFile`` in KiB and ``Threads``
-    of a process, from /proc/PID/status."""
+    """Memory of a process in KiB, and its thread count.
+
+    From /proc/PID/status: ``VmRSS``, ``VmHWM`` (peak), ``RssAnon``, ``RssFile``,
+    ``Threads``. From /proc/PID/smaps_rollup (Linux >= 4.14): ``Pss``, ``Pss_Anon``,
+    ``Pss_File``. RSS counts a file page once per mapping, and SQLite maps the
+    database once per connection (``mmap_size``), so ``RssFile`` can exceed the
+    file; PSS counts each page once, shared pages split among their mappings.
+    """
     out: Row = {}
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
             if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:", "RssFile:", "Threads:")):
+                out[line.split(":")[0]] = int(line.split()[1])
+    with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            if line.startswith(("Pss:", "Pss_Anon:", "Pss_File:")):
                 out[line.split(":")[0]] = int(line.split()[1])
     return out
 

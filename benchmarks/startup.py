@@ -10,10 +10,13 @@ warm-cache start unless ``--drop-caches``, which needs root and slows every
 other process on the machine), then ``memoryd serve`` is spawned and
 ``/readyz`` polled every ``--poll-ms`` (10) ms with the bearer token: start-up = spawn to the
 first 200 (interpreter, imports, store open, vector index load, embedding
-model load and warm-up). The daemon's RSS (``VmRSS`` from
-``/proc/PID/status``) is read right after ready; in the last run it is read
-again after ``--searches`` distinct hybrid searches over HTTP (``VmHWM`` =
-peak). Shutdown = SIGTERM to exit.
+model load and warm-up). The daemon's memory (``_common.rss_kib``: RSS, anon
+and file RSS from ``/proc/PID/status``, PSS from ``/proc/PID/smaps_rollup``) is
+read right after ready; in the last run also once its start-up work has
+settled (``_common.wait_settled``: the in-memory BM25 index is built) and
+after ``--searches`` distinct hybrid searches over HTTP (``VmHWM`` = peak).
+File RSS counts the SQLite file once per connection that maps it; PSS counts
+each page once. Shutdown = SIGTERM to exit.
 
 Cold in-process open: ``--opens`` fresh Python processes (``python -c``,
 nothing imported beforehand) each time ``import memoryd`` (with numpy,
@@ -37,6 +40,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import _common as c
 
@@ -80,19 +84,18 @@ def daemon_runs(src: Path, args: argparse.Namespace) -> tuple[list[c.Row], c.Row
                 rss = daemon.rss()
                 if i == args.starts - 1:
                     with daemon.client() as client:
+                        settled_s = c.wait_settled(client)
+                        settled = daemon.rss()
                         t0 = time.perf_counter()
                         for q in queries:
                             client.search(q)
                         took = time.perf_counter() - t0
                     after = daemon.rss()
                     memory = {
-                        "rss_ready_mib": rss["VmRSS"] / 1024,
-                        "anon_ready_mib": rss["RssAnon"] / 1024,
-                        "threads_ready": rss["Threads"],
-                        "rss_after_searches_mib": after["VmRSS"] / 1024,
-                        "anon_after_searches_mib": after["RssAnon"] / 1024,
-                        "threads_after_searches": after["Threads"],
-                        "peak_mib": after["VmHWM"] / 1024,
+                        "ready": rss,
+                        "settled": settled,
+                        "settled_after_s": settled_s,
+                        "after_searches": after,
                         "searches": len(queries),
                         "search_mean_ms": took / len(queries) * 1000,
                     }
@@ -121,6 +124,12 @@ def open_runs(src: Path, args: argparse.Namespace) -> list[c.Row]:
             row = json.loads(proc.stdout.strip().splitlines()[-1])
             out.append({**row, "process_s": time.perf_counter() - t0})
     return out
+
+
+def _memory_row(label: str, kib: c.Row, *, peak: bool = False) -> list[Any]:
+    """One row of the memory table: ``kib`` from ``_common.rss_kib``, shown in MiB."""
+    mib = [kib[key] / 1024 if key in kib else "—" for key in ("VmRSS", "RssAnon", "RssFile", "Pss")]
+    return [label, *mib, kib["Threads"], kib["VmHWM"] / 1024 if peak else "—"]
 
 
 def main() -> None:
@@ -166,13 +175,19 @@ def main() -> None:
          + [med(opens, "warmup_s"), med(opens, "process_s"), opens[0]["index"]]],
     )  # fmt: skip
     rss_table = c.md_table(
-        ["daemon memory", "RSS MiB", "of which anon MiB", "threads", "peak RSS MiB"],
+        ["daemon memory", "RSS MiB", "anon MiB", "file MiB", "PSS MiB", "threads", "peak RSS MiB"],
         [
-            [f"after ready ({args.size:,} memories)", memory["rss_ready_mib"]]
-            + [memory["anon_ready_mib"], memory["threads_ready"], "—"],
-            [f"after {memory['searches']:,} searches (mean {memory['search_mean_ms']:.1f} ms)"]
-            + [memory["rss_after_searches_mib"], memory["anon_after_searches_mib"]]
-            + [memory["threads_after_searches"], memory["peak_mib"]],
+            _memory_row(f"after ready ({args.size:,} memories)", memory["ready"]),
+            _memory_row(
+                f"settled (BM25 index built, {memory['settled_after_s']:.1f} s later)",
+                memory["settled"],
+            ),
+            _memory_row(
+                f"after {memory['searches']:,} more searches "
+                f"(mean {memory['search_mean_ms']:.1f} ms)",
+                memory["after_searches"],
+                peak=True,
+            ),
         ],
     )
     params = {k: v for k, v in vars(args).items() if k != "json"}
