@@ -20,11 +20,22 @@ from memoryd.records import text_hash
 if TYPE_CHECKING:
     from memoryd.core import EngineCore
 
-__all__ = ["Workers"]
+__all__ = ["Workers", "backfill_lease_s"]
 
 log = logging.getLogger("memoryd.workers")
 _BACKFILL_INTERVAL_S = 2.0
 _BACKFILL_BATCH = 64
+
+
+def backfill_lease_s(embedding_timeout_s: float) -> float:
+    """How long a backfill batch is leased, in seconds: 4 x the provider timeout + 10 s.
+
+    An HTTP provider's request, retries included, ends within the timeout
+    (``embeddings/openai.py``), so a 64-row batch sent in up to four requests
+    keeps its lease; a worker killed holding one delays its rows by this much
+    at most (50 s with the default 10 s timeout).
+    """
+    return 4 * embedding_timeout_s + 10.0
 
 
 class Workers:
@@ -118,14 +129,19 @@ class Workers:
         backfill until the next poll (wakes are ignored until then); texts the
         provider rejects (any other :class:`~memoryd.errors.MemorydError`) are
         retried one by one, and the rejected rows are marked and go to the
-        back of the queue, so they never block the rows behind them.
+        back of the queue, so they never block the rows behind them. Each
+        batch is leased first (:meth:`SQLiteStore.lease_queued`), so the
+        workers of several processes on one store embed different rows.
         """
         filled = 0
         rejected: set[int] = set()  # rows the provider rejected in this pass
         with self._backfill_lock:
             while not self._stop.is_set():
-                queued = self.memory.store.queued(_BACKFILL_BATCH)
-                items = [item for item in queued if item[0] not in rejected]
+                items = self.memory.store.lease_queued(
+                    _BACKFILL_BATCH,
+                    backfill_lease_s(self.memory.settings.embedding_timeout_s),
+                    exclude=rejected,
+                )
                 if not items:
                     break  # empty, or only rows rejected in this pass are left
                 try:

@@ -8,6 +8,7 @@ text the row no longer holds.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,3 +139,33 @@ def test_backfill_uses_the_embedding_cache(tmp_path: Path, provider: FakeProvide
         )
         assert _stored_vector(memory, fresh) is not None
         assert consistency_report(memory.store)["ok"]
+
+
+def test_workers_of_two_engines_lease_different_rows(
+    tmp_path: Path, provider: FakeProvider
+) -> None:
+    """Two engines on one store file (as two processes): a leased batch is skipped by the other."""
+    with _memory(tmp_path, provider) as a, _memory(tmp_path, provider) as b:
+        rows = [_add_while_down(a, provider, f"fact number {i}") for i in range(3)]
+        held = a.store.lease_queued(2, 0.5)  # A's worker is embedding these
+        assert [rowid for rowid, _ in held] == rows[:2]
+        assert b.store.lease_queued(10, 60.0) == [(rows[2], "fact number 2")]
+        assert b.store.lease_queued(10, 60.0) == []  # everything is leased now
+
+        assert b.workers.backfill() == 0  # nothing free: A's lease and its own still hold
+        assert set(_queue(b)) == set(rows)
+
+        time.sleep(0.6)  # A died without filling: its lease runs out, B takes the rows
+        assert b.workers.backfill() == 2
+        assert set(_queue(b)) == {rows[2]}  # B's own earlier lease (60 s) still holds
+
+
+def test_a_failed_attempt_ends_the_lease(tmp_path: Path, provider: FakeProvider) -> None:
+    with _memory(tmp_path, provider) as a, _memory(tmp_path, provider) as b:
+        rowid = _add_while_down(a, provider, "the ferry leaves at nine")
+        assert a.store.lease_queued(5, 60.0) == [(rowid, "the ferry leaves at nine")]
+        a.store.mark_queue_failure([rowid], "backend_unavailable: provider down")
+        assert _queue(a) == {rowid: ("the ferry leaves at nine", 1)}
+        assert b.workers.backfill() == 1  # free again at once, not after 60 s
+        assert _queue(a) == {}
+        assert consistency_report(a.store)["ok"]

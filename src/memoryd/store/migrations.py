@@ -39,6 +39,10 @@ On-disk layout (version 1):
   deleted or re-written (content, text hash or namespace), appended by
   triggers on ``memories`` in the writing transaction; the in-memory BM25
   index of every process replays it (``store/keyword_upkeep.py``).
+* (version 5) ``embedding_queue.leased_until`` (unix seconds, 0 = free): the
+  backfill worker of one process leases a batch before embedding it, so the
+  workers of several processes sharing the store do not embed the same rows;
+  an index on ``(attempts, enqueued_at)`` serves the queue's order.
 """
 
 from __future__ import annotations
@@ -256,6 +260,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             """CREATE TRIGGER keyword_log_delete AFTER DELETE ON memories BEGIN
                 INSERT INTO keyword_log(rowid) VALUES (old.rowid);
             END""",
+        ),
+    ),
+    Migration(
+        5,
+        "embedding_queue_lease",
+        (
+            "ALTER TABLE embedding_queue ADD COLUMN leased_until REAL NOT NULL DEFAULT 0",
+            "CREATE INDEX embedding_queue_order ON embedding_queue(attempts, enqueued_at)",
         ),
     ),
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -316,20 +316,39 @@ class SQLiteStore(CandidatesMixin):
         return self.delete_rows([r[0] for r in rows]) if rows else 0
 
     # --- embedding backfill -------------------------------------------------
-    def queued(self, limit: int) -> list[tuple[int, str]]:
-        """Up to ``limit`` ``(rowid, text)`` pairs waiting for a vector.
+    def lease_queued(
+        self, limit: int, lease_s: float, *, exclude: Collection[int] = ()
+    ) -> list[tuple[int, str]]:
+        """Lease up to ``limit`` ``(rowid, text)`` pairs waiting for a vector.
 
-        Fewest failed attempts first, then oldest first, so rows the provider
-        keeps rejecting do not block the rows queued behind them.
+        Only rows no other worker holds are taken (``leased_until`` in the
+        past), fewest failed attempts first, then oldest first, so rows the
+        provider keeps rejecting do not block the rows queued behind them.
+        They are held for ``lease_s`` seconds: the backfill of another process
+        on the same store skips them meanwhile. Filling a row
+        (:meth:`fill_vectors`) or recording a failure
+        (:meth:`mark_queue_failure`) ends its lease; a worker that dies holding
+        one delays its rows by ``lease_s`` at most. The lease only saves work:
+        a row embedded twice is still filled once, with its current text.
+
+        Args:
+            limit: most rows to lease.
+            lease_s: how long the lease holds, in seconds.
+            exclude: rowids not to lease (e.g. rejected earlier in this pass).
         """
-        rows = (
-            self.pool.reader()
-            .execute(
-                "SELECT rowid, text FROM embedding_queue ORDER BY attempts, enqueued_at LIMIT ?",
-                (limit,),
+        now = time.time()
+        skip = sorted(exclude)
+        not_in = f"AND rowid NOT IN ({','.join('?' * len(skip))}) " if skip else ""
+        with self.pool.write() as conn:
+            rows = conn.execute(
+                f"SELECT rowid, text FROM embedding_queue WHERE leased_until <= ? {not_in}"
+                "ORDER BY attempts, enqueued_at LIMIT ?",
+                (now, *skip, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE embedding_queue SET leased_until = ? WHERE rowid = ?",
+                [(now + lease_s, r[0]) for r in rows],
             )
-            .fetchall()
-        )
         return [(int(r[0]), str(r[1])) for r in rows]
 
     def pending_embeddings(self, namespace: str | None = None, *, limit: int = -1) -> int:
@@ -394,11 +413,11 @@ class SQLiteStore(CandidatesMixin):
         return filled
 
     def mark_queue_failure(self, rowids: Sequence[int], error: str) -> None:
-        """Record a failed backfill attempt (the rows stay queued)."""
+        """Record a failed backfill attempt: the rows stay queued, their lease ends."""
         with self.pool.write() as conn:
             conn.executemany(
-                "UPDATE embedding_queue SET attempts = attempts + 1, last_error = ? "
-                "WHERE rowid = ?",
+                "UPDATE embedding_queue SET attempts = attempts + 1, last_error = ?, "
+                "leased_until = 0 WHERE rowid = ?",
                 [(error[:500], rowid) for rowid in rowids],
             )
 
