@@ -20,7 +20,11 @@ from pathlib import Path
 
 from memoryd.errors import ConfigError, StorageError, StorageFull
 
-__all__ = ["ConnectionPool", "Pragmas", "translate_sqlite_error", "verify_pragmas"]
+__all__ = ["SQL_CHUNK", "ConnectionPool", "Pragmas", "translate_sqlite_error", "verify_pragmas"]
+
+#: Most values bound into one ``IN (...)`` list: below SQLite's host-parameter
+#: limit (999 before SQLite 3.32, https://sqlite.org/limits.html#max_variable_number).
+SQL_CHUNK = 500
 
 _SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 

@@ -1,0 +1,151 @@
+"""The embedding queue and cache of :class:`~memoryd.store.sqlite.SQLiteStore`.
+
+``embedding_queue`` holds rows acknowledged without a vector (provider down
+at write time, or deferred by the write latency budget); the backfill worker
+(``memoryd/workers.py``) leases batches of it, embeds them and fills their
+vectors. ``embedding_cache`` maps ``(model, text_hash)`` to a vector so that a
+text is embedded once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from memoryd.store.connection import SQL_CHUNK
+from memoryd.store.index_upkeep import IndexUpkeepMixin
+from memoryd.store.rows import decode_vector, encode_vector
+
+__all__ = ["EmbeddingQueueMixin"]
+
+
+class EmbeddingQueueMixin(IndexUpkeepMixin):
+    """Queue leases, fills and failures, pending counts and cached vectors
+    (a filled vector is replayed into the index by :meth:`sync_index`)."""
+
+    model: str
+    dim: int
+    wrote: bool
+
+    def lease_queued(
+        self, limit: int, lease_s: float, *, exclude: Collection[int] = ()
+    ) -> list[tuple[int, str]]:
+        """Lease up to ``limit`` ``(rowid, text)`` pairs waiting for a vector.
+
+        Only rows no other worker holds are taken (``leased_until`` in the
+        past), fewest failed attempts first, then oldest first, so rows the
+        provider keeps rejecting do not block the rows queued behind them.
+        They are held for ``lease_s`` seconds: the backfill of another process
+        on the same store skips them meanwhile. Filling a row
+        (:meth:`fill_vectors`) or recording a failure
+        (:meth:`mark_queue_failure`) ends its lease; a worker that dies holding
+        one delays its rows by ``lease_s`` at most. The lease only saves work:
+        a row embedded twice is still filled once, with its current text.
+
+        Args:
+            limit: most rows to lease.
+            lease_s: how long the lease holds, in seconds.
+            exclude: rowids not to lease (e.g. rejected earlier in this pass).
+        """
+        now = time.time()
+        skip = sorted(exclude)
+        not_in = f"AND rowid NOT IN ({','.join('?' * len(skip))}) " if skip else ""
+        with self.pool.write() as conn:
+            rows = conn.execute(
+                f"SELECT rowid, text FROM embedding_queue WHERE leased_until <= ? {not_in}"
+                "ORDER BY attempts, enqueued_at LIMIT ?",
+                (now, *skip, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE embedding_queue SET leased_until = ? WHERE rowid = ?",
+                [(now + lease_s, r[0]) for r in rows],
+            )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def pending_embeddings(self, namespace: str | None = None, *, limit: int = -1) -> int:
+        """How many rows (of ``namespace``, or of all) wait in the embedding queue.
+
+        With ``limit`` ≥ 0 counting stops there (a search only says "at least").
+        """
+        sql = "SELECT rowid FROM embedding_queue LIMIT ?"
+        params: tuple[object, ...] = (limit,)
+        if namespace is not None:
+            # CROSS JOIN keeps the (usually empty) queue as the outer loop.
+            sql = (
+                "SELECT q.rowid FROM embedding_queue q CROSS JOIN memories m "
+                "ON m.rowid = q.rowid WHERE m.namespace = ? LIMIT ?"
+            )
+            params = (namespace, limit)
+        row = self.pool.reader().execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()
+        return int(row[0])
+
+    def fill_vectors(self, items: Sequence[tuple[int, npt.NDArray[np.float32], str, str]]) -> int:
+        """Store backfilled vectors ``(rowid, vector, text_hash, text)``; returns rows filled.
+
+        A row is filled only if its queue entry still holds ``text``, the text
+        that was embedded: a row updated (re-queued with a new text, or given
+        its vector by the update) or filled meanwhile by another process is
+        left as it is; the queue entry of a deleted row is dropped.
+        """
+        filled = 0
+        with self.pool.write() as conn:
+            for rowid, vector, text_hash, text in items:
+                row = conn.execute(
+                    "SELECT m.namespace FROM embedding_queue q JOIN memories m "
+                    "ON m.rowid = q.rowid WHERE q.rowid = ? AND q.text = ?",
+                    (rowid, text),
+                ).fetchone()
+                if row is None:
+                    # The row is gone (deleted): drop its queue entry, if any.
+                    conn.execute(
+                        "DELETE FROM embedding_queue WHERE rowid = ? AND rowid NOT IN "
+                        "(SELECT rowid FROM memories)",
+                        (rowid,),
+                    )
+                    continue
+                blob = encode_vector(vector)
+                conn.execute("INSERT OR REPLACE INTO vectors VALUES (?, ?)", (rowid, blob))
+                conn.execute(
+                    "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'upsert')",
+                    (rowid, row[0]),
+                )
+                conn.execute(
+                    "INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
+                    (self.model, text_hash, blob),
+                )
+                conn.execute(
+                    "UPDATE memories SET embedding_model = ?, dim = ? WHERE rowid = ?",
+                    (self.model, self.dim, rowid),
+                )
+                conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
+                filled += 1
+        self.wrote = True
+        self.sync_index()
+        return filled
+
+    def mark_queue_failure(self, rowids: Sequence[int], error: str) -> None:
+        """Record a failed backfill attempt: the rows stay queued, their lease ends."""
+        with self.pool.write() as conn:
+            conn.executemany(
+                "UPDATE embedding_queue SET attempts = attempts + 1, last_error = ?, "
+                "leased_until = 0 WHERE rowid = ?",
+                [(error[:500], rowid) for rowid in rowids],
+            )
+
+    def cached_vectors(self, text_hashes: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """Vectors already computed by this model for these text hashes."""
+        out: dict[str, npt.NDArray[np.float32]] = {}
+        conn = self.pool.reader()
+        for start in range(0, len(text_hashes), SQL_CHUNK):
+            chunk = list(text_hashes[start : start + SQL_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(
+                f"SELECT text_hash, vector FROM embedding_cache WHERE model = ? "
+                f"AND text_hash IN ({marks})",
+                (self.model, *chunk),
+            ):
+                out[row[0]] = decode_vector(row[1])
+        return out
