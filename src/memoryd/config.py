@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     index_save_interval_s: float = Field(default=30.0, gt=0)
     """How often the vector index is checkpointed to disk when it changed."""
 
+    # --- full disk (RELIABILITY.md R5; memoryd/store/space.py) --------------
+    disk_reserve_bytes: int = Field(default=1_048_576, ge=0)
+    """Bytes kept preallocated in ``<data_dir>/space-reserve`` and given up when
+    the disk is too full to start (open the store, write ``daemon.json``, the
+    token, the pid file); writes are then refused until twice this much is
+    free again. 0 = no reserve."""
+    disk_recheck_interval_s: float = Field(default=5.0, gt=0)
+    """How often, after writes were refused for space, the storage worker checks
+    whether space returned (then remakes the reserve and checkpoints the WAL)."""
+
     # --- embeddings --------------------------------------------------------
     embedding_provider: Literal["local", "openai"] = "local"
     embedding_model: str = "all-MiniLM-L6-v2"
@@ -194,6 +204,11 @@ class Settings(BaseSettings):
     def resolved_log_file(self) -> Path:
         """``log_file`` or ``<data_dir>/logs/memoryd.log``."""
         return self.log_file or self.data_dir / "logs" / "memoryd.log"
+
+    @property
+    def reserve_file(self) -> Path:
+        """``<data_dir>/space-reserve``: the space held back for starting on a full disk."""
+        return self.data_dir / "space-reserve"
 
     @property
     def runtime_file(self) -> Path:

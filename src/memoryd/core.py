@@ -39,6 +39,7 @@ from memoryd.store.connection import Pragmas
 from memoryd.store.filters import dumps, scope_where
 from memoryd.store.maintenance import store_stats
 from memoryd.store.rows import row_to_entry
+from memoryd.store.space import SpaceReserve
 from memoryd.store.sqlite import NewRecord, SQLiteStore
 from memoryd.types import (
     Filter,
@@ -79,6 +80,8 @@ class EngineCore:
 
     Raises:
         ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
+        StorageFull: the disk is too full to open the store even after giving
+            up the space reserve (``Settings.disk_reserve_bytes``).
     """
 
     def __init__(
@@ -96,6 +99,8 @@ class EngineCore:
         self._owns_embedder = embedder is None
         self.embedder = embedder or create_embedder(self.settings)
         self.query_cache = QueryEmbeddingCache()
+        reserve = SpaceReserve.for_settings(self.settings)
+        reserve.ensure()
         self.store = SQLiteStore(
             self.settings.db_path,
             self.settings.index_dir,
@@ -105,6 +110,7 @@ class EngineCore:
             ),
             model=self.embedder.model,
             dim=self.embedder.dim,
+            reserve=reserve,
         )
         self.index_source = self.store.open_index()
         if self.settings.keyword_index == "memory" and background and not defer_keyword_index:

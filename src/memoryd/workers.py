@@ -1,9 +1,12 @@
-"""Background workers of the engine: TTL purge, embedding backfill, index checkpoints.
+"""Background workers of the engine: TTL purge, embedding backfill, index checkpoints, storage.
 
 Each worker is a daemon thread looping on an interval (the backfill also when
 woken) until :meth:`Workers.stop`.
 A failing iteration is logged with its traceback and retried next interval;
-it is never silently dropped.
+it is never silently dropped. A full disk (``StorageFull``) is logged once per
+outage and worker instead (:class:`~memoryd.store.space.FullDiskNotice`), and
+the worker retries at its interval; the storage worker ends the outage once
+space returns (:meth:`~memoryd.store.space_upkeep.SpaceUpkeepMixin.storage_upkeep`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from memoryd.errors import BackendUnavailable, MemorydError, Timeout
+from memoryd.errors import BackendUnavailable, MemorydError, StorageFull, Timeout
 from memoryd.records import text_hash
+from memoryd.store.space import FullDiskNotice
 
 if TYPE_CHECKING:
     from memoryd.core import EngineCore
@@ -42,9 +46,9 @@ class Workers:
     """The engine's background threads.
 
     Intervals come from settings: ``ttl_purge_interval_s``,
-    ``index_save_interval_s`` (seconds); backfill polls every 2 s and runs at
-    once when :meth:`wake_backfill` is called (writes deferred by the write
-    latency budget, ``memoryd/write_vectors.py``).
+    ``index_save_interval_s``, ``disk_recheck_interval_s`` (seconds); backfill
+    polls every 2 s and runs at once when :meth:`wake_backfill` is called
+    (writes deferred by the write latency budget, ``memoryd/write_vectors.py``).
     """
 
     def __init__(self, memory: EngineCore) -> None:
@@ -57,12 +61,13 @@ class Workers:
         self._paused_until = 0.0
 
     def start(self) -> None:
-        """Start the three worker threads."""
+        """Start the four worker threads."""
         s = self.memory.settings
         for name, interval, step, wake in (
             ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired, threading.Event()),
             ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill, self._wake_backfill),
             ("index-checkpoint", s.index_save_interval_s, self.checkpoint, threading.Event()),
+            ("storage", s.disk_recheck_interval_s, self.storage_upkeep, threading.Event()),
         ):
             self._wakes.append(wake)
             thread = threading.Thread(
@@ -94,6 +99,7 @@ class Workers:
     def _loop(
         self, name: str, interval: float, step: Callable[[], int], wake: threading.Event
     ) -> None:
+        full_disk = FullDiskNotice(f"worker {name}")
         while True:
             # stop() sets every wake event, so each thread ends at once.
             wake.wait(interval)
@@ -102,6 +108,9 @@ class Workers:
                 return
             try:
                 step()
+                full_disk.succeeded()
+            except StorageFull as exc:
+                full_disk.failed(exc)  # once per outage; retried next interval
             except Exception:  # noqa: BLE001 - logged with its traceback, retried
                 # e.g. a full disk during a checkpoint: report it with its
                 # traceback and try again next interval instead of dying, so
@@ -119,6 +128,10 @@ class Workers:
             return store.checkpoint_index()
         return 0
 
+    def storage_upkeep(self) -> int:
+        """End a full-disk outage once space returns; 1 when one ended, else 0."""
+        return int(self.memory.store.storage_upkeep())
+
     def backfill(self) -> int:
         """Embed queued rows until the queue is empty or the provider is down; returns rows filled.
 
@@ -132,6 +145,10 @@ class Workers:
         back of the queue, so they never block the rows behind them. Each
         batch is leased first (:meth:`SQLiteStore.lease_queued`), so the
         workers of several processes on one store embed different rows.
+
+        Raises:
+            StorageFull: the disk is full; the batch stays leased (the lease
+                runs out) and is tried again at a later poll, never marked rejected.
         """
         filled = 0
         rejected: set[int] = set()  # rows the provider rejected in this pass
@@ -147,7 +164,7 @@ class Workers:
                 try:
                     try:
                         filled += self._fill(items)
-                    except (BackendUnavailable, Timeout):
+                    except (BackendUnavailable, Timeout, StorageFull):
                         raise
                     except MemorydError:  # some text was rejected: find which, one by one
                         for item in items:
@@ -172,7 +189,7 @@ class Workers:
     def _fill_one(self, item: tuple[int, str]) -> int:
         try:
             return self._fill([item])
-        except (BackendUnavailable, Timeout):
+        except (BackendUnavailable, Timeout, StorageFull):
             raise
         except MemorydError as exc:
             self._mark_failed([item[0]], exc)

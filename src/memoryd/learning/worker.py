@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memoryd.embeddings import Embedder
-from memoryd.errors import BackendUnavailable, EpisodeNotFound, MemorydError, Timeout
+from memoryd.errors import BackendUnavailable, EpisodeNotFound, MemorydError, StorageFull, Timeout
 from memoryd.learning.clustering import (
     DEFAULT_MERGE_EPS,
     pattern_tokens,
@@ -44,6 +44,7 @@ from memoryd.learning.pattern_store import PatternStore
 from memoryd.learning.store import EpisodeStore
 from memoryd.records import text_hash
 from memoryd.store.rows import decode_vector
+from memoryd.store.space import FullDiskNotice
 from memoryd.store.sqlite import SQLiteStore
 
 __all__ = ["ExtractionWorker", "Extractor", "embed_texts"]
@@ -222,6 +223,7 @@ class ExtractionWorker:
             self._thread = None
 
     def _loop(self) -> None:
+        full_disk = FullDiskNotice("pattern extraction")
         while not self._stop.is_set():
             self._wake.wait(self.interval_s)
             self._wake.clear()
@@ -230,7 +232,10 @@ class ExtractionWorker:
             try:
                 self.flush()
                 self.extractor.run(limit=_BATCH, stop=self._stop)
+                full_disk.succeeded()
                 if self.extractor.patterns.queue_size():
                     self._wake.set()
+            except StorageFull as exc:
+                full_disk.failed(exc)  # once per outage; the queue waits for space
             except (MemorydError, OSError, sqlite3.Error):
                 log.exception("pattern extraction failed; retrying in %.0f s", self.interval_s)

@@ -7,18 +7,28 @@
 * Each reading thread gets its own connection with ``query_only=ON``.
 * After opening, the effective PRAGMAs are read back; a mismatch (for example
   a filesystem that cannot do WAL) refuses to start (RELIABILITY.md R3).
+* A full disk (RELIABILITY.md R5) is ``StorageFull``, told apart from other
+  failures by :func:`memoryd.store.space.out_of_space`. A failed transaction
+  (``COMMIT`` included) is rolled back, and the writer replaced if even the
+  ``ROLLBACK`` fails, so the next write finds a usable connection and nothing
+  half-written. While the :class:`~memoryd.store.space.SpaceReserve` is
+  released, writes are refused before they start.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from memoryd.errors import ConfigError, StorageError, StorageFull
+from memoryd.store.space import SpaceReserve, out_of_space, storage_full
 
 __all__ = ["SQL_CHUNK", "ConnectionPool", "Pragmas", "translate_sqlite_error", "verify_pragmas"]
 
@@ -27,6 +37,7 @@ __all__ = ["SQL_CHUNK", "ConnectionPool", "Pragmas", "translate_sqlite_error", "
 SQL_CHUNK = 500
 
 _SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+log = logging.getLogger("memoryd.store")
 
 
 @dataclass(frozen=True)
@@ -83,12 +94,14 @@ def verify_pragmas(conn: sqlite3.Connection, expected: Pragmas) -> dict[str, obj
 
 
 def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
-    """Map a sqlite3 error to the memoryd tree (full disk -> ``StorageFull``)."""
-    text = str(exc).lower()
-    if isinstance(exc, sqlite3.OperationalError) and (
-        "database or disk is full" in text or "disk i/o" in text and "full" in text
-    ):
-        return StorageFull("the store is full; free disk space", path=str(path))
+    """Map a sqlite3 error to the memoryd tree.
+
+    ``SQLITE_FULL``, and the I/O errors a full disk causes while the disk is
+    full (:func:`~memoryd.store.space.out_of_space`), become ``StorageFull``
+    (HTTP 507); anything else ``StorageError``.
+    """
+    if out_of_space(exc, path):
+        return storage_full(path)
     return StorageError(f"SQLite error: {exc}", path=str(path))
 
 
@@ -98,11 +111,19 @@ class ConnectionPool:
     Args:
         path: database file.
         pragmas: required settings, verified on the writer at open.
+        reserve: the data dir's space reserve; while it is released, writes
+            raise ``StorageFull`` before they begin.
     """
 
-    def __init__(self, path: Path, pragmas: Pragmas) -> None:
+    def __init__(
+        self, path: Path, pragmas: Pragmas, *, reserve: SpaceReserve | None = None
+    ) -> None:
         self.path = path
         self.pragmas = pragmas
+        self.reserve = reserve
+        #: ``time.monotonic()`` of the first write refused for space since the
+        #: last recovery (:meth:`SQLiteStore.storage_upkeep` clears it), else ``None``.
+        self.full_since: float | None = None
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -131,7 +152,8 @@ class ConnectionPool:
             # e.g. "database is locked": switching a new file to WAL needs an
             # exclusive lock, which another process's open transaction blocks.
             conn.close()
-            if readonly:
+            if readonly or out_of_space(exc, self.path):
+                # A full disk (the -shm file cannot grow) is not a refused setting.
                 raise translate_sqlite_error(exc, self.path) from exc
             raise ConfigError(
                 f"SQLite refused the required settings on {self.path}: {exc}",
@@ -156,26 +178,87 @@ class ConnectionPool:
         """A ``BEGIN IMMEDIATE`` transaction on the writer, committed on exit.
 
         Rolls back and re-raises (translated) on any error.
+
+        Raises:
+            StorageFull: the disk is full (or the space reserve is released).
+            StorageError: any other SQLite failure.
         """
         if self._closed:
             raise StorageError("store is closed", path=str(self.path))
         with self._write_lock:
-            conn = self.writer
             try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise translate_sqlite_error(exc, self.path) from exc
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise translate_sqlite_error(exc, self.path) from exc
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                if self.reserve is not None:
+                    self.reserve.check_writable()
+                yield from self._transaction(self.writer)
+            except StorageFull:
+                self._note_full()
                 raise
+
+    def _transaction(self, conn: sqlite3.Connection) -> Generator[sqlite3.Connection, None, None]:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise translate_sqlite_error(exc, self.path) from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise translate_sqlite_error(exc, self.path) from exc
+        except BaseException:
+            self._rollback(conn)
+            raise
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        """Undo the open transaction; replace the writer if even that fails.
+
+        SQLite may already have rolled back after ``SQLITE_FULL``/``SQLITE_IOERR``
+        (https://sqlite.org/lang_transaction.html), hence the ``in_transaction`` check.
+        """
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("ROLLBACK failed (%s); reopening the writer connection", exc)
+            conn.close()  # closing a connection rolls its transaction back
+            self.writer = self._connect(readonly=False)
+
+    def _note_full(self) -> None:
+        if self.full_since is None:
+            self.full_since = time.monotonic()
+            log.warning(
+                "the disk is full: writes are refused (507 storage_full) until space is freed; "
+                "reads go on",
+                extra={"path": str(self.path)},
+            )
+
+    def checkpoint_wal(
+        self, mode: Literal["PASSIVE", "RESTART", "TRUNCATE"] = "TRUNCATE", *, wait_ms: int = 0
+    ) -> bool:
+        """``PRAGMA wal_checkpoint(mode)`` on the writer (https://sqlite.org/pragma.html#pragma_wal_checkpoint).
+
+        Args:
+            mode: ``TRUNCATE`` also truncates the ``-wal`` file to 0 bytes.
+            wait_ms: how long to wait for readers of other connections, in
+                milliseconds (the writer's ``busy_timeout`` meanwhile; 0 = not at all).
+
+        Returns:
+            ``True`` when every frame was copied into the database (not blocked by a reader).
+
+        Raises:
+            StorageFull: the database file could not grow; StorageError otherwise.
+        """
+        with self._write_lock:
+            conn = self.writer
+            conn.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+            try:
+                busy, frames, copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            except sqlite3.Error as exc:
+                raise translate_sqlite_error(exc, self.path) from exc
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={int(self.pragmas.busy_timeout_ms)}")
+        return bool(busy == 0 and frames == copied)
 
     def close(self) -> None:
         """Close every connection (idempotent)."""

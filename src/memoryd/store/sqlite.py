@@ -23,12 +23,14 @@ import numpy.typing as npt
 
 from memoryd.errors import DimensionMismatch, StorageError
 from memoryd.store.candidates import CandidatesMixin
-from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas
+from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas, translate_sqlite_error
 from memoryd.store.embedding_queue import EmbeddingQueueMixin
 from memoryd.store.filters import SqlWhere
 from memoryd.store.fts import namespace_token
 from memoryd.store.migrations import migrate
 from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, encode_vector, row_to_entry
+from memoryd.store.space import NEARLY_FULL_BYTES, SpaceReserve, free_bytes, storage_full
+from memoryd.store.space_upkeep import SpaceUpkeepMixin
 from memoryd.store.vector_index import VectorIndex
 from memoryd.types import MemoryEntry
 
@@ -74,7 +76,7 @@ _INSERT = (
 )
 
 
-class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
+class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
     """SQLite + FTS5 + HNSW store for one data directory.
 
     Args:
@@ -83,15 +85,29 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         pragmas: required SQLite settings (verified; ``ConfigError`` on mismatch).
         model: embedding model name of the configured provider.
         dim: its dimension.
+        reserve: the data dir's space reserve: released (and the open retried)
+            when the disk is too full to open the store, and checked before writes.
+
+    Raises:
+        StorageFull: the disk is too full to open the store (or to migrate it).
     """
 
     def __init__(
-        self, path: Path, index_dir: Path, pragmas: Pragmas, *, model: str, dim: int
+        self,
+        path: Path,
+        index_dir: Path,
+        pragmas: Pragmas,
+        *,
+        model: str,
+        dim: int,
+        reserve: SpaceReserve | None = None,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.pool = ConnectionPool(path, pragmas)
-        self.schema_version = migrate(self.pool.writer)
+        self.reserve = reserve
+        self.pool, self.schema_version = (
+            reserve.call(lambda: self._open(pragmas), path) if reserve else self._open(pragmas)
+        )
         self.model = model
         self.dim = dim
         self.reembed_started = self._record_model(model, dim)
@@ -100,6 +116,18 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         self._init_keywords()
         self.wrote = False
         """True once this process has written; only writers checkpoint at close."""
+
+    def _open(self, pragmas: Pragmas) -> tuple[ConnectionPool, int]:
+        """Open the connections and apply pending migrations; ``(pool, schema version)``."""
+        pool = ConnectionPool(self.path, pragmas, reserve=self.reserve)
+        try:
+            return pool, migrate(pool.writer)
+        except sqlite3.Error as exc:
+            pool.close()
+            raise translate_sqlite_error(exc, self.path) from exc
+        except BaseException:
+            pool.close()
+            raise
 
     # --- model bookkeeping --------------------------------------------------
     def _record_model(self, model: str, dim: int) -> bool:
@@ -359,21 +387,37 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         return out
 
     def checkpoint_index(self) -> int:
-        """Save the vector index and compact ``index_log`` and ``keyword_log``."""
-        seq = super().checkpoint_index()
+        """Save the vector index and compact ``index_log`` and ``keyword_log``.
+
+        Raises:
+            StorageFull: the disk is full (the index files or the log could not be written).
+            StorageError: the index files could not be written for another reason.
+        """
+        directory = self.index.directory
+        try:
+            seq = super().checkpoint_index()
+        except (OSError, RuntimeError) as exc:  # usearch: "Failed to serialize into stream"
+            if free_bytes(directory) < NEARLY_FULL_BYTES:
+                raise storage_full(directory, "the vector index checkpoint") from exc
+            raise StorageError(f"cannot save the vector index checkpoint: {exc}") from exc
         with self.pool.write() as conn:
             self.compact_keyword_log(conn)
         return seq
 
     def close(self) -> None:
-        """Checkpoint the index if this process wrote and it changed; close connections.
+        """Checkpoint the index and the WAL if this process wrote; close connections.
 
         A process that only read (a CLI search) leaves checkpoints to the
-        writers: saving the index costs I/O proportional to its size.
+        writers: saving the index costs I/O proportional to its size. On a
+        full disk the checkpoints fail (logged) and the connections still close;
+        the ``-wal`` file then stays for the next start to replay.
         """
         self.stop_keyword_index()
-        if self.index_ready and self.index.dirty and self.wrote:
-            self.checkpoint_index()
-        if self.wrote:
-            self.pool.writer.execute("PRAGMA optimize")  # refresh planner statistics
-        self.pool.close()
+        try:
+            if self.index_ready and self.index.dirty and self.wrote:
+                self.at_close("vector index checkpoint", self.checkpoint_index)
+            if self.wrote:
+                self.at_close("PRAGMA optimize", self.optimize)
+                self.at_close("WAL checkpoint", self.checkpoint_wal_at_close)
+        finally:
+            self.pool.close()

@@ -29,7 +29,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +104,16 @@ def _fsync_replace(tmp: Path, final: Path) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, final)
+
+
+def _save_replace(tmp: Path, final: Path, save: Callable[[str], object]) -> None:
+    """``save(str(tmp))``, fsync, rename over ``final``; ``tmp`` is removed if any step fails."""
+    try:
+        save(str(tmp))
+        _fsync_replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. a full disk: leave no temporary file behind
+        raise
 
 
 @contextlib.contextmanager
@@ -357,9 +367,11 @@ class VectorIndex:
             names: dict[str, str] = {}
             for namespace, index in self._indexes.items():
                 name = _file_name(namespace)
-                tmp = self.directory / (name + ".tmp")
-                index.save(str(tmp))
-                _fsync_replace(tmp, self.directory / name)
+                _save_replace(
+                    self.directory / (name + ".tmp"),
+                    self.directory / name,
+                    index.save,
+                )
                 names[namespace] = name
             manifest = {
                 "version": INDEX_FORMAT,
@@ -369,9 +381,12 @@ class VectorIndex:
                 "namespaces": names,
                 "hnsw": HNSW_PARAMS,
             }
-            tmp = self.directory / "manifest.json.tmp"
-            tmp.write_text(json.dumps(manifest, indent=1), "utf-8")
-            _fsync_replace(tmp, self.directory / "manifest.json")
+            text = json.dumps(manifest, indent=1)
+            _save_replace(
+                self.directory / "manifest.json.tmp",
+                self.directory / "manifest.json",
+                lambda path: Path(path).write_text(text, "utf-8"),
+            )
             self._dirty = False
             seq = self.applied_seq
             for stale in self.directory.glob("*.usearch"):
