@@ -17,10 +17,18 @@ configured logging. Values under
 secret-looking keys (``token``, ``authorization``, ``api_key``, ``password``,
 ``secret``, ``cookie``) are replaced by ``"[redacted]"`` before rendering
 (RELIABILITY.md S7); callers must still never pass secrets in messages.
+
+On a full disk (RELIABILITY.md R5) a log line that cannot be written is
+dropped and counted, never raised into the code that logged it: one notice
+goes to stderr when dropping begins, and the first line written afterwards is
+preceded by a warning saying how many were dropped. A log file that cannot
+even be created falls back to stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import sys
@@ -36,6 +44,7 @@ __all__ = ["REDACTED", "configure_logging", "get_logger", "redact_secrets"]
 REDACTED = "[redacted]"
 _SECRET_MARKERS = ("token", "authorization", "api_key", "apikey", "password", "secret", "cookie")
 _HANDLER_NAME = "memoryd-structlog"
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def redact_secrets(
@@ -86,11 +95,55 @@ def _formatter(fmt: Literal["json", "console"]) -> logging.Formatter:
     )
 
 
+class _DroppedLines:
+    """Mixin for handlers: lines lost to a full disk are counted, then reported.
+
+    ``logging.Handler.handleError`` would print a traceback on stderr for every
+    line (on the same full disk, for an auto-started daemon).
+    """
+
+    dropped = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        exc = sys.exc_info()[1]
+        if not (isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS):
+            super().handleError(record)  # type: ignore[misc]
+            return
+        self.dropped += 1
+        if self.dropped == 1:
+            with contextlib.suppress(OSError):  # stderr may be on the same full disk
+                sys.stderr.write(f"memoryd: the disk is full; dropping log lines ({exc})\n")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        dropped = self.dropped
+        super().emit(record)  # type: ignore[misc]
+        if dropped and self.dropped == dropped:  # this line was written: room again
+            self.dropped = 0
+            notice = logging.LogRecord(
+                "memoryd.logging",
+                logging.WARNING,
+                __file__,
+                0,
+                "%d log lines met a full disk (lost, or written late)",
+                (dropped,),
+                None,
+            )
+            super().emit(notice)  # type: ignore[misc]
+
+
+class _FileHandler(_DroppedLines, RotatingFileHandler):
+    """The daemon's JSON log file, rotated; tolerant of a full disk."""
+
+
+class _StreamHandler(_DroppedLines, logging.StreamHandler):  # type: ignore[type-arg]
+    """stderr (or the given stream); tolerant of a full disk."""
+
+
 def _file_handler(path: Path) -> RotatingFileHandler:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.close(fd)
-    return RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
+    return _FileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
 
 
 def configure_logging(
@@ -116,10 +169,14 @@ def configure_logging(
     """
     formatter = _formatter(fmt)
     handlers: list[logging.Handler] = []
-    if console or file is None:
-        handlers.append(logging.StreamHandler(stream or sys.stderr))
+    file_error: OSError | None = None
     if file is not None:
-        handlers.append(_file_handler(file))
+        try:
+            handlers.append(_file_handler(file))
+        except OSError as exc:  # e.g. a full disk: log to stderr instead, and say so
+            file_error = exc
+    if console or not handlers:
+        handlers.append(_StreamHandler(stream or sys.stderr))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
@@ -147,6 +204,10 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+    if file_error is not None:
+        logging.getLogger("memoryd.logging").warning(
+            "cannot open the log file %s (%s); logging to stderr", file, file_error
+        )
 
 
 def get_logger(name: str) -> Any:

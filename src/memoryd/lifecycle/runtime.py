@@ -11,7 +11,6 @@ daemon per data dir; this file only says where to find it).
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 
 import httpx
@@ -20,6 +19,7 @@ from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from memoryd.config import Settings
+from memoryd.store.space import SpaceReserve, write_atomic
 
 __all__ = [
     "RuntimeInfo",
@@ -55,16 +55,19 @@ class RuntimeInfo(BaseModel):
 
 
 def write_runtime(settings: Settings, info: RuntimeInfo) -> None:
-    """Publish ``info`` at ``settings.runtime_file`` (mode 0600, atomic rename)."""
+    """Publish ``info`` at ``settings.runtime_file`` (mode 0600, atomic rename).
+
+    On a full disk the data dir's space reserve is given up and the write
+    retried (:class:`~memoryd.store.space.SpaceReserve`); a failed write leaves
+    no temporary file.
+
+    Raises:
+        OSError: the file could not be written (``ENOSPC`` with no reserve left).
+    """
     path = settings.runtime_file
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(info.model_dump_json())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    data = info.model_dump_json().encode("utf-8")
+    SpaceReserve.for_settings(settings).call(lambda: write_atomic(path, data), path)
 
 
 def read_runtime(settings: Settings) -> RuntimeInfo | None:

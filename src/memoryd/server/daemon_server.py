@@ -8,7 +8,9 @@ uvicorn calls :meth:`on_tick` every 0.1 s from its event loop. Ours also
   ``WatchdogSec`` (``$WATCHDOG_USEC``), so a loop blocked for longer than
   that gets the daemon restarted (RELIABILITY.md R15: liveness fails if the
   loop is blocked);
-* sends ``STOPPING=1`` when shutdown begins (signal or idle stop).
+* sends ``STOPPING=1`` when shutdown begins (signal or idle stop);
+* retries :attr:`DaemonServer.pending_publish` (writing ``daemon.json`` after
+  a full disk refused it at start) every :data:`PUBLISH_RETRY_S` seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
@@ -27,6 +30,8 @@ from memoryd.server.activity import Activity
 __all__ = ["DaemonServer"]
 
 log = logging.getLogger("memoryd.server")
+#: Seconds between attempts to write ``daemon.json`` while the disk is full.
+PUBLISH_RETRY_S = 5.0
 
 
 class DaemonServer(uvicorn.Server):
@@ -48,6 +53,9 @@ class DaemonServer(uvicorn.Server):
         usec = os.environ.get("WATCHDOG_USEC", "")
         self._watchdog_s = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 else 0.0
         self._last_ping = 0.0
+        #: Writes ``daemon.json`` and returns ``True`` once done; set while a full disk refuses it.
+        self.pending_publish: Callable[[], bool] | None = None
+        self._last_publish = time.monotonic()
 
     async def on_tick(self, counter: int) -> bool:
         """uvicorn's periodic check; True ends the main loop (graceful shutdown follows)."""
@@ -57,6 +65,10 @@ class DaemonServer(uvicorn.Server):
         if self._watchdog_s and now - self._last_ping >= min(1.0, self._watchdog_s):
             sd_notify("WATCHDOG=1")
             self._last_ping = now
+        if self.pending_publish is not None and now - self._last_publish >= PUBLISH_RETRY_S:
+            self._last_publish = now
+            if self.pending_publish():
+                self.pending_publish = None
         if self.idle_timeout_s and self.activity.idle_s() >= self.idle_timeout_s:
             self.stop_reason = "idle"
             log.info("idle stop", extra={"idle_timeout_s": self.idle_timeout_s})

@@ -20,6 +20,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import IO
 
 import uvicorn
@@ -34,6 +35,7 @@ from memoryd.logging import configure_logging
 from memoryd.server.app import create_app
 from memoryd.server.daemon_server import DaemonServer
 from memoryd.server.state import ServerState
+from memoryd.store.space import SpaceReserve, out_of_space
 
 __all__ = ["LOOPBACK_HOSTS", "instance_lock", "run", "uvicorn_config"]
 
@@ -69,13 +71,33 @@ def instance_lock(settings: Settings) -> Iterator[None]:
         stale = handle.read().strip()
         if stale and stale != str(os.getpid()):
             log.info("replacing a stale pid file", extra={"stale_pid": stale})
+        _write_pid(settings, handle)
+        yield
+    finally:
+        handle.close()
+
+
+def _write_pid(settings: Settings, handle: IO[str]) -> None:
+    """Put our pid in the locked pid file; on a full disk give up the space reserve first.
+
+    The ``flock`` is what keeps a second daemon out; the pid in the file only
+    names the holder in ``AlreadyRunning``. If even the reserve cannot make
+    room, the file stays empty (logged) and the daemon starts anyway.
+    """
+
+    def write() -> None:
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
-        yield
-    finally:
-        handle.close()
+
+    path = Path(handle.name)
+    try:
+        SpaceReserve.for_settings(settings).call(write, path)
+    except OSError as exc:
+        if not out_of_space(exc, path):
+            raise
+        log.error("cannot write the pid file: the disk is full", extra={"path": str(path)})
 
 
 def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
@@ -93,6 +115,30 @@ def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
         timeout_keep_alive=5,
     )
+
+
+def _publish(settings: Settings, info: RuntimeInfo, *, first: bool = True) -> bool:
+    """Write ``daemon.json``; ``False`` on a full disk with no reserve left (logged once).
+
+    The daemon then serves without it and tries again every few seconds
+    (:attr:`DaemonServer.pending_publish`); meanwhile clients do not find it by
+    discovery and fall back to the in-process engine (reads work there too).
+    """
+    try:
+        write_runtime(settings, info)
+    except OSError as exc:
+        if not out_of_space(exc, settings.runtime_file):
+            raise
+        if first:
+            log.error(
+                "cannot write daemon.json: the disk is full; serving without it and "
+                "retrying (until then clients fall back to the in-process engine)",
+                extra={"path": str(settings.runtime_file)},
+            )
+        return False
+    if not first:
+        log.info("daemon.json written: disk space returned", extra={"port": info.port})
+    return True
 
 
 def run(settings: Settings, *, auto_started: bool = False) -> None:
@@ -149,7 +195,8 @@ def run(settings: Settings, *, auto_started: bool = False) -> None:
             auto_started=auto_started,
             version=memoryd.__version__,
         )
-        write_runtime(settings, info)
+        if not _publish(settings, info):
+            server.pending_publish = lambda: _publish(settings, info, first=False)
         log.info(
             "starting",
             extra={**info.model_dump(mode="json"), "data_dir": str(settings.data_dir)},

@@ -22,7 +22,6 @@ in this order:
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import stat
 from collections.abc import Iterable
@@ -33,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from memoryd.config import Settings
 from memoryd.errors import ConfigError
 from memoryd.server.errors import send_error
+from memoryd.store.space import SpaceReserve, out_of_space, storage_full, write_atomic
 
 __all__ = ["PUBLIC_PATHS", "SecurityMiddleware", "ensure_token", "host_allowed"]
 
@@ -59,6 +59,8 @@ def ensure_token(settings: Settings) -> str:
 
     Raises:
         ConfigError: the token file is accessible by group/others, or empty.
+        StorageFull: a new token file could not be written on a full disk, even
+            after giving up the space reserve; no temporary file is left behind.
     """
     path = settings.resolved_token_file
     if path.exists():
@@ -69,22 +71,17 @@ def ensure_token(settings: Settings) -> str:
         return token
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     token = secrets.token_urlsafe(32)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    data = token.encode("utf-8")
+    # Linked into place, not renamed: if another process created the file
+    # meanwhile, theirs wins. On a full disk the space reserve is given up first.
+    reserve = SpaceReserve.for_settings(settings)
     try:
-        os.fchmod(fd, 0o600)  # umask may have removed bits, never added any
-        os.write(fd, token.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        # link() fails if another process created the file meanwhile: theirs wins.
-        os.link(tmp, path)
-    except FileExistsError:
-        return ensure_token(settings)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return token
+        created = reserve.call(lambda: write_atomic(path, data, replace=False), path)
+    except OSError as exc:
+        if out_of_space(exc, path):
+            raise storage_full(path, "the token file") from exc
+        raise
+    return token if created else ensure_token(settings)
 
 
 def _hostname(host: str) -> str:
