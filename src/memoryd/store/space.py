@@ -104,9 +104,13 @@ def out_of_space(exc: BaseException, path: Path) -> bool:
 def storage_full(path: Path, what: str = "the store") -> StorageFull:
     """The ``StorageFull`` error for ``path``, with the free space in ``details`` (bytes)."""
     free = free_bytes(path)
+    cause = (
+        f"the disk holding {path} is full ({free} bytes free)"
+        if free < NEARLY_FULL_BYTES
+        else f"{path} reached its size limit (PRAGMA max_page_count or a quota)"
+    )
     return StorageFull(
-        f"{what} cannot be written: the disk holding {path} is full ({free} bytes free); "
-        "reads still work, writes resume once space is freed",
+        f"{what} cannot be written: {cause}; reads still work, writes resume once space is freed",
         path=str(path),
         free_bytes=free,
     )
