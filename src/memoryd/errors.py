@@ -196,7 +196,9 @@ class Timeout(MemorydError):
 
 
 class StorageFull(MemorydError):
-    """The disk or the store's page limit is full; reads still work."""
+    """The disk (or the store's page limit) is full: reads still work, and writes
+    resume by themselves once space is freed, without a restart. ``details``
+    has ``path`` and ``free_bytes``."""
 
     code = "storage_full"
     http_status = 507

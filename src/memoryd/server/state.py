@@ -118,7 +118,9 @@ class ServerState:
                 warmup()
             except MemorydError as exc:
                 # Writes still work (queued for backfill); searches fall back to BM25.
-                log.warning("embedding model unavailable", extra={"code": exc.code})
+                log.warning(
+                    "embedding model unavailable", extra={"code": exc.code, "reason": exc.message}
+                )
         self._warm = True
         log.info("store open", extra={"db_path": str(self.settings.db_path)})
         if self.on_ready is not None:

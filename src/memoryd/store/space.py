@@ -175,8 +175,9 @@ class SpaceReserve:
 
     States (the file is the state, shared by every process on the data dir):
     ``absent`` (never made: writes are not held back), ``held`` (``size``
-    bytes allocated), ``released`` (0 bytes: given up during an outage; writes
-    are refused until it can be made again). ``size == 0`` turns it ``off``.
+    bytes allocated, or fewer after the setting was raised), ``released`` (0
+    bytes: given up during an outage; writes are refused until it can be made
+    again). ``size == 0`` turns it ``off``.
 
     Args:
         path: the reserve file, normally ``<data_dir>/space-reserve``.
@@ -197,27 +198,37 @@ class SpaceReserve:
 
     @property
     def state(self) -> ReserveState:
-        """``off``, ``absent``, ``held`` or ``released`` (see the class doc)."""
+        """``off``, ``absent``, ``held`` or ``released`` (see the class doc).
+
+        A reserve smaller than ``size`` (the setting was raised) is ``held``:
+        :meth:`ensure` grows it when there is room, and writes go on meanwhile.
+        """
         if self.size <= 0:
             return "off"
         try:
             allocated = self.path.stat().st_size
         except FileNotFoundError:
             return "absent"
-        return "held" if allocated >= self.size else "released"
+        return "held" if allocated > 0 else "released"
+
+    def _allocated(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def ensure(self) -> bool:
-        """Make (or remake) the reserve if twice its size is free; ``True`` once it is held.
+        """Make (remake, grow) the reserve if twice its size is free; ``True`` once it is held.
 
         Never takes the last free space: with less than ``2 * size`` bytes free
-        it stays as it is (absent or released).
+        it stays as it is (absent, released or smaller than ``size``).
         """
         with self._lock:
             state = self.state
-            if state in ("off", "held"):
+            if state == "off" or (state == "held" and self._allocated() >= self.size):
                 return state == "held"
             if free_bytes(self.path) < 2 * self.size:
-                return False
+                return state == "held"
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
@@ -228,11 +239,12 @@ class SpaceReserve:
                 os.posix_fallocate(fd, 0, self.size)
                 os.fsync(fd)
             except OSError as exc:
-                os.ftruncate(fd, 0)  # never hold half a reserve
+                if state != "held":
+                    os.ftruncate(fd, 0)  # never hold half a reserve
                 if state == "absent":
                     self.path.unlink(missing_ok=True)
                 if out_of_space(exc, self.path):
-                    return False
+                    return state == "held"
                 raise
             finally:
                 os.close(fd)
