@@ -321,7 +321,7 @@ def test_r5_daemon_on_a_full_disk(
 
     disk.fill()  # 2. start on an already-full disk
     daemon = Daemon(data_dir, model_cache_dir, log)
-    http, writes = daemon.http, None
+    http = daemon.http
     assert http.get(f"/v1/memories/{ids['kept']}").status_code == 200
     assert http.post("/v1/search", json={"query": "entry stays readable"}).json()["hits"]
     assert http.get("/v1/kv/missing").status_code == 404
@@ -331,16 +331,7 @@ def test_r5_daemon_on_a_full_disk(
     cpu = _not_spinning(daemon, 4 * WORKER_INTERVAL_S)  # 3.
     assert cpu < 0.5, f"the daemon spins on a full disk: {cpu:.2f} CPU s/s"
 
-    disk.empty()  # 4. space returns: writes resume, no restart
-    resumed_gate = _resume_s(writes)
-    _fill_leaving(disk, HEADROOM)
-    for _ in range(1000):  # SQLite fills the last HEADROOM bytes, then refuses
-        if set(writes.round()) == {507}:
-            break
-    _refused_everywhere(writes)
-    assert http.post("/v1/search", json={"query": "memory"}).status_code == 200
-    disk.empty()
-    resumed_sqlite = _resume_s(writes)
+    resumed_gate, resumed_sqlite = _fills_while_running(disk, writes)  # 4.
 
     wal, peak = data_dir / "memoryd.db-wal", 0  # 5. a longer run: the WAL stays bounded
     for i in range(LONG_WRITES):
@@ -353,10 +344,7 @@ def test_r5_daemon_on_a_full_disk(
     rows = _counts(daemon.settings, embedder)
     expected = {kind: seeded[kind] + writes.acked[kind] for kind in ROW_KINDS}
     assert rows == expected
-    out = log.read_text()
-    assert "Traceback" not in out and "unhandled error" not in out
-    for worker in ("embedding-backfill", "index-checkpoint", "ttl-purge", "storage"):
-        assert out.count(f"worker {worker}: the disk is full") <= 2  # once per outage
+    _check_log(log.read_text())
     print(
         f"\nR5 ({disk.kind} {DISK_BYTES >> 10} KiB, headroom {HEADROOM >> 10} KiB): "
         f"writes attempted {writes.n}, acknowledged {writes.n - writes.statuses[507]} "
@@ -365,6 +353,32 @@ def test_r5_daemon_on_a_full_disk(
         f"{resumed_gate:.2f} s (reserve) / {resumed_sqlite:.2f} s (SQLite full); "
         f"idle CPU while full {cpu:.3f} s/s; peak WAL {peak >> 10} KiB over {LONG_WRITES} writes"
     )
+
+
+def _fills_while_running(disk: Any, writes: Writes) -> tuple[float, float]:
+    """Space returns (writes resume), then the disk fills under writes and is freed again.
+
+    Returns:
+        seconds to resume after the filler went: with the reserve given up at
+        start, then after SQLite itself ran out of space mid-run.
+    """
+    disk.empty()
+    resumed_gate = _resume_s(writes)
+    _fill_leaving(disk, HEADROOM)
+    for _ in range(1000):  # SQLite fills the last HEADROOM bytes, then refuses
+        if set(writes.round()) == {507}:
+            break
+    _refused_everywhere(writes)
+    assert writes.http.post("/v1/search", json={"query": "memory"}).status_code == 200
+    disk.empty()
+    return resumed_gate, _resume_s(writes)
+
+
+def _check_log(out: str) -> None:
+    """No traceback, no 500; each worker reports a full disk at most once per outage (2)."""
+    assert "Traceback" not in out and "unhandled error" not in out
+    for worker in ("embedding-backfill", "index-checkpoint", "ttl-purge", "storage"):
+        assert out.count(f"worker {worker}: the disk is full") <= 2
 
 
 def _fill_leaving(disk: Any, headroom: int) -> None:
