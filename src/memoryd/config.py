@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     index_save_interval_s: float = Field(default=30.0, gt=0)
     """How often the vector index is checkpointed to disk when it changed."""
 
+    # --- erasure (store/erasure.py) -------------------------------------------
+    erase_interval_s: float = Field(default=300.0, gt=0)
+    """Longest time, in seconds, a deleted entry's copies stay in the FTS5
+    segments, the vector-index checkpoint and the WAL: the background erasure
+    pass runs this often when something was deleted (``forget`` runs it at once)."""
+
     # --- embeddings --------------------------------------------------------
     embedding_provider: Literal["local", "openai"] = "local"
     embedding_model: str = "all-MiniLM-L6-v2"

@@ -1,4 +1,4 @@
-"""Background workers of the engine: TTL purge, embedding backfill, index checkpoints.
+"""Background workers of the engine: TTL purge, embedding backfill, index checkpoints, erasure.
 
 Each worker is a daemon thread looping on an interval (the backfill also when
 woken) until :meth:`Workers.stop`.
@@ -57,12 +57,13 @@ class Workers:
         self._paused_until = 0.0
 
     def start(self) -> None:
-        """Start the three worker threads."""
+        """Start the four worker threads."""
         s = self.memory.settings
         for name, interval, step, wake in (
             ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired, threading.Event()),
             ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill, self._wake_backfill),
             ("index-checkpoint", s.index_save_interval_s, self.checkpoint, threading.Event()),
+            ("erasure", s.erase_interval_s, self.erase, threading.Event()),
         ):
             self._wakes.append(wake)
             thread = threading.Thread(
@@ -118,6 +119,18 @@ class Workers:
         if store.index_ready and store.index.dirty and store.wrote:
             return store.checkpoint_index()
         return 0
+
+    def erase(self) -> int:
+        """Run the erasure pass if anything was deleted since the last one; returns 1 if it ran.
+
+        See :meth:`~memoryd.store.sqlite.SQLiteStore.erase_traces`; a pass the
+        WAL's readers kept from finishing stays pending and runs again next interval.
+        """
+        store = self.memory.store
+        if not store.erasure.pending():
+            return 0
+        store.erase_traces()
+        return 1
 
     def backfill(self) -> int:
         """Embed queued rows until the queue is empty or the provider is down; returns rows filled.

@@ -49,6 +49,9 @@ class Pragmas:
         conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         conn.execute(f"PRAGMA foreign_keys={'ON' if self.foreign_keys else 'OFF'}")
         conn.execute("PRAGMA journal_size_limit=67108864")
+        # Deleted cells and freed pages are overwritten with zeros, so a deleted
+        # text leaves no copy in the database file (store/erasure.py).
+        conn.execute("PRAGMA secure_delete=ON")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA cache_size=-32768")
         conn.execute("PRAGMA mmap_size=268435456")
@@ -176,6 +179,21 @@ class ConnectionPool:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def exclusive(self) -> Iterator[sqlite3.Connection]:
+        """The writer connection under the process's write lock, outside any transaction.
+
+        For statements that must not run inside ``BEGIN`` (``PRAGMA
+        wal_checkpoint``); SQLite errors are translated as in :meth:`write`.
+        """
+        if self._closed:
+            raise StorageError("store is closed", path=str(self.path))
+        with self._write_lock:
+            try:
+                yield self.writer
+            except sqlite3.Error as exc:
+                raise translate_sqlite_error(exc, self.path) from exc
 
     def close(self) -> None:
         """Close every connection (idempotent)."""

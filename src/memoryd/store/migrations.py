@@ -43,6 +43,9 @@ On-disk layout (version 1):
   backfill worker of one process leases a batch before embedding it, so the
   workers of several processes sharing the store do not embed the same rows;
   an index on ``(attempts, enqueued_at)`` serves the queue's order.
+* (version 9) an index on ``memories.text_hash``: deleting a row purges its
+  ``embedding_cache`` entry unless another row has the same text
+  (``store/erasure.py``), one indexed lookup per text.
 """
 
 from __future__ import annotations
@@ -269,6 +272,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE embedding_queue ADD COLUMN leased_until REAL NOT NULL DEFAULT 0",
             "CREATE INDEX embedding_queue_order ON embedding_queue(attempts, enqueued_at)",
         ),
+    ),
+    Migration(
+        9,
+        "text_hash_index",
+        ("CREATE INDEX IF NOT EXISTS ix_memories_text_hash ON memories(text_hash)",),
     ),
 )
 
