@@ -68,7 +68,7 @@ def _erase_pass(memory: Any) -> dict[str, float]:
     }
 
 
-def run_one(n: int, rounds: int, subject: int, work: Path) -> c.Row:
+def run_one(n: int, rounds: int, subject: int, work: Path, only_ab: bool) -> c.Row:
     from memoryd import Memory
 
     data_dir = c.copy_store(c.cached_store(n), work / f"erase-{n}")
@@ -76,6 +76,8 @@ def run_one(n: int, rounds: int, subject: int, work: Path) -> c.Row:
     with Memory(c.bench_settings(data_dir), background=False) as memory:
         memory.store.start_keyword_index(background=False)
         ab = _ab(memory, rounds, vectors)
+        if only_ab:  # also runs on code without erasure (benchmarks/ab.sh)
+            return {"n": n, **{k: c.summarize(v) for k, v in ab.items()}}
         passes = _erase_pass(memory)
         items = [
             {"content": f"subject note {i}: {t}", "user_id": "subject", "vector": v}
@@ -108,6 +110,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000", help="comma-separated store sizes")
     ap.add_argument("--rounds", type=int, default=200, help="operations per secure_delete mode")
     ap.add_argument("--subject", type=int, default=1000, help="memories of the forgotten user")
+    ap.add_argument("--only-ab", action="store_true", help="only the delete/update timings")
     ap.add_argument("--tmp-dir", default=None, help="parent of the temp stores (on a real disk)")
     ap.add_argument("--json", default="", help="also write the results to this JSON file")
     args = ap.parse_args()
@@ -116,7 +119,7 @@ def main() -> None:
     rows = []
     for n in sizes:
         with c.bench_tmp(args.tmp_dir) as tmp:
-            rows.append(run_one(n, args.rounds, args.subject, Path(tmp)))
+            rows.append(run_one(n, args.rounds, args.subject, Path(tmp), args.only_ab))
         print(f"  {n:,}: done", flush=True)
     ab = c.md_table(
         ["N", "op", "secure_delete ON p50 / p95 ms", "OFF p50 / p95 ms", "ratio p50 ON/OFF"],
@@ -132,7 +135,19 @@ def main() -> None:
             for op in ("delete", "update")
         ],
     )
-    passes = c.md_table(
+    tables = [ab]
+    if not args.only_ab:
+        tables.append(_passes_table(rows))
+    method = (
+        "copies of the cached N-memory store, in-process, no workers; secure_delete ON/OFF "
+        "alternated per operation on the writer; then the erasure pass, forget of one user's "
+        "memories and forget of the whole namespace. See the module docstring."
+    )
+    c.report("erasure", method, machine, tables, {"rows": rows}, args.json)
+
+
+def _passes_table(rows: list[c.Row]) -> str:
+    return c.md_table(
         ["N", "FTS optimize s", "index checkpoint s", "WAL truncate s", "forget user (rows) s"]
         + ["forget namespace (rows) s", "erased"],
         [
@@ -145,12 +160,6 @@ def main() -> None:
             for r in rows
         ],
     )
-    method = (
-        "copies of the cached N-memory store, in-process, no workers; secure_delete ON/OFF "
-        "alternated per operation on the writer; then the erasure pass, forget of one user's "
-        "memories and forget of the whole namespace. See the module docstring."
-    )
-    c.report("erasure", method, machine, [ab, passes], {"rows": rows}, args.json)
 
 
 if __name__ == "__main__":

@@ -65,8 +65,9 @@ class ForgetMixin(LearningCore):
         rows = scope_memory_rows(self.store.pool.reader(), scope)
         contexts = self._successors(scope, self._turns(rows))
         with self.store.pool.write() as conn:
-            deleted = delete_memory_rows(conn, [int(r["rowid"]) for r in rows], contexts)
-            learned = forget_learning(conn, scope)
+            model = self.store.model
+            deleted = delete_memory_rows(conn, model, [int(r["rowid"]) for r in rows], contexts)
+            learned = forget_learning(conn, model, scope)
         self.store.wrote = True
         self.store.sync_index()
         self.query_cache.clear()

@@ -135,7 +135,7 @@ def _surviving(conn: sqlite3.Connection, touched: set[str]) -> tuple[list[str], 
     return empty, updated
 
 
-def forget_learning(conn: sqlite3.Connection, scope: ForgetScope) -> LearningCounts:
+def forget_learning(conn: sqlite3.Connection, model: str, scope: ForgetScope) -> LearningCounts:
     """Delete the episodes of ``scope`` and what was learned only from them (``conn``'s
     transaction).
 
@@ -148,7 +148,7 @@ def forget_learning(conn: sqlite3.Connection, scope: ForgetScope) -> LearningCou
       vector recomputed;
     * a user scope touches no learning data (episodes have no user).
 
-    Cached description vectors that no entry uses are purged.
+    ``model``'s cached description vectors that no entry uses are purged.
     """
     out = LearningCounts()
     episodes = _episodes(conn, scope)
@@ -172,7 +172,7 @@ def forget_learning(conn: sqlite3.Connection, scope: ForgetScope) -> LearningCou
         doomed, out.patterns_updated = _surviving(conn, touched)
     out.patterns_deleted, feedback, texts = _delete_patterns(conn, doomed)
     out.feedback += feedback
-    out.embedding_cache = purge_cache(conn, [text_hash(t) for t in texts])
+    out.embedding_cache = purge_cache(conn, model, [text_hash(t) for t in texts])
     if out.episodes or out.patterns_deleted or out.patterns_updated:
         mark_erase_pending(conn)
     return out

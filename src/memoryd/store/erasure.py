@@ -87,33 +87,39 @@ def mark_erase_pending(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_ERASE_PENDING, repr(time.time())))
 
 
-def purge_cache(conn: sqlite3.Connection, text_hashes: Iterable[str]) -> int:
-    """Delete cached vectors of these text hashes that no live entry uses; returns how many.
+def purge_cache(conn: sqlite3.Connection, model: str, text_hashes: Iterable[str]) -> int:
+    """Delete ``model``'s cached vectors of these text hashes that no entry uses; returns how many.
 
     Runs inside the caller's write transaction, after the rows are deleted.
-    The cache is only a cache: a text saved again later is embedded again.
+    The cache holds the current model's vectors only (a model change clears
+    it, ``SQLiteStore._record_model``). It is only a cache: a text saved
+    again later is embedded again.
     """
     hashes = sorted(set(text_hashes))
     removed = 0
     for chunk in _chunks(hashes):
         marks = ",".join("?" * len(chunk))
         cur = conn.execute(
-            f"DELETE FROM embedding_cache WHERE text_hash IN ({marks}) AND NOT EXISTS "
+            f"DELETE FROM embedding_cache WHERE model = ? AND text_hash IN ({marks}) "
+            "AND NOT EXISTS "
             "(SELECT 1 FROM memories m WHERE m.text_hash = embedding_cache.text_hash)",
-            chunk,
+            [model, *chunk],
         )
         removed += cur.rowcount
     return removed
 
 
 def delete_memory_rows(
-    conn: sqlite3.Connection, rowids: Sequence[int], contexts: dict[int, str] | None = None
+    conn: sqlite3.Connection,
+    model: str,
+    rowids: Sequence[int],
+    contexts: dict[int, str] | None = None,
 ) -> DeletedRows:
     """Hard-delete ``memories`` rows and everything that only they used, in ``conn``'s transaction.
 
     Removes the rows, their FTS rows, vectors and queue entries, logs an
     index ``delete`` per row, makes entries they superseded current again,
-    purges cached vectors no other row uses and rewrites the FTS ``context``
+    purges ``model``'s cached vectors no other row uses and rewrites the FTS ``context``
     of the rows in ``contexts`` (rowid → new context text, already prepared
     with :func:`~memoryd.store.fts.index_text`), logging them for the keyword
     index. Sets ``meta.erase_pending``.
@@ -151,7 +157,7 @@ def delete_memory_rows(
     for rowid, context in (contexts or {}).items():
         conn.execute("UPDATE memories_fts SET context = ? WHERE rowid = ?", (context, rowid))
         conn.execute("INSERT INTO keyword_log(rowid) VALUES (?)", (rowid,))
-    out.embedding_cache = purge_cache(conn, hashes)
+    out.embedding_cache = purge_cache(conn, model, hashes)
     if out.rows:
         mark_erase_pending(conn)
     return out

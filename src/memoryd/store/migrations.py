@@ -45,7 +45,9 @@ On-disk layout (version 1):
   an index on ``(attempts, enqueued_at)`` serves the queue's order.
 * (version 9) an index on ``memories.text_hash``: deleting a row purges its
   ``embedding_cache`` entry unless another row has the same text
-  (``store/erasure.py``), one indexed lookup per text.
+  (``store/erasure.py``), one indexed lookup per text; and a partial index
+  on ``superseded_by`` (superseded rows only), so a delete finds the entry it
+  superseded without scanning the table.
 """
 
 from __future__ import annotations
@@ -275,8 +277,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         9,
-        "text_hash_index",
-        ("CREATE INDEX IF NOT EXISTS ix_memories_text_hash ON memories(text_hash)",),
+        "erasure_indexes",
+        (
+            "CREATE INDEX IF NOT EXISTS ix_memories_text_hash ON memories(text_hash)",
+            "CREATE INDEX IF NOT EXISTS ix_memories_superseded_by ON memories(superseded_by) "
+            "WHERE superseded_by IS NOT NULL",
+        ),
     ),
 )
 

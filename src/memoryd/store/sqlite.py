@@ -129,6 +129,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
             )
             conn.execute("DELETE FROM vectors")
             conn.execute("DELETE FROM index_log")
+            conn.execute("DELETE FROM embedding_cache")  # vectors of another model or dim
             conn.execute(
                 "INSERT OR REPLACE INTO embedding_queue(rowid, text, enqueued_at) "
                 "SELECT m.rowid, m.content, ? FROM memories m",
@@ -270,7 +271,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
             )
             self._write_vector_parts(conn, rowid, rec)
             if old is not None and old[0] != rec.text_hash:
-                purge_cache(conn, [str(old[0])])
+                purge_cache(conn, self.model, [str(old[0])])
         self.wrote = True
         self.sync_index()
 
@@ -292,7 +293,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         turns that followed a deleted one (``memoryd/store/erasure.py``).
         """
         with self.pool.write() as conn:
-            deleted = delete_memory_rows(conn, rowids, contexts).rows
+            deleted = delete_memory_rows(conn, self.model, rowids, contexts).rows
         self.wrote = True
         self.sync_index()
         return deleted
