@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     """How often, after writes were refused for space, the storage worker checks
     whether space returned (then remakes the reserve and checkpoints the WAL)."""
 
+    # --- erasure (store/erasure.py) -------------------------------------------
+    erase_interval_s: float = Field(default=300.0, gt=0)
+    """Longest time, in seconds, a deleted entry's copies stay in the FTS5
+    segments, the vector-index checkpoint and the WAL: the background erasure
+    pass runs this often when something was deleted (``forget`` runs it at once)."""
+
     # --- embeddings --------------------------------------------------------
     embedding_provider: Literal["local", "openai"] = "local"
     embedding_model: str = "all-MiniLM-L6-v2"

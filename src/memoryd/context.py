@@ -8,13 +8,16 @@ docs/PERFORMANCE.md): "yes, on Tuesday" is found by what it answered.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from memoryd.store.filters import scope_where
+from memoryd.store.fts import index_text
 from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import MemoryEntry, MemoryInput
 
-__all__ = ["batch_contexts", "entry_context", "previous_turn"]
+__all__ = ["batch_contexts", "entry_context", "previous_turn", "successor_contexts"]
+
+_PAGE = 64
 
 
 def previous_turn(
@@ -23,11 +26,12 @@ def previous_turn(
     session_id: str,
     before: float | None,
     *,
-    exclude_id: str | None = None,
+    exclude: Collection[str] = (),
 ) -> str:
     """Content of the latest message of ``session_id`` at or before ``before`` (epoch s), or "".
 
-    History (superseded turns) counts; ``exclude_id`` leaves one entry out (the turn itself).
+    History (superseded turns) counts; ``exclude`` leaves entries out by id
+    (the turn itself, turns being deleted).
     """
     where = scope_where(
         namespace=namespace,
@@ -36,12 +40,24 @@ def previous_turn(
         session_id=session_id,
         include_superseded=True,
     )
-    if exclude_id is not None:
-        where.add("m.id != ?", exclude_id)
     if before is not None:
         where.add("m.created_at <= ?", before)
-    rows = store.select(where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=1)
-    return str(rows[0]["content"]) if rows else ""
+    order = "ORDER BY m.created_at DESC, m.rowid DESC"
+    page = len(exclude) + 1 if len(exclude) < _PAGE else _PAGE
+    while True:
+        rows = store.select(where, order=order, limit=page)
+        for row in rows:
+            if str(row["id"]) not in exclude:
+                return str(row["content"])
+        if len(rows) < page:
+            return ""
+        last = rows[-1]  # every row of this page is excluded: continue below it
+        where.add(
+            "(m.created_at < ?) OR (m.created_at = ? AND m.rowid < ?)",
+            last["created_at"],
+            last["created_at"],
+            last["rowid"],
+        )
 
 
 def batch_contexts(
@@ -78,5 +94,53 @@ def entry_context(store: SQLiteStore, entry: MemoryEntry, *, enabled: bool) -> s
         entry.namespace,
         entry.session_id,
         entry.created_at.timestamp(),
-        exclude_id=str(entry.id),
+        exclude=(str(entry.id),),
     )
+
+
+def successor_contexts(
+    store: SQLiteStore, deleted: Sequence[MemoryEntry], *, enabled: bool
+) -> dict[int, str]:
+    """New FTS context (rowid → indexed text) of the turns that followed deleted turns.
+
+    A turn's FTS ``context`` copies the previous turn's text; when that turn
+    is deleted, the turns right after it get their previous turn again,
+    leaving out every deleted entry, so the deleted text keeps no copy.
+    Candidates are the turns of its session from its time up to the first
+    later time (ties in ``created_at`` included).
+    """
+    if not enabled:
+        return {}
+    gone = {str(e.id) for e in deleted}
+    out: dict[int, str] = {}
+    for entry in deleted:
+        if entry.kind != "message" or entry.session_id is None:
+            continue
+        where = scope_where(
+            namespace=entry.namespace,
+            now=time.time(),
+            kinds=["message"],
+            session_id=entry.session_id,
+            include_superseded=True,
+        )
+        at = entry.created_at.timestamp()
+        where.add("m.created_at >= ?", at)
+        rows = [
+            r
+            for r in store.select(where, order="ORDER BY m.created_at, m.rowid", limit=64)
+            if str(r["id"]) not in gone
+        ]
+        later = [float(r["created_at"]) for r in rows if float(r["created_at"]) > at]
+        until = later[0] if later else at
+        for row in rows:
+            if float(row["created_at"]) > until or int(row["rowid"]) in out:
+                continue
+            text = previous_turn(
+                store,
+                entry.namespace,
+                entry.session_id,
+                float(row["created_at"]),
+                exclude=gone | {str(row["id"])},
+            )
+            out[int(row["rowid"])] = index_text(text)
+    return out

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from memoryd.batching import BatchInfo, GroupCommitter
 from memoryd.config import Settings, load_settings
-from memoryd.context import batch_contexts, entry_context
+from memoryd.context import batch_contexts, entry_context, successor_contexts
 from memoryd.embeddings import Embedder, QueryEmbeddingCache, create_embedder
 from memoryd.errors import Conflict, NotFound, ValidationError
 from memoryd.inputs import coerce_input, explicit_fields
@@ -323,9 +323,17 @@ class EngineCore:
         return self.get(id, namespace=namespace)
 
     def delete(self, id: UUID | str, *, namespace: str = "default") -> None:
-        """Delete an entry for good. Raises ``NotFound``."""
-        rowid, _ = self._entry_row(id, namespace)
-        self.store.delete_rows([rowid])
+        """Delete an entry for good, with what only it used. Raises ``NotFound``.
+
+        In the same transaction: its FTS row, vector, queue entry, a cached
+        vector no other entry uses, and its text in the FTS context of the
+        conversation turn after it. Copies in FTS segments, the vector-index
+        checkpoint and the WAL are erased by the background erasure pass
+        within ``settings.erase_interval_s`` (``memoryd/store/erasure.py``).
+        """
+        rowid, entry = self._entry_row(id, namespace)
+        contexts = successor_contexts(self.store, [entry], enabled=self.settings.message_context)
+        self.store.delete_rows([rowid], contexts=contexts)
 
     def supersede(
         self,

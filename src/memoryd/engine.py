@@ -14,20 +14,24 @@ reads use one connection per thread.
 from __future__ import annotations
 
 from memoryd.collections import ConversationsMixin, StateMixin, TransferMixin
+from memoryd.forget import ForgetMixin
 from memoryd.learning.episodes import EpisodesMixin
 from memoryd.learning.patterns import PatternsMixin
 
 __all__ = ["Memory"]
 
 
-class Memory(ConversationsMixin, StateMixin, TransferMixin, EpisodesMixin, PatternsMixin):
+class Memory(
+    ConversationsMixin, StateMixin, TransferMixin, EpisodesMixin, PatternsMixin, ForgetMixin
+):
     """The memory engine over one data directory.
 
     Memories: ``add``, ``add_many``, ``get``, ``update``, ``delete``, ``list``,
     ``search``, ``supersede``, ``history``, ``export``, ``import_entries``,
-    ``stats``. Conversations: ``append``, ``last_messages``,
-    ``session_messages``. Session state: ``set_state``, ``get_state``,
-    ``delete_state``. Key/value with TTL: ``kv_set``, ``kv_get``, ``kv_delete``.
+    ``stats``, ``forget`` (erase a namespace, user or agent). Conversations:
+    ``append``, ``last_messages``, ``session_messages``. Session state:
+    ``set_state``, ``get_state``, ``delete_state``. Key/value with TTL:
+    ``kv_set``, ``kv_get``, ``kv_delete``.
     Episodes (``memoryd.learning``): ``start_episode``, ``log_step``,
     ``log_steps``, ``complete_episode``, ``get_episode``, ``list_episodes``,
     ``update_episode``, ``delete_episode``, ``checkpoint_episode``,

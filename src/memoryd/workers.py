@@ -1,4 +1,5 @@
-"""Background workers of the engine: TTL purge, embedding backfill, index checkpoints, storage.
+"""Background workers of the engine: TTL purge, embedding backfill, index checkpoints,
+storage, erasure.
 
 Each worker is a daemon thread looping on an interval (the backfill also when
 woken) until :meth:`Workers.stop`.
@@ -61,13 +62,14 @@ class Workers:
         self._paused_until = 0.0
 
     def start(self) -> None:
-        """Start the four worker threads."""
+        """Start the worker threads (one per task above)."""
         s = self.memory.settings
         for name, interval, step, wake in (
             ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired, threading.Event()),
             ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill, self._wake_backfill),
             ("index-checkpoint", s.index_save_interval_s, self.checkpoint, threading.Event()),
             ("storage", s.disk_recheck_interval_s, self.storage_upkeep, threading.Event()),
+            ("erasure", s.erase_interval_s, self.erase, threading.Event()),
         ):
             self._wakes.append(wake)
             thread = threading.Thread(
@@ -131,6 +133,18 @@ class Workers:
     def storage_upkeep(self) -> int:
         """End a full-disk outage once space returns; 1 when one ended, else 0."""
         return int(self.memory.store.storage_upkeep())
+
+    def erase(self) -> int:
+        """Run the erasure pass if anything was deleted since the last one; returns 1 if it ran.
+
+        See :meth:`~memoryd.store.sqlite.SQLiteStore.erase_traces`; a pass the
+        WAL's readers kept from finishing stays pending and runs again next interval.
+        """
+        store = self.memory.store
+        if not store.erasure.pending():
+            return 0
+        store.erase_traces()
+        return 1
 
     def backfill(self) -> int:
         """Embed queued rows until the queue is empty or the provider is down; returns rows filled.

@@ -115,3 +115,17 @@ def test_yaml_and_table_formats(cli: Invoke) -> None:
     assert stats["total"] == 1 and stats["by_kind"] == {"memory": 1}
     assert stats["embedding_model"] == "all-MiniLM-L6-v2" and stats["dim"] == 384
     assert "by_namespace" in cli("stats").stdout
+
+
+def test_forget_asks_then_erases_and_prints_counts(cli: Invoke) -> None:
+    cli("add", "Ann prefers green tea", "--namespace", "team")
+    cli("add", "Bob prefers coffee", "--namespace", "other")
+    refused = cli("forget", "--namespace", "team", code=1)
+    assert "Erase everything of namespace='team'" in refused.stderr
+    assert len(_json(cli("--format", "json", "list", "--namespace", "team"))["items"]) == 1
+    done = _json(cli("--format", "json", "forget", "--namespace", "team", "--yes"))
+    assert done["memories"] == {"memory": 1} and done["scope"]["namespace"] == "team"
+    assert _json(cli("--format", "json", "list", "--namespace", "team"))["items"] == []
+    assert len(_json(cli("--format", "json", "list", "--namespace", "other"))["items"]) == 1
+    missing = cli("forget", "--yes", code=2)
+    assert "error[validation_error]" in missing.stderr

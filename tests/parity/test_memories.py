@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from memoryd import Client, Memory, MemoryEntry, MemoryInput, MemoryPatch
+from memoryd.errors import ValidationError
 
 Backend = Memory | Client
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -189,3 +192,23 @@ def test_entries_equal_between_backends(memory_backend: Memory, client_backend: 
     skip = {"id", "updated_at"}
     assert here.model_dump(exclude=skip) == there.model_dump(exclude=skip)
     assert isinstance(there, MemoryEntry)
+
+
+def test_forget_erases_the_subject_and_reports_counts(backend: Backend, ns: str) -> None:
+    backend.add("Ann likes green tea", namespace=ns, user_id="ann")
+    backend.append("chat", "Hi, I am Ann", namespace=ns, user_id="ann")
+    backend.add("Bob likes coffee", namespace=ns, user_id="bob")
+    backend.kv_set("theme", "dark", namespace=ns)
+    result = backend.forget(namespace=ns, user_id="ann")
+    assert result.memories == {"memory": 1, "message": 1}
+    assert result.scope.user_id == "ann" and result.total == 2
+    assert sorted(e.content for e in backend.list(namespace=ns).items) == [
+        "Bob likes coffee",
+        'theme: "dark"',
+    ]
+    whole = backend.forget(namespace=ns)
+    assert whole.memories == {"memory": 1, "kv": 1} and whole.erased
+    assert backend.list(namespace=ns).items == []
+    with pytest.raises(ValidationError) as info:
+        backend.forget()
+    assert info.value.code == "validation_error"

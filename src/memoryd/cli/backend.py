@@ -17,6 +17,7 @@ from memoryd.config import Settings
 from memoryd.errors import BackendUnavailable
 from memoryd.lifecycle.runtime import discover, healthz
 from memoryd.types import (
+    ForgetResult,
     Kind,
     MemoryEntry,
     MemoryInput,
@@ -60,6 +61,14 @@ class Backend(Protocol):
     def search(self, query: str | SearchParams | dict[str, Any], **params: Any) -> SearchResult: ...
 
     def stats(self) -> StoreStats: ...
+
+    def forget(
+        self,
+        *,
+        namespace: str | None = ...,
+        user_id: str | None = ...,
+        agent_id: str | None = ...,
+    ) -> ForgetResult: ...
 
     def export(self, *, namespace: str | None = ...) -> Iterator[MemoryEntry]: ...
 

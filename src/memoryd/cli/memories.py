@@ -1,4 +1,4 @@
-"""Commands on single memories: add, search, get, list, delete, stats.
+"""Commands on memories: add, search, get, list, delete, stats, forget.
 
 Each command parses its options, calls the backend (:class:`memoryd.Memory`
 in-process or :class:`memoryd.Client` over HTTP) and renders the result.
@@ -197,6 +197,36 @@ def delete(
     with state.backend() as engine:
         engine.delete(id, namespace=namespace)
     render({"deleted": id, "namespace": namespace}, state.output)
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", help="Erase this namespace (or narrow to it)."),
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Erase this user's memories.")] = None,
+    agent: Annotated[
+        str | None, typer.Option("--agent", help="Erase this agent's memories and episodes.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a namespace, a user or an agent completely (every kind, caches, on-disk copies).
+
+    Example: memoryd forget --user ann --yes
+    """
+    state = state_of(ctx)
+    scope = {"namespace": namespace, "user_id": user, "agent_id": agent}
+    given = {k: v for k, v in scope.items() if v is not None}
+    if not given:
+        raise ValidationError("give --namespace, --user or --agent")
+    what = ", ".join(f"{k}={v!r}" for k, v in given.items())
+    if not yes and not typer.confirm(f"Erase everything of {what} for good?", err=True):
+        raise typer.Exit(1)
+    with state.backend() as engine:
+        result = engine.forget(namespace=namespace, user_id=user, agent_id=agent)
+    render(result, state.output)
 
 
 @app.command()

@@ -51,6 +51,7 @@ ROUTED_METHODS = (
     "supersede",
     "history",
     "stats",
+    "forget",
     "append",
     "last_messages",
     "session_messages",
@@ -89,7 +90,7 @@ class Client(ConversationsMixin, StateMixin, EpisodesMixin, PatternsMixin):
 
     Memories: ``add``, ``add_many``, ``get``, ``update``, ``delete``, ``list``,
     ``search``, ``supersede``, ``history``, ``export``, ``import_entries``,
-    ``stats``. Conversations: ``append``, ``last_messages``,
+    ``stats``, ``forget``. Conversations: ``append``, ``last_messages``,
     ``session_messages``. Session state: ``set_state``, ``get_state``,
     ``delete_state``. Key/value with TTL: ``kv_set``, ``kv_get``, ``kv_delete``.
     Episodes and patterns: the same methods as ``Memory`` (``start_episode``,

@@ -22,6 +22,8 @@ from memoryd.errors import MemorydError, ValidationError
 from memoryd.inputs import coerce_input, explicit_fields
 from memoryd.types import (
     Filter,
+    ForgetResult,
+    ForgetScope,
     Kind,
     MemoryEntry,
     MemoryInput,
@@ -268,6 +270,25 @@ class ClientCore:
         data = self._t.json("GET", "/v1/stats")
         # Fields an older daemon does not send keep their defaults.
         return StoreStats.model_validate({k: data[k] for k in StoreStats.model_fields if k in data})
+
+    def forget(
+        self,
+        *,
+        namespace: str | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> ForgetResult:
+        """Erase a namespace, user or agent completely (see ``Memory.forget``).
+
+        Raises:
+            ValidationError: no scope or an invalid one (checked before any request).
+        """
+        try:
+            scope = ForgetScope(namespace=namespace, user_id=user_id, agent_id=agent_id)
+        except ValueError as exc:
+            raise ValidationError(f"invalid forget scope: {exc}") from exc
+        body = scope.model_dump(mode="json", exclude_none=True)
+        return ForgetResult.model_validate(self._t.json("POST", "/v1/forget", json=body))
 
     # --- export / import ----------------------------------------------------
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:

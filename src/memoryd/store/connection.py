@@ -60,6 +60,9 @@ class Pragmas:
         conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         conn.execute(f"PRAGMA foreign_keys={'ON' if self.foreign_keys else 'OFF'}")
         conn.execute("PRAGMA journal_size_limit=67108864")
+        # Deleted cells and freed pages are overwritten with zeros, so a deleted
+        # text leaves no copy in the database file (store/erasure.py).
+        conn.execute("PRAGMA secure_delete=ON")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA cache_size=-32768")
         conn.execute("PRAGMA mmap_size=268435456")

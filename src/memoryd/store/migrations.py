@@ -43,6 +43,11 @@ On-disk layout (version 1):
   backfill worker of one process leases a batch before embedding it, so the
   workers of several processes sharing the store do not embed the same rows;
   an index on ``(attempts, enqueued_at)`` serves the queue's order.
+* (version 9) an index on ``memories.text_hash``: deleting a row purges its
+  ``embedding_cache`` entry unless another row has the same text
+  (``store/erasure.py``), one indexed lookup per text; and a partial index
+  on ``superseded_by`` (superseded rows only), so a delete finds the entry it
+  superseded without scanning the table.
 """
 
 from __future__ import annotations
@@ -268,6 +273,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         (
             "ALTER TABLE embedding_queue ADD COLUMN leased_until REAL NOT NULL DEFAULT 0",
             "CREATE INDEX embedding_queue_order ON embedding_queue(attempts, enqueued_at)",
+        ),
+    ),
+    Migration(
+        9,
+        "erasure_indexes",
+        (
+            "CREATE INDEX IF NOT EXISTS ix_memories_text_hash ON memories(text_hash)",
+            "CREATE INDEX IF NOT EXISTS ix_memories_superseded_by ON memories(superseded_by) "
+            "WHERE superseded_by IS NOT NULL",
         ),
     ),
 )

@@ -25,6 +25,7 @@ from memoryd.errors import DimensionMismatch, StorageError
 from memoryd.store.candidates import CandidatesMixin
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas, translate_sqlite_error
 from memoryd.store.embedding_queue import EmbeddingQueueMixin
+from memoryd.store.erasure import Erasure, delete_memory_rows, purge_cache
 from memoryd.store.filters import SqlWhere
 from memoryd.store.fts import namespace_token
 from memoryd.store.migrations import migrate
@@ -113,6 +114,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
         self.reembed_started = self._record_model(model, dim)
         self.index = VectorIndex(index_dir, dim, model)
         self.index_ready = False
+        self.erasure = Erasure(self.pool)
         self._init_keywords()
         self.wrote = False
         """True once this process has written; only writers checkpoint at close."""
@@ -155,6 +157,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
             )
             conn.execute("DELETE FROM vectors")
             conn.execute("DELETE FROM index_log")
+            conn.execute("DELETE FROM embedding_cache")  # vectors of another model or dim
             conn.execute(
                 "INSERT OR REPLACE INTO embedding_queue(rowid, text, enqueued_at) "
                 "SELECT m.rowid, m.content, ? FROM memories m",
@@ -264,9 +267,15 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
         return rowids
 
     def replace(self, rowid: int, rec: NewRecord) -> None:
-        """Overwrite row ``rowid`` in place (same id), re-indexing FTS and vector."""
+        """Overwrite row ``rowid`` in place (same id), re-indexing FTS and vector.
+
+        The old text's cached vector is purged unless another row uses it.
+        """
         has_vec = rec.vector is not None
         with self.pool.write() as conn:
+            old = conn.execute(
+                "SELECT text_hash FROM memories WHERE rowid = ?", (rowid,)
+            ).fetchone()
             conn.execute(
                 "UPDATE memories SET content=?, content_hash=?, metadata=?, tags=?, importance=?, "
                 "updated_at=?, expires_at=?, embedding_model=?, dim=?, text_hash=?, session_id=?, "
@@ -289,6 +298,8 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
                 ),
             )
             self._write_vector_parts(conn, rowid, rec)
+            if old is not None and old[0] != rec.text_hash:
+                purge_cache(conn, self.model, [str(old[0])])
         self.wrote = True
         self.sync_index()
 
@@ -301,31 +312,16 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
         with self.pool.write() as conn:
             conn.execute(f"UPDATE memories SET {sets} WHERE rowid = ?", (*columns.values(), rowid))
 
-    def delete_rows(self, rowids: Sequence[int]) -> int:
-        """Hard-delete rows (and their FTS, vector, queue entries); returns rows deleted.
+    def delete_rows(self, rowids: Sequence[int], *, contexts: dict[int, str] | None = None) -> int:
+        """Hard-delete rows and what only they used; returns rows deleted.
 
-        An entry that superseded another makes that one current again.
+        Removes FTS, vector and queue entries and cached vectors no other row
+        uses; an entry that superseded another makes that one current again;
+        ``contexts`` (rowid → FTS context text) rewrites the context of the
+        turns that followed a deleted one (``memoryd/store/erasure.py``).
         """
-        deleted = 0
         with self.pool.write() as conn:
-            for start in range(0, len(rowids), SQL_CHUNK):
-                chunk = list(rowids[start : start + SQL_CHUNK])
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(
-                    f"SELECT rowid, id, namespace FROM memories WHERE rowid IN ({marks})", chunk
-                ).fetchall()
-                for row in rows:
-                    conn.execute(
-                        "UPDATE memories SET superseded_by = NULL WHERE superseded_by = ?",
-                        (row["id"],),
-                    )
-                    conn.execute(
-                        "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'delete')",
-                        (row["rowid"], row["namespace"]),
-                    )
-                for table in ("memories_fts", "vectors", "embedding_queue", "memories"):
-                    conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)
-                deleted += len(rows)
+            deleted = delete_memory_rows(conn, self.model, rowids, contexts).rows
         self.wrote = True
         self.sync_index()
         return deleted
@@ -385,6 +381,23 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
                     vec = decode_vector(row["vec"]).tolist()
                 out[int(row["rowid"])] = row_to_entry(row, vec)
         return out
+
+    def erase_traces(self) -> bool:
+        """The erasure pass: FTS5 optimize, a scrubbed index checkpoint, WAL truncation.
+
+        Afterwards no deleted row has a copy in the FTS segments, the vector
+        checkpoint or the WAL (``memoryd/store/erasure.py``). Returns True when
+        the WAL was truncated (``meta.erase_pending`` is cleared then), False
+        when a reader kept it (the next pass retries).
+        """
+        started = time.time()
+        self.erasure.optimize_fts()
+        if self.index_ready:
+            self.checkpoint_index()
+        done = self.erasure.truncate_wal()
+        if done:
+            self.erasure.finish(started)
+        return done
 
     def checkpoint_index(self) -> int:
         """Save the vector index and compact ``index_log`` and ``keyword_log``.

@@ -41,6 +41,8 @@ import numpy.typing as npt
 import onnxruntime  # noqa: F401, I001  (import order matters, see above)
 from usearch.index import Index  # noqa: I001
 
+from memoryd.store.index_scrub import scrub_free_slots
+
 __all__ = [
     "HNSW_DTYPE",
     "HNSW_PARAMS",
@@ -156,6 +158,8 @@ class VectorIndex:
         self._indexes: dict[str, Index] = {}
         self._lock = threading.RLock()
         self._dirty = False
+        #: Namespaces whose indexes may hold removed vectors in free slots (scrubbed at save).
+        self._unscrubbed: set[str] = set()
 
     # --- construction ------------------------------------------------------
     def _new(self) -> Index:
@@ -199,12 +203,15 @@ class VectorIndex:
             self._indexes = indexes
             self.applied_seq = int(manifest["applied_seq"])
             self._dirty = False
+            # A checkpoint of older code may hold removed vectors: scrub it at the next save.
+            self._unscrubbed = set() if manifest.get("scrubbed") else set(indexes)
         return True
 
     def reset(self, applied_seq: int = 0) -> None:
         """Drop every namespace index (in memory only)."""
         with self._lock:
             self._indexes = {}
+            self._unscrubbed = set()
             self.applied_seq = applied_seq
             self._dirty = True
 
@@ -241,6 +248,7 @@ class VectorIndex:
                     key = np.uint64(op.rowid)
                     if key in index:
                         index.remove(key)
+                        self._unscrubbed.add(op.namespace)
                     self.applied_seq = op.seq
                 else:
                     run.append(op)
@@ -272,6 +280,7 @@ class VectorIndex:
                 continue
             index.remove(key)
             index.add(key, vector)
+            self._unscrubbed.add(run[0].namespace)  # the old vector may sit in a free slot
         if fresh:
             keys = np.asarray(fresh, dtype=np.uint64)
             vectors = np.stack([unique[rowid] for rowid in fresh])
@@ -364,6 +373,9 @@ class VectorIndex:
                 return saved
             for leftover in self.directory.glob("*.tmp"):  # from a killed checkpoint
                 leftover.unlink(missing_ok=True)
+            for namespace in sorted(self._unscrubbed & set(self._indexes)):
+                self._indexes[namespace] = scrub_free_slots(self._indexes[namespace], self._new)
+            self._unscrubbed.clear()
             names: dict[str, str] = {}
             for namespace, index in self._indexes.items():
                 name = _file_name(namespace)
@@ -380,6 +392,7 @@ class VectorIndex:
                 "applied_seq": self.applied_seq,
                 "namespaces": names,
                 "hnsw": HNSW_PARAMS,
+                "scrubbed": True,
             }
             text = json.dumps(manifest, indent=1)
             _save_replace(

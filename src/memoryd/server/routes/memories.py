@@ -1,4 +1,5 @@
-"""``/v1/memories``: save, read, change, delete, list, supersede, history; ``/v1/search``.
+"""``/v1/memories``: save, read, change, delete, list, supersede, history; ``/v1/search``;
+``/v1/forget`` (erase a subject).
 
 Every route parses, calls :class:`~memoryd.Memory` and renders; errors are
 the engine's (see ``server/errors.py`` for the wire shape).
@@ -14,6 +15,8 @@ from memoryd.inputs import filter_from_json
 from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep, json_response
 from memoryd.server.schemas import BatchInput
 from memoryd.types import (
+    ForgetResult,
+    ForgetScope,
     Kind,
     MemoryEntry,
     MemoryInput,
@@ -105,6 +108,18 @@ def supersede_memory(
 def memory_history(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The supersede chain containing ``id``, oldest first."""
     return json_response(memory.history(id, namespace=namespace))
+
+
+@router.post("/forget", response_model=ForgetResult)
+def forget(body: ForgetScope, memory: MemoryDep) -> Response:
+    """Erase a namespace, a user or an agent completely: every kind, caches and on-disk copies.
+
+    Fields are AND-ed; at least one is required (422 otherwise). Returns the
+    counts removed and whether the WAL and index copies are gone too (``erased``).
+    """
+    return json_response(
+        memory.forget(namespace=body.namespace, user_id=body.user_id, agent_id=body.agent_id)
+    )
 
 
 @router.post("/search", response_model=SearchResult, tags=["search"])
