@@ -3,7 +3,8 @@
 Each worker is a daemon thread looping on an interval (the backfill also when
 woken) until :meth:`Workers.stop`.
 A failing iteration is logged with its traceback and retried next interval;
-it is never silently dropped.
+it is never silently dropped. A store that went read-only after a disk I/O
+error (:class:`~memoryd.errors.StorageReadOnly`) stops the worker instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from memoryd.errors import BackendUnavailable, MemorydError, Timeout
+from memoryd.errors import BackendUnavailable, MemorydError, StorageReadOnly, Timeout
 from memoryd.records import text_hash
 
 if TYPE_CHECKING:
@@ -102,6 +103,10 @@ class Workers:
                 return
             try:
                 step()
+            except StorageReadOnly as exc:
+                # Fail-stop (R6): the store refuses writes until a restart; retrying is pointless.
+                log.error("worker %s stops: %s", name, exc, extra={"code": exc.code})
+                return
             except Exception:  # noqa: BLE001 - logged with its traceback, retried
                 # e.g. a full disk during a checkpoint: report it with its
                 # traceback and try again next interval instead of dying, so

@@ -7,10 +7,17 @@
 * Each reading thread gets its own connection with ``query_only=ON``.
 * After opening, the effective PRAGMAs are read back; a mismatch (for example
   a filesystem that cannot do WAL) refuses to start (RELIABILITY.md R3).
+* Fail-stop (RELIABILITY.md R6): a write that meets a disk I/O error
+  (:data:`FAIL_STOP_CODES`) turns the pool read-only for the life of the
+  process: that write and every later one raise
+  :class:`~memoryd.errors.StorageReadOnly` without touching the disk again,
+  reads go on, and a restart recovers (SQLite's WAL recovery keeps every
+  commit that reached the disk whole, or drops it whole).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,15 +25,45 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from memoryd.errors import ConfigError, StorageError, StorageFull
+from memoryd.errors import ConfigError, StorageError, StorageFull, StorageReadOnly
 
-__all__ = ["SQL_CHUNK", "ConnectionPool", "Pragmas", "translate_sqlite_error", "verify_pragmas"]
+__all__ = [
+    "FAIL_STOP_CODES",
+    "SQL_CHUNK",
+    "ConnectionPool",
+    "Pragmas",
+    "is_io_failure",
+    "translate_sqlite_error",
+    "verify_pragmas",
+]
+
+log = logging.getLogger("memoryd.store")
 
 #: Most values bound into one ``IN (...)`` list: below SQLite's host-parameter
 #: limit (999 before SQLite 3.32, https://sqlite.org/limits.html#max_variable_number).
 SQL_CHUNK = 500
 
 _SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+#: Extended SQLite result codes (https://sqlite.org/rescode.html) after which
+#: what reached the disk is unknown: a failed ``write(2)``, ``fsync(2)`` (EIO,
+#: or ENOSPC met at writeback), directory fsync, ``ftruncate(2)``, a failed
+#: atomic commit, or a bare ``SQLITE_IOERR``. After a failed fsync the kernel
+#: may have dropped the dirty pages and report the next fsync as a success
+#: (PostgreSQL, "PANIC on fsync() failure", 2018), so the store stops writing.
+#: ENOSPC on ``write(2)`` is ``SQLITE_FULL`` (:class:`StorageFull`, recovers
+#: without a restart), and a failed ``-shm`` allocation (``SQLITE_IOERR_SHMSIZE``,
+#: also a full disk) wrote nothing: neither is here.
+FAIL_STOP_CODES = frozenset(
+    {
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_IOERR_WRITE,
+        sqlite3.SQLITE_IOERR_FSYNC,
+        sqlite3.SQLITE_IOERR_DIR_FSYNC,
+        sqlite3.SQLITE_IOERR_TRUNCATE,
+        sqlite3.SQLITE_IOERR_COMMIT_ATOMIC,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -82,13 +119,31 @@ def verify_pragmas(conn: sqlite3.Connection, expected: Pragmas) -> dict[str, obj
     return effective
 
 
+def is_io_failure(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` carries one of the :data:`FAIL_STOP_CODES` (disk state unknown)."""
+    return getattr(exc, "sqlite_errorcode", None) in FAIL_STOP_CODES
+
+
 def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
-    """Map a sqlite3 error to the memoryd tree (full disk -> ``StorageFull``)."""
+    """Map a sqlite3 error to the memoryd tree.
+
+    Full disk -> ``StorageFull``; a disk I/O error of :data:`FAIL_STOP_CODES`
+    -> ``StorageReadOnly`` (the pool latches it, see :class:`ConnectionPool`);
+    anything else -> ``StorageError``.
+    """
     text = str(exc).lower()
     if isinstance(exc, sqlite3.OperationalError) and (
         "database or disk is full" in text or "disk i/o" in text and "full" in text
     ):
         return StorageFull("the store is full; free disk space", path=str(path))
+    if is_io_failure(exc):
+        name = str(getattr(exc, "sqlite_errorname", "SQLITE_IOERR"))
+        return StorageReadOnly(
+            f"the disk failed under the store ({name}): it is read-only now and what the "
+            "failed write left on disk is unknown; check the disk, then restart memoryd",
+            path=str(path),
+            sqlite_error=name,
+        )
     return StorageError(f"SQLite error: {exc}", path=str(path))
 
 
@@ -108,6 +163,8 @@ class ConnectionPool:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self.read_only: StorageReadOnly | None = None
+        """The I/O failure that made this pool read-only (fail-stop), or ``None``."""
         self.writer = self._connect(readonly=False)
         try:
             self.effective = verify_pragmas(self.writer, pragmas)
@@ -151,40 +208,86 @@ class ConnectionPool:
                 self._readers.append(conn)
         return conn
 
+    def refuse_if_read_only(self) -> None:
+        """Raise the latched :class:`StorageReadOnly` (a fresh copy) if the pool failed."""
+        failed = self.read_only
+        if failed is not None:
+            raise StorageReadOnly(failed.message, **failed.details)
+
+    def writer_failed(self, exc: sqlite3.Error) -> Exception:
+        """Translate an error of the writer connection; an I/O failure latches read-only.
+
+        Every use of :attr:`writer` outside :meth:`write` passes its errors
+        through here, so no write path misses the fail-stop.
+        """
+        error = translate_sqlite_error(exc, self.path)
+        if isinstance(error, StorageReadOnly) and self.read_only is None:
+            self.read_only = error
+            log.critical(
+                "disk I/O error: the store is read-only until restart",
+                extra={"code": error.code, "sqlite_error": error.details["sqlite_error"]},
+            )
+        return error
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction on the writer, committed on exit.
 
         Rolls back and re-raises (translated) on any error.
+
+        Raises:
+            StorageReadOnly: this write met a disk I/O error, or an earlier one
+                did (then nothing is sent to SQLite at all).
         """
         if self._closed:
             raise StorageError("store is closed", path=str(self.path))
         with self._write_lock:
+            self.refuse_if_read_only()
             conn = self.writer
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise translate_sqlite_error(exc, self.path) from exc
+                raise self.writer_failed(exc) from exc
             try:
                 yield conn
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise translate_sqlite_error(exc, self.path) from exc
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                error = self.writer_failed(exc)
+                self._rollback(conn, error)
+                raise error from exc
+            except BaseException as exc:
+                self._rollback(conn, exc)
                 raise
 
+    def _rollback(self, conn: sqlite3.Connection, cause: BaseException) -> None:
+        """Roll back an open transaction; a failing rollback is noted on ``cause``."""
+        if not conn.in_transaction:
+            return  # SQLite already rolled back (it does after an I/O error in COMMIT)
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            cause.add_note(f"the rollback failed too: {exc}")
+            self.writer_failed(exc)
+
     def close(self) -> None:
-        """Close every connection (idempotent)."""
+        """Close every connection (idempotent).
+
+        The last connection to close checkpoints the WAL into the database
+        (SQLite does it inside ``sqlite3_close``). After a fail-stop that is
+        turned off where Python allows it (``Connection.setconfig``, 3.12+);
+        elsewhere the checkpoint copies only frames committed before the
+        failure and, like any checkpoint, leaves the WAL in place if it fails.
+        """
         if self._closed:
             return
         self._closed = True
         with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
+            connections = [*self._readers, self.writer]
             self._readers.clear()
+        no_checkpoint = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
         with self._write_lock:
-            self.writer.close()
+            for conn in connections:
+                setconfig = getattr(conn, "setconfig", None)
+                if self.read_only is not None and setconfig and no_checkpoint is not None:
+                    setconfig(no_checkpoint, True)
+                conn.close()

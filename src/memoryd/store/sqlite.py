@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from memoryd.errors import DimensionMismatch, StorageError
+from memoryd.errors import DimensionMismatch, StorageError, StorageReadOnly
 from memoryd.store.candidates import CandidatesMixin
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas
 from memoryd.store.embedding_queue import EmbeddingQueueMixin
@@ -100,6 +100,11 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         self._init_keywords()
         self.wrote = False
         """True once this process has written; only writers checkpoint at close."""
+
+    @property
+    def read_only(self) -> StorageReadOnly | None:
+        """The disk I/O error that made the store read-only (fail-stop, R6), or ``None``."""
+        return self.pool.read_only
 
     # --- model bookkeeping --------------------------------------------------
     def _record_model(self, model: str, dim: int) -> bool:
@@ -359,7 +364,12 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         return out
 
     def checkpoint_index(self) -> int:
-        """Save the vector index and compact ``index_log`` and ``keyword_log``."""
+        """Save the vector index and compact ``index_log`` and ``keyword_log``.
+
+        Raises:
+            StorageReadOnly: the store failed (fail-stop): nothing is written.
+        """
+        self.pool.refuse_if_read_only()
         seq = super().checkpoint_index()
         with self.pool.write() as conn:
             self.compact_keyword_log(conn)
@@ -369,11 +379,17 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         """Checkpoint the index if this process wrote and it changed; close connections.
 
         A process that only read (a CLI search) leaves checkpoints to the
-        writers: saving the index costs I/O proportional to its size.
+        writers: saving the index costs I/O proportional to its size. A store
+        that failed (fail-stop, :attr:`read_only`) writes nothing more.
         """
         self.stop_keyword_index()
-        if self.index_ready and self.index.dirty and self.wrote:
-            self.checkpoint_index()
-        if self.wrote:
-            self.pool.writer.execute("PRAGMA optimize")  # refresh planner statistics
+        if self.read_only is None:
+            if self.index_ready and self.index.dirty and self.wrote:
+                self.checkpoint_index()
+            if self.wrote:
+                try:
+                    self.pool.writer.execute("PRAGMA optimize")  # refresh planner statistics
+                except sqlite3.Error as exc:
+                    self.pool.close()
+                    raise self.pool.writer_failed(exc) from exc
         self.pool.close()

@@ -25,12 +25,14 @@ worker scripts under ``_workers/`` import it too.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import shutil
 import sqlite3
 import subprocess
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["SOURCE", "BuildError", "FaultVfs", "build_library", "compiler", "load_in_child"]
@@ -120,6 +122,15 @@ class FaultVfs:
         rc = self._lib.faultvfs_make_default(int(on))
         if rc != 0:
             raise RuntimeError(f"sqlite3_vfs_register failed with code {rc}")
+
+    @contextlib.contextmanager
+    def as_default(self) -> Iterator[None]:
+        """Connections opened inside the block go through ``faultvfs``; ``unix`` after it."""
+        self.make_default(True)
+        try:
+            yield
+        finally:
+            self.make_default(False)
 
     def default_name(self) -> str:
         """The name of the current default VFS."""
