@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -258,6 +259,37 @@ class ConnectionPool:
             except BaseException as exc:
                 self._rollback(conn, exc)
                 raise
+
+    @contextmanager
+    def durable_point(self) -> Iterator[None]:
+        """Every commit of this process so far survives a power loss inside the block.
+
+        Under ``synchronous=FULL`` every commit already does: nothing to do.
+        Under ``NORMAL`` a commit is durable only once the WAL is synced, so
+        this holds off the process's writers, commits one ``meta`` row
+        (``wal_synced_at``, unix seconds) with ``synchronous=FULL`` (which
+        fsyncs the whole WAL, earlier commits included) and keeps writers out
+        until the block ends. Used around vector-index checkpoints, which
+        must never hold a commit that a power loss can take back (R2).
+        Commits of other processes after the sync are not covered.
+
+        Raises:
+            StorageReadOnly: the sync met a disk I/O error (fail-stop).
+        """
+        if self.pragmas.synchronous.upper() == "FULL":
+            yield
+            return
+        with self._write_lock:
+            self.writer.execute("PRAGMA synchronous=FULL")
+            try:
+                with self.write() as conn:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('wal_synced_at', ?)",
+                        (repr(time.time()),),
+                    )
+            finally:
+                self.writer.execute(f"PRAGMA synchronous={self.pragmas.synchronous}")
+            yield
 
     def _rollback(self, conn: sqlite3.Connection, cause: BaseException) -> None:
         """Roll back an open transaction; a failing rollback is noted on ``cause``."""

@@ -363,14 +363,54 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
                 out[int(row["rowid"])] = row_to_entry(row, vec)
         return out
 
+    def open_index(self) -> str:
+        """Load the vector-index checkpoint (or rebuild), refusing one ahead of the database.
+
+        Under ``synchronous=NORMAL`` a commit is durable only once the WAL is
+        synced, so a power loss can take back commits that an index checkpoint
+        already saved (RELIABILITY.md R2): such a checkpoint's ``applied_seq``
+        is above the highest ``index_log`` seq the database ever handed out
+        (``sqlite_sequence``, which survives compaction), and it would keep the
+        vectors of lost rows and skip the new operations that reuse those seqs.
+        It is rebuilt from ``vectors`` and saved at once: left on disk, it would
+        pass this check again as soon as new writes pushed the seq past it.
+
+        Returns:
+            ``"checkpoint"`` or ``"rebuilt"``.
+        """
+        how = super().open_index()
+        row = (
+            self.pool.reader()
+            .execute("SELECT seq FROM sqlite_sequence WHERE name = 'index_log'")
+            .fetchone()
+        )
+        high_water = int(row[0]) if row is not None else 0
+        if how == "checkpoint" and self.index.applied_seq > high_water:
+            log.warning(
+                "vector-index checkpoint is ahead of the database (seq %d > %d): rebuilding",
+                self.index.applied_seq,
+                high_water,
+            )
+            self.rebuild_index()
+            self.sync_index()
+            self.index.checkpoint()
+            how = "rebuilt"
+        return how
+
     def checkpoint_index(self) -> int:
         """Save the vector index and compact ``index_log`` and ``keyword_log``.
+
+        Under ``synchronous=NORMAL`` the WAL is synced first and this
+        process's writers wait until the index is saved
+        (:meth:`ConnectionPool.durable_point`), so the checkpoint never holds
+        a commit that a power loss takes back (R2).
 
         Raises:
             StorageReadOnly: the store failed (fail-stop): nothing is written.
         """
         self.pool.refuse_if_read_only()
-        seq = super().checkpoint_index()
+        with self.pool.durable_point():
+            seq = super().checkpoint_index()
         with self.pool.write() as conn:
             self.compact_keyword_log(conn)
         return seq
