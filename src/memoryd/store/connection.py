@@ -209,6 +209,11 @@ class ConnectionPool:
                 self._readers.append(conn)
         return conn
 
+    @property
+    def write_lock(self) -> threading.RLock:
+        """Hold it to use :attr:`writer` outside :meth:`write` (e.g. a WAL checkpoint)."""
+        return self._write_lock
+
     def refuse_if_read_only(self) -> None:
         """Raise the latched :class:`StorageReadOnly` (a fresh copy) if the pool failed."""
         failed = self.read_only

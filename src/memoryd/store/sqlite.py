@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memoryd.errors import DimensionMismatch, StorageError, StorageReadOnly
+from memoryd.store.backup import backup_database
 from memoryd.store.candidates import CandidatesMixin
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas
 from memoryd.store.embedding_queue import EmbeddingQueueMixin
@@ -414,6 +415,19 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         with self.pool.write() as conn:
             self.compact_keyword_log(conn)
         return seq
+
+    def backup_to(self, target: Path) -> Path:
+        """Write a consistent copy of the database to ``target``: valid or absent, never partial.
+
+        ``VACUUM INTO`` a temporary name, fsync, rename, fsync the folder
+        (:func:`memoryd.store.backup.backup_database`); writers are not blocked.
+
+        Raises:
+            StorageFull: no space for the copy. StorageError: any other failure.
+        """
+        return backup_database(
+            self.path, target, busy_timeout_s=self.pool.pragmas.busy_timeout_ms / 1000
+        )
 
     def close(self) -> None:
         """Checkpoint the index if this process wrote and it changed; close connections.
