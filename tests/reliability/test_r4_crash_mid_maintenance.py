@@ -175,7 +175,8 @@ def test_kill9_during_backup_leaves_a_valid_backup_or_none(tmp_path: Path) -> No
         child = Child("maintenance.py", ["backup", str(data_dir), str(target)], logs, f"b{cycle}")
         child.expect("ready", 120)
         begin = child.expect("backup-start", 60, start=len(child.messages))
-        time.sleep(max(0.0, begin["ts"] + rng.uniform(0, 0.9 * np.median(durations)) - time.monotonic()))
+        into = rng.uniform(0, 0.9 * float(np.median(durations)))
+        time.sleep(max(0.0, begin["ts"] + into - time.monotonic()))
         child.kill()
         assert child.killed_at is not None, child.stderr_tail()
         starts, ends = child.of("backup-start"), child.of("backup-done")
@@ -212,7 +213,8 @@ def test_kill9_during_wal_checkpoint_truncate_loses_nothing(tmp_path: Path) -> N
         child.expect("ready", 120)
         time.sleep(rng.uniform(0.05, 0.4))
         begin = child.expect("ckpt-start", 60, start=len(child.messages))
-        time.sleep(max(0.0, begin["ts"] + rng.uniform(0, 0.9 * np.median(durations)) - time.monotonic()))
+        into = rng.uniform(0, 0.9 * float(np.median(durations)))
+        time.sleep(max(0.0, begin["ts"] + into - time.monotonic()))
         child.kill()
         assert child.killed_at is not None, child.stderr_tail()
         inside += child.messages[-1]["t"] == "ckpt-start"
@@ -230,8 +232,9 @@ def test_kill9_during_wal_checkpoint_truncate_loses_nothing(tmp_path: Path) -> N
             assert report["ok"], str(report)
         finally:
             store.close()
+    p50_ms = 1000 * float(np.median(durations))
     print(
         f"\nR4 wal_checkpoint(TRUNCATE): {R4_CYCLES} kills, {inside} inside a checkpoint, "
-        f"{len(acked)} rows acknowledged, checkpoint p50 {1000 * float(np.median(durations)):.0f} ms"
+        f"{len(acked)} rows acknowledged, checkpoint p50 {p50_ms:.0f} ms"
     )
     assert inside > 0, "no kill landed inside a checkpoint"
