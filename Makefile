@@ -30,6 +30,11 @@ SYSTEMD_ANALYZE := /usr/bin/systemd-analyze
 $(SYSTEMD_ANALYZE):
 	apt-get update -qq && apt-get install -y -qq systemd
 
+# gcc + sqlite3.h build the fault/power-loss SQLite VFS of tests/reliability/vfs (R2, R4, R6).
+SQLITE_HEADER := /usr/include/sqlite3.h
+$(SQLITE_HEADER):
+	apt-get update -qq && apt-get install -y -qq gcc libsqlite3-dev
+
 serve: setup
 	HF_HUB_OFFLINE=1 $(BIN)/memoryd serve
 
@@ -46,7 +51,7 @@ typecheck: setup
 
 # MEMORYD_REQUIRE_SMALL_DISK=1: the full-disk tests (R5) mount a small tmpfs (or a
 # loop ext4 image) and must fail, not skip, where they cannot (run as root / CAP_SYS_ADMIN).
-unit: setup setup-node $(SYSTEMD_ANALYZE)
+unit: setup setup-node $(SYSTEMD_ANALYZE) $(SQLITE_HEADER)
 	HF_HUB_OFFLINE=1 MEMORYD_REQUIRE_SMALL_DISK=1 $(BIN)/pytest
 
 test: lint typecheck unit

@@ -24,7 +24,8 @@ and a ``details`` dict with context (the id, the namespace, the backend...).
     ├── Timeout                       timeout              504
     ├── StorageFull                   storage_full         507
     ├── StorageError                  storage_error        500
-    │   └── StoreCorrupted            store_corrupted      500
+    │   ├── StoreCorrupted            store_corrupted      500
+    │   └── StorageReadOnly           storage_read_only    503
     ├── ConfigError                   config_error         500
     │   ├── AlreadyRunning            already_running      500
     │   └── PortInUse                 port_in_use          500
@@ -58,6 +59,7 @@ __all__ = [
     "ServiceError",
     "StorageError",
     "StorageFull",
+    "StorageReadOnly",
     "StoreCorrupted",
     "Timeout",
     "Unauthorized",
@@ -216,6 +218,23 @@ class StoreCorrupted(StorageError):
 
     code = "store_corrupted"
     http_status = 500
+
+
+class StorageReadOnly(StorageError):
+    """Fail-stop: a disk I/O error left the store's on-disk state unknown; writes are refused.
+
+    Raised for the write that met the error (a failed ``write``/``fsync``:
+    SQLite's ``SQLITE_IOERR_WRITE``, ``SQLITE_IOERR_FSYNC``, ...) and for every
+    later write of that process; reads go on. Only a restart (a new process,
+    after checking the disk) writes again: after a failed ``fsync`` the kernel
+    may have dropped the dirty pages, so a retry could report success for data
+    that never reached the disk (PostgreSQL's "PANIC on fsync() failure", 2018).
+    ``details``: ``path``, ``sqlite_error`` (the extended result code's name).
+    A full disk is :class:`StorageFull` instead, and recovers without a restart.
+    """
+
+    code = "storage_read_only"
+    http_status = 503
 
 
 class ConfigError(MemorydError):

@@ -8,6 +8,8 @@ it is never silently dropped. A full disk (``StorageFull``) is logged once per
 outage and worker instead (:class:`~memoryd.store.space.FullDiskNotice`), and
 the worker retries at its interval; the storage worker ends the outage once
 space returns (:meth:`~memoryd.store.space_upkeep.SpaceUpkeepMixin.storage_upkeep`).
+it is never silently dropped. A store that went read-only after a disk I/O
+error (:class:`~memoryd.errors.StorageReadOnly`) stops the worker instead.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from memoryd.errors import BackendUnavailable, MemorydError, StorageFull, Timeout
+from memoryd.errors import BackendUnavailable, MemorydError, StorageFull, StorageReadOnly, Timeout
 from memoryd.records import text_hash
 from memoryd.store.space import FullDiskNotice
 
@@ -113,6 +115,10 @@ class Workers:
                 full_disk.succeeded()
             except StorageFull as exc:
                 full_disk.failed(exc)  # once per outage; retried next interval
+            except StorageReadOnly as exc:
+                # Fail-stop (R6): the store refuses writes until a restart; retrying is pointless.
+                log.error("worker %s stops: %s", name, exc, extra={"code": exc.code})
+                return
             except Exception:  # noqa: BLE001 - logged with its traceback, retried
                 # e.g. a full disk during a checkpoint: report it with its
                 # traceback and try again next interval instead of dying, so

@@ -237,11 +237,12 @@ class ForkedChild(_Protocol):
 class ForkServer:
     """``_workers/<script> --fork-server``: imports and loads the model once, forks writers."""
 
-    def __init__(self, script: str, model_cache: Path, log_dir: Path) -> None:
+    def __init__(
+        self, script: str, model_cache: Path, log_dir: Path, extra: list[str] | None = None
+    ) -> None:
         self.log_dir = log_dir
-        self.child = Child(
-            script, ["--fork-server", "--model-cache", str(model_cache)], log_dir, "fork-server"
-        )
+        args = ["--fork-server", "--model-cache", str(model_cache), *(extra or [])]
+        self.child = Child(script, args, log_dir, "fork-server")
         self.child.expect("loaded", 300)
 
     def spawn(self, args: list[str], name: str) -> ForkedChild:

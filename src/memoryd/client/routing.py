@@ -18,8 +18,10 @@ If none runs and ``settings.auto_start`` is on, it starts one
    releases the local engine.
 
 Answers with a 4xx status (``NotFound``, ``ValidationError``...) are the
-caller's errors and are raised as they are, never retried elsewhere; so is
-507 ``StorageFull`` (the disk is full for every engine on the data dir). A write
+caller's errors and are raised as they are, never retried elsewhere; so are
+507 ``StorageFull`` (the disk is full for every engine on the data dir) and
+``StorageReadOnly`` (503): the daemon's disk failed under the store, and an
+in-process engine on the same data dir must not write there either. A write
 that timed out may have been committed by the daemon before the local retry:
 memories dedup on content hash, so the retry returns the same entry;
 conversation turns and key/value writes are idempotent only for the same
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from memoryd.config import Settings
-from memoryd.errors import BackendUnavailable, MemorydError, StorageFull, Timeout
+from memoryd.errors import BackendUnavailable, MemorydError, StorageFull, StorageReadOnly, Timeout
 from memoryd.lifecycle.runtime import discover
 from memoryd.lifecycle.spawn import start_daemon
 
@@ -71,9 +73,10 @@ def _daemon_failure(exc: MemorydError) -> bool:
     """Errors that mean "the daemon could not serve this", not "the request was wrong".
 
     ``StorageFull`` (507) is not one: the daemon is healthy and the disk is
-    full for an in-process engine on the same data dir too.
+    full for an in-process engine on the same data dir too. Nor is
+    ``StorageReadOnly``: the store's disk failed (fail-stop), whoever writes.
     """
-    if isinstance(exc, StorageFull):
+    if isinstance(exc, StorageFull | StorageReadOnly):
         return False
     return isinstance(exc, BackendUnavailable | Timeout) or exc.http_status >= 500
 

@@ -3,7 +3,9 @@
 The engine is opened in a background thread when the app starts, so
 ``/healthz`` answers at once while the store opens and the embedding model
 loads. Until then routes answer 503 ``backend_unavailable`` and ``/readyz``
-says why.
+says why. After a disk I/O error the store is read-only (fail-stop): reads
+are served, writes get 503 ``storage_read_only`` and ``/readyz`` answers 503
+with that reason until the daemon is restarted.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ class ServerState:
             return False, f"{self.error.code}: {self.error.message}"
         if self._memory is None:
             return False, "opening the store"
+        failed = self._memory.store.read_only
+        if failed is not None:  # fail-stop after a disk I/O error: reads only until restart
+            return False, f"{failed.code}: {failed.message}"
         if not self._warm:
             return False, "loading the embedding model"
         if not self._memory.ready:

@@ -13,6 +13,13 @@
   ``ROLLBACK`` fails, so the next write finds a usable connection and nothing
   half-written. While the :class:`~memoryd.store.space.SpaceReserve` is
   released, writes are refused before they start.
+* Fail-stop (RELIABILITY.md R6): a write that meets a disk I/O error
+  (:data:`FAIL_STOP_CODES`) turns the pool read-only for the life of the
+  process: that write and every later one raise
+  :class:`~memoryd.errors.StorageReadOnly` without touching the disk again,
+  reads go on, and a restart recovers (SQLite's WAL recovery keeps every
+  commit that reached the disk whole, or drops it whole). A full disk is
+  told apart first and is not a fail-stop: it recovers without a restart.
 """
 
 from __future__ import annotations
@@ -27,16 +34,44 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from memoryd.errors import ConfigError, StorageError, StorageFull
+from memoryd.errors import ConfigError, StorageError, StorageFull, StorageReadOnly
 from memoryd.store.space import SpaceReserve, out_of_space, storage_full
 
-__all__ = ["SQL_CHUNK", "ConnectionPool", "Pragmas", "translate_sqlite_error", "verify_pragmas"]
+__all__ = [
+    "FAIL_STOP_CODES",
+    "SQL_CHUNK",
+    "ConnectionPool",
+    "Pragmas",
+    "is_io_failure",
+    "translate_sqlite_error",
+    "verify_pragmas",
+]
 
 #: Most values bound into one ``IN (...)`` list: below SQLite's host-parameter
 #: limit (999 before SQLite 3.32, https://sqlite.org/limits.html#max_variable_number).
 SQL_CHUNK = 500
 
 _SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+#: Extended SQLite result codes (https://sqlite.org/rescode.html) after which
+#: what reached the disk is unknown: a failed ``write(2)``, ``fsync(2)`` (EIO,
+#: or ENOSPC met at writeback), directory fsync, ``ftruncate(2)``, a failed
+#: atomic commit, or a bare ``SQLITE_IOERR``. After a failed fsync the kernel
+#: may have dropped the dirty pages and report the next fsync as a success
+#: (PostgreSQL, "PANIC on fsync() failure", 2018), so the store stops writing.
+#: ENOSPC on ``write(2)`` is ``SQLITE_FULL`` (:class:`StorageFull`, recovers
+#: without a restart), and a failed ``-shm`` allocation (``SQLITE_IOERR_SHMSIZE``,
+#: also a full disk) wrote nothing: neither is here.
+FAIL_STOP_CODES = frozenset(
+    {
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_IOERR_WRITE,
+        sqlite3.SQLITE_IOERR_FSYNC,
+        sqlite3.SQLITE_IOERR_DIR_FSYNC,
+        sqlite3.SQLITE_IOERR_TRUNCATE,
+        sqlite3.SQLITE_IOERR_COMMIT_ATOMIC,
+    }
+)
 log = logging.getLogger("memoryd.store")
 
 
@@ -96,15 +131,30 @@ def verify_pragmas(conn: sqlite3.Connection, expected: Pragmas) -> dict[str, obj
     return effective
 
 
+def is_io_failure(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` carries one of the :data:`FAIL_STOP_CODES` (disk state unknown)."""
+    return getattr(exc, "sqlite_errorcode", None) in FAIL_STOP_CODES
+
+
 def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
     """Map a sqlite3 error to the memoryd tree.
 
     ``SQLITE_FULL``, and the I/O errors a full disk causes while the disk is
     full (:func:`~memoryd.store.space.out_of_space`), become ``StorageFull``
-    (HTTP 507); anything else ``StorageError``.
+    (HTTP 507); another disk I/O error of :data:`FAIL_STOP_CODES` becomes
+    ``StorageReadOnly`` (the pool latches it, see :class:`ConnectionPool`);
+    anything else ``StorageError``.
     """
     if out_of_space(exc, path):
         return storage_full(path)
+    if is_io_failure(exc):
+        name = str(getattr(exc, "sqlite_errorname", "SQLITE_IOERR"))
+        return StorageReadOnly(
+            f"the disk failed under the store ({name}): it is read-only now and what the "
+            "failed write left on disk is unknown; check the disk, then restart memoryd",
+            path=str(path),
+            sqlite_error=name,
+        )
     return StorageError(f"SQLite error: {exc}", path=str(path))
 
 
@@ -132,6 +182,8 @@ class ConnectionPool:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self.read_only: StorageReadOnly | None = None
+        """The I/O failure that made this pool read-only (fail-stop), or ``None``."""
         self.writer = self._connect(readonly=False)
         try:
             self.effective = verify_pragmas(self.writer, pragmas)
@@ -176,6 +228,32 @@ class ConnectionPool:
                 self._readers.append(conn)
         return conn
 
+    @property
+    def write_lock(self) -> threading.RLock:
+        """Hold it to use :attr:`writer` outside :meth:`write` (e.g. a WAL checkpoint)."""
+        return self._write_lock
+
+    def refuse_if_read_only(self) -> None:
+        """Raise the latched :class:`StorageReadOnly` (a fresh copy) if the pool failed."""
+        failed = self.read_only
+        if failed is not None:
+            raise StorageReadOnly(failed.message, **failed.details)
+
+    def writer_failed(self, exc: sqlite3.Error) -> Exception:
+        """Translate an error of the writer connection; an I/O failure latches read-only.
+
+        Every use of :attr:`writer` outside :meth:`write` passes its errors
+        through here, so no write path misses the fail-stop.
+        """
+        error = translate_sqlite_error(exc, self.path)
+        if isinstance(error, StorageReadOnly) and self.read_only is None:
+            self.read_only = error
+            log.critical(
+                "disk I/O error: the store is read-only until restart",
+                extra={"code": error.code, "sqlite_error": error.details["sqlite_error"]},
+            )
+        return error
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction on the writer, committed on exit.
@@ -184,11 +262,14 @@ class ConnectionPool:
 
         Raises:
             StorageFull: the disk is full (or the space reserve is released).
+            StorageReadOnly: this write met a disk I/O error, or an earlier one
+                did (then nothing is sent to SQLite at all).
             StorageError: any other SQLite failure.
         """
         if self._closed:
             raise StorageError("store is closed", path=str(self.path))
         with self._write_lock:
+            self.refuse_if_read_only()
             try:
                 if self.reserve is not None:
                     self.reserve.check_writable()
@@ -201,31 +282,37 @@ class ConnectionPool:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc, self.path) from exc
+            raise self.writer_failed(exc) from exc
         try:
             yield conn
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._rollback(conn)
-            raise translate_sqlite_error(exc, self.path) from exc
-        except BaseException:
-            self._rollback(conn)
+            error = self.writer_failed(exc)
+            self._rollback(conn, error)
+            raise error from exc
+        except BaseException as exc:
+            self._rollback(conn, exc)
             raise
 
-    def _rollback(self, conn: sqlite3.Connection) -> None:
+    def _rollback(self, conn: sqlite3.Connection, cause: BaseException) -> None:
         """Undo the open transaction; replace the writer if even that fails.
 
         SQLite may already have rolled back after ``SQLITE_FULL``/``SQLITE_IOERR``
-        (https://sqlite.org/lang_transaction.html), hence the ``in_transaction`` check.
+        (https://sqlite.org/lang_transaction.html), hence the ``in_transaction``
+        check. A failing rollback is noted on ``cause``; after a disk I/O
+        error (fail-stop) the writer is left as it is, since nothing is written any more.
         """
         if not conn.in_transaction:
             return
         try:
             conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
-            log.warning("ROLLBACK failed (%s); reopening the writer connection", exc)
-            conn.close()  # closing a connection rolls its transaction back
-            self.writer = self._connect(readonly=False)
+            cause.add_note(f"the rollback failed too: {exc}")
+            self.writer_failed(exc)
+            if self.read_only is None:
+                log.warning("ROLLBACK failed (%s); reopening the writer connection", exc)
+                conn.close()  # closing a connection rolls its transaction back
+                self.writer = self._connect(readonly=False)
 
     def _note_full(self) -> None:
         if self.full_since is None:
@@ -235,6 +322,37 @@ class ConnectionPool:
                 "reads go on",
                 extra={"path": str(self.path)},
             )
+
+    @contextmanager
+    def durable_point(self) -> Iterator[None]:
+        """Every commit of this process so far survives a power loss inside the block.
+
+        Under ``synchronous=FULL`` every commit already does: nothing to do.
+        Under ``NORMAL`` a commit is durable only once the WAL is synced, so
+        this holds off the process's writers, commits one ``meta`` row
+        (``wal_synced_at``, unix seconds) with ``synchronous=FULL`` (which
+        fsyncs the whole WAL, earlier commits included) and keeps writers out
+        until the block ends. Used around vector-index checkpoints, which
+        must never hold a commit that a power loss can take back (R2).
+        Commits of other processes after the sync are not covered.
+
+        Raises:
+            StorageReadOnly: the sync met a disk I/O error (fail-stop).
+        """
+        if self.pragmas.synchronous.upper() == "FULL":
+            yield
+            return
+        with self._write_lock:
+            self.writer.execute("PRAGMA synchronous=FULL")
+            try:
+                with self.write() as conn:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('wal_synced_at', ?)",
+                        (repr(time.time()),),
+                    )
+            finally:
+                self.writer.execute(f"PRAGMA synchronous={self.pragmas.synchronous}")
+            yield
 
     def checkpoint_wal(
         self, mode: Literal["PASSIVE", "RESTART", "TRUNCATE"] = "TRUNCATE", *, wait_ms: int = 0
@@ -250,27 +368,40 @@ class ConnectionPool:
             ``True`` when every frame was copied into the database (not blocked by a reader).
 
         Raises:
-            StorageFull: the database file could not grow; StorageError otherwise.
+            StorageFull: the database file could not grow. StorageReadOnly: the
+            store failed (fail-stop; nothing is written). StorageError otherwise.
         """
         with self._write_lock:
+            self.refuse_if_read_only()
             conn = self.writer
             conn.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
             try:
                 busy, frames, copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
             except sqlite3.Error as exc:
-                raise translate_sqlite_error(exc, self.path) from exc
+                raise self.writer_failed(exc) from exc
             finally:
                 conn.execute(f"PRAGMA busy_timeout={int(self.pragmas.busy_timeout_ms)}")
         return bool(busy == 0 and frames == copied)
 
     def close(self) -> None:
-        """Close every connection (idempotent)."""
+        """Close every connection (idempotent).
+
+        The last connection to close checkpoints the WAL into the database
+        (SQLite does it inside ``sqlite3_close``). After a fail-stop that is
+        turned off where Python allows it (``Connection.setconfig``, 3.12+);
+        elsewhere the checkpoint copies only frames committed before the
+        failure and, like any checkpoint, leaves the WAL in place if it fails.
+        """
         if self._closed:
             return
         self._closed = True
         with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
+            connections = [*self._readers, self.writer]
             self._readers.clear()
+        no_checkpoint = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
         with self._write_lock:
-            self.writer.close()
+            for conn in connections:
+                setconfig = getattr(conn, "setconfig", None)
+                if self.read_only is not None and setconfig and no_checkpoint is not None:
+                    setconfig(no_checkpoint, True)
+                conn.close()

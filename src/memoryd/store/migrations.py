@@ -300,19 +300,24 @@ def applied_versions(conn: sqlite3.Connection) -> list[int]:
     return [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
 
 
-def pending(conn: sqlite3.Connection) -> list[Migration]:
-    """Migrations not yet applied, in order."""
+def pending(conn: sqlite3.Connection, upto: int | None = None) -> list[Migration]:
+    """Migrations not yet applied, in order (only those ``<= upto`` when given)."""
     done = set(applied_versions(conn))
-    return [m for m in MIGRATIONS if m.version not in done]
+    return [m for m in MIGRATIONS if m.version not in done and (upto is None or m.version <= upto)]
 
 
-def migrate(conn: sqlite3.Connection) -> int:
+def migrate(conn: sqlite3.Connection, *, upto: int | None = None) -> int:
     """Apply pending migrations on a connection in autocommit mode.
+
+    Args:
+        conn: a connection in autocommit mode (``isolation_level=None``).
+        upto: stop after this version (default: the newest); tests build
+            stores at an old schema with it.
 
     Returns:
         The schema version after migrating.
     """
-    for migration in pending(conn):
+    for migration in pending(conn, upto):
         conn.execute("BEGIN IMMEDIATE")
         try:
             if migration.version in applied_versions(conn):

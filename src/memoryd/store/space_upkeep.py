@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from memoryd.errors import MemorydError
-from memoryd.store.connection import ConnectionPool, translate_sqlite_error
+from memoryd.store.connection import ConnectionPool
 from memoryd.store.space import SpaceReserve
 
 __all__ = ["CLOSE_WAIT_MS", "SpaceUpkeepMixin"]
@@ -89,10 +89,11 @@ class SpaceUpkeepMixin:
 
     def optimize(self) -> None:
         """``PRAGMA optimize``: refresh the planner statistics (https://sqlite.org/pragma.html#pragma_optimize)."""
-        try:
-            self.pool.writer.execute("PRAGMA optimize")
-        except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc, self.path) from exc
+        with self.pool.write_lock:
+            try:
+                self.pool.writer.execute("PRAGMA optimize")
+            except sqlite3.Error as exc:
+                raise self.pool.writer_failed(exc) from exc
 
     def at_close(self, what: str, step: Callable[[], object]) -> None:
         """Run one close-time step; a failure (a full disk) is logged and the close goes on."""

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from memoryd.errors import DimensionMismatch, StorageError
+from memoryd.errors import DimensionMismatch, StorageError, StorageReadOnly
+from memoryd.store.backup import backup_database
 from memoryd.store.candidates import CandidatesMixin
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas, translate_sqlite_error
 from memoryd.store.embedding_queue import EmbeddingQueueMixin
@@ -130,6 +131,11 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
         except BaseException:
             pool.close()
             raise
+
+    @property
+    def read_only(self) -> StorageReadOnly | None:
+        """The disk I/O error that made the store read-only (fail-stop, R6), or ``None``."""
+        return self.pool.read_only
 
     # --- model bookkeeping --------------------------------------------------
     def _record_model(self, model: str, dim: int) -> bool:
@@ -399,16 +405,58 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
             self.erasure.finish(started)
         return done
 
+    def open_index(self) -> str:
+        """Load the vector-index checkpoint (or rebuild), refusing one ahead of the database.
+
+        Under ``synchronous=NORMAL`` a commit is durable only once the WAL is
+        synced, so a power loss can take back commits that an index checkpoint
+        already saved (RELIABILITY.md R2): such a checkpoint's ``applied_seq``
+        is above the highest ``index_log`` seq the database ever handed out
+        (``sqlite_sequence``, which survives compaction), and it would keep the
+        vectors of lost rows and skip the new operations that reuse those seqs.
+        It is rebuilt from ``vectors`` and saved at once: left on disk, it would
+        pass this check again as soon as new writes pushed the seq past it.
+
+        Returns:
+            ``"checkpoint"`` or ``"rebuilt"``.
+        """
+        how = super().open_index()
+        row = (
+            self.pool.reader()
+            .execute("SELECT seq FROM sqlite_sequence WHERE name = 'index_log'")
+            .fetchone()
+        )
+        high_water = int(row[0]) if row is not None else 0
+        if how == "checkpoint" and self.index.applied_seq > high_water:
+            log.warning(
+                "vector-index checkpoint is ahead of the database (seq %d > %d): rebuilding",
+                self.index.applied_seq,
+                high_water,
+            )
+            self.rebuild_index()
+            self.sync_index()
+            self.index.checkpoint()
+            how = "rebuilt"
+        return how
+
     def checkpoint_index(self) -> int:
         """Save the vector index and compact ``index_log`` and ``keyword_log``.
 
+        Under ``synchronous=NORMAL`` the WAL is synced first and this
+        process's writers wait until the index is saved
+        (:meth:`ConnectionPool.durable_point`), so the checkpoint never holds
+        a commit that a power loss takes back (R2).
+
         Raises:
             StorageFull: the disk is full (the index files or the log could not be written).
+            StorageReadOnly: the store failed (fail-stop): nothing is written.
             StorageError: the index files could not be written for another reason.
         """
+        self.pool.refuse_if_read_only()
         directory = self.index.directory
         try:
-            seq = super().checkpoint_index()
+            with self.pool.durable_point():
+                seq = super().checkpoint_index()
         except (OSError, RuntimeError) as exc:  # usearch: "Failed to serialize into stream"
             if free_bytes(directory) < NEARLY_FULL_BYTES:
                 raise storage_full(directory, "the vector index checkpoint") from exc
@@ -417,20 +465,35 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
             self.compact_keyword_log(conn)
         return seq
 
+    def backup_to(self, target: Path) -> Path:
+        """Write a consistent copy of the database to ``target``: valid or absent, never partial.
+
+        ``VACUUM INTO`` a temporary name, fsync, rename, fsync the folder
+        (:func:`memoryd.store.backup.backup_database`); writers are not blocked.
+
+        Raises:
+            StorageFull: no space for the copy. StorageError: any other failure.
+        """
+        return backup_database(
+            self.path, target, busy_timeout_s=self.pool.pragmas.busy_timeout_ms / 1000
+        )
+
     def close(self) -> None:
         """Checkpoint the index and the WAL if this process wrote; close connections.
 
         A process that only read (a CLI search) leaves checkpoints to the
         writers: saving the index costs I/O proportional to its size. On a
         full disk the checkpoints fail (logged) and the connections still close;
-        the ``-wal`` file then stays for the next start to replay.
+        the ``-wal`` file then stays for the next start to replay. A store that
+        failed (fail-stop, :attr:`read_only`) writes nothing more.
         """
         self.stop_keyword_index()
         try:
-            if self.index_ready and self.index.dirty and self.wrote:
-                self.at_close("vector index checkpoint", self.checkpoint_index)
-            if self.wrote:
-                self.at_close("PRAGMA optimize", self.optimize)
-                self.at_close("WAL checkpoint", self.checkpoint_wal_at_close)
+            if self.read_only is None:
+                if self.index_ready and self.index.dirty and self.wrote:
+                    self.at_close("vector index checkpoint", self.checkpoint_index)
+                if self.wrote:
+                    self.at_close("PRAGMA optimize", self.optimize)
+                    self.at_close("WAL checkpoint", self.checkpoint_wal_at_close)
         finally:
             self.pool.close()

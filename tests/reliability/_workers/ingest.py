@@ -5,6 +5,14 @@ Usage::
     python tests/reliability/_workers/ingest.py DATA_DIR [--model-cache DIR]
         [--cycle N] [--seed S] [--mode ingest|checkpoint] [--wait-go]
     python tests/reliability/_workers/ingest.py --fork-server --model-cache DIR
+        [--vfs LIBRARY]
+
+Power loss (R2): with ``--vfs LIBRARY`` the fault VFS (``../vfs``) is loaded
+and made SQLite's default before any connection (in the fork server: before
+any fork); each writer then applies ``--vfs-config`` (e.g.
+``buffer=1;writeback=0.3;seed=7;log=FILE``), opens the store with
+``--synchronous FULL|NORMAL`` and ``--wal-autocheckpoint PAGES``, and every
+``ack`` carries ``wal_syncs``: the WAL syncs completed when it was printed.
 
 Protocol (stdout, JSON lines): ``loaded`` once the model is loaded; with
 ``--wait-go`` the child then waits for ``go`` on stdin (so a parent can load
@@ -46,6 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import WORDS, emit, load_embedder, open_memory, settings_for, wait_for_go  # noqa: E402
 
 NAMESPACES = ("default", "r1-team")
+#: The fault VFS when ``--vfs`` is given (see the module docstring).
+VFS: Any = None
 
 
 def _text(rng: random.Random, cycle: int, seq: int) -> str:
@@ -54,6 +64,8 @@ def _text(rng: random.Random, cycle: int, seq: int) -> str:
 
 
 def _ack(op: str, entry: Any, **extra: Any) -> None:
+    if VFS is not None:
+        extra["wal_syncs"] = VFS.stat("wal_syncs")
     emit("ack", op=op, id=str(entry.id), ns=entry.namespace, content=entry.content, **extra)
 
 
@@ -112,13 +124,34 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=("ingest", "checkpoint"), default="ingest")
     parser.add_argument("--wait-go", action="store_true")
     parser.add_argument("--fork-server", action="store_true")
+    parser.add_argument("--vfs", default=None)
+    parser.add_argument("--vfs-config", default="")
+    parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
+    parser.add_argument("--wal-autocheckpoint", type=int, default=1000)
     return parser
+
+
+def _load_vfs(library: str | None) -> None:
+    global VFS
+    if library is not None and VFS is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from vfs import load_in_child
+
+        VFS = load_in_child(library, "buffer=0;fail=none")
 
 
 def write(args: argparse.Namespace, embedder: Any) -> None:
     """Open the store and write until killed."""
-    settings = settings_for(args.data_dir, args.model_cache or str(Path(args.data_dir) / "models"))
+    settings = settings_for(
+        args.data_dir,
+        args.model_cache or str(Path(args.data_dir) / "models"),
+        sqlite_synchronous=args.synchronous,
+    )
+    _load_vfs(args.vfs)
+    if VFS is not None:
+        VFS.configure(args.vfs_config)
     memory = open_memory(settings, embedder)
+    memory.store.pool.writer.execute(f"PRAGMA wal_autocheckpoint={int(args.wal_autocheckpoint)}")
     rng = random.Random(args.seed)
     emit("ready")
     if args.mode == "ingest":
@@ -142,8 +175,9 @@ def _forked_writer(out: str, argv: list[str], embedder: Any) -> None:
         os._exit(1)
 
 
-def fork_server(model_cache: str) -> None:
+def fork_server(model_cache: str, vfs: str | None) -> None:
     """Load once, then fork writers on request (see the module docstring)."""
+    _load_vfs(vfs)
     settings = settings_for(str(Path(model_cache).parent), model_cache, embedding_threads=1)
     embedder = load_embedder(settings)
     emit("loaded")
@@ -162,7 +196,7 @@ def fork_server(model_cache: str) -> None:
 def main() -> None:
     args = _parser().parse_args()
     if args.fork_server:
-        fork_server(args.model_cache)
+        fork_server(args.model_cache, args.vfs)
         return
     if args.data_dir is None:
         _parser().error("DATA_DIR is required")

@@ -1,0 +1,75 @@
+"""A consistent copy of the database file: valid or absent, never partial (RELIABILITY.md R4).
+
+:func:`backup_database` runs ``VACUUM INTO`` (https://sqlite.org/lang_vacuum.html#vacuuminto)
+to a temporary name beside the target, fsyncs it, renames it over the target
+and fsyncs the directory. ``VACUUM INTO`` reads one snapshot (the last commit
+when it starts) and does not block the store's writers; the copy is compacted
+and its ``journal_mode`` is the rollback journal (``delete``), so the file
+alone is the whole backup. A crash at any point leaves the previous file at
+the target (or none) and at most the temporary file, which the next backup
+to the same target removes first. Only the SQLite file is copied: the vector
+index and the keyword index are rebuilt from it when a backup is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from memoryd.errors import StorageError, StorageFull
+from memoryd.store.connection import translate_sqlite_error
+
+__all__ = ["backup_database", "temporary_name"]
+
+
+def temporary_name(target: Path) -> Path:
+    """Where :func:`backup_database` writes before the rename: ``<target>.tmp``."""
+    return target.with_name(target.name + ".tmp")
+
+
+def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def backup_database(source: Path, target: Path, *, busy_timeout_s: float) -> Path:
+    """Copy the database ``source`` to ``target`` atomically; returns ``target``.
+
+    Args:
+        source: the store's database file.
+        target: the backup file (replaced if it exists; its folder must exist).
+        busy_timeout_s: how long to wait for a lock, in seconds.
+
+    Raises:
+        StorageFull: the target's disk is full (no file is left at ``target``
+            beyond the previous one).
+        StorageError: any other failure (the message names the target).
+    """
+    target = target.resolve()
+    tmp = temporary_name(target)
+    tmp.unlink(missing_ok=True)  # from a backup killed before its rename
+    conn = sqlite3.connect(str(source), timeout=busy_timeout_s, isolation_level=None)
+    try:
+        conn.execute("VACUUM INTO ?", (str(tmp),))
+    except sqlite3.Error as exc:
+        tmp.unlink(missing_ok=True)
+        error = translate_sqlite_error(exc, source)
+        if isinstance(error, StorageFull):
+            raise StorageFull(f"no space for the backup {target}", path=str(target)) from exc
+        raise StorageError(f"backup to {target} failed: {exc}", path=str(target)) from exc
+    finally:
+        conn.close()
+    try:
+        _fsync(tmp)
+        os.replace(tmp, target)
+        if sys.platform != "win32":  # the rename itself must survive a power loss
+            _fsync(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"backup to {target} failed: {exc}", path=str(target)) from exc
+    return target
