@@ -18,7 +18,11 @@ If none runs and ``settings.auto_start`` is on, it starts one
    releases the local engine.
 
 Answers with a 4xx status (``NotFound``, ``ValidationError``...) are the
-caller's errors and are raised as they are, never retried elsewhere. A write
+caller's errors and are raised as they are, never retried elsewhere. That
+includes 429 ``RateLimited``: the transport has already waited for its
+``Retry-After`` as long as ``settings.rate_limit_max_wait_s`` allows; it is
+never served in-process (that would bypass the limit) and never opens the
+circuit. A write
 that timed out may have been committed by the daemon before the local retry:
 memories dedup on content hash, so the retry returns the same entry;
 conversation turns and key/value writes are idempotent only for the same
@@ -35,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from memoryd.config import Settings
-from memoryd.errors import BackendUnavailable, MemorydError, Timeout
+from memoryd.errors import BackendUnavailable, MemorydError, RateLimited, Timeout
 from memoryd.lifecycle.runtime import discover
 from memoryd.lifecycle.spawn import start_daemon
 
@@ -67,7 +71,12 @@ class Routed(Generic[T]):
 
 
 def _daemon_failure(exc: MemorydError) -> bool:
-    """Errors that mean "the daemon could not serve this", not "the request was wrong"."""
+    """Errors that mean "the daemon could not serve this", not "the request was wrong".
+
+    ``RateLimited`` (429) is the caller's: it is never a daemon failure.
+    """
+    if isinstance(exc, RateLimited):
+        return False
     return isinstance(exc, BackendUnavailable | Timeout) or exc.http_status >= 500
 
 
