@@ -25,8 +25,8 @@ budget of another window and a runaway session leaves the rest of its
 token's budget to the token's other sessions.
 
 A refused request gets 429 ``rate_limited`` with ``Retry-After`` (integer
-seconds, RFC 9110 section 10.2.3: until the oldest request leaves the full
-window, at least 1) and ``details`` ``{"retry_after": seconds, "limit":
+seconds, RFC 9110 section 10.2.3: until every full window of the request's
+session and token has room again, at least 1) and ``details`` ``{"retry_after": seconds, "limit":
 "token" | "session"}``.
 """
 
@@ -138,28 +138,36 @@ class RateLimitMiddleware:
         session = None
         if self.session.items and scope["path"] == self.session_path:
             session = _session_id(scope)
-        session_key = ("session", token_id, session or "")
+        token_key: tuple[str, ...] = ("token", token_id)
+        checks: list[tuple[Windows, tuple[str, ...]]] = [(self.token, token_key)]
         if session is not None:
-            for item in self.session.items:
-                if not self._limiter.test(item, *session_key):
-                    return self._refusal(self.session, item, session_key, token_id)
-        token_key = ("token", token_id)
+            session_key: tuple[str, ...] = ("session", token_id, session)
+            checks.insert(0, (self.session, session_key))
+            if not all(self._limiter.test(item, *session_key) for item in self.session.items):
+                return self._refusal(self.session, checks, token_id)
         for item in self.token.items:
             if not self._limiter.hit(item, *token_key):
-                return self._refusal(self.token, item, token_key, token_id)
+                return self._refusal(self.token, checks, token_id)
         if session is not None:
             for item in self.session.items:
                 self._limiter.hit(item, *session_key)
         return None
 
     def _refusal(
-        self, windows: Windows, item: RateLimitItem, key: tuple[str, ...], token_id: str
+        self, windows: Windows, checks: list[tuple[Windows, tuple[str, ...]]], token_id: str
     ) -> tuple[Windows, int]:
-        reset_at = self._limiter.get_window_stats(item, *key).reset_time
-        retry_after = max(1, math.ceil(reset_at - time.time()))
-        now = time.monotonic()
-        if now - self._warned.get(token_id, -math.inf) >= RATE_LIMIT_WINDOW_S:
-            self._warned[token_id] = now
+        """``windows`` refused the request: wait until every full window has room again."""
+        now = time.time()
+        waits = [
+            self._limiter.get_window_stats(item, *key).reset_time - now
+            for limit, key in checks
+            for item in limit.items
+            if not self._limiter.test(item, *key)
+        ]
+        retry_after = max(1, math.ceil(max(waits, default=1.0)))
+        moment = time.monotonic()
+        if moment - self._warned.get(token_id, -math.inf) >= RATE_LIMIT_WINDOW_S:
+            self._warned[token_id] = moment
             log.warning(
                 "rate limit exceeded",
                 extra={"token_id": token_id, "limit": windows.kind, "retry_after": retry_after},
