@@ -3,7 +3,9 @@
 The limits here allow a few requests per 10-second window, so every
 sequence below exceeds them however slow the machine is (no request pair
 needs to fall within one second); the 1,000 req/s burst against a real
-daemon is ``tests/reliability/test_s6_rate_limit.py``.
+daemon is measured by ``benchmarks/rate_limit.py``, and
+``tests/mcp_server/test_sessions_and_limits.py`` checks a real auto-started
+daemon through ``memoryd mcp``.
 """
 
 from __future__ import annotations

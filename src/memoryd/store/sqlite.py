@@ -271,7 +271,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
             raise StorageError(f"cannot update columns {sorted(set(columns) - allowed)}")
         sets = ", ".join(f"{name} = ?" for name in columns)
         with self.pool.write() as conn:
-            conn.execute(f"UPDATE memories SET {sets} WHERE rowid = ?", (*columns.values(), rowid))
+            conn.execute(f"UPDATE memories SET {sets} WHERE rowid = ?", (*columns.values(), rowid))  # nosec B608 # constant SQL, '?' marks; values bound
 
     def delete_rows(self, rowids: Sequence[int]) -> int:
         """Hard-delete rows (and their FTS, vector, queue entries); returns rows deleted.
@@ -283,9 +283,8 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
             for start in range(0, len(rowids), SQL_CHUNK):
                 chunk = list(rowids[start : start + SQL_CHUNK])
                 marks = ",".join("?" * len(chunk))
-                rows = conn.execute(
-                    f"SELECT rowid, id, namespace FROM memories WHERE rowid IN ({marks})", chunk
-                ).fetchall()
+                sql = f"SELECT rowid, id, namespace FROM memories WHERE rowid IN ({marks})"  # nosec B608 # '?' marks only
+                rows = conn.execute(sql, chunk).fetchall()
                 for row in rows:
                     conn.execute(
                         "UPDATE memories SET superseded_by = NULL WHERE superseded_by = ?",
@@ -296,7 +295,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
                         (row["rowid"], row["namespace"]),
                     )
                 for table in ("memories_fts", "vectors", "embedding_queue", "memories"):
-                    conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)
+                    conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)  # nosec B608 # constant SQL, '?' marks; values bound
                 deleted += len(rows)
         self.wrote = True
         self.sync_index()
@@ -320,7 +319,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         row: sqlite3.Row | None = (
             self.pool.reader()
             .execute(
-                f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE m.id = ? AND m.namespace = ? "
+                f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE m.id = ? AND m.namespace = ? "  # nosec B608 # constant SQL, '?' marks; values bound
                 "AND (m.expires_at IS NULL OR m.expires_at > ?)",
                 (id, namespace, now),
             )
@@ -332,7 +331,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         self, where: SqlWhere, *, order: str = "", limit: int | None = None
     ) -> list[sqlite3.Row]:
         """Rows matching ``where`` (with :data:`ENTRY_COLUMNS`), ordered and limited."""
-        sql = f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE {where.sql()} {order}"
+        sql = f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE {where.sql()} {order}"  # nosec B608 # constant SQL, '?' marks; values bound
         params = list(where.params)
         if limit is not None:
             sql += " LIMIT ?"
@@ -349,7 +348,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
             extra = ", v.vector AS vec" if with_vectors else ""
             join = " LEFT JOIN vectors v ON v.rowid = m.rowid" if with_vectors else ""
             for row in conn.execute(
-                f"SELECT {ENTRY_COLUMNS}{extra} FROM memories m{join} WHERE m.rowid IN ({marks})",
+                f"SELECT {ENTRY_COLUMNS}{extra} FROM memories m{join} WHERE m.rowid IN ({marks})",  # nosec B608 # constant SQL, '?' marks; values bound
                 chunk,
             ):
                 vec = None

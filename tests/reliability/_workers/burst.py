@@ -8,7 +8,7 @@ per second for ``seconds`` seconds, whatever the answers (open loop: a slow
 daemon does not slow the offered load down while fewer than ``connections``
 requests are in flight), over at most ``connections`` keep-alive connections.
 ``POST /v1/search`` sends a different query each time. Used by
-``tests/reliability/test_s6_rate_limit.py`` and ``benchmarks/rate_limit.py``.
+``benchmarks/rate_limit.py``.
 
 Output: ``{"t": "done", "sent": n, "statuses": {"200": n, "429": n, ...},
 "retry_after": [distinct Retry-After values of the 429s], "bad_429": n
