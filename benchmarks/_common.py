@@ -11,7 +11,8 @@
 * :func:`cached_store` / :func:`copy_store` — a store of ``n`` memories built
   once with ``Memory.add_many`` and the cached vectors, copied per run.
 * :class:`Daemon` — a real ``memoryd serve`` subprocess on a free loopback
-  port with a temporary token file.
+  port with a temporary token file; rate limits off unless asked for
+  (:data:`NO_RATE_LIMITS`).
 
 Importing this module removes every ``MEMORYD_*`` environment variable (but
 ``MEMORYD_BENCH_CACHE``) and points ``MEMORYD_CONFIG`` at a missing file, so
@@ -53,6 +54,11 @@ os.environ["MEMORYD_CONFIG"] = NO_CONFIG
 from _textgen import SEED, memory_texts, query_texts  # noqa: E402,F401
 
 GEN_VERSION = 1  # bump when the text generator changes (invalidates caches)
+#: The latency benchmarks' closed-loop clients send the next request as soon as
+#: the last one is answered, which the daemon's rate limit (RELIABILITY.md S6)
+#: would throttle with 429s and waits; they measure latency with it off.
+#: ``rate_limit.py`` measures the limit itself (``Daemon(rate_limits=True)``).
+NO_RATE_LIMITS = {"MEMORYD_RATE_LIMIT_TOKEN_RPS": "0", "MEMORYD_RATE_LIMIT_SESSION_RPS": "0"}
 MEMORYD_BIN = Path(sys.executable).with_name("memoryd")
 if not MEMORYD_BIN.exists():
     MEMORYD_BIN = Path(shutil.which("memoryd") or "memoryd")
@@ -356,20 +362,37 @@ class Daemon:
     ``start()`` returns the seconds from spawn to the first ``/readyz`` 200
     (polled every ``poll_s``: each poll costs the starting daemon a request, so
     polling much faster than 10 ms slows the start it measures).
+
+    Args:
+        extra_tokens: ids of more tokens to accept besides :attr:`token`
+            (``name:token`` lines of the token file; secrets in :attr:`tokens`).
+        rate_limits: keep the default rate limits (else :data:`NO_RATE_LIMITS`).
+        **env: more ``MEMORYD_*`` variables for the daemon.
     """
 
-    def __init__(self, data_dir: Path, work_dir: Path, **env: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        work_dir: Path,
+        *,
+        extra_tokens: Sequence[str] = (),
+        rate_limits: bool = False,
+        **env: str,
+    ) -> None:
         self.data_dir, self.work_dir = data_dir, work_dir
         self.token = secrets.token_urlsafe(32)
+        self.tokens = {name: secrets.token_urlsafe(32) for name in extra_tokens}
+        lines = [self.token, *(f"{name}:{token}" for name, token in self.tokens.items())]
         self.token_file = work_dir / f"token-{secrets.token_hex(4)}"
         fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.write(fd, self.token.encode())
+        os.write(fd, "\n".join(lines).encode())
         os.close(fd)
         self.env = {
             **os.environ,
             "MEMORYD_CONFIG": NO_CONFIG,
             "MEMORYD_MODEL_CACHE_DIR": str(MODEL_CACHE),
             "MEMORYD_TOKEN_FILE": str(self.token_file),
+            **({} if rate_limits else NO_RATE_LIMITS),
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None

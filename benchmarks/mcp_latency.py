@@ -61,6 +61,7 @@ def _env(data: Path, port: int, **extra: str) -> dict[str, str]:
         "MEMORYD_PORT": str(port),
         "MEMORYD_IDLE_TIMEOUT_S": "3600",
         "HF_HUB_OFFLINE": "1",
+        **c.NO_RATE_LIMITS,
         **extra,
     }
 

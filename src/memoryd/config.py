@@ -28,10 +28,18 @@ from pydantic_settings import (
 
 from memoryd.errors import ConfigError
 
-__all__ = ["DEFAULT_PORT", "Settings", "default_config_path", "load_settings"]
+__all__ = [
+    "DEFAULT_PORT",
+    "RATE_LIMIT_WINDOW_S",
+    "Settings",
+    "default_config_path",
+    "load_settings",
+]
 
 #: Default TCP port of the daemon (loopback only unless configured).
 DEFAULT_PORT = 7077
+#: Seconds over which the ``rate_limit_*_rps`` rates are enforced (a moving window).
+RATE_LIMIT_WINDOW_S = 10
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -95,6 +103,23 @@ class Settings(BaseSettings):
     breaker_cooldown_s: float = Field(default=30.0, ge=0)
     """After the daemon failed a call, calls go to the in-process engine for this many
     seconds before the daemon is tried again (circuit breaker, half-open after cooldown)."""
+
+    # --- rate limits (RELIABILITY.md S6; server/ratelimit.py) -----------------
+    rate_limit_token_rps: float = Field(default=50.0, ge=0)
+    """Requests per second one bearer token may send, enforced over a moving
+    10-second window (at most 10 x this many in any 10 s); 0 = no limit per token.
+    Over it the daemon answers 429 ``rate_limited`` with ``Retry-After``.
+    ``/healthz`` is never limited."""
+    rate_limit_token_burst: int = Field(default=100, ge=1)
+    """Most requests one token may send in any 1 second (at least ``rate_limit_token_rps``)."""
+    rate_limit_session_rps: float = Field(default=20.0, ge=0)
+    """Requests per second one MCP session (``Mcp-Session-Id`` on ``/mcp``) may send,
+    over the same 10-second window; counted besides its token's; 0 = no limit per session."""
+    rate_limit_session_burst: int = Field(default=40, ge=1)
+    """Most requests one MCP session may send in any 1 second."""
+    rate_limit_max_wait_s: float = Field(default=10.0, ge=0)
+    """``Client`` and ``memoryd mcp``: longest total wait, in seconds, for a 429's
+    ``Retry-After`` before the call raises ``RateLimited`` (0 = raise at once)."""
 
     # --- storage -----------------------------------------------------------
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
@@ -175,6 +200,23 @@ class Settings(BaseSettings):
         if path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> Settings:
+        for scope in ("token", "session"):
+            rps = getattr(self, f"rate_limit_{scope}_rps")
+            burst = getattr(self, f"rate_limit_{scope}_burst")
+            if rps * RATE_LIMIT_WINDOW_S >= 1 and burst < rps:
+                raise ValueError(
+                    f"rate_limit_{scope}_burst ({burst}) must be at least "
+                    f"rate_limit_{scope}_rps ({rps}): it is the most requests in one second"
+                )
+            if 0 < rps * RATE_LIMIT_WINDOW_S < 1:
+                raise ValueError(
+                    f"rate_limit_{scope}_rps ({rps}) must be 0 (off) or at least "
+                    f"{1 / RATE_LIMIT_WINDOW_S} (one request per {RATE_LIMIT_WINDOW_S} s)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _safe_bind(self) -> Settings:

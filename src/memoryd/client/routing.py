@@ -19,9 +19,12 @@ If none runs and ``settings.auto_start`` is on, it starts one
 
 Answers with a 4xx status (``NotFound``, ``ValidationError``...) are the
 caller's errors and are raised as they are, never retried elsewhere; so are
-507 ``StorageFull`` (the disk is full for every engine on the data dir) and
-``StorageReadOnly`` (503): the daemon's disk failed under the store, and an
-in-process engine on the same data dir must not write there either. A write
+507 ``StorageFull`` (the disk is full for every engine on the data dir),
+``StorageReadOnly`` (503: the daemon's disk failed under the store, and an
+in-process engine on the same data dir must not write there either) and 429
+``RateLimited``: the transport has already waited for its ``Retry-After`` as
+long as ``settings.rate_limit_max_wait_s`` allows; it is never served
+in-process (that would bypass the limit) and never opens the circuit. A write
 that timed out may have been committed by the daemon before the local retry:
 memories dedup on content hash, so the retry returns the same entry;
 conversation turns and key/value writes are idempotent only for the same
@@ -38,7 +41,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from memoryd.config import Settings
-from memoryd.errors import BackendUnavailable, MemorydError, StorageFull, StorageReadOnly, Timeout
+from memoryd.errors import (
+    BackendUnavailable,
+    MemorydError,
+    RateLimited,
+    StorageFull,
+    StorageReadOnly,
+    Timeout,
+)
 from memoryd.lifecycle.runtime import discover
 from memoryd.lifecycle.spawn import start_daemon
 
@@ -74,9 +84,10 @@ def _daemon_failure(exc: MemorydError) -> bool:
 
     ``StorageFull`` (507) is not one: the daemon is healthy and the disk is
     full for an in-process engine on the same data dir too. Nor is
-    ``StorageReadOnly``: the store's disk failed (fail-stop), whoever writes.
+    ``StorageReadOnly``: the store's disk failed (fail-stop), whoever writes;
+    nor ``RateLimited`` (429), which is the caller's.
     """
-    if isinstance(exc, StorageFull | StorageReadOnly):
+    if isinstance(exc, StorageFull | StorageReadOnly | RateLimited):
         return False
     return isinstance(exc, BackendUnavailable | Timeout) or exc.http_status >= 500
 

@@ -11,27 +11,39 @@ exception of that ``code`` (:func:`memoryd.errors.error_from_code`); a body
 without that shape falls back to a code chosen by HTTP status. Timeouts
 become :class:`~memoryd.errors.Timeout`, other transport failures (refused,
 reset, DNS) :class:`~memoryd.errors.BackendUnavailable`.
+
+A 429 answer is the caller's own condition (its token or session is over its
+rate limit; RELIABILITY.md S6). The daemon decides it before reading the
+body, so the request is sent again after the ``Retry-After`` it names (plus
+up to 0.25 s of jitter, tenacity) for as long as the waits stay within
+``settings.rate_limit_max_wait_s`` in total; then :class:`~memoryd.errors.RateLimited`
+is raised, ``details["retry_after"]`` in seconds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import urllib3
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_before_delay, wait_random
+from tenacity.wait import wait_base
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as TransportTimeout
 
 from memoryd.config import Settings
 from memoryd.errors import BackendUnavailable, MemorydError, Timeout, error_from_code
+from memoryd.tokens import client_token
 from memoryd.types import MemoryEntry
 
-__all__ = ["KEEPALIVE_EXPIRY_S", "Transport", "entries", "segment"]
+__all__ = ["KEEPALIVE_EXPIRY_S", "Transport", "entries", "retry_after_s", "segment"]
 
 _STATUS_CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
 _STATUS_CODES |= {409: "conflict", 413: "payload_too_large", 421: "forbidden"}
@@ -42,6 +54,57 @@ _STATUS_CODES |= {504: "timeout", 507: "storage_full"}
 #: below uvicorn's 5 s keep-alive, so a request never goes out on a connection the
 #: daemon is closing at that moment.
 KEEPALIVE_EXPIRY_S = 4.0
+#: Most random seconds added to a 429's ``Retry-After``, so that clients told the
+#: same second do not all come back at once.
+_RETRY_JITTER_S = 0.25
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` value asks to wait, or ``None`` if absent or invalid.
+
+    Accepts both forms of RFC 9110 section 10.2.3: ``delay-seconds`` (``"3"``)
+    and an HTTP-date (seconds from now, at least 0).
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _rate_limited(response: urllib3.BaseHTTPResponse) -> bool:
+    return response.status == 429 and retry_after_s(response.headers.get("retry-after")) is not None
+
+
+class _WaitRetryAfter(wait_base):
+    """tenacity wait: the ``Retry-After`` of the last (429) response, in seconds."""
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        assert retry_state.outcome is not None
+        response: urllib3.BaseHTTPResponse = retry_state.outcome.result()
+        return retry_after_s(response.headers.get("retry-after")) or 0.0
+
+
+def _release(retry_state: RetryCallState) -> None:
+    """Before waiting: give the refused response's connection back to the pool."""
+    assert retry_state.outcome is not None
+    response: urllib3.BaseHTTPResponse = retry_state.outcome.result()
+    response.drain_conn()
+    response.release_conn()
+
+
+def _last_response(retry_state: RetryCallState) -> urllib3.BaseHTTPResponse:
+    """When the wait budget is spent: the last 429, for :meth:`Transport.error`."""
+    assert retry_state.outcome is not None
+    response: urllib3.BaseHTTPResponse = retry_state.outcome.result()
+    return response
 
 
 def segment(value: str) -> str:
@@ -62,7 +125,8 @@ class Transport:
 
     Args:
         settings: ``base_url``, ``resolved_token_file``, ``client_timeout_s``
-            (seconds) and ``max_body_bytes`` (bytes) are used.
+            (seconds), ``max_body_bytes`` (bytes) and ``rate_limit_max_wait_s``
+            (seconds) are used.
         base_url: overrides ``settings.base_url``.
         token: the bearer token; default read from the token file on first request.
         timeout_s: connect and read timeout in seconds; default ``settings.client_timeout_s``.
@@ -86,6 +150,14 @@ class Transport:
         self.pool = urllib3.PoolManager(maxsize=32, block=False, retries=False)
         self._lock = threading.Lock()
         self._last_used = time.monotonic()
+        # 429 → wait Retry-After (+ jitter) while the total stays within the budget.
+        self._retrying = Retrying(
+            retry=retry_if_result(_rate_limited),
+            wait=_WaitRetryAfter() + wait_random(0, _RETRY_JITTER_S),
+            stop=stop_before_delay(settings.rate_limit_max_wait_s),
+            before_sleep=_release,
+            retry_error_callback=_last_response,
+        )
 
     @property
     def timeout_s(self) -> float:
@@ -103,15 +175,20 @@ class Transport:
         self._token = self._given_token  # else re-read: a new daemon may have written it
 
     def auth(self) -> dict[str, str]:
-        """The ``Authorization`` header. Raises ``BackendUnavailable`` if there is no token."""
+        """The ``Authorization`` header with the token file's first token
+        (:func:`memoryd.tokens.client_token`).
+
+        Raises:
+            BackendUnavailable: there is no token file (or no token in it).
+            ConfigError: the token file is malformed.
+        """
         if self._token is None:
             path = self.settings.resolved_token_file
-            try:
-                self._token = path.read_text(encoding="utf-8").strip()
-            except FileNotFoundError:
+            self._token = client_token(path)
+            if self._token is None:
                 raise BackendUnavailable(
                     f"no token file at {path}; is the memoryd daemon running?", path=str(path)
-                ) from None
+                )
         return {"authorization": f"Bearer {self._token}"}
 
     def _send(
@@ -133,6 +210,20 @@ class Transport:
         if json is not None:
             body = _dumps(json)
             sent["content-type"] = "application/json"
+        response: urllib3.BaseHTTPResponse = self._retrying(
+            self._send_once, method, url, path, body, sent, stream
+        )
+        return response
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        stream: bool,
+    ) -> urllib3.BaseHTTPResponse:
         with self._lock:
             now = time.monotonic()
             if now - self._last_used > KEEPALIVE_EXPIRY_S:
@@ -143,7 +234,7 @@ class Transport:
                 method,
                 url,
                 body=body,
-                headers=sent,
+                headers=headers,
                 timeout=self._timeout,
                 preload_content=not stream,
                 redirect=False,

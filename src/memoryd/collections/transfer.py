@@ -72,12 +72,8 @@ class TransferMixin(EngineCore):
     def _import_chunk(self, chunk: builtins.list[MemoryEntry]) -> int:
         conn = self.store.pool.reader()
         marks = ",".join("?" * len(chunk))
-        existing = {
-            r[0]
-            for r in conn.execute(
-                f"SELECT id FROM memories WHERE id IN ({marks})", [str(e.id) for e in chunk]
-            )
-        }
+        sql = f"SELECT id FROM memories WHERE id IN ({marks})"  # nosec B608 # '?' marks only
+        existing = {r[0] for r in conn.execute(sql, [str(e.id) for e in chunk])}
         fresh = [e for e in chunk if str(e.id) not in existing]
         contexts = batch_contexts(self.store, fresh, enabled=self.settings.message_context)
         records = [

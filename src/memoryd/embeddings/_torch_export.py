@@ -106,7 +106,7 @@ def _export(source: Path, onnx_path: Path, exporters: Sequence[str]) -> tuple[st
         hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr
         try:
             encoder = _SentenceEncoder(
-                AutoModel.from_pretrained(
+                AutoModel.from_pretrained(  # nosec B615 # local folder, local_files_only
                     str(source), local_files_only=True, attn_implementation="eager"
                 )
             ).eval()

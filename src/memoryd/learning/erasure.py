@@ -49,7 +49,7 @@ def _episodes(conn: sqlite3.Connection, scope: ForgetScope) -> list[tuple[str, s
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
-    sql = f"SELECT id, namespace FROM episodes WHERE {' AND '.join(clauses)}"
+    sql = f"SELECT id, namespace FROM episodes WHERE {' AND '.join(clauses)}"  # nosec B608 # our identifiers and '?' marks; values bound
     return [(str(r[0]), str(r[1])) for r in conn.execute(sql, params)]
 
 
@@ -61,7 +61,7 @@ def _patterns_of(conn: sqlite3.Connection, episode_ids: Sequence[str]) -> set[st
         touched |= {
             str(r[0])
             for r in conn.execute(
-                f"SELECT DISTINCT pattern_id FROM pattern_sources WHERE episode_id IN ({marks})",
+                f"SELECT DISTINCT pattern_id FROM pattern_sources WHERE episode_id IN ({marks})",  # nosec B608 # our identifiers and '?' marks; values bound
                 chunk,
             )
         }
@@ -96,7 +96,7 @@ def _delete_patterns(conn: sqlite3.Connection, ids: Sequence[str]) -> tuple[int,
         marks = ",".join("?" * len(chunk))
         doomed |= {
             str(r[0])
-            for r in conn.execute(f"SELECT id FROM patterns WHERE merged_into IN ({marks})", chunk)
+            for r in conn.execute(f"SELECT id FROM patterns WHERE merged_into IN ({marks})", chunk)  # nosec B608 # our identifiers and '?' marks; values bound
         }
     ordered = sorted(doomed)
     texts: list[str] = []
@@ -105,7 +105,7 @@ def _delete_patterns(conn: sqlite3.Connection, ids: Sequence[str]) -> tuple[int,
         marks = ",".join("?" * len(chunk))
         texts += [
             str(r[0])
-            for r in conn.execute(f"SELECT description FROM patterns WHERE id IN ({marks})", chunk)
+            for r in conn.execute(f"SELECT description FROM patterns WHERE id IN ({marks})", chunk)  # nosec B608 # our identifiers and '?' marks; values bound
         ]
     feedback = delete_where_in(conn, "pattern_feedback", "pattern_id", ordered)
     delete_where_in(conn, "pattern_sources", "pattern_id", ordered)

@@ -47,7 +47,7 @@ _FEEDBACK = (
     "FROM pattern_feedback GROUP BY pattern_id"
 )
 _SELECT = (
-    "SELECT p.*, coalesce(f.applied, 0) AS f_applied, "
+    "SELECT p.*, coalesce(f.applied, 0) AS f_applied, "  # nosec B608 # constant SQL, '?' marks; values bound
     "coalesce(f.applied_successes, 0) AS f_successes, "
     "coalesce(f.applied_failures, 0) AS f_failures, f.reward_sum AS f_reward_sum, "
     "coalesce(f.reward_n, 0) AS f_reward_n, f.applied_at AS f_applied_at, "

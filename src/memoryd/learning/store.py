@@ -110,7 +110,7 @@ class EpisodeStore:
     # --- reads ----------------------------------------------------------------
     def _row(self, conn: sqlite3.Connection, id: str, namespace: str) -> sqlite3.Row:
         row: sqlite3.Row | None = conn.execute(
-            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ? AND namespace = ?",
+            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ? AND namespace = ?",  # nosec B608 # constant SQL, '?' marks; values bound
             (id, namespace),
         ).fetchone()
         if row is None:
@@ -147,7 +147,7 @@ class EpisodeStore:
         """A page of episodes (without steps), newest first. Raises ``ValidationError``."""
         if not 1 <= limit <= 1000:
             raise ValidationError("limit must be between 1 and 1000", limit=limit)
-        sql = [f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE namespace = ?"]
+        sql = [f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE namespace = ?"]  # nosec B608 # constant SQL, '?' marks; values bound
         args: list[Any] = [namespace]
         for column, value in (
             ("domain", domain),
@@ -372,7 +372,7 @@ class EpisodeStore:
                 ("extraction_queue", "episode_id"),
                 ("pattern_sources", "episode_id"),
             ):
-                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (id,))
+                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (id,))  # nosec B608 # constant SQL, '?' marks; values bound
             conn.execute("DELETE FROM episodes WHERE rowid = ?", (row["rowid"],))
             for pattern_id in touched:
                 refresh_pattern_counts(conn, pattern_id)

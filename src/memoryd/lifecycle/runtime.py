@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from memoryd.config import Settings
 from memoryd.store.space import SpaceReserve, write_atomic
+from memoryd.tokens import client_token
 
 __all__ = [
     "RuntimeInfo",
@@ -119,11 +120,13 @@ def healthz(url: str, *, timeout_s: float = 1.0) -> bool:
 
 
 def read_token(settings: Settings) -> str | None:
-    """The daemon's bearer token from ``settings.resolved_token_file``, or ``None`` if absent."""
-    try:
-        return settings.resolved_token_file.read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        return None
+    """The token a client sends (the first of ``settings.resolved_token_file``), or ``None``
+    if there is none yet.
+
+    Raises:
+        ConfigError: the token file is malformed.
+    """
+    return client_token(settings.resolved_token_file)
 
 
 def readyz(url: str, token: str, *, timeout_s: float = 1.0) -> bool:

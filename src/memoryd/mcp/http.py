@@ -7,6 +7,14 @@ checks, body limit and access log apply exactly as on ``/v1`` (RELIABILITY.md
 S2, S3); the SDK's own DNS-rebinding check is therefore off. Sessions are
 stateful (``Mcp-Session-Id``) and answers are JSON, not SSE streams.
 
+Every session is bound to the token that opened it (RELIABILITY.md S12):
+the caller's token id (``scope["user"]``, set by the security middleware) is
+handed to the SDK as its ``AuthenticatedUser`` (``client_id`` = token id), and
+the SDK's session manager answers a request that carries a session id opened
+under another token exactly as an unknown session: 404 ``Session not found``
+(MCP basic/transports; the session is neither used nor revealed). Each
+session also has its own rate limit (:mod:`memoryd.server.ratelimit`).
+
 Importing the MCP SDK takes about half a second, so the daemon does it on a
 worker thread once the store is open and the model warm, and
 :data:`~memoryd.server.state.SETTLE_S` later unless an MCP request comes
@@ -25,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memoryd.errors import BackendUnavailable
 from memoryd.server.errors import send_error
+from memoryd.server.security import TokenUser
 from memoryd.server.state import SETTLE_S, ServerState
 
 __all__ = ["MCP_PATH", "McpEndpoint"]
@@ -46,6 +55,7 @@ class McpEndpoint:
         self._ready = anyio.Event()
         self._requested = anyio.Event()
         self._error: BaseException | None = None
+        self._principals: dict[str, Any] = {}  # token id -> the SDK's AuthenticatedUser
 
     def _build(self) -> Any:
         from mcp.server.transport_security import TransportSecuritySettings
@@ -92,4 +102,20 @@ class McpEndpoint:
             error = BackendUnavailable(f"MCP endpoint unavailable: {self._error or 'starting'}")
             await send_error(send, error.http_status, error.message, code=error.code)
             return
-        await self._app(scope, receive, send)
+        user = scope.get("user")
+        if not isinstance(user, TokenUser):  # the security middleware lets none through
+            await send_error(send, 401, "missing or invalid bearer token")
+            return
+        await self._app({**scope, "user": self._principal(user)}, receive, send)
+
+    def _principal(self, user: TokenUser) -> Any:
+        """The SDK's ``AuthenticatedUser`` for ``user``: its session owner is the token id."""
+        principal = self._principals.get(user.identity)
+        if principal is None:
+            from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+            from mcp.server.auth.provider import AccessToken
+
+            # The fingerprint stands in for the token: nothing reads it, and it may be logged.
+            access = AccessToken(token=user.token.fingerprint, client_id=user.identity, scopes=[])
+            principal = self._principals[user.identity] = AuthenticatedUser(access)
+        return principal

@@ -5,6 +5,7 @@ Layers, outermost first (all pure ASGI, no ``BaseHTTPMiddleware``)::
     AccessMiddleware      metrics + one log line per request, no-store headers
     HeaderLimitMiddleware header count and size (431)
     SecurityMiddleware    Host (421), Origin (403), bearer token (401)
+    RateLimitMiddleware   per-token and per-MCP-session rate limits (429), before any body is read
     BodyLimitMiddleware   body size (413) and JSON depth (400)
     FastAPI               routes under /v1, /mcp (MCP), /healthz, /readyz, /metrics
 """
@@ -26,8 +27,9 @@ from memoryd.mcp.http import MCP_PATH, McpEndpoint
 from memoryd.server.errors import install_error_handlers
 from memoryd.server.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from memoryd.server.observability import AccessMiddleware
+from memoryd.server.ratelimit import RateLimitMiddleware
 from memoryd.server.routes import learning, memories, sessions, system
-from memoryd.server.security import SecurityMiddleware, ensure_token
+from memoryd.server.security import SecurityMiddleware, load_tokens
 from memoryd.server.state import ServerState
 
 __all__ = ["create_app"]
@@ -37,16 +39,17 @@ def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     """Build the daemon's ASGI app.
 
     Args:
-        settings: host/origin allow-lists, body limit, token file, data dir.
+        settings: host/origin allow-lists, body limit, token file, rate limits, data dir.
         memory: an engine opened by the caller, used as is and left open on
             shutdown. If ``None``, the app opens ``Memory(settings)`` in a
             background thread at startup (``/readyz`` is 503 until then) and
             closes it (checkpointing the index) at shutdown.
 
     Raises:
-        ConfigError: the token file exists with group/other permissions (S7).
+        ConfigError: the token file exists with group/other permissions (S7), or
+            is empty or malformed.
     """
-    token = ensure_token(settings)
+    tokens = load_tokens(settings)
     state = ServerState(settings, memory)
     mcp = McpEndpoint(state)
 
@@ -78,7 +81,8 @@ def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     app.router.routes.append(Route(MCP_PATH, endpoint=mcp, include_in_schema=False))
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityMiddleware, token=token, settings=settings)
+    app.add_middleware(RateLimitMiddleware, settings=settings, session_path=MCP_PATH)
+    app.add_middleware(SecurityMiddleware, tokens=tokens, settings=settings)
     app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(AccessMiddleware, metrics=state.metrics, activity=state.activity)
     return app

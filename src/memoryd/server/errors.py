@@ -38,6 +38,7 @@ HTTP_CODES: dict[int, str] = {
     414: "uri_too_long",
     421: "forbidden",
     422: "validation_error",
+    429: "rate_limited",
     431: "headers_too_large",
     503: "backend_unavailable",
 }
@@ -70,10 +71,11 @@ async def send_error(
     message: str,
     *,
     code: str | None = None,
+    details: dict[str, Any] | None = None,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Send a complete JSON error response from a pure ASGI middleware."""
-    body = error_body(code or HTTP_CODES.get(status, "http_error"), message)
+    body = error_body(code or HTTP_CODES.get(status, "http_error"), message, details)
     await send(
         {
             "type": "http.response.start",

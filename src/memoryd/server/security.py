@@ -1,106 +1,192 @@
-"""Bearer token, Host and Origin checks (RELIABILITY.md S1-S3, S7).
+"""Bearer tokens, Host and Origin checks (RELIABILITY.md S1-S3, S7).
 
 The same checks apply to WebSocket handshakes (refused with close code 1008).
 
-The token is 32 random bytes, URL-safe base64 (``secrets.token_urlsafe(32)``),
-generated on first start into ``settings.resolved_token_file`` with mode 0600.
-An existing token file that group or others may access refuses the start.
+Tokens live in ``settings.resolved_token_file`` (mode 0600; format and
+creation in :mod:`memoryd.tokens`): the file memoryd generates on first start
+holds one token (``secrets.token_urlsafe(32)``); more may be added as
+``<token id>:<token>`` lines. An existing token file that group or others may
+access refuses the start.
 
 :class:`SecurityMiddleware` is a pure ASGI middleware; for every HTTP request,
 in this order:
 
-1. ``Host`` must name a loopback address (``127.0.0.1``, ``localhost``,
-   ``::1``, any port) or one of ``settings.allowed_hosts`` → else 421
-   (DNS-rebinding defence).
-2. An ``Origin`` header, if present, must be in ``settings.allowed_origins``
-   → else 403 (``null`` included). CORS headers are never sent, so browsers
-   cannot read responses either way.
-3. ``Authorization: Bearer <token>`` on every path except ``/healthz`` → else
-   401; compared in constant time (``hmac.compare_digest``).
+1. Exactly one ``Host`` header, whose value parses strictly as
+   ``uri-host [ ":" port ]`` (RFC 9110 section 7.2, RFC 3986 section 3.2.2;
+   :func:`parse_host`), naming a loopback address (``127.0.0.1``,
+   ``localhost``, ``[::1]``, any port) or one of ``settings.allowed_hosts``
+   → else 421 (DNS-rebinding defence).
+2. An ``Origin`` header, if present (at most one), must be in
+   ``settings.allowed_origins`` → else 403 (``null`` included). CORS headers
+   are never sent, so browsers cannot read responses either way.
+3. ``Authorization: Bearer <token>`` (at most one such header) on every path
+   except ``/healthz`` → else 401; compared in constant time with every
+   accepted token (:meth:`memoryd.tokens.TokenSet.match`).
+
+An authenticated request carries its token in the ASGI scope, the way
+Starlette's ``AuthenticationMiddleware`` does: ``scope["user"]`` is a
+:class:`TokenUser` (``identity`` = the token id) and ``scope["auth"]`` an
+``AuthCredentials(["authenticated"])``. The rate limit and the MCP session
+binding key on it.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
-import stat
+import ipaddress
+import re
 from collections.abc import Iterable
-from pathlib import Path
 
+from starlette.authentication import AuthCredentials, BaseUser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memoryd.config import Settings
-from memoryd.errors import ConfigError
 from memoryd.server.errors import send_error
-from memoryd.store.space import SpaceReserve, out_of_space, storage_full, write_atomic
+from memoryd.store.space import SpaceReserve, out_of_space, storage_full
+from memoryd.tokens import Token, TokenSet, ensure_tokens
 
-__all__ = ["PUBLIC_PATHS", "SecurityMiddleware", "ensure_token", "host_allowed"]
+__all__ = [
+    "PUBLIC_PATHS",
+    "SecurityMiddleware",
+    "TokenUser",
+    "ensure_token",
+    "host_allowed",
+    "load_tokens",
+    "parse_host",
+]
 
 #: Paths served without a token; they carry no data.
 PUBLIC_PATHS = frozenset({"/healthz"})
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+# RFC 3986 section 3.2.2: reg-name = *( unreserved / pct-encoded / sub-delims ),
+# non-empty here (RFC 9110 section 7.2: an empty Host is invalid for http URIs).
+_REG_NAME = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
+_PORT = re.compile(r"[0-9]{1,5}")
 
 
-def _check_mode(path: Path) -> None:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"token file {path} has mode {stat.S_IMODE(mode):04o}; group/others must have "
-            f"no access. Run: chmod 600 {path}",
-            path=str(path),
-        )
+def load_tokens(settings: Settings) -> TokenSet:
+    """The tokens the daemon accepts, creating the token file (0600) on first start.
+
+    On a full disk the space reserve is given up to write a new file
+    (:class:`~memoryd.store.space.SpaceReserve`).
+
+    Raises:
+        ConfigError: the token file is accessible by group/others, empty or malformed.
+        StorageFull: a new token file could not be written on a full disk, even
+            after giving up the space reserve; no temporary file is left behind.
+    """
+    path = settings.resolved_token_file
+    reserve = SpaceReserve.for_settings(settings)
+    try:
+        return reserve.call(lambda: ensure_tokens(path), path)
+    except OSError as exc:
+        if out_of_space(exc, path):
+            raise storage_full(path, "the token file") from exc
+        raise
 
 
 def ensure_token(settings: Settings) -> str:
-    """Read the daemon's bearer token, creating it (mode 0600) on first start.
+    """The first token of the token file (the one clients send), creating the file if needed.
 
     Returns:
         the token string (43 URL-safe characters when generated here).
 
     Raises:
-        ConfigError: the token file is accessible by group/others, or empty.
-        StorageFull: a new token file could not be written on a full disk, even
-            after giving up the space reserve; no temporary file is left behind.
+        ConfigError: as :func:`load_tokens`.
+        StorageFull: as :func:`load_tokens`.
     """
-    path = settings.resolved_token_file
-    if path.exists():
-        _check_mode(path)
-        token = path.read_text(encoding="utf-8").strip()
-        if not token:
-            raise ConfigError(f"token file {path} is empty; delete it to generate one")
-        return token
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    token = secrets.token_urlsafe(32)
-    data = token.encode("utf-8")
-    # Linked into place, not renamed: if another process created the file
-    # meanwhile, theirs wins. On a full disk the space reserve is given up first.
-    reserve = SpaceReserve.for_settings(settings)
-    try:
-        created = reserve.call(lambda: write_atomic(path, data, replace=False), path)
-    except OSError as exc:
-        if out_of_space(exc, path):
-            raise storage_full(path, "the token file") from exc
-        raise
-    return token if created else ensure_token(settings)
+    return load_tokens(settings).first.secret
 
 
-def _hostname(host: str) -> str:
-    """``"[::1]:7077"`` → ``"::1"``, ``"localhost:80"`` → ``"localhost"``."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    if host.count(":") == 1:
-        return host.split(":", 1)[0]
-    return host
+def _port_ok(rest: str) -> bool:
+    """``rest`` is empty or ``":"`` followed by a TCP port (1-5 digits, at most 65535)."""
+    if not rest:
+        return True
+    return rest[0] == ":" and _PORT.fullmatch(rest[1:]) is not None and int(rest[1:]) <= 65535
+
+
+def parse_host(value: str) -> str | None:
+    """The host named by a ``Host`` header value, or ``None`` if the value is invalid.
+
+    Grammar (RFC 9110 section 7.2; RFC 3986 section 3.2.2), after trimming
+    surrounding spaces/tabs (RFC 9110 section 5.5): ``"[" IPv6address "]"``
+    or a reg-name / IPv4 address, then optionally ``":"`` and a port of 1-5
+    digits (at most 65535). Invalid: an empty value, whitespace or userinfo
+    (``@``) inside, two ports, a bare IPv6 address, anything after ``]``
+    other than ``:port``, IPvFuture and zone ids, an empty port.
+
+    Returns:
+        the host lower-cased; an IPv6 literal without brackets, compressed
+        (``"[0:0::1]:80"`` → ``"::1"``). Example: ``"LocalHost:7077"`` → ``"localhost"``.
+    """
+    value = value.strip(" \t")
+    if value.startswith("["):
+        end = value.find("]")
+        literal = value[1:end]
+        if end < 0 or "%" in literal or not _port_ok(value[end + 1 :]):
+            return None
+        try:
+            return ipaddress.IPv6Address(literal).compressed
+        except ValueError:
+            return None
+    name = value.partition(":")[0]
+    if not _REG_NAME.fullmatch(name) or not _port_ok(value[len(name) :]):
+        return None
+    return name.lower()
 
 
 def host_allowed(host: str | None, extra: Iterable[str]) -> bool:
-    """Whether a ``Host`` header value names loopback or one of ``extra`` hosts."""
-    if not host:
+    """Whether a ``Host`` header value is valid (:func:`parse_host`) and names loopback
+    or one of the ``extra`` hosts (``"name"`` or ``"name:port"``, case-insensitive)."""
+    if host is None:
         return False
-    name = _hostname(host)
+    name = parse_host(host)
+    if name is None:
+        return False
     allowed = {h.lower() for h in extra}
-    return name in _LOOPBACK_NAMES or name in allowed or host.lower() in allowed
+    return name in _LOOPBACK_NAMES or name in allowed or host.strip(" \t").lower() in allowed
+
+
+class TokenUser(BaseUser):
+    """The caller of an authenticated request (``scope["user"]``).
+
+    Args:
+        token: the token the request carried.
+    """
+
+    def __init__(self, token: Token) -> None:
+        self.token = token
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Always true: only authenticated requests carry a ``TokenUser``."""
+        return True
+
+    @property
+    def display_name(self) -> str:
+        """The token id."""
+        return self.token.id
+
+    @property
+    def identity(self) -> str:
+        """The token id: names the caller in logs and keys its rate limit."""
+        return self.token.id
+
+
+_SINGLETONS = (b"host", b"origin", b"authorization")
+
+
+def _singleton_headers(scope: Scope) -> dict[bytes, bytes] | bytes:
+    """``Host``, ``Origin`` and ``Authorization`` of the request, or the name of one sent twice."""
+    found: dict[bytes, bytes] = {}
+    raw_name: bytes
+    value: bytes
+    for raw_name, value in scope["headers"]:
+        name = raw_name.lower()
+        if name in _SINGLETONS:
+            if name in found:
+                return name
+            found[name] = value
+    return found
 
 
 class SecurityMiddleware:
@@ -108,13 +194,13 @@ class SecurityMiddleware:
 
     Args:
         app: the wrapped ASGI app.
-        token: the expected bearer token.
+        tokens: the accepted bearer tokens.
         settings: uses ``allowed_hosts`` and ``allowed_origins``.
     """
 
-    def __init__(self, app: ASGIApp, *, token: str, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, *, tokens: TokenSet, settings: Settings) -> None:
         self.app = app
-        self._token = token.encode("utf-8")
+        self._tokens = tokens
         self._hosts = tuple(settings.allowed_hosts)
         self._origins = frozenset(settings.allowed_origins)
 
@@ -133,22 +219,32 @@ class SecurityMiddleware:
             await send_error(send, status, message, headers=extra)
 
     def _refusal(self, scope: Scope) -> tuple[int, str] | None:
-        """``(status, message)`` if the request must be refused, else ``None``."""
-        headers: dict[bytes, bytes] = {}
-        for name, value in scope["headers"]:
-            headers.setdefault(name.lower(), value)
+        """``(status, message)`` if the request must be refused, else ``None``.
+
+        On success an authenticated request gets ``scope["user"]`` / ``scope["auth"]``.
+        """
+        headers = _singleton_headers(scope)
+        if headers == b"host":
+            return 421, "more than one Host header"
+        if isinstance(headers, bytes):
+            status = 403 if headers == b"origin" else 401
+            return status, f"more than one {headers.decode().title()} header"
         if not host_allowed(headers.get(b"host", b"").decode("latin-1"), self._hosts):
             return 421, "Host header is not an allowed name for this daemon"
         origin = headers.get(b"origin")
         if origin is not None and origin.decode("latin-1") not in self._origins:
             return 403, "Origin not allowed"
-        if scope["path"] not in PUBLIC_PATHS and not self._authorized(headers):
+        if scope["path"] in PUBLIC_PATHS:
+            return None
+        token = self._authenticate(headers.get(b"authorization", b""))
+        if token is None:
             return 401, "missing or invalid bearer token"
+        scope["user"] = TokenUser(token)
+        scope["auth"] = AuthCredentials(["authenticated"])
         return None
 
-    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
-        value = headers.get(b"authorization", b"")
+    def _authenticate(self, value: bytes) -> Token | None:
         scheme, _, credentials = value.partition(b" ")
         if scheme.lower() != b"bearer":
-            return False
-        return hmac.compare_digest(credentials.strip(), self._token)
+            return None
+        return self._tokens.match(credentials.strip())

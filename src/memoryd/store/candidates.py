@@ -95,7 +95,7 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
 
     def _fts_joined(self, match: str, where: SqlWhere, k: int) -> list[tuple[int, float]]:
         return self._fts(
-            "SELECT m.rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
+            "SELECT m.rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "  # nosec B608 # constant SQL, '?' marks; values bound
             "JOIN memories m ON m.rowid = memories_fts.rowid "
             f"WHERE memories_fts MATCH ? AND {where.sql()} "
             "ORDER BY bm25(memories_fts, 1.0, 0.5, 0.0) LIMIT ?",
@@ -154,7 +154,7 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
             .execute(
                 # NOT INDEXED: look rows up by rowid; without ANALYZE statistics
                 # SQLite would otherwise scan the namespace index instead.
-                f"SELECT m.rowid FROM memories m NOT INDEXED WHERE m.rowid IN ({marks}) "
+                f"SELECT m.rowid FROM memories m NOT INDEXED WHERE m.rowid IN ({marks}) "  # nosec B608 # constant SQL, '?' marks; values bound
                 f"AND {where.sql()}",
                 (*rowids, *where.params),
             )
@@ -168,7 +168,7 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
         rows = (
             self.pool.reader()
             .execute(
-                f"SELECT m.rowid FROM memories m WHERE {where.sql()} LIMIT ?",
+                f"SELECT m.rowid FROM memories m WHERE {where.sql()} LIMIT ?",  # nosec B608 # constant SQL, '?' marks; values bound
                 (*where.params, EXACT_SEARCH_LIMIT + 1),
             )
             .fetchall()

@@ -55,7 +55,7 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
         not_in = f"AND rowid NOT IN ({','.join('?' * len(skip))}) " if skip else ""
         with self.pool.write() as conn:
             rows = conn.execute(
-                f"SELECT rowid, text FROM embedding_queue WHERE leased_until <= ? {not_in}"
+                f"SELECT rowid, text FROM embedding_queue WHERE leased_until <= ? {not_in}"  # nosec B608 # constant SQL, '?' marks; values bound
                 "ORDER BY attempts, enqueued_at LIMIT ?",
                 (now, *skip, limit),
             ).fetchall()
@@ -79,7 +79,7 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
                 "ON m.rowid = q.rowid WHERE m.namespace = ? LIMIT ?"
             )
             params = (namespace, limit)
-        row = self.pool.reader().execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()
+        row = self.pool.reader().execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()  # nosec B608 # constant SQL, '?' marks; values bound
         return int(row[0])
 
     def fill_vectors(self, items: Sequence[tuple[int, npt.NDArray[np.float32], str, str]]) -> int:
@@ -143,7 +143,7 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
             chunk = list(text_hashes[start : start + SQL_CHUNK])
             marks = ",".join("?" * len(chunk))
             for row in conn.execute(
-                f"SELECT text_hash, vector FROM embedding_cache WHERE model = ? "
+                f"SELECT text_hash, vector FROM embedding_cache WHERE model = ? "  # nosec B608 # constant SQL, '?' marks; values bound
                 f"AND text_hash IN ({marks})",
                 (self.model, *chunk),
             ):

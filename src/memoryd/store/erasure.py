@@ -80,7 +80,7 @@ def delete_where_in(
     removed = 0
     for chunk in _chunks(values):
         marks = ",".join("?" * len(chunk))
-        removed += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount
+        removed += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount  # nosec B608 # our identifiers and '?' marks; values bound
     return removed
 
 
@@ -102,7 +102,7 @@ def purge_cache(conn: sqlite3.Connection, model: str, text_hashes: Iterable[str]
     for chunk in _chunks(hashes):
         marks = ",".join("?" * len(chunk))
         cur = conn.execute(
-            f"DELETE FROM embedding_cache WHERE model = ? AND text_hash IN ({marks}) "
+            f"DELETE FROM embedding_cache WHERE model = ? AND text_hash IN ({marks}) "  # nosec B608 # our identifiers and '?' marks; values bound
             "AND NOT EXISTS "
             "(SELECT 1 FROM memories m WHERE m.text_hash = embedding_cache.text_hash)",
             [model, *chunk],
@@ -132,7 +132,7 @@ def delete_memory_rows(
     for chunk in _chunks(rowids):
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(
-            f"SELECT rowid, id, namespace, kind, text_hash FROM memories WHERE rowid IN ({marks})",
+            f"SELECT rowid, id, namespace, kind, text_hash FROM memories WHERE rowid IN ({marks})",  # nosec B608 # our identifiers and '?' marks; values bound
             chunk,
         ).fetchall()
         conn.executemany(
@@ -143,16 +143,15 @@ def delete_memory_rows(
             superseding.setdefault(str(row["namespace"]), []).append(str(row["id"]))
             out.by_kind[str(row["kind"])] += 1
             hashes.append(str(row["text_hash"]))
-        out.embedding_queue += conn.execute(
-            f"DELETE FROM embedding_queue WHERE rowid IN ({marks})", chunk
-        ).rowcount
+        queued = f"DELETE FROM embedding_queue WHERE rowid IN ({marks})"  # nosec B608 # '?' marks
+        out.embedding_queue += conn.execute(queued, chunk).rowcount
         for table in ("memories_fts", "vectors", "memories"):
-            conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)  # nosec B608 # our identifiers and '?' marks; values bound
     for namespace, ids in superseding.items():  # what they superseded is current again
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             conn.execute(
-                "UPDATE memories SET superseded_by = NULL "
+                "UPDATE memories SET superseded_by = NULL "  # nosec B608 # our identifiers and '?' marks; values bound
                 f"WHERE namespace = ? AND superseded_by IN ({marks})",
                 [namespace, *chunk],
             )
@@ -176,7 +175,7 @@ def scope_memory_rows(conn: sqlite3.Connection, scope: ForgetScope) -> list[sqli
             clauses.append(f"{column} = ?")
             params.append(value)
     rows: list[sqlite3.Row] = conn.execute(
-        "SELECT rowid, id, namespace, kind, session_id, created_at FROM memories "
+        "SELECT rowid, id, namespace, kind, session_id, created_at FROM memories "  # nosec B608 # our identifiers and '?' marks; values bound
         f"WHERE {' AND '.join(clauses)} ORDER BY rowid",
         params,
     ).fetchall()

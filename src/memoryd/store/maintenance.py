@@ -63,7 +63,7 @@ def _index_differences(store: SQLiteStore, chunk: int = 4096) -> tuple[int, int,
             part = keys[start : start + chunk]
             marks = ",".join("?" * len(part))
             stored = dict(
-                conn.execute(f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", part)
+                conn.execute(f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", part)  # nosec B608 # constant SQL, '?' marks; values bound
             )
             got = store.index.vectors(namespace, part)
             for key, vec in zip(part, got, strict=True):

@@ -316,7 +316,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
             raise StorageError(f"cannot update columns {sorted(set(columns) - allowed)}")
         sets = ", ".join(f"{name} = ?" for name in columns)
         with self.pool.write() as conn:
-            conn.execute(f"UPDATE memories SET {sets} WHERE rowid = ?", (*columns.values(), rowid))
+            conn.execute(f"UPDATE memories SET {sets} WHERE rowid = ?", (*columns.values(), rowid))  # nosec B608 # constant SQL, '?' marks; values bound
 
     def delete_rows(self, rowids: Sequence[int], *, contexts: dict[int, str] | None = None) -> int:
         """Hard-delete rows and what only they used; returns rows deleted.
@@ -350,7 +350,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
         row: sqlite3.Row | None = (
             self.pool.reader()
             .execute(
-                f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE m.id = ? AND m.namespace = ? "
+                f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE m.id = ? AND m.namespace = ? "  # nosec B608 # constant SQL, '?' marks; values bound
                 "AND (m.expires_at IS NULL OR m.expires_at > ?)",
                 (id, namespace, now),
             )
@@ -362,7 +362,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
         self, where: SqlWhere, *, order: str = "", limit: int | None = None
     ) -> list[sqlite3.Row]:
         """Rows matching ``where`` (with :data:`ENTRY_COLUMNS`), ordered and limited."""
-        sql = f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE {where.sql()} {order}"
+        sql = f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE {where.sql()} {order}"  # nosec B608 # constant SQL, '?' marks; values bound
         params = list(where.params)
         if limit is not None:
             sql += " LIMIT ?"
@@ -379,7 +379,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
             extra = ", v.vector AS vec" if with_vectors else ""
             join = " LEFT JOIN vectors v ON v.rowid = m.rowid" if with_vectors else ""
             for row in conn.execute(
-                f"SELECT {ENTRY_COLUMNS}{extra} FROM memories m{join} WHERE m.rowid IN ({marks})",
+                f"SELECT {ENTRY_COLUMNS}{extra} FROM memories m{join} WHERE m.rowid IN ({marks})",  # nosec B608 # constant SQL, '?' marks; values bound
                 chunk,
             ):
                 vec = None

@@ -96,7 +96,9 @@ class IndexOp:
 
 
 def _file_name(namespace: str) -> str:
-    return hashlib.sha1(namespace.encode("utf-8")).hexdigest()[:20] + ".usearch"
+    # A file name, not a security use of SHA-1 (B324).
+    digest = hashlib.sha1(namespace.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return digest[:20] + ".usearch"
 
 
 def _fsync_replace(tmp: Path, final: Path) -> None:
