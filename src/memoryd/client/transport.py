@@ -19,7 +19,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -86,6 +86,8 @@ class Transport:
         self.pool = urllib3.PoolManager(maxsize=32, block=False, retries=False)
         self._lock = threading.Lock()
         self._last_used = time.monotonic()
+        #: Called before every request (``Client`` checks the daemon's store once there).
+        self.before_send: Callable[[], None] | None = None
 
     @property
     def timeout_s(self) -> float:
@@ -104,6 +106,14 @@ class Transport:
 
     def auth(self) -> dict[str, str]:
         """The ``Authorization`` header. Raises ``BackendUnavailable`` if there is no token."""
+        return {"authorization": f"Bearer {self.token()}"}
+
+    def token(self) -> str:
+        """The bearer token (read from the token file on first use).
+
+        Raises:
+            BackendUnavailable: no token was given and there is no token file.
+        """
         if self._token is None:
             path = self.settings.resolved_token_file
             try:
@@ -112,7 +122,7 @@ class Transport:
                 raise BackendUnavailable(
                     f"no token file at {path}; is the memoryd daemon running?", path=str(path)
                 ) from None
-        return {"authorization": f"Bearer {self._token}"}
+        return self._token
 
     def _send(
         self,
@@ -125,6 +135,8 @@ class Transport:
         headers: dict[str, str] | None = None,
         stream: bool = False,
     ) -> urllib3.BaseHTTPResponse:
+        if self.before_send is not None:
+            self.before_send()
         url = self.base_url + path
         if params:
             url += "?" + urlencode(params, doseq=True)
