@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import waits
+from waits import stop_daemon
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -71,25 +72,6 @@ def memory(settings, embedder):  # type: ignore[no-untyped-def]
     mem = Memory(settings, embedder=embedder)
     yield mem
     mem.close()
-
-
-def stop_daemon(settings, timeout_s: float | None = None) -> None:  # type: ignore[no-untyped-def]
-    """SIGTERM the daemon of ``settings.data_dir`` (if one runs) and wait for it to exit."""
-    import signal
-    import time
-
-    from memoryd.lifecycle.runtime import pid_alive, read_runtime
-
-    info = read_runtime(settings)
-    if info is None or not pid_alive(info.pid):
-        return
-    os.kill(info.pid, signal.SIGTERM)
-    deadline = time.monotonic() + (waits.budget(20) if timeout_s is None else timeout_s)
-    while pid_alive(info.pid):
-        if time.monotonic() > deadline:
-            os.kill(info.pid, signal.SIGKILL)
-            break
-        time.sleep(0.05)
 
 
 @pytest.fixture

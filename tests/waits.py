@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["POLL_S", "SCALE", "budget", "deadline", "wait_until"]
+__all__ = ["POLL_S", "SCALE", "budget", "deadline", "stop_daemon", "wait_until"]
 
 T = TypeVar("T")
 
@@ -60,3 +60,22 @@ def wait_until(
         if time.monotonic() >= end:
             raise AssertionError(f"{message}: not reached within {limit:g} s")
         time.sleep(interval_s)
+
+
+def stop_daemon(settings, timeout_s: float | None = None) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM the daemon of ``settings.data_dir`` (if one runs) and wait for it to exit."""
+    import signal
+    import time
+
+    from memoryd.lifecycle.runtime import pid_alive, read_runtime
+
+    info = read_runtime(settings)
+    if info is None or not pid_alive(info.pid):
+        return
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + (budget(20) if timeout_s is None else timeout_s)
+    while pid_alive(info.pid):
+        if time.monotonic() > deadline:
+            os.kill(info.pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)

@@ -19,10 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 import waits
-from conftest import stop_daemon
 from memoryd import Client, Memory, Settings, StoreMismatch
 from memoryd.cli.main import app
 from memoryd.lifecycle import read_runtime, start_daemon
+from waits import stop_daemon
 
 #: Requests that only ask a daemon who it is (or whether it lives); they carry no command.
 PROBES = {"/v1/identity", "/healthz", "/readyz"}
@@ -178,9 +178,12 @@ def test_explicit_url_of_another_store_is_store_mismatch(
     )
     assert code == 1 and out == ""
     assert err.startswith("error[store_mismatch]: the daemon at ") and len(err.splitlines()) == 1
-    with Client(_settings(store_b, model_cache_dir), base_url=daemon_a.base_url, token=token) as c:
-        with pytest.raises(StoreMismatch):
-            c.add("must not reach store A")
+    named_b = _settings(store_b, model_cache_dir)
+    with (
+        Client(named_b, base_url=daemon_a.base_url, token=token) as c,
+        pytest.raises(StoreMismatch),
+    ):
+        c.add("must not reach store A")
     assert set(_requests(daemon_a)[before:]) == {"/v1/identity"}
     with Client(daemon_a, base_url=daemon_a.base_url) as client:
         assert [e.content for e in client.list().items] == ["an entry of store A"]
