@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+import waits
+from waits import stop_daemon
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -72,36 +75,21 @@ def memory(settings, embedder):  # type: ignore[no-untyped-def]
     mem.close()
 
 
-def stop_daemon(settings, timeout_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    """SIGTERM the daemon of ``settings.data_dir`` (if one runs) and wait for it to exit."""
-    import signal
-    import time
-
-    from memoryd.lifecycle.runtime import pid_alive, read_runtime
-
-    info = read_runtime(settings)
-    if info is None or not pid_alive(info.pid):
-        return
-    os.kill(info.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while pid_alive(info.pid):
-        if time.monotonic() > deadline:
-            os.kill(info.pid, signal.SIGKILL)
-            break
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def lifecycle_settings(tmp_path: Path, model_cache_dir: Path):  # type: ignore[no-untyped-def]
-    """Settings for daemons started on demand in this test (port 0); they are stopped after it."""
+    """Settings for daemons started on demand in this test (port 0); they are stopped after it.
+
+    Start, call and probe budgets are sized for a loaded machine (``tests/waits.py``).
+    """
     from memoryd.config import Settings
 
     settings = Settings(
         data_dir=tmp_path / "data",
         model_cache_dir=model_cache_dir,
         port=0,
-        start_timeout_s=90,
-        daemon_timeout_s=30,
+        start_timeout_s=waits.budget(90),
+        daemon_timeout_s=waits.budget(30),
+        probe_timeout_s=waits.budget(30),
         idle_timeout_s=600,
     )
     yield settings

@@ -121,6 +121,19 @@ class Settings(BaseSettings):
     """``Client`` and ``memoryd mcp``: longest total wait, in seconds, for a 429's
     ``Retry-After`` before the call raises ``RateLimited`` (0 = raise at once)."""
 
+    # --- daemon probes and store identity (identity) ------------------------
+    probe_timeout_s: float = Field(default=10.0, gt=0)
+    """How long a daemon we know of (a live pid in ``daemon.json``, or ``--url``) gets
+    to answer one probe (``/healthz``, ``/readyz``, ``/v1/identity``), in seconds. Sized
+    for a loaded machine: a daemon that is opening its store on 2 busy cores (load
+    average 8) can take seconds to answer, and giving up early sends the caller to
+    a second engine or a second daemon for nothing."""
+    probe_guess_timeout_s: float = Field(default=1.0, gt=0)
+    """How long the CLI waits at ``base_url`` when no ``daemon.json`` names a daemon,
+    in seconds: a guess, where nothing may listen. A refused connection ends it at
+    once; only a listener that does not answer costs this, and then the CLI opens
+    the store in-process."""
+
     # --- storage -----------------------------------------------------------
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     """FULL survives power loss; NORMAL survives process kills only (RELIABILITY.md)."""

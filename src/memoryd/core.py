@@ -162,6 +162,11 @@ class EngineCore:
         """True when the store is open and the vector index is loaded."""
         return not self._closed and self.store.index_ready
 
+    @property
+    def store_id(self) -> str:
+        """The id of this store (a UUID kept in the database; ``memoryd.store.identity``)."""
+        return self.store.store_id
+
     # --- embedding ----------------------------------------------------------
     def _embed_records(self, records: Sequence[NewRecord], info: BatchInfo | None = None) -> int:
         """Fill ``vector`` of records that lack one (``memoryd/write_vectors.py``).

@@ -20,6 +20,7 @@ and a ``details`` dict with context (the id, the namespace, the backend...).
     ├── Unauthorized                  unauthorized         401
     ├── Forbidden                     forbidden            403
     ├── RateLimited                   rate_limited         429
+    ├── StoreMismatch                 store_mismatch       421
     ├── BackendUnavailable            backend_unavailable  503
     ├── Timeout                       timeout              504
     ├── StorageFull                   storage_full         507
@@ -61,6 +62,7 @@ __all__ = [
     "StorageFull",
     "StorageReadOnly",
     "StoreCorrupted",
+    "StoreMismatch",
     "Timeout",
     "Unauthorized",
     "ValidationError",
@@ -181,6 +183,19 @@ class RateLimited(MemorydError):
 
     code = "rate_limited"
     http_status = 429
+
+
+class StoreMismatch(MemorydError):
+    """The daemon at that address serves another store than the caller's data dir.
+
+    Raised before anything is sent to it (the store ids differ, the daemon
+    holds a copy of the store, or it refuses the store's token). HTTP 421 is
+    Misdirected Request (RFC 9110 §15.5.20): the request reached a server
+    that does not serve it. ``details`` carry ``url`` and ``data_dir``.
+    """
+
+    code = "store_mismatch"
+    http_status = 421
 
 
 class BackendUnavailable(MemorydError):

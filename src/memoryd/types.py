@@ -409,6 +409,11 @@ class StoreStats(_Model):
         "that index is being built, or FTS5 (settings.keyword_index = fts5).",
     )
     schema_version: int
+    store_id: str | None = Field(
+        default=None,
+        description="The store's id (a UUID kept in the database, set once); a daemon "
+        "reports it so that clients can tell which store it serves.",
+    )
     deferred_writes: int = Field(
         default=0,
         description="Rows this engine committed with a backfill-queue entry instead of a "

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import waits
 from memoryd import Memory, Settings
 from memoryd.cli.backend import daemon_answers, open_backend
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="memoryd script not 
 
 def run(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, timeout=120, check=False
+        [str(SCRIPT), *args], capture_output=True, text=True, timeout=waits.budget(120), check=False
     )
     assert done.returncode == code, (done.stdout, done.stderr)
     return done
@@ -66,7 +67,7 @@ def daemon(tmp_path: Path, data_dir: Path, embedder: object) -> Iterator[tuple[s
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = waits.deadline(90)
         while not daemon_answers(url, timeout_s=0.5):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"daemon did not start: {log.read_text(encoding='utf-8')}")
@@ -75,7 +76,7 @@ def daemon(tmp_path: Path, data_dir: Path, embedder: object) -> Iterator[tuple[s
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=waits.budget(30))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -8,12 +8,12 @@ text the row no longer holds.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import waits
 from memoryd import Memory, Settings
 from memoryd.records import text_hash
 from memoryd.store.maintenance import consistency_report
@@ -147,7 +147,8 @@ def test_workers_of_two_engines_lease_different_rows(
     """Two engines on one store file (as two processes): a leased batch is skipped by the other."""
     with _memory(tmp_path, provider) as a, _memory(tmp_path, provider) as b:
         rows = [_add_while_down(a, provider, f"fact number {i}") for i in range(3)]
-        held = a.store.lease_queued(2, 0.5)  # A's worker is embedding these
+        lease_s = waits.budget(2.0)  # outlasts the checks below on a loaded machine
+        held = a.store.lease_queued(2, lease_s)  # A's worker is embedding these
         assert [rowid for rowid, _ in held] == rows[:2]
         assert b.store.lease_queued(10, 60.0) == [(rows[2], "fact number 2")]
         assert b.store.lease_queued(10, 60.0) == []  # everything is leased now
@@ -155,8 +156,9 @@ def test_workers_of_two_engines_lease_different_rows(
         assert b.workers.backfill() == 0  # nothing free: A's lease and its own still hold
         assert set(_queue(b)) == set(rows)
 
-        time.sleep(0.6)  # A died without filling: its lease runs out, B takes the rows
-        assert b.workers.backfill() == 2
+        # A died without filling: its lease runs out, B takes the rows.
+        filled = waits.wait_until(b.workers.backfill, timeout_s=lease_s + 10, message="B filled")
+        assert filled == 2
         assert set(_queue(b)) == {rows[2]}  # B's own earlier lease (60 s) still holds
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import waits
 from memoryd.config import Settings
 from memoryd.embeddings import (
     Embedder,
@@ -106,7 +107,7 @@ def test_lazy_thread_safe_load_and_concurrent_embed(onnx_settings: Settings) -> 
         return embedder.embed(TEXTS)  # the first calls race to load the session
 
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(work, range(4), timeout=60))
+        results = list(pool.map(work, range(4), timeout=waits.budget(60)))
     assert embedder.loaded
     for i in range(1, 4):
         np.testing.assert_array_equal(results[i], results[0])
@@ -169,6 +170,10 @@ def test_importing_the_package_does_not_import_torch() -> None:
         "print([m for m in heavy if m in sys.modules])"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=waits.budget(60),
     )
     assert out.stdout.strip() == "[]"

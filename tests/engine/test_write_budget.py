@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import waits
 from memoryd import Memory, Settings
 from memoryd.batching import BatchInfo
 from memoryd.store.maintenance import consistency_report
@@ -88,7 +89,7 @@ def test_contended_writes_commit_first_and_backfill_embeds_them(
         bulk = _texts(256, "bulk")
         lead = threading.Thread(target=memory.add_many, args=(bulk,))
         lead.start()  # one lone caller: embeds its 256 texts before committing
-        deadline = time.monotonic() + 30
+        deadline = waits.deadline(30)
         while not memory._writes.busy:  # the bulk batch is running
             assert time.monotonic() < deadline
             time.sleep(0.001)

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+import waits
 from memoryd import BackendUnavailable, Client, Memory, NotFound, Settings, ValidationError
 from memoryd.lifecycle import discover, start_daemon
 from memoryd.lifecycle.runtime import pid_alive
@@ -19,7 +20,7 @@ from memoryd.lifecycle.runtime import pid_alive
 
 def _kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
+    deadline = waits.deadline(10)
     while pid_alive(pid):
         assert time.monotonic() < deadline
         time.sleep(0.05)

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import waits
 from memoryd.config import Settings
 from memoryd.errors import MemorydError
 from memoryd.lifecycle import discover, read_runtime, start_daemon
@@ -65,7 +66,7 @@ def test_concurrent_callers_start_one_daemon(lifecycle_settings: Settings) -> No
 def test_stale_pid_and_runtime_files_are_replaced(lifecycle_settings: Settings) -> None:
     first = start_daemon(lifecycle_settings)
     os.kill(first.pid, signal.SIGKILL)
-    assert _wait_exit(first.pid, 10)
+    assert _wait_exit(first.pid, waits.budget(10))
     # The killed daemon left both files behind; neither fools discovery or blocks a restart.
     assert read_runtime(lifecycle_settings) == first
     assert discover(lifecycle_settings) is None
@@ -93,7 +94,7 @@ def test_second_daemon_on_the_same_data_dir_is_refused(lifecycle_settings: Setti
         env=_env(lifecycle_settings),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=waits.budget(60),
     )
     assert done.returncode == 2
     assert f"error[already_running]: another memoryd (pid {info.pid})" in done.stderr
@@ -113,7 +114,7 @@ def test_port_held_by_another_program_names_it(
         cwd=tmp_path,
     )
     try:
-        deadline = time.monotonic() + 20
+        deadline = waits.deadline(20)
         while True:
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
@@ -125,11 +126,11 @@ def test_port_held_by_another_program_names_it(
             env=_env(lifecycle_settings),
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=waits.budget(60),
         )
     finally:
         holder.terminate()
-        holder.wait(10)
+        holder.wait(waits.budget(10))
     assert done.returncode == 2
     assert (
         f"error[port_in_use]: port {port} on 127.0.0.1 is already in use by pid {holder.pid}"
@@ -142,7 +143,9 @@ def test_port_held_by_another_program_names_it(
 def test_auto_started_daemon_stops_when_idle(lifecycle_settings: Settings) -> None:
     settings = lifecycle_settings.model_copy(update={"idle_timeout_s": 1.5})
     info = start_daemon(settings)
-    assert _wait_exit(info.pid, 30), "the auto-started daemon did not stop after 1.5 s idle"
+    assert _wait_exit(info.pid, waits.budget(30)), (
+        "the auto-started daemon did not stop after 1.5 s idle"
+    )
     assert read_runtime(settings) is None  # a clean exit removes its runtime file
     log = settings.resolved_log_file.read_text()
     assert '"reason": "idle"' in log
@@ -152,7 +155,7 @@ def test_user_started_daemon_ignores_idle_timeout(lifecycle_settings: Settings) 
     settings = lifecycle_settings.model_copy(update={"idle_timeout_s": 0.5})
     proc = subprocess.Popen(_server(settings), env=_env(settings), stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
+        deadline = waits.deadline(60)
         while (info := discover(settings)) is None:
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
@@ -161,14 +164,14 @@ def test_user_started_daemon_ignores_idle_timeout(lifecycle_settings: Settings) 
         assert info.auto_started is False
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(15) == 0
+        assert proc.wait(waits.budget(15)) == 0
 
 
 def test_systemd_notifications_and_sigterm(lifecycle_settings: Settings, tmp_path: Path) -> None:
     address = str(tmp_path / "notify.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
         notify.bind(address)
-        notify.settimeout(60)
+        notify.settimeout(waits.budget(60))
         env = _env(lifecycle_settings, NOTIFY_SOCKET=address, WATCHDOG_USEC="2000000")
         proc = subprocess.Popen(_server(lifecycle_settings), env=env, stderr=subprocess.DEVNULL)
         try:
@@ -181,7 +184,7 @@ def test_systemd_notifications_and_sigterm(lifecycle_settings: Settings, tmp_pat
             started = time.monotonic()
             while "STOPPING=1" not in messages:
                 messages.append(notify.recv(256).decode())
-            assert proc.wait(15) == 0
+            assert proc.wait(waits.budget(15)) == 0
             assert time.monotonic() - started <= 10.0  # R13: exit within 10 s
         finally:
             if proc.poll() is None:

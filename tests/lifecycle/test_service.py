@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import waits
 from memoryd.cli.main import app
 from memoryd.config import Settings
 from memoryd.errors import NotFound
@@ -41,7 +42,10 @@ def test_systemd_unit_passes_systemd_analyze_verify(
     )
     assert shutil.which("systemd-analyze"), "make test installs systemd-analyze"
     done = subprocess.run(
-        ["systemd-analyze", "verify", str(path)], capture_output=True, text=True, timeout=60
+        ["systemd-analyze", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=waits.budget(60),
     )
     assert (done.returncode, done.stderr) == (0, "")
 

@@ -14,6 +14,7 @@ import pytest
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+import waits
 from memoryd import Memory, Settings
 from memoryd.lifecycle.spawn import settings_env
 from memoryd.server import create_app
@@ -37,7 +38,7 @@ class HttpDaemon:
     def http(self, token: str | None = None) -> httpx2.AsyncClient:
         """An async HTTP client sending the bearer token (close it: ``async with``)."""
         return httpx2.AsyncClient(
-            headers={"authorization": f"Bearer {token or self.token}"}, timeout=60
+            headers={"authorization": f"Bearer {token or self.token}"}, timeout=waits.budget(60)
         )
 
     def transport(self, http: httpx2.AsyncClient) -> Any:

@@ -13,6 +13,7 @@ import anyio
 import pytest
 from mcp import Client
 
+import waits
 from memoryd import Client as MemoryClient
 from memoryd import Settings
 from memoryd.lifecycle import discover
@@ -62,7 +63,7 @@ def _kill_daemon(settings: Settings) -> None:
     info = discover(settings)
     assert info is not None
     os.kill(info.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
+    deadline = waits.deadline(10)
     while pid_alive(info.pid):
         assert time.monotonic() < deadline
         time.sleep(0.05)

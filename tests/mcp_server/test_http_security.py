@@ -11,6 +11,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+import waits
 from memoryd import Settings
 from memoryd.server import create_app
 
@@ -52,7 +53,7 @@ def test_post_mcp_answers_without_redirect(http_daemon: Any) -> None:
         json=INIT,
         headers={**ACCEPT, "authorization": f"Bearer {http_daemon.token}"},
         follow_redirects=False,
-        timeout=30,
+        timeout=waits.budget(30),
     )
     assert response.status_code == 200, response.text
     assert response.json()["result"]["serverInfo"]["name"] == "memoryd"
@@ -65,7 +66,11 @@ def test_every_mcp_method_requires_the_token(http_daemon: Any, token: str | None
     for http_method in ("POST", "GET", "DELETE"):
         for body in METHODS if http_method == "POST" else [None]:
             response = httpx.request(
-                http_method, http_daemon.mcp_url, json=body, headers={**ACCEPT, **auth}, timeout=30
+                http_method,
+                http_daemon.mcp_url,
+                json=body,
+                headers={**ACCEPT, **auth},
+                timeout=waits.budget(30),
             )
             assert response.status_code == 401, (http_method, body)
             assert response.json()["error"]["code"] == "unauthorized"
@@ -85,7 +90,10 @@ def test_origin_and_host_checks_cover_mcp(
 ) -> None:
     auth = {"authorization": f"Bearer {http_daemon.token}"}
     response = httpx.post(
-        http_daemon.mcp_url, json=INIT, headers={**ACCEPT, **auth, **headers}, timeout=30
+        http_daemon.mcp_url,
+        json=INIT,
+        headers={**ACCEPT, **auth, **headers},
+        timeout=waits.budget(30),
     )
     assert response.status_code == status
     assert "access-control-allow-origin" not in response.headers
@@ -99,7 +107,7 @@ def test_preflight_gets_no_cors_headers(http_daemon: Any) -> None:
             "access-control-request-method": "POST",
             "authorization": f"Bearer {http_daemon.token}",
         },
-        timeout=30,
+        timeout=waits.budget(30),
     )
     assert response.status_code == 403
     assert not any(key.startswith("access-control-") for key in response.headers)
@@ -126,7 +134,7 @@ def test_mcp_tool_calls_wait_for_readiness(tmp_path: Path, model_cache_dir: Path
             json={"jsonrpc": "2.0", "method": "notifications/initialized"},
             headers={"mcp-session-id": session},
         )
-        deadline = time.monotonic() + 60
+        deadline = waits.deadline(60)
         while True:
             result = http.post("/mcp", json=call, headers={"mcp-session-id": session}).json()
             if not result["result"]["isError"]:

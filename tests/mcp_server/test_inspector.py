@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import waits
 from memoryd import Settings
 from memoryd.lifecycle.spawn import settings_env
 
@@ -34,7 +35,7 @@ def _inspect(
         [str(INSPECTOR), "--cli", *(env_args or []), *target, *args],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=waits.budget(180),
     )
     assert done.returncode == (5 if tool_error else 0), done.stderr + done.stdout
     decoder = json.JSONDecoder()

@@ -12,6 +12,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+import waits
 from memoryd import Memory, Settings
 from memoryd.lifecycle import start_daemon
 from memoryd.lifecycle.runtime import pid_alive
@@ -28,7 +29,7 @@ def test_sigterm_drains_mcp_writes(lifecycle_settings: Settings) -> None:
         headers = {"authorization": f"Bearer {token}"}
         try:
             async with (
-                httpx2.AsyncClient(headers=headers, timeout=30) as http,
+                httpx2.AsyncClient(headers=headers, timeout=waits.budget(30)) as http,
                 Client(streamable_http_client(f"{info.url}/mcp", http_client=http)) as client,
             ):
                 for i in range(10_000):

@@ -17,6 +17,7 @@ import psutil
 import pytest
 from mcp import Client
 
+import waits
 from memoryd import Settings
 from memoryd.lifecycle import discover
 
@@ -140,7 +141,7 @@ def test_handshake_loads_no_model_and_prestarts_the_daemon(
             (child,) = _mcp_children()
             maps = Path(f"/proc/{child.pid}/maps").read_text()
             assert "onnxruntime" not in maps  # no embedding model in the stdio process
-            deadline = time.monotonic() + 60
+            deadline = waits.deadline(60)
             while discover(lifecycle_settings) is None:  # booting in the background
                 assert time.monotonic() < deadline
                 await anyio.sleep(0.05)

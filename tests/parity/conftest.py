@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import waits
 from memoryd import Client, Memory, Settings
 from memoryd.server import create_app
 from memoryd.server.testing import serve_in_thread
@@ -44,7 +45,7 @@ def client_backend(
     settings = _settings(tmp_path_factory.mktemp("parity-server"), model_cache_dir)
     memory = Memory(settings, embedder=embedder)
     with serve_in_thread(create_app(settings, memory)) as base_url:
-        client = Client(settings, base_url=base_url, timeout_s=30.0)
+        client = Client(settings, base_url=base_url, timeout_s=waits.budget(30.0))
         yield client
         client.close()
     memory.close()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import waits
 from memoryd import (
     Client,
     Conflict,
@@ -62,9 +62,14 @@ def test_kv_with_ttl_and_odd_keys(backend: Backend, ns: str) -> None:
         assert backend.kv_get(key, namespace=ns) == [key, 1]
     entry = backend.kv_set("theme", "dark", namespace=ns)
     assert entry.kind == "kv" and backend.kv_get("theme", namespace=ns) == "dark"
-    backend.kv_set("session-token-cache", 42, ttl_seconds=0.4, namespace=ns)
+    ttl = waits.budget(2.0)  # long enough to read it back on a loaded machine
+    backend.kv_set("session-token-cache", 42, ttl_seconds=ttl, namespace=ns)
     assert backend.kv_get("session-token-cache", namespace=ns) == 42
-    time.sleep(0.5)
+    waits.wait_until(
+        lambda: backend.kv_get("session-token-cache", None, namespace=ns) is None,
+        timeout_s=ttl + 10,
+        message="the key expired",
+    )
     with pytest.raises(NotFound):
         backend.kv_get("session-token-cache", namespace=ns)
     assert backend.kv_get("session-token-cache", 0, namespace=ns) == 0

@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+import waits
 from memoryd import Memory, Settings
 from memoryd.server import create_app
 from memoryd.server.testing import serve_in_thread
@@ -102,7 +103,7 @@ def live(live_url: str, token: str) -> Iterator[httpx.Client]:
     with httpx.Client(
         base_url=live_url,
         headers={"authorization": f"Bearer {token}"},
-        timeout=10.0,
+        timeout=waits.budget(10.0),
         trust_env=False,
         event_hooks={"response": [checked_response(token)]},
     ) as client:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+import waits
 from memoryd import Memory
 from memoryd.server.limits import json_depth_exceeds
 from memoryd.store.maintenance import consistency_report
@@ -92,7 +93,7 @@ def test_nesting_inside_strings_is_not_counted() -> None:
 def test_a_thousand_headers_is_rejected(live_url: str, token: str) -> None:
     headers = [("authorization", f"Bearer {token}")]
     headers += [(f"x-filler-{i}", "v" * 20) for i in range(1000)]
-    with httpx.Client(base_url=live_url, trust_env=False, timeout=10.0) as raw:
+    with httpx.Client(base_url=live_url, trust_env=False, timeout=waits.budget(10.0)) as raw:
         try:
             response, took = _timed(lambda: raw.get("/v1/stats", headers=headers))
         except httpx.RemoteProtocolError:

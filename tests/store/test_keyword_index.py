@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+import waits
 from memoryd import Memory
 from memoryd.config import Settings
 from memoryd.embeddings import Embedder
@@ -127,7 +128,7 @@ def test_write_in_another_process_is_found_on_next_search(
             [sys.executable, "-c", _CHILD, str(settings.data_dir), str(keep.id), str(gone.id)],
             check=True,
             env=env,
-            timeout=120,
+            timeout=waits.budget(120),
         )
         assert parent.store.keywords is not None
         assert [h.entry.content for h in parent.search("narwhal", mode="keyword").hits] == [

@@ -106,7 +106,11 @@ class Client(ConversationsMixin, StateMixin, EpisodesMixin, PatternsMixin):
         timeout_s: per-request timeout in seconds (default ``settings.client_timeout_s``).
         lifecycle: find the daemon of ``settings.data_dir`` (``daemon.json``), start it
             when allowed and fall back to an in-process engine (per-call timeout
-            ``settings.daemon_timeout_s`` unless ``timeout_s`` is given).
+            ``settings.daemon_timeout_s`` unless ``timeout_s`` is given). Only a daemon
+            that serves the store of ``data_dir`` is used (:mod:`memoryd.lifecycle.identity`).
+        verify_store: with ``base_url``, check once before the first request that the
+            daemon serves the store of ``settings.data_dir`` (when ``data_dir`` was set
+            explicitly and holds a store); ``StoreMismatch`` if not.
 
     Raises:
         ValidationError: ``lifecycle=True`` together with ``base_url``.
@@ -122,6 +126,7 @@ class Client(ConversationsMixin, StateMixin, EpisodesMixin, PatternsMixin):
         token: str | None = None,
         timeout_s: float | None = None,
         lifecycle: bool = False,
+        verify_store: bool = True,
         **overrides: Any,
     ) -> None:
         if lifecycle and base_url is not None:
@@ -131,6 +136,7 @@ class Client(ConversationsMixin, StateMixin, EpisodesMixin, PatternsMixin):
             base_url=base_url,
             token=token,
             timeout_s=timeout_s,
+            verify_store=verify_store and not lifecycle,  # the router verifies what it finds
             **overrides,
         )
         if lifecycle:

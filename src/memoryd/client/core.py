@@ -20,6 +20,7 @@ from memoryd.client.transport import Transport, entries, segment
 from memoryd.config import Settings, load_settings
 from memoryd.errors import MemorydError, ValidationError
 from memoryd.inputs import coerce_input, explicit_fields
+from memoryd.lifecycle.identity import require_same_store
 from memoryd.types import (
     Filter,
     ForgetResult,
@@ -47,6 +48,10 @@ class ClientCore:
         base_url: e.g. ``"http://127.0.0.1:7077"`` (overrides ``settings``).
         token: the bearer token (default: read from the token file on first call).
         timeout_s: per-request timeout in seconds (default ``settings.client_timeout_s``).
+        verify_store: before the first request, check that the daemon serves the
+            store of ``settings.data_dir`` when ``data_dir`` was set explicitly and
+            holds a store (:func:`memoryd.lifecycle.identity.require_same_store`;
+            ``StoreMismatch`` otherwise).
     """
 
     def __init__(
@@ -56,6 +61,7 @@ class ClientCore:
         base_url: str | None = None,
         token: str | None = None,
         timeout_s: float | None = None,
+        verify_store: bool = True,
         **overrides: Any,
     ) -> None:
         self.settings = settings or load_settings(**overrides)
@@ -68,6 +74,19 @@ class ClientCore:
         self.base_url = self._t.base_url
         self._router: Router | None = None
         self._served = threading.local()
+        self._store_lock = threading.Lock()
+        if verify_store:
+            self._t.before_send = self._check_store
+
+    def _check_store(self) -> None:
+        """Once, before the first request: the daemon must serve the named store."""
+        with self._store_lock:
+            if self._t.before_send is None:
+                return
+            require_same_store(
+                self.settings, self._t.base_url, self._t.token(), timeout_s=self._t.timeout_s
+            )
+            self._t.before_send = None
 
     def _retarget(self, base_url: str) -> None:
         self._t.retarget(base_url)

@@ -1,8 +1,10 @@
 """Daemon discovery, auto-start, in-process fallback and a circuit breaker for ``Client``.
 
 A :class:`Router` sends each call to the daemon serving ``settings.data_dir``
-(found through ``<data_dir>/daemon.json``, :mod:`memoryd.lifecycle.runtime`).
-If none runs and ``settings.auto_start`` is on, it starts one
+(found through ``<data_dir>/daemon.json``, :mod:`memoryd.lifecycle.runtime`,
+and used only once it has said it serves this data dir's store,
+:mod:`memoryd.lifecycle.identity`; a daemon of another store is logged and
+never sent a call). If none runs and ``settings.auto_start`` is on, it starts one
 (:func:`memoryd.lifecycle.start_daemon`). When the daemon fails a call
 (refused or reset connection, timeout after ``settings.daemon_timeout_s``,
 503 or another 5xx answer):
@@ -49,7 +51,7 @@ from memoryd.errors import (
     StorageReadOnly,
     Timeout,
 )
-from memoryd.lifecycle.runtime import discover
+from memoryd.lifecycle.identity import find_daemon
 from memoryd.lifecycle.spawn import start_daemon
 
 if TYPE_CHECKING:
@@ -122,11 +124,11 @@ class Router:
 
     # --- the daemon ---------------------------------------------------------
     def _connect(self, *, restart: bool = False) -> None:
-        """Find (or start) the daemon and point the HTTP client at it."""
+        """Find (or start) the daemon of this store and point the HTTP client at it."""
         with self._lock:
             if self._url is not None and not restart:
                 return
-            info = discover(self.settings)
+            info = find_daemon(self.settings)
             if info is None:
                 if not self.settings.auto_start:
                     raise BackendUnavailable(

@@ -27,7 +27,7 @@ import email.utils
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -158,6 +158,8 @@ class Transport:
             before_sleep=_release,
             retry_error_callback=_last_response,
         )
+        #: Called before every request (``Client`` checks the daemon's store once there).
+        self.before_send: Callable[[], None] | None = None
 
     @property
     def timeout_s(self) -> float:
@@ -175,11 +177,15 @@ class Transport:
         self._token = self._given_token  # else re-read: a new daemon may have written it
 
     def auth(self) -> dict[str, str]:
-        """The ``Authorization`` header with the token file's first token
-        (:func:`memoryd.tokens.client_token`).
+        """The ``Authorization`` header. Raises as :meth:`token`."""
+        return {"authorization": f"Bearer {self.token()}"}
+
+    def token(self) -> str:
+        """The bearer token: the given one, else the token file's first
+        (:func:`memoryd.tokens.client_token`), read on first use.
 
         Raises:
-            BackendUnavailable: there is no token file (or no token in it).
+            BackendUnavailable: no token was given and there is no token file (or no token in it).
             ConfigError: the token file is malformed.
         """
         if self._token is None:
@@ -189,7 +195,7 @@ class Transport:
                 raise BackendUnavailable(
                     f"no token file at {path}; is the memoryd daemon running?", path=str(path)
                 )
-        return {"authorization": f"Bearer {self._token}"}
+        return self._token
 
     def _send(
         self,
@@ -202,6 +208,8 @@ class Transport:
         headers: dict[str, str] | None = None,
         stream: bool = False,
     ) -> urllib3.BaseHTTPResponse:
+        if self.before_send is not None:
+            self.before_send()
         url = self.base_url + path
         if params:
             url += "?" + urlencode(params, doseq=True)

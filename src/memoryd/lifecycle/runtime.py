@@ -39,6 +39,9 @@ class RuntimeInfo(BaseModel):
     """What a running daemon publishes about itself.
 
     ``port`` is the bound port (the real one when ``Settings.port`` is 0).
+    ``store_id`` is the id of the store it serves (``meta.store_id``), or
+    ``None`` until a new store has been created; clients still verify it over
+    the wire (:mod:`memoryd.lifecycle.identity`), since a file can be copied.
     """
 
     pid: int
@@ -47,6 +50,7 @@ class RuntimeInfo(BaseModel):
     started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     auto_started: bool = False
     version: str = ""
+    store_id: str | None = None
 
     @property
     def url(self) -> str:
@@ -97,20 +101,25 @@ def pid_alive(pid: int) -> bool:
         return bool(psutil.pid_exists(pid))
 
 
-def discover(settings: Settings, *, timeout_s: float = 1.0) -> RuntimeInfo | None:
-    """Find the live daemon serving ``settings.data_dir``.
+def discover(settings: Settings, *, timeout_s: float | None = None) -> RuntimeInfo | None:
+    """Find the live daemon published in ``settings.data_dir``.
 
     Returns the runtime info when its pid is alive and ``GET /healthz`` at its
-    address answers 200 within ``timeout_s`` seconds; ``None`` when there is no
-    file, the file is stale (dead pid) or nothing healthy answers.
+    address answers 200 within ``timeout_s`` seconds (default
+    ``settings.probe_timeout_s``: its pid is alive, so it gets a loaded
+    machine's patience); ``None`` when there is no file, the file is stale
+    (dead pid) or nothing healthy answers. This says that a daemon lives
+    there, not that it serves this store: before sending it anything, use
+    :func:`memoryd.lifecycle.identity.find_daemon`.
     """
     info = read_runtime(settings)
     if info is None or not pid_alive(info.pid):
         return None
-    return info if healthz(info.url, timeout_s=timeout_s) else None
+    budget = settings.probe_timeout_s if timeout_s is None else timeout_s
+    return info if healthz(info.url, timeout_s=budget) else None
 
 
-def healthz(url: str, *, timeout_s: float = 1.0) -> bool:
+def healthz(url: str, *, timeout_s: float) -> bool:
     """True when ``GET url/healthz`` answers 200 within ``timeout_s`` seconds (no proxy)."""
     try:
         response = httpx.get(f"{url.rstrip('/')}/healthz", timeout=timeout_s, trust_env=False)
@@ -129,8 +138,11 @@ def read_token(settings: Settings) -> str | None:
     return client_token(settings.resolved_token_file)
 
 
-def readyz(url: str, token: str, *, timeout_s: float = 1.0) -> bool:
-    """True when ``GET url/readyz`` with ``token`` answers 200 (store open, index loaded)."""
+def readyz(url: str, token: str, *, timeout_s: float) -> bool:
+    """True when ``GET url/readyz`` with ``token`` answers 200 (store open, index loaded).
+
+    ``timeout_s`` is the request's connect and read timeout, in seconds.
+    """
     try:
         response = httpx.get(
             f"{url}/readyz",

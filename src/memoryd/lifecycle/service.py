@@ -187,7 +187,7 @@ def daemon_status(settings: Settings, service_file: Path | None = None) -> Daemo
     return DaemonStatus(
         running=True,
         healthy=True,
-        ready=token is not None and readyz(info.url, token),
+        ready=token is not None and readyz(info.url, token, timeout_s=settings.probe_timeout_s),
         pid=info.pid,
         url=info.url,
         port=info.port,

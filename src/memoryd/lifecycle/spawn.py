@@ -2,8 +2,10 @@
 
 Callers (``memoryd mcp`` processes, ``Client`` objects in discovery mode)
 serialise on ``<data_dir>/spawn.lock`` (``flock``). Inside the lock a caller
-looks again for a live daemon and only starts one when there is none, so
-eight agents starting at once start one daemon. The child runs
+looks again for a live daemon of this store (``daemon.json``, verified with
+:mod:`memoryd.lifecycle.identity`: a ``daemon.json`` copied from another
+data dir names a daemon that is not ours) and only starts one when there is
+none, so eight agents starting at once start one daemon. The child runs
 ``python -m memoryd.server --auto-started`` in its own session (it outlives
 the caller), with the caller's settings passed as ``MEMORYD_*`` variables and
 its stdout/stderr appended to ``<logs>/spawn.out`` (crash output before
@@ -25,10 +27,12 @@ from pathlib import Path
 
 from memoryd.config import Settings
 from memoryd.errors import BackendUnavailable, MemorydError, Timeout
-from memoryd.lifecycle.runtime import RuntimeInfo, discover, read_token, readyz
+from memoryd.lifecycle.identity import DaemonCheck, check_daemon
+from memoryd.lifecycle.runtime import RuntimeInfo, pid_alive, read_runtime, read_token, readyz
 
 __all__ = ["prestart", "settings_env", "start_daemon", "wait_ready"]
 
+#: Seconds between two looks at a starting daemon (a poll interval, not a timeout).
 _POLL_S = 0.05
 log = logging.getLogger("memoryd.lifecycle")
 _PRESTARTED: dict[str, threading.Thread] = {}
@@ -52,25 +56,48 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _published(
+    settings: Settings, deadline: float
+) -> tuple[RuntimeInfo | None, DaemonCheck | None]:
+    """The live daemon in ``daemon.json`` and whether it serves this store (``None`` if none).
+
+    Each request gets ``settings.probe_timeout_s`` seconds, at most until ``deadline``.
+    """
+    info = read_runtime(settings)
+    if info is None or not pid_alive(info.pid):
+        return None, None
+    token = read_token(settings)
+    if token is None:
+        return info, None  # the daemon writes its token before daemon.json; a foreign file
+    timeout_s = max(_POLL_S, min(settings.probe_timeout_s, deadline - time.monotonic()))
+    return info, check_daemon(settings, info.url, token, timeout_s=timeout_s)
+
+
 def wait_ready(
     settings: Settings, deadline: float, process: subprocess.Popen[bytes] | None = None
 ) -> RuntimeInfo | None:
-    """Poll until a daemon for ``settings.data_dir`` answers ``/readyz`` 200.
+    """Poll until the daemon of ``settings.data_dir`` serves this store and answers ``/readyz`` 200.
+
+    A daemon published in ``daemon.json`` that serves another store
+    (:mod:`memoryd.lifecycle.identity`) is never returned.
 
     Args:
         deadline: ``time.monotonic()`` value to give up at.
         process: the child just started, if any; its early exit ends the wait
-            (unless another daemon, the one that won the lock, is found ready).
+            (unless another daemon of this store, the one that won the lock, is found).
 
     Returns:
         the ready daemon's runtime info, or ``None`` at the deadline / on the child's exit.
     """
     while time.monotonic() < deadline:
-        info = discover(settings, timeout_s=0.5)
-        token = read_token(settings)
-        if info is not None and token is not None and readyz(info.url, token, timeout_s=1.0):
-            return info
-        if process is not None and process.poll() is not None and info is None:
+        info, check = _published(settings, deadline)
+        if info is not None and check is not None and check.same:
+            token = read_token(settings) or ""
+            timeout_s = max(_POLL_S, min(settings.probe_timeout_s, deadline - time.monotonic()))
+            if readyz(info.url, token, timeout_s=timeout_s):
+                return info
+        foreign = check is not None and check.verdict in ("other", "refused")
+        if process is not None and process.poll() is not None and (info is None or foreign):
             return None
         time.sleep(_POLL_S)
     return None
@@ -126,7 +153,8 @@ def start_daemon(settings: Settings, *, timeout_s: float | None = None) -> Runti
                     ) from None
                 time.sleep(_POLL_S)
         try:
-            if discover(settings, timeout_s=0.5) is not None:  # running, or still opening
+            _, check = _published(settings, deadline)
+            if check is not None and check.verdict in ("same", "opening"):  # ours, maybe opening
                 info = wait_ready(settings, deadline)
                 if info is None:
                     raise Timeout(f"the running daemon was not ready within {budget} s")

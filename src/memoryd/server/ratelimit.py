@@ -13,8 +13,10 @@ and costs a few dictionary look-ups. Limits come from :class:`~memoryd.config.Se
   ``rate_limit_session_burst`` / ``rate_limit_session_rps`` the same way,
   so one runaway agent session cannot use up its token's budget.
 
-A ``*_rps`` of 0 turns that limit off. ``/healthz`` is never limited, and
-requests without a valid token never get here (401 first).
+A ``*_rps`` of 0 turns that limit off. ``/healthz`` is never limited, nor
+are the probes a client makes before its first call (:data:`UNLIMITED_PATHS`:
+``/readyz`` and ``/v1/identity``, constant-cost answers), and requests
+without a valid token never get here (401 first).
 
 Each window is a moving window (the ``limits`` library's
 ``MovingWindowRateLimiter`` over its in-memory storage): exact counts over
@@ -47,9 +49,12 @@ from memoryd.config import RATE_LIMIT_WINDOW_S, Settings
 from memoryd.server.errors import send_error
 from memoryd.server.security import TokenUser
 
-__all__ = ["RateLimitMiddleware", "Windows"]
+__all__ = ["UNLIMITED_PATHS", "RateLimitMiddleware", "Windows"]
 
 log = logging.getLogger("memoryd.server")
+#: Authenticated probes never rate limited: readiness and the store identity a
+#: client checks before its first call (``memoryd/lifecycle/identity.py``).
+UNLIMITED_PATHS = frozenset({"/readyz", "/v1/identity"})
 _SESSION_HEADER = b"mcp-session-id"
 # MCP (basic/transports): a session id is visible ASCII (0x21-0x7E); the SDK's are 32 hex digits.
 _SESSION_ID = re.compile(rb"[\x21-\x7e]{1,128}")
@@ -115,6 +120,9 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
+        if scope["type"] == "http" and scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
         if scope["type"] != "http" or not isinstance(user, TokenUser):
             # Only /healthz (PUBLIC_PATHS) is served without a token: never limited.
             await self.app(scope, receive, send)

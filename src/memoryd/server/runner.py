@@ -27,7 +27,8 @@ import uvicorn
 
 import memoryd
 from memoryd.config import Settings
-from memoryd.errors import AlreadyRunning, ConfigError, MemorydError
+from memoryd.engine import Memory
+from memoryd.errors import AlreadyRunning, ConfigError, MemorydError, StorageError
 from memoryd.lifecycle.notify import sd_notify
 from memoryd.lifecycle.ports import bind_listener
 from memoryd.lifecycle.runtime import RuntimeInfo, remove_runtime, write_runtime
@@ -35,6 +36,7 @@ from memoryd.logging import configure_logging
 from memoryd.server.app import create_app
 from memoryd.server.daemon_server import DaemonServer
 from memoryd.server.state import ServerState
+from memoryd.store.identity import read_store_id
 from memoryd.store.space import SpaceReserve, out_of_space
 
 __all__ = ["LOOPBACK_HOSTS", "instance_lock", "run", "uvicorn_config"]
@@ -98,6 +100,19 @@ def _write_pid(settings: Settings, handle: IO[str]) -> None:
         if not out_of_space(exc, path):
             raise
         log.error("cannot write the pid file: the disk is full", extra={"path": str(path)})
+
+
+def _known_store_id(settings: Settings) -> str | None:
+    """The store id already in the database, for ``daemon.json`` (``None``: a new store).
+
+    An unreadable file is reported by the engine as it opens (``/readyz``);
+    here it only means the id is published once the store is open.
+    """
+    try:
+        return read_store_id(settings.db_path, busy_timeout_s=settings.busy_timeout_ms / 1000)
+    except StorageError as exc:
+        log.warning("cannot read the store id yet", extra={"code": exc.code, "reason": exc.message})
+        return None
 
 
 def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
@@ -184,19 +199,34 @@ def run(settings: Settings, *, auto_started: bool = False) -> None:
 
         state.on_failure = stop_on_failure
 
-        def ready() -> None:
-            sd_notify("READY=1")
-
-        state.on_ready = ready
         info = RuntimeInfo(
             pid=os.getpid(),
             host=settings.host,
             port=sock.getsockname()[1],
             auto_started=auto_started,
             version=memoryd.__version__,
+            store_id=_known_store_id(settings),
         )
+        published = [info]  # the newest info: the store id is known once the store opens
+
+        def opened(memory: Memory) -> None:
+            if published[0].store_id == memory.store_id:
+                return
+            published[0] = published[0].model_copy(update={"store_id": memory.store_id})
+            try:  # a new store: its id exists from now on
+                write_runtime(settings, published[0])
+            except OSError as exc:  # clients verify over the wire; the file only saves a request
+                log.warning(
+                    "cannot publish the store id in daemon.json", extra={"reason": str(exc)}
+                )
+
+        def ready() -> None:
+            sd_notify("READY=1")
+
+        state.on_open = opened
+        state.on_ready = ready
         if not _publish(settings, info):
-            server.pending_publish = lambda: _publish(settings, info, first=False)
+            server.pending_publish = lambda: _publish(settings, published[0], first=False)
         log.info(
             "starting",
             extra={**info.model_dump(mode="json"), "data_dir": str(settings.data_dir)},

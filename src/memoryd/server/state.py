@@ -20,6 +20,7 @@ from memoryd.engine import Memory
 from memoryd.errors import BackendUnavailable, MemorydError, StorageError
 from memoryd.server.activity import Activity
 from memoryd.server.observability import Metrics
+from memoryd.store.identity import StoreIdentity, file_id
 
 __all__ = ["SETTLE_S", "ServerState"]
 
@@ -56,6 +57,9 @@ class ServerState:
         self.on_failure: Callable[[MemorydError], None] | None = None
         #: Called once the engine is open and warm (the runner sends systemd READY=1).
         self.on_ready: Callable[[], None] | None = None
+        #: Called with the engine as soon as it is open, before any request can use it
+        #: (the runner publishes the store id of a new store in ``daemon.json``).
+        self.on_open: Callable[[Memory], None] | None = None
 
     @property
     def uptime_s(self) -> float:
@@ -84,6 +88,18 @@ class ServerState:
         if not self._memory.ready:
             return False, "vector index not loaded"
         return True, "ready"
+
+    def identity(self) -> StoreIdentity:
+        """Which store this daemon serves: its id and its database file.
+
+        Raises:
+            BackendUnavailable: the store is not open (yet, or any more).
+        """
+        memory = self.memory()
+        file = file_id(memory.store.path)
+        if file is None:
+            raise BackendUnavailable(f"the database file {memory.store.path} is gone")
+        return StoreIdentity(store_id=memory.store_id, file_id=file)
 
     def memory(self) -> Memory:
         """The open engine.
@@ -116,6 +132,8 @@ class ServerState:
             if self.on_failure is not None:
                 self.on_failure(error)
             return
+        if self.on_open is not None:
+            self.on_open(memory)
         self._memory = memory
         warmup = getattr(memory.embedder, "warmup", None)
         if callable(warmup):

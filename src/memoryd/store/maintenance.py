@@ -40,6 +40,7 @@ def store_stats(store: SQLiteStore) -> StoreStats:
         index_size=store.index.size(),
         keyword_backend=store.keyword_backend,
         schema_version=store.schema_version,
+        store_id=store.store_id,
     )
 
 

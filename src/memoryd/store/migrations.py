@@ -43,6 +43,14 @@ On-disk layout (version 1):
   backfill worker of one process leases a batch before embedding it, so the
   workers of several processes sharing the store do not embed the same rows;
   an index on ``(attempts, enqueued_at)`` serves the queue's order.
+* (version 7) ``meta.store_id``: a random UUID (version 4, RFC 9562 §5.4)
+  created once per store, for new and existing stores alike. It names the
+  store, not the folder: a daemon reports it, and a CLI or client compares it
+  with the id in its own data dir before sending that daemon anything
+  (:mod:`memoryd.lifecycle.identity`). Reading it never writes
+  (:func:`memoryd.store.identity.read_store_id`). A byte copy of the file
+  keeps the id; the daemon's answer also names its file (device and inode),
+  so a copy is told apart from the store itself.
 * (version 9) an index on ``memories.text_hash``: deleting a row purges its
   ``embedding_cache`` entry unless another row has the same text
   (``store/erasure.py``), one indexed lookup per text; and a partial index
@@ -273,6 +281,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         (
             "ALTER TABLE embedding_queue ADD COLUMN leased_until REAL NOT NULL DEFAULT 0",
             "CREATE INDEX embedding_queue_order ON embedding_queue(attempts, enqueued_at)",
+        ),
+    ),
+    Migration(
+        7,
+        "store_id",
+        # A version-4 UUID from SQLite's randomness source (randomblob: 16 random
+        # bytes, version nibble 4, variant bits 10xx), lowercase 8-4-4-4-12 hex.
+        # INSERT OR IGNORE: a store that already has an id keeps it.
+        (
+            """INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', lower(
+                hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4'
+                || substr(hex(randomblob(2)), 2) || '-'
+                || substr('89ab', 1 + (random() & 3), 1) || substr(hex(randomblob(2)), 2)
+                || '-' || hex(randomblob(6))))""",
         ),
     ),
     Migration(

@@ -110,6 +110,9 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
         self.pool, self.schema_version = (
             reserve.call(lambda: self._open(pragmas), path) if reserve else self._open(pragmas)
         )
+        row = self.pool.writer.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+        self.store_id: str = str(row[0])
+        """This store's id (``meta.store_id``, a UUID set once by migration 7)."""
         self.model = model
         self.dim = dim
         self.reembed_started = self._record_model(model, dim)

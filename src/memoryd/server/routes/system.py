@@ -2,6 +2,10 @@
 
 * ``GET /healthz`` — 200 while the process serves HTTP; no token, no data.
 * ``GET /readyz`` — 200 once the store is open and the model loaded, else 503.
+* ``GET /v1/identity`` — which store this daemon serves
+  (:class:`~memoryd.store.identity.StoreIdentity`: store id and database
+  file); 503 until the store is open. Clients compare it with their own data
+  dir before sending anything else (:mod:`memoryd.lifecycle.identity`).
 * ``GET /v1/stats`` — :class:`~memoryd.server.schemas.ServerStats`.
 * ``GET /metrics`` — Prometheus text format.
 * ``POST /v1/export?namespace=`` — streams one ``MemoryEntry`` JSON object per
@@ -25,6 +29,7 @@ from memoryd.errors import ValidationError
 from memoryd.io.jsonl import read_jsonl
 from memoryd.server.routes.deps import MemoryDep, StateDep, json_response
 from memoryd.server.schemas import ImportResult, ServerStats, StatusOut
+from memoryd.store.identity import StoreIdentity
 from memoryd.types import MemoryEntry
 
 __all__ = ["router"]
@@ -43,6 +48,18 @@ async def readyz(state: StateDep) -> Response:
     """Readiness: 200 ``ready`` once the store is open, else 503 with the reason."""
     ready, reason = state.status()
     return JSONResponse({"status": reason}, status_code=200 if ready else 503)
+
+
+@router.get(
+    "/v1/identity", response_model=StoreIdentity, responses={503: {"description": "opening"}}
+)
+async def identity(state: StateDep) -> Response:
+    """Which store this daemon serves (token required): its store id and database file.
+
+    Not part of the public ``/healthz``: the id tells one store from another,
+    and the file id names a file on this machine.
+    """
+    return json_response(state.identity())
 
 
 @router.get("/metrics", include_in_schema=True, response_class=Response)
