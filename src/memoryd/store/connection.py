@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from memoryd.errors import ConfigError, StorageError, StorageFull
+from memoryd.errors import ConfigError, Conflict, IdConflict, StorageError, StorageFull
 
 __all__ = ["SQL_CHUNK", "ConnectionPool", "Pragmas", "translate_sqlite_error", "verify_pragmas"]
 
@@ -83,8 +83,23 @@ def verify_pragmas(conn: sqlite3.Connection, expected: Pragmas) -> dict[str, obj
 
 
 def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
-    """Map a sqlite3 error to the memoryd tree (full disk -> ``StorageFull``)."""
+    """Map a sqlite3 error to the memoryd tree (full disk -> ``StorageFull``).
+
+    A constraint failure is the caller's conflict, never a server error: a
+    UNIQUE/PRIMARY KEY failure on an ``id`` column is ``IdConflict``
+    (``id_conflict``), any other ``Conflict`` (``conflict``), both 409 and
+    without the file's path. The write path checks ids inside its
+    transaction (``store/writes.py``), so this is a last line of defence.
+    """
     text = str(exc).lower()
+    if isinstance(exc, sqlite3.IntegrityError):
+        constraint = str(exc)  # e.g. "UNIQUE constraint failed: memories.namespace, memories.id"
+        columns = constraint.partition(":")[2].replace(" ", "").split(",")
+        if ("unique" in text or "primary key" in text) and any(c.endswith(".id") for c in columns):
+            return IdConflict(f"the id is taken: {constraint}", constraint=constraint)
+        return Conflict(
+            f"the write conflicts with stored data: {constraint}", constraint=constraint
+        )
     if isinstance(exc, sqlite3.OperationalError) and (
         "database or disk is full" in text or "disk i/o" in text and "full" in text
     ):
