@@ -314,13 +314,13 @@ class EngineCore:
             self.store.replace(rowid, rec)
         else:
             columns = {k: dumps(v) if k in ("metadata", "tags") else v for k, v in updates.items()}
-            self.store.update_fields(rowid, **columns)
+            self.store.update_fields(rowid, namespace=namespace, id=str(entry.id), **columns)
         return self.get(id, namespace=namespace)
 
     def delete(self, id: UUID | str, *, namespace: str = "default") -> None:
         """Delete an entry for good. Raises ``NotFound``."""
-        rowid, _ = self._entry_row(id, namespace)
-        self.store.delete_rows([rowid])
+        if not self.store.delete_entry(namespace, str(id)):
+            raise NotFound.entry(id, namespace)
 
     def supersede(
         self,

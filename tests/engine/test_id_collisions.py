@@ -15,6 +15,7 @@ import pytest
 
 from memoryd import Conflict, IdConflict, Memory, NotFound
 from memoryd.ids import deterministic_id
+from memoryd.records import record_from_entry
 
 
 def _raw(memory: Memory, entry_id: object) -> list[tuple[str, str, str]]:
@@ -218,3 +219,22 @@ def test_a_constraint_failure_is_a_409_without_the_path(memory: Memory) -> None:
     for error in (info.value, other.value):
         assert str(memory.settings.data_dir) not in f"{error.message} {error.details}"
     assert _raw(memory, entry.id) == [("default", "memory", "an entry")]
+
+
+def test_a_reused_rowid_never_writes_another_namespaces_entry(memory: Memory) -> None:
+    """A writer that read a row, then lost it to a delete, never touches the row that
+    reuses its rowid (SQLite reuses the largest rowid once it is freed)."""
+    mine = memory.add("mine, about to be deleted", namespace="a")
+    rowid = int(memory.store.get_row(str(mine.id), "a", time.time())["rowid"])
+    memory.delete(mine.id, namespace="a")
+    theirs = memory.add("theirs", namespace="b", metadata={"owner": "b"})
+    assert int(memory.store.get_row(str(theirs.id), "b", time.time())["rowid"]) == rowid
+    with pytest.raises(NotFound):
+        memory.store.update_fields(rowid, namespace="a", id=str(mine.id), metadata='{"x":1}')
+    stale = memory.store.fetch([rowid])[rowid].model_copy(update={"namespace": "a", "id": mine.id})
+    with pytest.raises(NotFound):
+        memory.store.replace(rowid, record_from_entry(stale, content="overwritten"))
+    kept = memory.get(theirs.id, namespace="b")
+    assert (kept.content, kept.metadata) == ("theirs", {"owner": "b"})
+    assert memory.store.delete_entry("a", str(mine.id)) is False
+    assert memory.get(theirs.id, namespace="b").content == "theirs"

@@ -109,7 +109,12 @@ class StateMixin(EngineCore):
         )
         if rec.content_hash == entry.content_hash:
             self.store.update_fields(
-                rowid, metadata=dumps(metadata), updated_at=now, expires_at=rec.expires_at
+                rowid,
+                namespace=namespace,
+                id=id,
+                metadata=dumps(metadata),
+                updated_at=now,
+                expires_at=rec.expires_at,
             )
         else:
             self._embed_records([rec])
@@ -128,11 +133,9 @@ class StateMixin(EngineCore):
         return default
 
     def _remove(self, namespace: str, kind: str, key: str, session_id: str | None) -> bool:
-        id = _record_id(namespace, kind, key, session_id)
-        row = self.store.get_row(id, namespace, time.time())
-        if row is None or row["kind"] != kind:
-            return False
-        return self.store.delete_rows([int(row["rowid"])]) == 1
+        return self.store.delete_entry(
+            namespace, _record_id(namespace, kind, key, session_id), kind=kind
+        )
 
     def set_state(
         self, session_id: str, key: str, value: Any, *, namespace: str = "default"

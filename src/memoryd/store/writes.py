@@ -304,14 +304,26 @@ class WritesMixin(IndexUpkeepMixin):
         self.wrote = True
         self.sync_index()
 
-    def update_fields(self, rowid: int, **columns: object) -> None:
-        """Set plain columns (metadata, tags, importance, expires_at...) of one row."""
+    def update_fields(self, rowid: int, *, namespace: str, id: str, **columns: object) -> None:
+        """Set plain columns (metadata, tags, importance, expires_at...) of entry ``id``.
+
+        ``rowid`` is where the caller read it; the row must still be entry
+        ``id`` of ``namespace`` (a rowid freed by a delete may be reused).
+
+        Raises:
+            NotFound: the entry was deleted meanwhile (nothing is written).
+        """
         allowed = {"metadata", "tags", "importance", "expires_at", "updated_at"}
         if not columns or set(columns) - allowed:
             raise StorageError(f"cannot update columns {sorted(set(columns) - allowed)}")
         sets = ", ".join(f"{name} = ?" for name in columns)
         with self.pool.write() as conn:
-            conn.execute(f"UPDATE memories SET {sets} WHERE rowid = ?", (*columns.values(), rowid))
+            cur = conn.execute(
+                f"UPDATE memories SET {sets} WHERE rowid = ? AND namespace = ? AND id = ?",
+                (*columns.values(), rowid, namespace, id),
+            )
+            if cur.rowcount != 1:
+                raise NotFound.entry(id, namespace)
 
     # --- deletes ----------------------------------------------------------
     def _delete_in(self, conn: sqlite3.Connection, rowids: Sequence[int]) -> int:
@@ -351,6 +363,23 @@ class WritesMixin(IndexUpkeepMixin):
         self.wrote = True
         self.sync_index()
         return deleted
+
+    def delete_entry(self, namespace: str, id: str, *, kind: str | None = None) -> bool:
+        """Delete entry ``id`` of ``namespace`` (only if of ``kind``, when given), deciding
+        inside the write transaction; ``False`` if there is none (expired ones count as none).
+        """
+        with self.pool.write() as conn:
+            row = conn.execute(
+                "SELECT rowid, kind FROM memories WHERE namespace = ? AND id = ? "
+                "AND (expires_at IS NULL OR expires_at > ?)",
+                (namespace, id, time.time()),
+            ).fetchone()
+            if row is None or (kind is not None and row["kind"] != kind):
+                return False
+            self._delete_in(conn, [int(row["rowid"])])
+        self.wrote = True
+        self.sync_index()
+        return True
 
     def purge_expired(self, now: float) -> int:
         """Delete every row whose ``expires_at`` is at or before ``now`` (unix seconds)."""
