@@ -81,24 +81,31 @@ class StateMixin(EngineCore):
         except ValueError as exc:
             raise ValidationError(f"invalid value for {key!r}: {exc}", key=key[:64]) from exc
         content = _content(key, value)
-        now = time.time()
-        own = self._own_row(namespace, kind, id, now)
-        if own is None:
+        fields = {"kind": kind, "session_id": session_id, "metadata": metadata}
+        retries = 2  # another writer may create or delete the key between our steps
+        while True:
+            now = time.time()
+            own = self._own_row(namespace, kind, id, now)  # IdConflict: another kind holds it
             try:
-                return self.add(
-                    content,
-                    id=id,
-                    kind=kind,
-                    namespace=namespace,
-                    session_id=session_id,
-                    metadata=metadata,
-                    ttl_seconds=ttl_seconds,
-                )
-            except IdConflict:
-                # Another writer (thread or process) saved the key meanwhile: update it.
-                own = self._own_row(namespace, kind, id, now)
                 if own is None:
+                    return self.add(
+                        content, id=id, namespace=namespace, ttl_seconds=ttl_seconds, **fields
+                    )
+                return self._rewrite(own, content, metadata, ttl_seconds, now)
+            except (IdConflict, NotFound):  # created (so update it) or deleted (so add it)
+                if retries == 0:
                     raise
+                retries -= 1
+
+    def _rewrite(
+        self,
+        own: tuple[int, MemoryEntry],
+        content: str,
+        metadata: dict[str, Any],
+        ttl_seconds: float | None,
+        now: float,
+    ) -> MemoryEntry:
+        """Update a key's entry in place (re-embedded only when its text changed)."""
         rowid, entry = own
         rec = record_from_entry(
             entry,
@@ -110,8 +117,8 @@ class StateMixin(EngineCore):
         if rec.content_hash == entry.content_hash:
             self.store.update_fields(
                 rowid,
-                namespace=namespace,
-                id=id,
+                namespace=entry.namespace,
+                id=str(entry.id),
                 metadata=dumps(metadata),
                 updated_at=now,
                 expires_at=rec.expires_at,
@@ -119,7 +126,7 @@ class StateMixin(EngineCore):
         else:
             self._embed_records([rec])
             self.store.replace(rowid, rec)
-        return self.get(id, namespace=namespace)
+        return self.get(entry.id, namespace=entry.namespace)
 
     def _lookup(
         self, namespace: str, kind: str, key: str, session_id: str | None, default: Any
