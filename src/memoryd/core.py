@@ -185,9 +185,13 @@ class EngineCore:
 
         ``content`` is the text (with ``**fields`` of :class:`MemoryInput`) or
         a ``MemoryInput``. Kinds ``memory`` and ``chunk`` are deduplicated by
-        content hash within a namespace.
+        content hash within a namespace, inside the write transaction (so two
+        engines on one store never save a text twice). An ``id`` the caller
+        gives must be free in its namespace; ids are unique per namespace, so
+        the same id in another namespace is another entry.
 
         Raises:
+            IdConflict: the given ``id`` is taken in the namespace (409 ``id_conflict``).
             ValidationError, DimensionMismatch, StorageFull, StorageError.
         """
         return self.add_many([coerce_input(content, fields)])[0]
@@ -220,48 +224,45 @@ class EngineCore:
         now = time.time()
         results: list[MemoryEntry | int] = []
         records: list[NewRecord] = []
-        seen: dict[tuple[str, str, str], int] = {}
         contexts = batch_contexts(self.store, items, enabled=self.settings.message_context)
         for item, context in zip(items, contexts, strict=True):
             rec = record_from_input(
                 item, context=context, vector=self._vector(item.vector), now=now
             )
-            if item.kind in _DEDUP_KINDS:
-                key = (item.namespace, item.kind, rec.content_hash)
-                existing = self._find_duplicate(*key, now=now)
-                if existing is not None:
-                    results.append(existing)
-                    continue
-                if key in seen:
-                    results.append(seen[key])
-                    continue
-                seen[key] = len(records)
-            if item.id is not None and self.store.get_row(str(item.id), item.namespace, now):
-                raise Conflict(f"an entry with id {item.id} already exists", id=str(item.id))
+            known = self._known_duplicate(item, rec.content_hash, now)
+            if known is not None:
+                results.append(known)
+                continue
             results.append(len(records))
             records.append(rec)
+        if not records:  # every item re-saved a stored text: no write transaction at all
+            return [r for r in results if isinstance(r, MemoryEntry)]
         deferred = self._embed_records(records, info)
-        rowids = self.store.insert(records)
+        placed = self.store.insert(records, dedup_kinds=_DEDUP_KINDS)
         if deferred:
-            self.write_vectors.count_committed(deferred)
+            queued = sum(
+                1 for r, p in zip(records, placed, strict=True) if p.inserted and r.vector is None
+            )
+            self.write_vectors.count_committed(queued)
             self.workers.wake_backfill()
-        entries = self.store.fetch(rowids)
-        return [r if isinstance(r, MemoryEntry) else entries[rowids[r]] for r in results]
+        entries = self.store.fetch([p.rowid for p in placed])
+        return [r if isinstance(r, MemoryEntry) else entries[placed[r].rowid] for r in results]
 
-    def _find_duplicate(
-        self, namespace: str, kind: str, chash: str, *, now: float
-    ) -> MemoryEntry | None:
-        where = scope_where(namespace=namespace, now=now, kinds=[kind])
-        where.add("m.content_hash = ?", chash)
-        rows = self.store.select(where, limit=1)
-        return row_to_entry(rows[0]) if rows else None
+    def _known_duplicate(self, item: MemoryInput, chash: str, now: float) -> MemoryEntry | None:
+        """The stored duplicate of ``item`` (kinds ``memory``/``chunk``), read before embedding.
+
+        Only a hint that spares the embedding of a re-saved text:
+        ``SQLiteStore.insert`` decides dedup again inside its transaction.
+        """
+        if item.kind not in _DEDUP_KINDS:
+            return None
+        rowid = self.store.find_duplicate(item.namespace, item.kind, chash, now)
+        return None if rowid is None else self.store.fetch([rowid]).get(rowid)
 
     def _entry_row(self, id: UUID | str, namespace: str) -> tuple[int, MemoryEntry]:
         row = self.store.get_row(str(id), namespace, time.time())
         if row is None:
-            raise NotFound(
-                f"no entry {id} in namespace {namespace!r}", id=str(id), namespace=namespace
-            )
+            raise NotFound.entry(id, namespace)
         return int(row["rowid"]), row_to_entry(row)
 
     def get(self, id: UUID | str, *, namespace: str = "default") -> MemoryEntry:
@@ -324,21 +325,29 @@ class EngineCore:
             self.store.replace(rowid, rec)
         else:
             columns = {k: dumps(v) if k in ("metadata", "tags") else v for k, v in updates.items()}
-            self.store.update_fields(rowid, **columns)
+            self.store.update_fields(rowid, namespace=namespace, id=str(entry.id), **columns)
         return self.get(id, namespace=namespace)
 
     def delete(self, id: UUID | str, *, namespace: str = "default") -> None:
         """Delete an entry for good, with what only it used. Raises ``NotFound``.
 
-        In the same transaction: its FTS row, vector, queue entry, a cached
-        vector no other entry uses, and its text in the FTS context of the
-        conversation turn after it. Copies in FTS segments, the vector-index
-        checkpoint and the WAL are erased by the background erasure pass
-        within ``settings.erase_interval_s`` (``memoryd/store/erasure.py``).
+        Decided inside the write transaction (``store/writes.py``). In the same
+        transaction: its FTS row, vector, queue entry, a cached vector no other
+        entry uses, and its text in the FTS context of the conversation turn
+        after it. Copies in FTS segments, the vector-index checkpoint and the
+        WAL are erased by the background erasure pass within
+        ``settings.erase_interval_s`` (``memoryd/store/erasure.py``).
         """
-        rowid, entry = self._entry_row(id, namespace)
-        contexts = successor_contexts(self.store, [entry], enabled=self.settings.message_context)
-        self.store.delete_rows([rowid], contexts=contexts)
+        row = self.store.get_row(str(id), namespace, time.time())
+        contexts = (
+            {}
+            if row is None
+            else successor_contexts(
+                self.store, [row_to_entry(row)], enabled=self.settings.message_context
+            )
+        )
+        if not self.store.delete_entry(namespace, str(id), contexts=contexts):
+            raise NotFound.entry(id, namespace)
 
     def supersede(
         self,
@@ -355,9 +364,10 @@ class EngineCore:
 
         Raises:
             NotFound: no such entry. Conflict: ``id`` was already superseded.
+            IdConflict: the new entry's ``id`` (if given) is taken in the namespace.
         """
         _, old = self._entry_row(id, namespace)
-        if old.superseded_by is not None:
+        if old.superseded_by is not None:  # checked again inside the write transaction
             raise Conflict(
                 f"entry {id} is already superseded by {old.superseded_by}",
                 id=str(id),
@@ -381,8 +391,8 @@ class EngineCore:
             supersedes=str(old.id),
         )
         self._embed_records([rec])
-        rowids = self.store.insert([rec], supersede_id=str(old.id))
-        return self.store.fetch(rowids)[rowids[0]]
+        rowid = self.store.insert([rec], supersede_id=str(old.id))[0].rowid
+        return self.store.fetch([rowid])[rowid]
 
     def history(self, id: UUID | str, *, namespace: str = "default") -> list[MemoryEntry]:
         """The supersede chain containing ``id``, oldest first. Raises ``NotFound``."""

@@ -14,6 +14,7 @@ and a ``details`` dict with context (the id, the namespace, the backend...).
     │   ├── EpisodeNotFound           episode_not_found    404
     │   └── PatternNotFound           pattern_not_found    404
     ├── Conflict                      conflict             409
+    │   ├── IdConflict                id_conflict          409
     │   ├── DimensionMismatch         dimension_mismatch   409
     │   └── EpisodeAlreadyCompleted   episode_already_completed 409
     ├── PayloadTooLarge               payload_too_large    413
@@ -49,6 +50,7 @@ __all__ = [
     "EpisodeAlreadyCompleted",
     "EpisodeNotFound",
     "Forbidden",
+    "IdConflict",
     "InvalidQuery",
     "InvalidSeries",
     "MemorydError",
@@ -121,6 +123,15 @@ class NotFound(MemorydError):
     code = "not_found"
     http_status = 404
 
+    @classmethod
+    def entry(cls, id: object, namespace: str) -> NotFound:
+        """The one answer for an entry id absent from ``namespace``.
+
+        The same message and details whether the id was never used, was
+        deleted, expired, or exists in another namespace (no existence leak).
+        """
+        return cls(f"no entry {id} in namespace {namespace!r}", id=str(id), namespace=namespace)
+
 
 class EpisodeNotFound(NotFound):
     """No episode with that id in that namespace."""
@@ -140,6 +151,19 @@ class Conflict(MemorydError):
     """The write conflicts with the stored state (e.g. superseding twice)."""
 
     code = "conflict"
+    http_status = 409
+
+
+class IdConflict(Conflict):
+    """The id is taken in that namespace (by another entry, or by an entry of another kind).
+
+    Raised only for the caller's own namespace: an id held in another
+    namespace never conflicts (ids are unique per namespace), so this error
+    reveals nothing about other namespaces. ``details`` carry ``id`` and
+    ``namespace``.
+    """
+
+    code = "id_conflict"
     http_status = 409
 
 

@@ -104,6 +104,7 @@ def record_from_entry(entry: MemoryEntry, **changes: Any) -> NewRecord:
         updated_at=changes.get("updated_at", entry.updated_at.timestamp()),
         expires_at=expires,
         supersedes=str(entry.supersedes) if entry.supersedes else None,
+        superseded_by=str(entry.superseded_by) if entry.superseded_by else None,
         body=index_text(content),
         context=index_text(context),
         embed_text=content,

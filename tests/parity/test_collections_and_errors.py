@@ -12,6 +12,7 @@ from memoryd import (
     Client,
     Conflict,
     DimensionMismatch,
+    IdConflict,
     Memory,
     MemorydError,
     NotFound,
@@ -138,8 +139,13 @@ def test_dimension_mismatch_and_conflict(backend: Backend, ns: str) -> None:
         backend.supersede(old.id, "v3", namespace=ns)
     assert conflict.value.code == "conflict"
     taken = backend.add("has an id", namespace=ns, id=uuid.uuid4())
-    with pytest.raises(Conflict):
+    with pytest.raises(IdConflict) as id_conflict:
         backend.add("reuses the id", namespace=ns, id=taken.id)
+    assert id_conflict.value.code == "id_conflict" and isinstance(id_conflict.value, Conflict)
+    assert id_conflict.value.details == {"id": str(taken.id), "namespace": ns}
+    # ids are unique per namespace: the same id elsewhere is another entry
+    other = backend.add("same id, other namespace", namespace=f"{ns}-b", id=taken.id)
+    assert other.id == taken.id and backend.get(taken.id, namespace=ns).content == "has an id"
 
 
 def test_errors_carry_code_and_message(backend: Backend, ns: str) -> None:
@@ -148,3 +154,27 @@ def test_errors_carry_code_and_message(backend: Backend, ns: str) -> None:
         backend.get(missing, namespace=ns)
     assert info.value.code == "not_found" and str(missing) in info.value.message
     assert info.value.details.get("namespace") == ns
+
+
+def test_kv_and_state_keys_never_touch_an_entry_holding_their_id(backend: Backend, ns: str) -> None:
+    from memoryd.ids import deterministic_id
+
+    planted = backend.add("precious", namespace=ns, id=deterministic_id(ns, "kv", "samens"))
+    with pytest.raises(IdConflict) as info:
+        backend.kv_set("samens", 1, namespace=ns)
+    assert info.value.code == "id_conflict"
+    assert info.value.details == {"id": str(planted.id), "namespace": ns}
+    assert backend.kv_get("samens", "unset", namespace=ns) == "unset"
+    assert backend.kv_delete("samens", namespace=ns) is False
+    state_id = deterministic_id(ns, "state", "s1/mode")
+    backend.add("also precious", namespace=ns, id=state_id)
+    with pytest.raises(IdConflict):
+        backend.set_state("s1", "mode", "fast", namespace=ns)
+    assert backend.get_state("s1", "mode", None, namespace=ns) is None
+    assert backend.get(planted.id, namespace=ns).content == "precious"
+    assert backend.get(state_id, namespace=ns).kind == "memory"
+    # a foreign namespace's entry with the victim's key id blocks nothing
+    victim = f"{ns}-victim"
+    backend.add("attacker", namespace=f"{ns}-attacker", id=deterministic_id(victim, "kv", "t"))
+    assert backend.kv_set("t", "dark", namespace=victim).namespace == victim
+    assert backend.kv_get("t", namespace=victim) == "dark"

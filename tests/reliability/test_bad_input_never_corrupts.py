@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from memoryd import (
-    Conflict,
     DimensionMismatch,
+    IdConflict,
     Memory,
     MemorydError,
     NotFound,
@@ -125,7 +125,7 @@ def _cases(ids: dict[str, str]) -> dict[str, tuple[Callable[[Memory], object], t
         "metadata_nan": (lambda m: m.add("h", metadata={"x": float("nan")}), ValidationError),
         "metadata_deep": (lambda m: m.add("h", metadata=_nested(10_000)), ValidationError),
         "metadata_key_not_str": (lambda m: m.add("h", metadata={1: "a"}), ValidationError),
-        "id_exists": (lambda m: m.add("dup id", id=uuid.UUID(mid)), Conflict),
+        "id_exists": (lambda m: m.add("dup id", id=uuid.UUID(mid)), IdConflict),
         "append_blank": (lambda m: m.append("s1", "   "), ValidationError),
         "append_bad_namespace": (lambda m: m.append("s1", "hi", namespace="a b"), ValidationError),
         "kv_empty_key": (lambda m: m.kv_set("", 1), ValidationError),

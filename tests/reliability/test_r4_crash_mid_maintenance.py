@@ -4,7 +4,7 @@ Children (``_workers/maintenance.py``) open the real ``SQLiteStore`` and are
 SIGKILLed at random points of the operation:
 
 * **Migration.** A store is built at the previous schema version
-  (``migrate(conn, upto=N-1)``) with 50,000 memories and 400,000 queue rows,
+  (``migrate(conn, target=N-1)``) with 50,000 memories and 400,000 queue rows,
   so that the newest migration works a while (its duration is measured by
   one uncut run first); each cycle starts from a copy of that store and kills
   the migrating open at U(0, 1.2 x duration) after it starts. The reopened
@@ -73,7 +73,7 @@ def _old_store(path: Path) -> None:
     path.parent.mkdir(parents=True)
     conn = sqlite3.connect(str(path), isolation_level=None)
     Pragmas().apply(conn)
-    assert migrate(conn, upto=PREVIOUS) == PREVIOUS
+    assert migrate(conn, target=PREVIOUS) == PREVIOUS
     now = time.time()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(

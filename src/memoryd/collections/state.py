@@ -14,10 +14,11 @@ import time
 from typing import Any
 
 from memoryd.core import EngineCore
-from memoryd.errors import NotFound, ValidationError
+from memoryd.errors import IdConflict, NotFound, ValidationError
 from memoryd.ids import deterministic_id
 from memoryd.records import expiry, record_from_entry
 from memoryd.store.filters import dumps
+from memoryd.store.rows import row_to_entry
 from memoryd.types import MAX_TTL_SECONDS, MemoryEntry, check_metadata
 
 __all__ = ["StateMixin"]
@@ -32,8 +33,34 @@ def _content(key: str, value: Any) -> str:
         raise ValidationError(f"value for {key!r} is not JSON-serialisable") from exc
 
 
+def _record_id(namespace: str, kind: str, key: str, session_id: str | None) -> str:
+    return str(deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key))
+
+
 class StateMixin(EngineCore):
-    """``set_state``/``get_state``/``delete_state`` and ``kv_set``/``kv_get``/``kv_delete``."""
+    """``set_state``/``get_state``/``delete_state`` and ``kv_set``/``kv_get``/``kv_delete``.
+
+    The deterministic id of a key may be held by an entry of another kind in
+    the same namespace (an ``add`` with a caller-chosen id): that entry is
+    never read, overwritten or deleted through the key; setting the key
+    raises ``IdConflict``.
+    """
+
+    def _own_row(
+        self, namespace: str, kind: str, id: str, now: float
+    ) -> tuple[int, MemoryEntry] | None:
+        """The live row of ``id`` if it is of ``kind``; ``IdConflict`` if another kind holds it."""
+        row = self.store.get_row(id, namespace, now)
+        if row is None:
+            return None
+        if row["kind"] != kind:
+            raise IdConflict(
+                f"the id {id} of this {kind} key is held by an entry of kind "
+                f"{row['kind']!r} in namespace {namespace!r}",
+                id=id,
+                namespace=namespace,
+            )
+        return int(row["rowid"]), row_to_entry(row)
 
     def _upsert(
         self,
@@ -47,28 +74,39 @@ class StateMixin(EngineCore):
     ) -> MemoryEntry:
         if not key or len(key) > 512:
             raise ValidationError("key must be 1-512 characters", key=key[:64])
-        id = deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key)
+        id = _record_id(namespace, kind, key, session_id)
         metadata = {"key": key, "value": value}
         try:  # an update below bypasses MemoryInput, so check the value here
             check_metadata(metadata)
         except ValueError as exc:
             raise ValidationError(f"invalid value for {key!r}: {exc}", key=key[:64]) from exc
         content = _content(key, value)
-        now = time.time()
-        row = self.store.get_row(str(id), namespace, now)
-        if row is None:
-            # A stale expired row with this id may still exist until purged.
-            self.store.purge_expired(now)
-            return self.add(
-                content,
-                id=id,
-                kind=kind,
-                namespace=namespace,
-                session_id=session_id,
-                metadata=metadata,
-                ttl_seconds=ttl_seconds,
-            )
-        rowid, entry = int(row["rowid"]), self.get(id, namespace=namespace)
+        fields = {"kind": kind, "session_id": session_id, "metadata": metadata}
+        retries = 2  # another writer may create or delete the key between our steps
+        while True:
+            now = time.time()
+            own = self._own_row(namespace, kind, id, now)  # IdConflict: another kind holds it
+            try:
+                if own is None:
+                    return self.add(
+                        content, id=id, namespace=namespace, ttl_seconds=ttl_seconds, **fields
+                    )
+                return self._rewrite(own, content, metadata, ttl_seconds, now)
+            except (IdConflict, NotFound):  # created (so update it) or deleted (so add it)
+                if retries == 0:
+                    raise
+                retries -= 1
+
+    def _rewrite(
+        self,
+        own: tuple[int, MemoryEntry],
+        content: str,
+        metadata: dict[str, Any],
+        ttl_seconds: float | None,
+        now: float,
+    ) -> MemoryEntry:
+        """Update a key's entry in place (re-embedded only when its text changed)."""
+        rowid, entry = own
         rec = record_from_entry(
             entry,
             content=content,
@@ -78,31 +116,33 @@ class StateMixin(EngineCore):
         )
         if rec.content_hash == entry.content_hash:
             self.store.update_fields(
-                rowid, metadata=dumps(metadata), updated_at=now, expires_at=rec.expires_at
+                rowid,
+                namespace=entry.namespace,
+                id=str(entry.id),
+                metadata=dumps(metadata),
+                updated_at=now,
+                expires_at=rec.expires_at,
             )
         else:
             self._embed_records([rec])
             self.store.replace(rowid, rec)
-        return self.get(id, namespace=namespace)
+        return self.get(entry.id, namespace=entry.namespace)
 
     def _lookup(
         self, namespace: str, kind: str, key: str, session_id: str | None, default: Any
     ) -> Any:
-        id = deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key)
-        try:
-            return self.get(id, namespace=namespace).metadata.get("value")
-        except NotFound:
-            if default is _MISSING:
-                raise
-            return default
+        id = _record_id(namespace, kind, key, session_id)
+        row = self.store.get_row(id, namespace, time.time())
+        if row is not None and row["kind"] == kind:
+            return row_to_entry(row).metadata.get("value")
+        if default is _MISSING:  # the same answer as for a key never set
+            raise NotFound.entry(id, namespace)
+        return default
 
     def _remove(self, namespace: str, kind: str, key: str, session_id: str | None) -> bool:
-        id = deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key)
-        try:
-            self.delete(id, namespace=namespace)
-        except NotFound:
-            return False
-        return True
+        return self.store.delete_entry(
+            namespace, _record_id(namespace, kind, key, session_id), kind=kind
+        )
 
     def set_state(
         self, session_id: str, key: str, value: Any, *, namespace: str = "default"

@@ -51,7 +51,9 @@ class TransferMixin(EngineCore):
     ) -> int:
         """Restore exported entries losslessly (ids, times, history links, vectors).
 
-        Entries whose id already exists are skipped. Returns how many were inserted.
+        Entries whose id already exists in their namespace are skipped (the
+        same id in another namespace is another entry). Returns how many
+        were inserted.
         """
         inserted = 0
         chunk: builtins.list[MemoryEntry] = []
@@ -70,20 +72,26 @@ class TransferMixin(EngineCore):
         return inserted
 
     def _import_chunk(self, chunk: builtins.list[MemoryEntry]) -> int:
+        # Entries already stored are left out before embedding (a re-import
+        # embeds nothing); the insert checks ids again inside its transaction.
         conn = self.store.pool.reader()
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id FROM memories WHERE id IN ({marks})"  # nosec B608 # '?' marks only
-        existing = {r[0] for r in conn.execute(sql, [str(e.id) for e in chunk])}
-        fresh = [e for e in chunk if str(e.id) not in existing]
+        existing: set[tuple[str, str]] = set()
+        for namespace in {e.namespace for e in chunk}:
+            ids = [str(e.id) for e in chunk if e.namespace == namespace]
+            marks = ",".join("?" * len(ids))
+            existing.update(
+                (namespace, r[0])
+                for r in conn.execute(
+                    f"SELECT id FROM memories WHERE namespace = ? AND id IN ({marks})",  # nosec B608 # '?' marks
+                    [namespace, *ids],
+                )
+            )
+        fresh = [e for e in chunk if (e.namespace, str(e.id)) not in existing]
         contexts = batch_contexts(self.store, fresh, enabled=self.settings.message_context)
         records = [
             record_from_entry(e, context=context, vector=self._vector(e.vector))
             for e, context in zip(fresh, contexts, strict=True)
         ]
         self._embed_records(records)
-        self.store.insert(records)
-        links = [(str(e.superseded_by), str(e.id)) for e in fresh if e.superseded_by is not None]
-        if links:
-            with self.store.pool.write() as wconn:
-                wconn.executemany("UPDATE memories SET superseded_by = ? WHERE id = ?", links)
-        return len(fresh)
+        placed = self.store.insert(records, existing_ids="skip") if records else []
+        return sum(1 for p in placed if p.inserted)

@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from memoryd.errors import ConfigError, StorageError, StorageFull, StorageReadOnly
+from memoryd.errors import (
+    ConfigError,
+    Conflict,
+    IdConflict,
+    StorageError,
+    StorageFull,
+    StorageReadOnly,
+)
 from memoryd.store.space import SpaceReserve, out_of_space, storage_full
 
 __all__ = [
@@ -139,12 +146,26 @@ def is_io_failure(exc: sqlite3.Error) -> bool:
 def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
     """Map a sqlite3 error to the memoryd tree.
 
+    A constraint failure is the caller's conflict, never a server error: a
+    UNIQUE/PRIMARY KEY failure on an ``id`` column is ``IdConflict``
+    (``id_conflict``), any other ``Conflict`` (``conflict``), both 409 and
+    without the file's path. The write path checks ids inside its
+    transaction (``store/writes.py``), so this is a last line of defence.
     ``SQLITE_FULL``, and the I/O errors a full disk causes while the disk is
     full (:func:`~memoryd.store.space.out_of_space`), become ``StorageFull``
     (HTTP 507); another disk I/O error of :data:`FAIL_STOP_CODES` becomes
     ``StorageReadOnly`` (the pool latches it, see :class:`ConnectionPool`);
     anything else ``StorageError``.
     """
+    if isinstance(exc, sqlite3.IntegrityError):
+        text = str(exc).lower()
+        constraint = str(exc)  # e.g. "UNIQUE constraint failed: memories.namespace, memories.id"
+        columns = constraint.partition(":")[2].replace(" ", "").split(",")
+        if ("unique" in text or "primary key" in text) and any(c.endswith(".id") for c in columns):
+            return IdConflict(f"the id is taken: {constraint}", constraint=constraint)
+        return Conflict(
+            f"the write conflicts with stored data: {constraint}", constraint=constraint
+        )
     if out_of_space(exc, path):
         return storage_full(path)
     if is_io_failure(exc):

@@ -43,6 +43,18 @@ On-disk layout (version 1):
   backfill worker of one process leases a batch before embedding it, so the
   workers of several processes sharing the store do not embed the same rows;
   an index on ``(attempts, enqueued_at)`` serves the queue's order.
+* (version 6) ``memories`` ids are unique per namespace, ``UNIQUE (namespace,
+  id)``, no longer across the whole store: an id a caller chooses in one
+  namespace can neither block nor reveal an entry of another. The table is
+  rebuilt (``store/table_rebuild.py``, SQLite's documented 12-step
+  procedure) with its rowids, indexes and the ``keyword_log`` triggers; a
+  partial index on ``(namespace, superseded_by)`` finds the entry a deleted
+  one superseded.
+  ``episodes`` and ``patterns`` keep their global ``UNIQUE (id)``: nobody
+  chooses those ids (episodes get a random UUID4; a pattern's id is the
+  UUID5 of ``f"{namespace}/pattern/{key}"``, and since every key starts with
+  ``<kind>|`` and namespaces cannot contain ``|``, two namespaces never
+  share one).
 * (version 7) ``meta.store_id``: a random UUID (version 4, RFC 9562 §5.4)
   created once per store, for new and existing stores alike. It names the
   store, not the folder: a daemon reports it, and a CLI or client compares it
@@ -53,27 +65,93 @@ On-disk layout (version 1):
   so a copy is told apart from the store itself.
 * (version 9) an index on ``memories.text_hash``: deleting a row purges its
   ``embedding_cache`` entry unless another row has the same text
-  (``store/erasure.py``), one indexed lookup per text; and a partial index
-  on ``superseded_by`` (superseded rows only), so a delete finds the entry it
-  superseded without scanning the table.
+  (``store/erasure.py``), one indexed lookup per text.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from memoryd.store.table_rebuild import rebuild_table
 
 __all__ = ["MIGRATIONS", "Migration", "applied_versions", "migrate", "pending"]
 
 
 @dataclass(frozen=True)
 class Migration:
-    """One numbered schema change."""
+    """One numbered schema change: SQL ``statements``, then ``apply`` (if any), one transaction."""
 
     version: int
     name: str
     statements: tuple[str, ...]
+    apply: Callable[[sqlite3.Connection], object] | None = None
+
+    def run(self, conn: sqlite3.Connection) -> None:
+        """Execute the change on ``conn`` (inside the caller's transaction)."""
+        for statement in self.statements:
+            conn.execute(statement)
+        if self.apply is not None:
+            self.apply(conn)
+
+
+_MEMORIES_COLUMNS = (
+    "id",
+    "namespace",
+    "kind",
+    "content",
+    "content_hash",
+    "session_id",
+    "agent_id",
+    "user_id",
+    "metadata",
+    "tags",
+    "importance",
+    "created_at",
+    "updated_at",
+    "expires_at",
+    "embedding_model",
+    "dim",
+    "supersedes",
+    "superseded_by",
+    "text_hash",
+)
+
+#: ``memories`` as of version 6: the columns of version 1, ids unique per namespace.
+_MEMORIES_V6 = """CREATE TABLE {name} (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    content TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    session_id TEXT,
+    agent_id TEXT,
+    user_id TEXT,
+    metadata TEXT NOT NULL DEFAULT '{{}}',
+    tags TEXT NOT NULL DEFAULT '[]',
+    importance REAL NOT NULL DEFAULT 0.5,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    expires_at REAL,
+    embedding_model TEXT,
+    dim INTEGER,
+    supersedes TEXT,
+    superseded_by TEXT,
+    text_hash TEXT NOT NULL,
+    UNIQUE (namespace, id)
+)"""
+
+
+def _ids_unique_per_namespace(conn: sqlite3.Connection) -> None:
+    rebuild_table(conn, "memories", _MEMORIES_V6, _MEMORIES_COLUMNS)
+    # A delete makes the entry it superseded current again: found by this index.
+    conn.execute(
+        "CREATE INDEX ix_memories_superseded ON memories(namespace, superseded_by) "
+        "WHERE superseded_by IS NOT NULL"
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -283,6 +361,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX embedding_queue_order ON embedding_queue(attempts, enqueued_at)",
         ),
     ),
+    Migration(6, "memory_ids_unique_per_namespace", (), _ids_unique_per_namespace),
     Migration(
         7,
         "store_id",
@@ -300,11 +379,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         9,
         "erasure_indexes",
-        (
-            "CREATE INDEX IF NOT EXISTS ix_memories_text_hash ON memories(text_hash)",
-            "CREATE INDEX IF NOT EXISTS ix_memories_superseded_by ON memories(superseded_by) "
-            "WHERE superseded_by IS NOT NULL",
-        ),
+        ("CREATE INDEX IF NOT EXISTS ix_memories_text_hash ON memories(text_hash)",),
     ),
 )
 
@@ -322,31 +397,32 @@ def applied_versions(conn: sqlite3.Connection) -> list[int]:
     return [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
 
 
-def pending(conn: sqlite3.Connection, upto: int | None = None) -> list[Migration]:
-    """Migrations not yet applied, in order (only those ``<= upto`` when given)."""
+def pending(conn: sqlite3.Connection, *, target: int | None = None) -> list[Migration]:
+    """Migrations not yet applied, in order (up to version ``target``, default all)."""
     done = set(applied_versions(conn))
-    return [m for m in MIGRATIONS if m.version not in done and (upto is None or m.version <= upto)]
+    return [
+        m for m in MIGRATIONS if m.version not in done and (target is None or m.version <= target)
+    ]
 
 
-def migrate(conn: sqlite3.Connection, *, upto: int | None = None) -> int:
-    """Apply pending migrations on a connection in autocommit mode.
+def migrate(conn: sqlite3.Connection, *, target: int | None = None) -> int:
+    """Apply pending migrations (up to version ``target``, default all) in autocommit mode.
 
     Args:
         conn: a connection in autocommit mode (``isolation_level=None``).
-        upto: stop after this version (default: the newest); tests build
+        target: stop after this version (default: the newest); tests build
             stores at an old schema with it.
 
     Returns:
         The schema version after migrating.
     """
-    for migration in pending(conn, upto):
+    for migration in pending(conn, target=target):
         conn.execute("BEGIN IMMEDIATE")
         try:
             if migration.version in applied_versions(conn):
                 conn.execute("ROLLBACK")
                 continue
-            for statement in migration.statements:
-                conn.execute(statement)
+            migration.run(conn)
             conn.execute(
                 "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.name, time.time()),

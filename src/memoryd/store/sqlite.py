@@ -3,7 +3,8 @@
 A write is acknowledged only after one ``BEGIN IMMEDIATE`` transaction has
 committed the row, its FTS entry and either its vector (plus an
 ``index_log`` entry for the in-memory HNSW index) or a durable
-``embedding_queue`` entry that the backfill worker drains later.
+``embedding_queue`` entry that the backfill worker drains later; dedup and
+id checks run inside that transaction (``store/writes.py``).
 
 Every read query carries the namespace (and expiry, history and filter)
 conditions inside SQL; vector search runs in the namespace's own index.
@@ -15,7 +16,6 @@ import logging
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,59 +26,22 @@ from memoryd.store.backup import backup_database
 from memoryd.store.candidates import CandidatesMixin
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas, translate_sqlite_error
 from memoryd.store.embedding_queue import EmbeddingQueueMixin
-from memoryd.store.erasure import Erasure, delete_memory_rows, purge_cache
+from memoryd.store.erasure import Erasure
 from memoryd.store.filters import SqlWhere
-from memoryd.store.fts import namespace_token
 from memoryd.store.migrations import migrate
-from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, encode_vector, row_to_entry
+from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, row_to_entry
 from memoryd.store.space import NEARLY_FULL_BYTES, SpaceReserve, free_bytes, storage_full
 from memoryd.store.space_upkeep import SpaceUpkeepMixin
 from memoryd.store.vector_index import VectorIndex
+from memoryd.store.writes import NewRecord, Placement, WritesMixin
 from memoryd.types import MemoryEntry
 
-__all__ = ["NewRecord", "SQLiteStore"]
+__all__ = ["NewRecord", "Placement", "SQLiteStore"]
 
 log = logging.getLogger("memoryd.store")
 
 
-@dataclass
-class NewRecord:
-    """A row to insert. Times are unix seconds; ``metadata``/``tags`` JSON text.
-
-    ``body``/``context`` are the FTS columns; ``embed_text`` is what the
-    vector was (or will be) computed from, ``text_hash`` its SHA-256.
-    """
-
-    id: str
-    namespace: str
-    kind: str
-    content: str
-    content_hash: str
-    session_id: str | None
-    agent_id: str | None
-    user_id: str | None
-    metadata: str
-    tags: str
-    importance: float
-    created_at: float
-    updated_at: float
-    expires_at: float | None
-    supersedes: str | None
-    body: str
-    context: str
-    embed_text: str
-    text_hash: str
-    vector: npt.NDArray[np.float32] | None = None
-
-
-_INSERT = (
-    "INSERT INTO memories(id, namespace, kind, content, content_hash, session_id, agent_id, "
-    "user_id, metadata, tags, importance, created_at, updated_at, expires_at, embedding_model, "
-    "dim, supersedes, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-
-
-class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
+class SQLiteStore(WritesMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
     """SQLite + FTS5 + HNSW store for one data directory.
 
     Args:
@@ -197,155 +160,6 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
         if abs(norm - 1.0) <= 1e-6:
             return arr  # already unit length: keep its exact bits (lossless export/import)
         return arr / norm
-
-    # --- writes -----------------------------------------------------------
-    def _write_vector_parts(self, conn: sqlite3.Connection, rowid: int, rec: NewRecord) -> None:
-        conn.execute(
-            "INSERT OR REPLACE INTO memories_fts(rowid, body, context, ns) VALUES (?,?,?,?)",
-            (rowid, rec.body, rec.context, namespace_token(rec.namespace)),
-        )
-        if rec.vector is not None:
-            blob = encode_vector(rec.vector)
-            conn.execute(
-                "INSERT OR REPLACE INTO vectors(rowid, vector) VALUES (?,?)", (rowid, blob)
-            )
-            conn.execute(
-                "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'upsert')",
-                (rowid, rec.namespace),
-            )
-            conn.execute(
-                "INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
-                (self.model, rec.text_hash, blob),
-            )
-            conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
-        else:
-            conn.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
-            conn.execute(
-                "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'delete')",
-                (rowid, rec.namespace),
-            )
-            conn.execute(
-                "INSERT OR REPLACE INTO embedding_queue(rowid, text, enqueued_at) VALUES (?,?,?)",
-                (rowid, rec.embed_text, time.time()),
-            )
-
-    def _insert_one(self, conn: sqlite3.Connection, rec: NewRecord) -> int:
-        has_vec = rec.vector is not None
-        cur = conn.execute(
-            _INSERT,
-            (
-                rec.id,
-                rec.namespace,
-                rec.kind,
-                rec.content,
-                rec.content_hash,
-                rec.session_id,
-                rec.agent_id,
-                rec.user_id,
-                rec.metadata,
-                rec.tags,
-                rec.importance,
-                rec.created_at,
-                rec.updated_at,
-                rec.expires_at,
-                self.model if has_vec else None,
-                self.dim if has_vec else None,
-                rec.supersedes,
-                rec.text_hash,
-            ),
-        )
-        rowid = int(cur.lastrowid or 0)
-        self._write_vector_parts(conn, rowid, rec)
-        return rowid
-
-    def insert(self, records: Sequence[NewRecord], *, supersede_id: str | None = None) -> list[int]:
-        """Insert records in one transaction; returns their rowids.
-
-        With ``supersede_id``, the (single) new record replaces that entry,
-        which is kept as history (``superseded_by`` set) in the same transaction.
-        """
-        with self.pool.write() as conn:
-            rowids = [self._insert_one(conn, rec) for rec in records]
-            if supersede_id is not None:
-                conn.execute(
-                    "UPDATE memories SET superseded_by = ?, updated_at = ? WHERE id = ?",
-                    (records[0].id, time.time(), supersede_id),
-                )
-        self.wrote = True
-        self.sync_index()
-        return rowids
-
-    def replace(self, rowid: int, rec: NewRecord) -> None:
-        """Overwrite row ``rowid`` in place (same id), re-indexing FTS and vector.
-
-        The old text's cached vector is purged unless another row uses it.
-        """
-        has_vec = rec.vector is not None
-        with self.pool.write() as conn:
-            old = conn.execute(
-                "SELECT text_hash FROM memories WHERE rowid = ?", (rowid,)
-            ).fetchone()
-            conn.execute(
-                "UPDATE memories SET content=?, content_hash=?, metadata=?, tags=?, importance=?, "
-                "updated_at=?, expires_at=?, embedding_model=?, dim=?, text_hash=?, session_id=?, "
-                "agent_id=?, user_id=? WHERE rowid=?",
-                (
-                    rec.content,
-                    rec.content_hash,
-                    rec.metadata,
-                    rec.tags,
-                    rec.importance,
-                    rec.updated_at,
-                    rec.expires_at,
-                    self.model if has_vec else None,
-                    self.dim if has_vec else None,
-                    rec.text_hash,
-                    rec.session_id,
-                    rec.agent_id,
-                    rec.user_id,
-                    rowid,
-                ),
-            )
-            self._write_vector_parts(conn, rowid, rec)
-            if old is not None and old[0] != rec.text_hash:
-                purge_cache(conn, self.model, [str(old[0])])
-        self.wrote = True
-        self.sync_index()
-
-    def update_fields(self, rowid: int, **columns: object) -> None:
-        """Set plain columns (metadata, tags, importance, expires_at...) of one row."""
-        allowed = {"metadata", "tags", "importance", "expires_at", "updated_at"}
-        if not columns or set(columns) - allowed:
-            raise StorageError(f"cannot update columns {sorted(set(columns) - allowed)}")
-        sets = ", ".join(f"{name} = ?" for name in columns)
-        with self.pool.write() as conn:
-            conn.execute(f"UPDATE memories SET {sets} WHERE rowid = ?", (*columns.values(), rowid))  # nosec B608 # constant SQL, '?' marks; values bound
-
-    def delete_rows(self, rowids: Sequence[int], *, contexts: dict[int, str] | None = None) -> int:
-        """Hard-delete rows and what only they used; returns rows deleted.
-
-        Removes FTS, vector and queue entries and cached vectors no other row
-        uses; an entry that superseded another makes that one current again;
-        ``contexts`` (rowid → FTS context text) rewrites the context of the
-        turns that followed a deleted one (``memoryd/store/erasure.py``).
-        """
-        with self.pool.write() as conn:
-            deleted = delete_memory_rows(conn, self.model, rowids, contexts).rows
-        self.wrote = True
-        self.sync_index()
-        return deleted
-
-    def purge_expired(self, now: float) -> int:
-        """Delete every row whose ``expires_at`` is at or before ``now`` (unix seconds)."""
-        rows = (
-            self.pool.reader()
-            .execute(
-                "SELECT rowid FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?",
-                (now,),
-            )
-            .fetchall()
-        )
-        return self.delete_rows([r[0] for r in rows]) if rows else 0
 
     # --- reads ------------------------------------------------------------
     def get_row(self, id: str, namespace: str, now: float) -> sqlite3.Row | None:

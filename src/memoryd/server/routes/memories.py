@@ -95,13 +95,14 @@ def delete_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") 
 def supersede_memory(
     id: str, body: MemoryInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
-    """Replace ``id`` by a new entry kept in its history (409 ``conflict`` if done already).
+    """Replace ``id`` by a new entry kept in its history (409 ``conflict`` if done already;
+    409 ``id_conflict`` if the body's ``id`` is taken in the namespace).
 
     Fields absent from the body (kind, session, agent, user, tags, metadata,
     importance) are inherited from the old entry; ``namespace`` is the query's.
     """
-    fields = body.model_dump(exclude_unset=True, exclude={"content", "namespace"})
-    return json_response(memory.supersede(id, body.content, namespace=namespace, **fields), 201)
+    given = body.model_dump(exclude_unset=True, exclude={"namespace"})
+    return json_response(memory.supersede(id, given, namespace=namespace), 201)
 
 
 @router.get("/memories/{id}/history", response_model=list[MemoryEntry])
