@@ -104,6 +104,17 @@ class Settings(BaseSettings):
     index_save_interval_s: float = Field(default=30.0, gt=0)
     """How often the vector index is checkpointed to disk when it changed."""
 
+    # --- integrity (corruption detection, RELIABILITY.md R7) ---------------
+    integrity_open_check_budget_s: float = Field(default=0.5, ge=0)
+    """Longest wait at open, in seconds, for ``PRAGMA quick_check``; a check that
+    takes longer (big stores) finishes in the background. 0 = do not wait."""
+    integrity_check_interval_s: float = Field(default=86_400.0, gt=0)
+    """How often the background full check runs (``PRAGMA integrity_check``, FTS5
+    ``integrity-check``, every checksum), in seconds; default daily."""
+    integrity_check_delay_s: float = Field(default=60.0, ge=0)
+    """Seconds after start before the first full check, when the last one recorded
+    in the store is older than ``integrity_check_interval_s``."""
+
     # --- embeddings --------------------------------------------------------
     embedding_provider: Literal["local", "openai"] = "local"
     embedding_model: str = "all-MiniLM-L6-v2"

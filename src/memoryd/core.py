@@ -42,6 +42,7 @@ from memoryd.store.rows import row_to_entry
 from memoryd.store.sqlite import NewRecord, SQLiteStore
 from memoryd.types import (
     Filter,
+    IntegrityReport,
     Kind,
     MemoryEntry,
     MemoryInput,
@@ -79,6 +80,8 @@ class EngineCore:
 
     Raises:
         ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
+        StoreCorrupted: the store file is damaged beyond opening (a damaged
+            store that opens is served read-only: see :meth:`verify_storage`).
     """
 
     def __init__(
@@ -106,7 +109,13 @@ class EngineCore:
             model=self.embedder.model,
             dim=self.embedder.dim,
         )
-        self.index_source = self.store.open_index()
+        try:
+            self._open_store(background)
+        except BaseException:
+            self.store.close()
+            if self._owns_embedder:
+                self.embedder.close()
+            raise
         if self.settings.keyword_index == "memory" and background and not defer_keyword_index:
             # Long-lived engines only: a one-shot CLI engine (background=False)
             # would pay the build (about 1.5 s at 100k rows) for one search.
@@ -132,6 +141,19 @@ class EngineCore:
         self.workers = Workers(self)
         if background:
             self.workers.start()
+
+    def _open_store(self, background: bool) -> None:
+        """Load the vector index; long-lived engines also run the quick check at open.
+
+        The quick check runs while the index loads; the engine then waits for
+        it at most ``settings.integrity_open_check_budget_s`` seconds (a longer
+        one finishes in the background). One-shot engines skip it: the daemon
+        and the periodic full check cover the store.
+        """
+        if background:
+            self.store.start_open_check(self.settings.integrity_open_check_budget_s)
+        self.index_source = self.store.open_index()
+        self.store.await_open_check()
 
     # --- lifecycle ----------------------------------------------------------
     def close(self) -> None:
@@ -456,7 +478,27 @@ class EngineCore:
         )
 
     def stats(self) -> StoreStats:
-        """Counts, sizes and index state of the store, and this engine's deferred writes."""
+        """Counts, sizes, index state and integrity of the store; this engine's deferred writes."""
         return store_stats(self.store).model_copy(
-            update={"deferred_writes": self.write_vectors.deferred}
+            update={
+                "deferred_writes": self.write_vectors.deferred,
+                "integrity": self.store.health.status(),
+            }
         )
+
+    def verify_storage(self) -> IntegrityReport:
+        """Verify the store file now: the full check of ``store/integrity.py``.
+
+        Runs ``PRAGMA integrity_check``, FTS5's ``integrity-check``, every row
+        and vector checksum and the id sets of the tables, in seconds to
+        minutes on big stores (docs/PERFORMANCE.md). Damage trips the store's
+        latch: from then on writes raise ``StoreCorrupted`` with a restore
+        hint, and ``/readyz`` answers 503 ``storage_corrupted``.
+
+        Returns:
+            The report (``ok`` false when damage was found; never raises for it).
+        """
+        report = self.store.verify("full")
+        if report.ok:
+            self.store.record_full_check(report)
+        return report

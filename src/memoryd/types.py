@@ -19,6 +19,9 @@ __all__ = [
     "KINDS",
     "Condition",
     "Filter",
+    "IntegrityProblem",
+    "IntegrityReport",
+    "IntegrityStatus",
     "KeywordBackend",
     "Kind",
     "MemoryEntry",
@@ -386,6 +389,56 @@ class Page(_Model):
     next_cursor: str | None = None
 
 
+class IntegrityProblem(_Model):
+    """One piece of damage found by a store verification.
+
+    ``check`` names what found it (``wal_header``, ``quick_check``,
+    ``integrity_check``, ``fts_integrity_check``, ``checksum``,
+    ``consistency``); ``table`` and ``rowid`` say where, when known.
+    """
+
+    check: str
+    detail: str
+    table: str | None = None
+    rowid: int | None = None
+
+
+class IntegrityReport(_Model):
+    """The result of verifying a store file (``memoryd storage verify``, ``verify_storage``).
+
+    ``mode`` is ``quick`` (``PRAGMA quick_check`` and the ``-wal`` header, at
+    open) or ``full`` (also ``PRAGMA integrity_check``, the FTS5
+    ``integrity-check``, every row and vector checksum and the id sets of the
+    tables). ``checks`` maps each check run to ``ok``, ``failed`` or
+    ``skipped``; ``rows`` counts the rows verified per table; ``duration_s``
+    is in seconds. ``problems`` lists at most 100 findings.
+    """
+
+    ok: bool
+    mode: Literal["quick", "full"]
+    path: str
+    checked_at: datetime
+    duration_s: float
+    checks: dict[str, str]
+    rows: dict[str, int] = Field(default_factory=dict)
+    problems: list[IntegrityProblem] = Field(default_factory=list)
+
+
+class IntegrityStatus(_Model):
+    """The store's corruption latch and last verification, as ``stats`` shows it.
+
+    ``status``: ``ok`` (the last check passed), ``corrupted`` (damage found:
+    writes are refused), ``checking``, or ``unchecked``.
+    """
+
+    status: Literal["ok", "corrupted", "checking", "unchecked"]
+    checked_at: datetime | None = None
+    check: Literal["quick", "full"] | None = None
+    source: str | None = None
+    detail: str | None = None
+    corrupted_since: datetime | None = None
+
+
 class StoreStats(_Model):
     """Counts and sizes of a store (``/v1/stats``, ``memoryd stats``)."""
 
@@ -412,4 +465,8 @@ class StoreStats(_Model):
         description="Rows this engine committed with a backfill-queue entry instead of a "
         "vector since it started, because of settings.write_embed_budget_ms; the backfill "
         "worker embeds them.",
+    )
+    integrity: IntegrityStatus | None = Field(
+        default=None,
+        description="Whether the store file was found damaged, and its last verification.",
     )

@@ -16,7 +16,7 @@ from memoryd.store.migrations import MIGRATIONS, applied_versions, pending
 
 def test_migrations_recorded_and_idempotent(memory: Memory) -> None:
     conn = memory.store.pool.writer
-    assert applied_versions(conn) == [m.version for m in MIGRATIONS] == [1, 2, 3, 4, 5]
+    assert applied_versions(conn) == [m.version for m in MIGRATIONS] == [1, 2, 3, 4, 5, 8]
     assert pending(conn) == []
     assert memory.store.schema_version == MIGRATIONS[-1].version
 
@@ -212,7 +212,7 @@ def test_migration_5_keeps_queued_rows_free_to_lease(tmp_path: Path) -> None:
     conn.execute(
         "INSERT INTO embedding_queue(rowid, text, enqueued_at, attempts) VALUES (3, 'tea', 1, 2)"
     )
-    assert migrate(conn) == 5
+    assert migrate(conn) == MIGRATIONS[-1].version
     assert conn.execute(
         "SELECT rowid, text, attempts, leased_until FROM embedding_queue"
     ).fetchall() == [(3, "tea", 2, 0.0)]

@@ -22,6 +22,7 @@ from memoryd.errors import MemorydError, ValidationError
 from memoryd.inputs import coerce_input, explicit_fields
 from memoryd.types import (
     Filter,
+    IntegrityReport,
     Kind,
     MemoryEntry,
     MemoryInput,
@@ -268,6 +269,10 @@ class ClientCore:
         data = self._t.json("GET", "/v1/stats")
         # Fields an older daemon does not send keep their defaults.
         return StoreStats.model_validate({k: data[k] for k in StoreStats.model_fields if k in data})
+
+    def verify_storage(self) -> IntegrityReport:
+        """Verify the daemon's store file now (see ``Memory.verify_storage``)."""
+        return IntegrityReport.model_validate(self._t.json("POST", "/v1/storage/verify"))
 
     # --- export / import ----------------------------------------------------
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:

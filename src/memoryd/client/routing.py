@@ -18,7 +18,9 @@ If none runs and ``settings.auto_start`` is on, it starts one
    releases the local engine.
 
 Answers with a 4xx status (``NotFound``, ``ValidationError``...) are the
-caller's errors and are raised as they are, never retried elsewhere. A write
+caller's errors and are raised as they are, never retried elsewhere; so is
+``StoreCorrupted`` (503 ``storage_corrupted``): the store file is damaged, and
+an in-process engine on the same file would meet the same damage. A write
 that timed out may have been committed by the daemon before the local retry:
 memories dedup on content hash, so the retry returns the same entry;
 conversation turns and key/value writes are idempotent only for the same
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from memoryd.config import Settings
-from memoryd.errors import BackendUnavailable, MemorydError, Timeout
+from memoryd.errors import BackendUnavailable, MemorydError, StoreCorrupted, Timeout
 from memoryd.lifecycle.runtime import discover
 from memoryd.lifecycle.spawn import start_daemon
 
@@ -67,7 +69,10 @@ class Routed(Generic[T]):
 
 
 def _daemon_failure(exc: MemorydError) -> bool:
-    """Errors that mean "the daemon could not serve this", not "the request was wrong"."""
+    """Errors that mean "the daemon could not serve this", not "the request was wrong"
+    nor "the store is damaged"."""
+    if isinstance(exc, StoreCorrupted):
+        return False
     return isinstance(exc, BackendUnavailable | Timeout) or exc.http_status >= 500
 
 

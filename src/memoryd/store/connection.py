@@ -7,6 +7,10 @@
 * Each reading thread gets its own connection with ``query_only=ON``.
 * After opening, the effective PRAGMAs are read back; a mismatch (for example
   a filesystem that cannot do WAL) refuses to start (RELIABILITY.md R3).
+* Every connection is a :class:`~memoryd.store.health.GuardedConnection`: a
+  statement or fetch that meets a damaged page raises ``StoreCorrupted`` and
+  trips the pool's :class:`~memoryd.store.health.StoreHealth` latch; from then
+  on :meth:`ConnectionPool.write` refuses every write (RELIABILITY.md R7).
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from memoryd.errors import ConfigError, StorageError, StorageFull
+from memoryd.store.checksums import register_functions
+from memoryd.store.health import GuardedConnection, StoreHealth, describe, is_corruption
 
 __all__ = ["SQL_CHUNK", "ConnectionPool", "Pragmas", "translate_sqlite_error", "verify_pragmas"]
 
@@ -82,8 +89,18 @@ def verify_pragmas(conn: sqlite3.Connection, expected: Pragmas) -> dict[str, obj
     return effective
 
 
-def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
-    """Map a sqlite3 error to the memoryd tree (full disk -> ``StorageFull``)."""
+def translate_sqlite_error(
+    exc: sqlite3.Error, path: Path, health: StoreHealth | None = None
+) -> Exception:
+    """Map a sqlite3 error to the memoryd tree.
+
+    A damaged file (:func:`~memoryd.store.health.is_corruption`) becomes
+    ``StoreCorrupted`` (tripping ``health`` when given), a full disk
+    ``StorageFull``, anything else ``StorageError``.
+    """
+    if is_corruption(exc):
+        health = health or StoreHealth(path)
+        return health.mark_corrupted("sqlite", describe(exc))
     text = str(exc).lower()
     if isinstance(exc, sqlite3.OperationalError) and (
         "database or disk is full" in text or "disk i/o" in text and "full" in text
@@ -98,11 +115,29 @@ class ConnectionPool:
     Args:
         path: database file.
         pragmas: required settings, verified on the writer at open.
+        health: the store's corruption latch (a new one if omitted).
+        readonly: open every connection read-only (``mode=ro``): nothing,
+            not even the checkpoint SQLite runs when the last connection
+            closes, writes to the files. Used for a store found damaged
+            before it was opened, and by ``memoryd storage verify``.
+
+    Raises:
+        ConfigError: SQLite refused the required settings.
+        StoreCorrupted: the file is not a database or is damaged.
     """
 
-    def __init__(self, path: Path, pragmas: Pragmas) -> None:
+    def __init__(
+        self,
+        path: Path,
+        pragmas: Pragmas,
+        *,
+        health: StoreHealth | None = None,
+        readonly: bool = False,
+    ) -> None:
         self.path = path
         self.pragmas = pragmas
+        self.health = health or StoreHealth(path)
+        self.readonly = readonly
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -116,13 +151,17 @@ class ConnectionPool:
             raise
 
     def _connect(self, *, readonly: bool) -> sqlite3.Connection:
+        target = f"file:{quote(str(self.path))}?mode=ro" if self.readonly else str(self.path)
         conn = sqlite3.connect(
-            str(self.path),
+            target,
             isolation_level=None,
             check_same_thread=False,
             timeout=self.pragmas.busy_timeout_ms / 1000,
+            factory=GuardedConnection,
+            uri=self.readonly,
         )
         conn.row_factory = sqlite3.Row
+        register_functions(conn)
         try:
             self.pragmas.apply(conn)
             if readonly:
@@ -131,12 +170,13 @@ class ConnectionPool:
             # e.g. "database is locked": switching a new file to WAL needs an
             # exclusive lock, which another process's open transaction blocks.
             conn.close()
-            if readonly:
-                raise translate_sqlite_error(exc, self.path) from exc
+            if readonly or is_corruption(exc):
+                raise translate_sqlite_error(exc, self.path, self.health) from exc
             raise ConfigError(
                 f"SQLite refused the required settings on {self.path}: {exc}",
                 path=str(self.path),
             ) from exc
+        conn.health = self.health
         return conn
 
     def reader(self) -> sqlite3.Connection:
@@ -156,26 +196,56 @@ class ConnectionPool:
         """A ``BEGIN IMMEDIATE`` transaction on the writer, committed on exit.
 
         Rolls back and re-raises (translated) on any error.
+
+        Raises:
+            StoreCorrupted: the store was found damaged (nothing is written then).
         """
         if self._closed:
             raise StorageError("store is closed", path=str(self.path))
+        if self.health.corrupted:
+            raise self.health.error()
         with self._write_lock:
             conn = self.writer
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise translate_sqlite_error(exc, self.path) from exc
+                raise translate_sqlite_error(exc, self.path, self.health) from exc
             try:
                 yield conn
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                raise translate_sqlite_error(exc, self.path) from exc
+                raise translate_sqlite_error(exc, self.path, self.health) from exc
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def rolled_back(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the writer that is always rolled back.
+
+        For checks that SQLite runs as a write statement but that change
+        nothing (FTS5's ``integrity-check``); allowed on a damaged store.
+        Other writes of this process wait for it.
+
+        Raises:
+            StorageError: the pool is read-only or closed, or the lock was not granted.
+        """
+        if self._closed or self.readonly:
+            raise StorageError("no write transaction on a read-only store", path=str(self.path))
+        with self._write_lock:
+            conn = self.writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise translate_sqlite_error(exc, self.path, self.health) from exc
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
 
     def close(self) -> None:
         """Close every connection (idempotent)."""

@@ -43,6 +43,14 @@ On-disk layout (version 1):
   backfill worker of one process leases a batch before embedding it, so the
   workers of several processes sharing the store do not embed the same rows;
   an index on ``(attempts, enqueued_at)`` serves the queue's order.
+* (version 8, ``store/checksums.py``) CRC-32 checksums: ``memories.checksum``
+  (every stored column), ``memories.fts_checksum`` (the row's FTS5 columns),
+  ``vectors.checksum`` and ``embedding_cache.checksum``, kept by triggers in
+  the writing transaction; existing rows get theirs in the migration. The
+  triggers call the SQL function ``memoryd_checksum``, which :func:`migrate`
+  and every pool connection register (a connection without it cannot write
+  these tables). A later migration that rebuilds one of these tables must
+  recreate its triggers (``checksums.TRIGGERS``).
 """
 
 from __future__ import annotations
@@ -50,6 +58,15 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
+
+from memoryd.store.checksums import (
+    CACHE_COLUMNS,
+    FTS_COLUMNS,
+    TRIGGERS,
+    VECTOR_COLUMNS,
+    register_functions,
+    row_checksum_sql,
+)
 
 __all__ = ["MIGRATIONS", "Migration", "applied_versions", "migrate", "pending"]
 
@@ -270,6 +287,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX embedding_queue_order ON embedding_queue(attempts, enqueued_at)",
         ),
     ),
+    Migration(
+        8,
+        "checksums",
+        (
+            "ALTER TABLE memories ADD COLUMN fts_checksum INTEGER",
+            "ALTER TABLE memories ADD COLUMN checksum INTEGER",
+            "ALTER TABLE vectors ADD COLUMN checksum INTEGER",
+            "ALTER TABLE embedding_cache ADD COLUMN checksum INTEGER",
+            *TRIGGERS,
+            # Fires memories_checksum_update, which fills memories.checksum.
+            "UPDATE memories SET fts_checksum = (SELECT "
+            + row_checksum_sql(FTS_COLUMNS, "f.")
+            + " FROM memories_fts f WHERE f.rowid = memories.rowid)",
+            "UPDATE vectors SET checksum = " + row_checksum_sql(VECTOR_COLUMNS),
+            "UPDATE embedding_cache SET checksum = " + row_checksum_sql(CACHE_COLUMNS),
+        ),
+    ),
 )
 
 
@@ -298,6 +332,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     Returns:
         The schema version after migrating.
     """
+    register_functions(conn)
     for migration in pending(conn):
         conn.execute("BEGIN IMMEDIATE")
         try:

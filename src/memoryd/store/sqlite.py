@@ -7,6 +7,8 @@ committed the row, its FTS entry and either its vector (plus an
 
 Every read query carries the namespace (and expiry, history and filter)
 conditions inside SQL; vector search runs in the namespace's own index.
+Every entry row read is checked against its checksum before it is returned,
+and a damaged store refuses writes (``store/integrity_upkeep.py``).
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ import numpy.typing as npt
 
 from memoryd.errors import DimensionMismatch, StorageError
 from memoryd.store.candidates import CandidatesMixin
+from memoryd.store.checksums import checksum, fts_checksum
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas
-from memoryd.store.embedding_queue import EmbeddingQueueMixin
+from memoryd.store.embedding_queue import CACHE_INSERT, EmbeddingQueueMixin
 from memoryd.store.filters import SqlWhere
 from memoryd.store.fts import namespace_token
-from memoryd.store.migrations import migrate
+from memoryd.store.health import StoreHealth
+from memoryd.store.integrity import wal_header_damage
+from memoryd.store.integrity_upkeep import IntegrityUpkeepMixin
+from memoryd.store.migrations import migrate, pending
 from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, encode_vector, row_to_entry
 from memoryd.store.vector_index import VectorIndex
 from memoryd.types import MemoryEntry
@@ -70,11 +76,15 @@ class NewRecord:
 _INSERT = (
     "INSERT INTO memories(id, namespace, kind, content, content_hash, session_id, agent_id, "
     "user_id, metadata, tags, importance, created_at, updated_at, expires_at, embedding_model, "
-    "dim, supersedes, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "dim, supersedes, text_hash, fts_checksum) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
-class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
+def _fts_values(rec: NewRecord) -> tuple[str, str, str]:
+    return rec.body, rec.context, namespace_token(rec.namespace)
+
+
+class SQLiteStore(IntegrityUpkeepMixin, EmbeddingQueueMixin, CandidatesMixin):
     """SQLite + FTS5 + HNSW store for one data directory.
 
     Args:
@@ -83,6 +93,12 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         pragmas: required SQLite settings (verified; ``ConfigError`` on mismatch).
         model: embedding model name of the configured provider.
         dim: its dimension.
+
+    Raises:
+        ConfigError: SQLite refused the required settings.
+        StoreCorrupted: the file is not a database, or it is damaged beyond
+            opening (a store damaged in a way that still opens is opened with
+            the latch tripped: reads work, writes are refused).
     """
 
     def __init__(
@@ -90,8 +106,19 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.pool = ConnectionPool(path, pragmas)
-        self.schema_version = migrate(self.pool.writer)
+        self.health = StoreHealth(path)
+        damage = wal_header_damage(path)
+        if damage is not None:
+            self.health.mark_corrupted("wal_header", damage)
+        self._init_integrity()
+        self.pool = ConnectionPool(
+            path, pragmas, health=self.health, readonly=self.health.corrupted
+        )
+        try:
+            self.schema_version = self._migrate()
+        except BaseException:
+            self.pool.close()
+            raise
         self.model = model
         self.dim = dim
         self.reembed_started = self._record_model(model, dim)
@@ -100,6 +127,11 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
         self._init_keywords()
         self.wrote = False
         """True once this process has written; only writers checkpoint at close."""
+
+    def _migrate(self) -> int:
+        if self.pool.readonly and pending(self.pool.writer):
+            raise self.health.error()  # a damaged store is not migrated
+        return migrate(self.pool.writer)
 
     # --- model bookkeeping --------------------------------------------------
     def _record_model(self, model: str, dim: int) -> bool:
@@ -162,7 +194,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
     def _write_vector_parts(self, conn: sqlite3.Connection, rowid: int, rec: NewRecord) -> None:
         conn.execute(
             "INSERT OR REPLACE INTO memories_fts(rowid, body, context, ns) VALUES (?,?,?,?)",
-            (rowid, rec.body, rec.context, namespace_token(rec.namespace)),
+            (rowid, *_fts_values(rec)),
         )
         if rec.vector is not None:
             blob = encode_vector(rec.vector)
@@ -173,10 +205,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
                 "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'upsert')",
                 (rowid, rec.namespace),
             )
-            conn.execute(
-                "INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
-                (self.model, rec.text_hash, blob),
-            )
+            conn.execute(CACHE_INSERT, (self.model, rec.text_hash, blob))
             conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
         else:
             conn.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
@@ -212,6 +241,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
                 self.dim if has_vec else None,
                 rec.supersedes,
                 rec.text_hash,
+                fts_checksum(*_fts_values(rec)),
             ),
         )
         rowid = int(cur.lastrowid or 0)
@@ -242,7 +272,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
             conn.execute(
                 "UPDATE memories SET content=?, content_hash=?, metadata=?, tags=?, importance=?, "
                 "updated_at=?, expires_at=?, embedding_model=?, dim=?, text_hash=?, session_id=?, "
-                "agent_id=?, user_id=? WHERE rowid=?",
+                "agent_id=?, user_id=?, fts_checksum=? WHERE rowid=?",
                 (
                     rec.content,
                     rec.content_hash,
@@ -257,6 +287,7 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
                     rec.session_id,
                     rec.agent_id,
                     rec.user_id,
+                    fts_checksum(*_fts_values(rec)),
                     rowid,
                 ),
             )
@@ -316,7 +347,11 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
 
     # --- reads ------------------------------------------------------------
     def get_row(self, id: str, namespace: str, now: float) -> sqlite3.Row | None:
-        """The row of entry ``id`` in ``namespace`` unless expired."""
+        """The row of entry ``id`` in ``namespace`` unless expired.
+
+        Raises:
+            StoreCorrupted: the row does not match its checksum.
+        """
         row: sqlite3.Row | None = (
             self.pool.reader()
             .execute(
@@ -326,37 +361,73 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
             )
             .fetchone()
         )
+        if row is not None:
+            self.intact_rows((row,))
         return row
 
     def select(
         self, where: SqlWhere, *, order: str = "", limit: int | None = None
     ) -> list[sqlite3.Row]:
-        """Rows matching ``where`` (with :data:`ENTRY_COLUMNS`), ordered and limited."""
+        """Rows matching ``where`` (with :data:`ENTRY_COLUMNS`), ordered and limited.
+
+        Raises:
+            StoreCorrupted: a row does not match its checksum.
+        """
         sql = f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE {where.sql()} {order}"
         params = list(where.params)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return self.pool.reader().execute(sql, params).fetchall()
+        rows: list[sqlite3.Row] = self.pool.reader().execute(sql, params).fetchall()
+        self.intact_rows(rows)
+        return rows
 
     def fetch(self, rowids: Sequence[int], *, with_vectors: bool = False) -> dict[int, MemoryEntry]:
-        """Entries by rowid (missing rowids are absent from the result)."""
+        """Entries by rowid (missing rowids are absent from the result).
+
+        With ``with_vectors`` each entry carries its stored vector; an entry
+        without one must have a queued embedding.
+
+        Raises:
+            StoreCorrupted: a row or a vector does not match its checksum, or
+                an entry has neither a vector nor a queued embedding.
+        """
         out: dict[int, MemoryEntry] = {}
         conn = self.pool.reader()
+        extra = join = ""
+        if with_vectors:
+            extra = ", v.vector AS vec, v.checksum AS vec_checksum, q.rowid AS queued"
+            join = (
+                " LEFT JOIN vectors v ON v.rowid = m.rowid"
+                " LEFT JOIN embedding_queue q ON q.rowid = m.rowid"
+            )
         for start in range(0, len(rowids), SQL_CHUNK):
             chunk = list(rowids[start : start + SQL_CHUNK])
             marks = ",".join("?" * len(chunk))
-            extra = ", v.vector AS vec" if with_vectors else ""
-            join = " LEFT JOIN vectors v ON v.rowid = m.rowid" if with_vectors else ""
-            for row in conn.execute(
+            rows = conn.execute(
                 f"SELECT {ENTRY_COLUMNS}{extra} FROM memories m{join} WHERE m.rowid IN ({marks})",
                 chunk,
-            ):
-                vec = None
-                if with_vectors and row["vec"] is not None:
-                    vec = decode_vector(row["vec"]).tolist()
+            ).fetchall()
+            self.intact_rows(rows)
+            for row in rows:
+                vec = self._stored_vector(row) if with_vectors else None
                 out[int(row["rowid"])] = row_to_entry(row, vec)
         return out
+
+    def _stored_vector(self, row: sqlite3.Row) -> list[float] | None:
+        rowid = int(row["rowid"])
+        if row["vec"] is None:
+            if row["queued"] is None:
+                raise self.health.mark_corrupted(
+                    "consistency", f"memories rowid {rowid} has no vector and none is queued"
+                )
+            return None
+        if checksum(rowid, row["vec"]) != row["vec_checksum"]:
+            raise self.health.mark_corrupted(
+                "checksum", f"vectors rowid {rowid} does not match its checksum"
+            )
+        vector: list[float] = decode_vector(row["vec"]).tolist()
+        return vector
 
     def checkpoint_index(self) -> int:
         """Save the vector index and compact ``index_log`` and ``keyword_log``."""
@@ -370,10 +441,13 @@ class SQLiteStore(EmbeddingQueueMixin, CandidatesMixin):
 
         A process that only read (a CLI search) leaves checkpoints to the
         writers: saving the index costs I/O proportional to its size.
+        A damaged store is left as it is: no index checkpoint, no statistics.
         """
+        self.stop_checks()
         self.stop_keyword_index()
-        if self.index_ready and self.index.dirty and self.wrote:
-            self.checkpoint_index()
-        if self.wrote:
-            self.pool.writer.execute("PRAGMA optimize")  # refresh planner statistics
+        if not self.health.corrupted:
+            if self.index_ready and self.index.dirty and self.wrote:
+                self.checkpoint_index()
+            if self.wrote:
+                self.pool.writer.execute("PRAGMA optimize")  # refresh planner statistics
         self.pool.close()
