@@ -480,10 +480,7 @@ class EngineCore:
     def stats(self) -> StoreStats:
         """Counts, sizes, index state and integrity of the store; this engine's deferred writes."""
         return store_stats(self.store).model_copy(
-            update={
-                "deferred_writes": self.write_vectors.deferred,
-                "integrity": self.store.health.status(),
-            }
+            update={"deferred_writes": self.write_vectors.deferred}
         )
 
     def verify_storage(self) -> IntegrityReport:

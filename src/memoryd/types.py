@@ -440,13 +440,18 @@ class IntegrityStatus(_Model):
 
 
 class StoreStats(_Model):
-    """Counts and sizes of a store (``/v1/stats``, ``memoryd stats``)."""
+    """Counts and sizes of a store (``/v1/stats``, ``memoryd stats``).
 
-    total: int
+    On a damaged store whose tables cannot be counted, ``total``, ``vectors``
+    and ``pending_embeddings`` are ``None`` and the per-kind and per-namespace
+    counts empty; ``integrity`` says what is wrong.
+    """
+
+    total: int | None
     by_kind: dict[str, int]
     by_namespace: dict[str, int]
-    vectors: int
-    pending_embeddings: int
+    vectors: int | None
+    pending_embeddings: int | None
     embedding_model: str | None
     dim: int | None
     db_path: str

@@ -358,7 +358,8 @@ def verify_path(path: Path, *, busy_timeout_s: float = 10.0) -> IntegrityReport:
     short-lived connection FTS5's ``integrity-check`` needs (a write
     transaction, always rolled back; it waits up to ``busy_timeout_s``
     seconds for other writers) never is the last to close, and SQLite's
-    checkpoint at close never runs.
+    checkpoint at close never runs. Like any reader it may leave SQLite's
+    shared-memory index (``-shm``) and an empty ``-wal`` behind.
 
     Raises:
         NotFound: there is no store file at ``path``.

@@ -1,4 +1,5 @@
-"""Seeded single-byte flips inside the bytes SQLite reads (RELIABILITY.md R7).
+"""Damage to a store file for the corruption tests: seeded flips (RELIABILITY.md R7) and
+fixed damage for unit tests.
 
 Pages come from the ``dbstat`` virtual table (which page belongs to which
 table or index, and its type). Inside a B-tree page a flip lands in what
@@ -132,3 +133,59 @@ def plan_flips(db: Path, targets: list[str], count: int, seed: int) -> list[Flip
             pick -= end - begin
         flips.append(Flip(name, db.name, start + offset, mask, pgno, kind))
     return flips
+
+
+# --- deterministic damage for unit tests ------------------------------------
+def pages_of(db: Path, name: str, kind: str = "leaf") -> list[int]:
+    """Page numbers of ``name`` (a table or index) of type ``kind``, ascending."""
+    _, pages = page_map(db)
+    return sorted(p for n, p, t, _ in pages if n == name and t == kind)
+
+
+def garble_page(db: Path, pgno: int) -> None:
+    """Make page ``pgno`` unreadable: its cell count claims far more cells than fit.
+
+    Reading a row of that page gives "database disk image is malformed".
+    """
+    size, _ = page_map(db)
+    with db.open("r+b") as handle:
+        handle.seek((pgno - 1) * size + 3)
+        handle.write(b"\xff\xf0")
+
+
+def flip_text(db: Path, needle: bytes, *, table: str | None = None, mask: int = 0x01) -> int:
+    """XOR the first byte of ``needle`` in ``db``; returns its offset in the file.
+
+    ``needle`` must occur once in the file, or once in the pages of ``table``
+    when given. Stands for a flipped bit inside a row's payload, which no
+    SQLite check sees.
+    """
+    data = db.read_bytes()
+    size, pages = page_map(db)
+    allowed = {p for n, p, _, _ in pages if n == table}
+    found = []
+    at = data.find(needle)
+    while at >= 0:
+        if table is None or at // size + 1 in allowed:
+            found.append(at)
+        at = data.find(needle, at + 1)
+    assert len(found) == 1, f"{needle!r} occurs {len(found)} times in {table or 'the file'}"
+    with db.open("r+b") as handle:
+        handle.seek(found[0])
+        handle.write(bytes([data[found[0]] ^ mask]))
+    return found[0]
+
+
+def rowids_on(db: Path, pgno: int) -> list[int]:
+    """The rowids stored in table-leaf page ``pgno``."""
+    size, _ = page_map(db)
+    data = db.read_bytes()[(pgno - 1) * size : pgno * size]
+    base = 100 if pgno == 1 else 0
+    assert data[base] == 13, f"page {pgno} is not a table leaf"
+    (cells,) = struct.unpack(">H", data[base + 3 : base + 5])
+    out = []
+    for n in range(cells):
+        (start,) = struct.unpack(">H", data[base + 8 + 2 * n : base + 10 + 2 * n])
+        _, i = _varint(data, start)
+        out.append(_varint(data, i)[0])
+    return out
