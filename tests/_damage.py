@@ -106,8 +106,9 @@ def page_map(db: Path) -> tuple[int, list[tuple[str, int, str, int]]]:
 def plan_flips(db: Path, targets: list[str], count: int, seed: int) -> list[Flip]:
     """``count`` flips over ``targets`` in turn (so each gets its share), seeded.
 
-    Each flip picks a page of its target uniformly, then a byte uniformly
-    among the page's used bytes, then a non-zero XOR mask.
+    A target is a ``dbstat`` name, ``name:pagetype`` (``memories:overflow``)
+    or :data:`WAL_HEADER`. Each flip picks a page of its target uniformly,
+    then a byte uniformly among the page's used bytes, then a non-zero XOR mask.
     """
     rng = random.Random(seed)
     usable, pages = page_map(db)
@@ -119,7 +120,9 @@ def plan_flips(db: Path, targets: list[str], count: int, seed: int) -> list[Flip
         if target == WAL_HEADER:
             flips.append(Flip(target, db.name + "-wal", rng.randrange(32), mask))
             continue
-        name, pgno, kind, payload = rng.choice([p for p in pages if p[0] == target])
+        wanted, _, page_type = target.partition(":")
+        candidates = [p for p in pages if p[0] == wanted and page_type in ("", p[2])]
+        name, pgno, kind, payload = rng.choice(candidates)
         start = (pgno - 1) * usable
         if kind == "overflow":
             ranges = [(0, 4 + payload)]
