@@ -99,6 +99,15 @@ class IntegrityUpkeepMixin:
             return True
         return self._check_done.wait(max(0.0, self._check_deadline - time.monotonic()))
 
+    def wait_open_check(self, timeout_s: float | None = None) -> bool:
+        """Wait for the open check to finish (``timeout_s`` seconds at most, ``None``: no limit).
+
+        Returns whether it finished (true when none was started).
+        """
+        if self._check_thread is None:
+            return True
+        return self._check_done.wait(timeout_s)
+
     def verify(self, mode: str = "full") -> IntegrityReport:
         """Verify the store file now (``quick`` or ``full``, see ``store/integrity.py``).
 
