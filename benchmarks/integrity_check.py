@@ -101,11 +101,13 @@ def _replicate(source: Path, path: Path, copies: int) -> None:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(
             f"INSERT INTO memories(rowid, id, namespace, {', '.join(_COPY_COLUMNS)}, fts_checksum) "
-            f"SELECT m.rowid + ?, printf('%s-{k:04x}-%s', substr(m.id, 1, 8), substr(m.id, 15)), "
+            # A UUID made of the new rowid: unique, and never one of the base ids (version 4
+            # digit, variant 8, the first eight digits zero).
+            "SELECT m.rowid + ?, printf('00000000-0000-4000-8000-%012x', m.rowid + ?), "
             f"?, {', '.join('m.' + name for name in _COPY_COLUMNS)}, "
             "memoryd_checksum(f.body, f.context, ns_token(?)) "
             "FROM memories m JOIN memories_fts f ON f.rowid = m.rowid WHERE m.rowid <= ?",
-            (shift, ns, ns, top),
+            (shift, shift, ns, ns, top),
         )
         conn.execute(
             "INSERT INTO memories_fts(rowid, body, context, ns) "

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from memoryd.errors import BackendUnavailable, MemorydError, Timeout
+from memoryd.errors import BackendUnavailable, MemorydError, StoreCorrupted, Timeout
 from memoryd.records import text_hash
 
 if TYPE_CHECKING:
@@ -92,7 +92,10 @@ class Workers:
     def _first_integrity_wait(self) -> float:
         """Seconds until the first full check (see the class docstring)."""
         s = self.memory.settings
-        last = self.memory.store.last_full_check()
+        try:
+            last = self.memory.store.last_full_check()
+        except StoreCorrupted:  # latched: the check then runs after the delay
+            last = None
         due = 0.0 if last is None else last + s.integrity_check_interval_s - time.time()
         return max(s.integrity_check_delay_s, due)
 

@@ -151,7 +151,12 @@ class IntegrityUpkeepMixin:
 
     def record_full_check(self, report: IntegrityReport) -> None:
         """Record a passed full check in ``meta`` (the schedule of the periodic check uses it)."""
-        if report.ok and report.mode == "full" and not self.pool.readonly:
+        if (
+            report.ok
+            and report.mode == "full"
+            and not self.pool.readonly
+            and not self.health.corrupted
+        ):
             with self.pool.write() as conn:
                 conn.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('integrity_checked_at', ?)",
