@@ -5,8 +5,9 @@ metadata JSON, a bit of a vector) leaves every B-tree structure intact, so
 ``PRAGMA integrity_check`` passes and the damaged value would be served as
 healthy. Migration 8 therefore adds a CRC-32 to every row of:
 
-* ``memories.checksum`` over :data:`MEMORY_COLUMNS` (``rowid`` and every
-  stored column, ``fts_checksum`` included);
+* ``memories.checksum`` over :data:`MEMORY_COLUMNS` (every stored column,
+  ``fts_checksum`` included; the ``rowid`` is checked through the indexes by
+  ``PRAGMA integrity_check`` and through the id sets of the other tables);
 * ``memories.fts_checksum`` over the row's FTS5 columns :data:`FTS_COLUMNS`
   (``body``, ``context``, ``ns``, as written to ``memories_fts``), so damage in
   the FTS5 content table that tokenizes the same (a flipped letter case) is
@@ -15,12 +16,14 @@ healthy. Migration 8 therefore adds a CRC-32 to every row of:
 * ``embedding_cache.checksum`` over ``model``, ``text_hash`` and the vector
   (a damaged cached vector would otherwise be copied into new rows).
 
-``memories``, ``vectors`` and ``embedding_cache`` checksums are written by
-triggers in the writing transaction itself, so every write path (insert,
-replace, field updates, supersede links, backfill fills, imports, and any
-later one) keeps them without knowing about them; ``fts_checksum`` is written
-with the row by the code that writes the FTS row. A migration that rebuilds
-one of these tables must recreate its triggers (:data:`TRIGGERS`).
+The store's inserts pass the checksums with the row (computed in Python: no
+second write of the row); triggers in the writing transaction fill them for
+any insert that does not, and recompute them on every update of a covered
+column, so every write path (insert, replace, field updates, supersede
+links, backfill fills, imports, and any later one) keeps them.
+``fts_checksum`` is written with the row by the code that writes the FTS
+row. A migration that rebuilds one of these tables must recreate its
+triggers (:data:`TRIGGERS`).
 
 The checksum (:func:`checksum`) is CRC-32 (ISO 3309, ``zlib.crc32``) of a
 canonical encoding of the values: a type tag, then 8 bytes little-endian for
@@ -34,6 +37,7 @@ from __future__ import annotations
 import sqlite3
 import struct
 import zlib
+from collections.abc import Mapping
 
 __all__ = [
     "CACHE_COLUMNS",
@@ -42,7 +46,10 @@ __all__ = [
     "MEMORY_COLUMNS",
     "TRIGGERS",
     "VECTOR_COLUMNS",
+    "REAL_COLUMNS",
     "checksum",
+    "fts_checksum",
+    "memory_checksum",
     "register_functions",
 ]
 
@@ -50,7 +57,6 @@ __all__ = [
 CHECKSUM_FUNCTION = "memoryd_checksum"
 #: Columns of ``memories`` covered by ``memories.checksum``, in order.
 MEMORY_COLUMNS: tuple[str, ...] = (
-    "rowid",
     "id",
     "namespace",
     "kind",
@@ -72,6 +78,9 @@ MEMORY_COLUMNS: tuple[str, ...] = (
     "text_hash",
     "fts_checksum",
 )
+#: ``memories`` columns of REAL affinity: SQLite stores an integer given for
+#: them as a float, so a checksum computed before the insert uses floats too.
+REAL_COLUMNS = frozenset({"importance", "created_at", "updated_at", "expires_at"})
 #: Columns of ``memories_fts`` covered by ``memories.fts_checksum``.
 FTS_COLUMNS: tuple[str, ...] = ("body", "context", "ns")
 #: Columns of ``vectors`` covered by ``vectors.checksum``.
@@ -114,6 +123,19 @@ def checksum(*values: object) -> int:
     return crc
 
 
+def memory_checksum(row: Mapping[str, object]) -> int:
+    """``memories.checksum`` of a row about to be written (``row`` maps every
+    :data:`MEMORY_COLUMNS` name to its value; REAL columns are taken as floats)."""
+    return checksum(
+        *(
+            float(row[name])  # type: ignore[arg-type]
+            if name in REAL_COLUMNS and row[name] is not None
+            else row[name]
+            for name in MEMORY_COLUMNS
+        )
+    )
+
+
 def register_functions(conn: sqlite3.Connection) -> None:
     """Register :data:`CHECKSUM_FUNCTION` on ``conn`` (the triggers call it; idempotent)."""
     conn.create_function(CHECKSUM_FUNCTION, -1, checksum, deterministic=True)
@@ -127,7 +149,8 @@ def _triggers(table: str, columns: tuple[str, ...], key: str) -> tuple[str, str]
     where = " AND ".join(f"{k} = new.{k}" for k in key.split(","))
     update = f"UPDATE {table} SET checksum = {_call(columns, 'new.')} WHERE {where};"
     return (
-        f"CREATE TRIGGER {table}_checksum_insert AFTER INSERT ON {table} BEGIN {update} END",
+        f"CREATE TRIGGER {table}_checksum_insert AFTER INSERT ON {table} "
+        f"WHEN new.checksum IS NULL BEGIN {update} END",
         # Not fired by its own ``SET checksum`` (not in the column list).
         f"CREATE TRIGGER {table}_checksum_update AFTER UPDATE OF {', '.join(columns)} "
         f"ON {table} BEGIN {update} END",

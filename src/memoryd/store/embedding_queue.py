@@ -20,11 +20,24 @@ from memoryd.store.connection import SQL_CHUNK
 from memoryd.store.index_upkeep import IndexUpkeepMixin
 from memoryd.store.rows import decode_vector, encode_vector
 
-__all__ = ["CACHE_INSERT", "EmbeddingQueueMixin"]
+__all__ = ["CACHE_INSERT", "VECTOR_UPSERT", "EmbeddingQueueMixin", "cache_row", "vector_row"]
 
-#: Adds a computed vector to ``embedding_cache`` (``model, text_hash, vector``);
-#: its checksum is written by a trigger (``store/checksums.py``).
-CACHE_INSERT = "INSERT OR IGNORE INTO embedding_cache(model, text_hash, vector) VALUES (?,?,?)"
+#: Adds a computed vector to ``embedding_cache``; parameters: :func:`cache_row`.
+CACHE_INSERT = (
+    "INSERT OR IGNORE INTO embedding_cache(model, text_hash, vector, checksum) VALUES (?,?,?,?)"
+)
+#: Stores a row's vector; parameters: :func:`vector_row`.
+VECTOR_UPSERT = "INSERT OR REPLACE INTO vectors(rowid, vector, checksum) VALUES (?,?,?)"
+
+
+def cache_row(model: str, text_hash: str, blob: bytes) -> tuple[str, str, bytes, int]:
+    """Parameters of :data:`CACHE_INSERT`, checksum included (``store/checksums.py``)."""
+    return model, text_hash, blob, checksum(model, text_hash, blob)
+
+
+def vector_row(rowid: int, blob: bytes) -> tuple[int, bytes, int]:
+    """Parameters of :data:`VECTOR_UPSERT`, checksum included."""
+    return rowid, blob, checksum(rowid, blob)
 
 
 class EmbeddingQueueMixin(IndexUpkeepMixin):
@@ -112,14 +125,12 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
                     )
                     continue
                 blob = encode_vector(vector)
-                conn.execute(
-                    "INSERT OR REPLACE INTO vectors(rowid, vector) VALUES (?, ?)", (rowid, blob)
-                )
+                conn.execute(VECTOR_UPSERT, vector_row(rowid, blob))
                 conn.execute(
                     "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'upsert')",
                     (rowid, row[0]),
                 )
-                conn.execute(CACHE_INSERT, (self.model, text_hash, blob))
+                conn.execute(CACHE_INSERT, cache_row(self.model, text_hash, blob))
                 conn.execute(
                     "UPDATE memories SET embedding_model = ?, dim = ? WHERE rowid = ?",
                     (self.model, self.dim, rowid),

@@ -260,9 +260,9 @@ class Verification:
 
     def _checksums(self) -> None:
         n = len(MEMORY_COLUMNS)
-        memories = f"SELECT {select_list(MEMORY_COLUMNS)}, checksum FROM memories"
+        memories = f"SELECT rowid, {select_list(MEMORY_COLUMNS)}, checksum FROM memories"
         for row in self._scan(memories, ("rowid",), "memories"):
-            self._compare("memories", row[0], row[:n], row[n])
+            self._compare("memories", row[0], row[1 : n + 1], row[n + 1])
         vectors = f"SELECT {select_list(VECTOR_COLUMNS)}, checksum FROM vectors"
         for row in self._scan(vectors, ("rowid",), "vectors"):
             self._compare("vectors", row[0], row[:2], row[2])

@@ -30,8 +30,8 @@ __all__ = [
     "to_ts",
 ]
 
-#: Columns selected for an entry: the checksummed ones in order, then the checksum.
-ENTRY_COLUMNS = select_list(MEMORY_COLUMNS, "m.") + ", m.checksum"
+#: Columns selected for an entry: rowid, the checksummed ones in order, the checksum.
+ENTRY_COLUMNS = "m.rowid, " + select_list(MEMORY_COLUMNS, "m.") + ", m.checksum"
 _COVERED = len(MEMORY_COLUMNS)
 _LE_F32 = np.dtype("<f4")
 
@@ -62,9 +62,9 @@ def _uuid(value: str | None) -> uuid.UUID | None:
 
 def entry_row_intact(row: sqlite3.Row) -> bool:
     """Whether a row selected with :data:`ENTRY_COLUMNS` matches its stored checksum."""
-    stored = row[_COVERED]
+    stored = row[_COVERED + 1]
     try:
-        return stored is not None and checksum(*row[:_COVERED]) == stored
+        return stored is not None and checksum(*row[1 : _COVERED + 1]) == stored
     except TypeError:  # a value of a type the row never holds (a flipped serial type)
         return False
 

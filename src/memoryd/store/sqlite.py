@@ -25,9 +25,21 @@ import numpy.typing as npt
 
 from memoryd.errors import DimensionMismatch, StorageError
 from memoryd.store.candidates import CandidatesMixin
-from memoryd.store.checksums import checksum, fts_checksum
+from memoryd.store.checksums import (
+    MEMORY_COLUMNS,
+    checksum,
+    fts_checksum,
+    memory_checksum,
+    select_list,
+)
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas
-from memoryd.store.embedding_queue import CACHE_INSERT, EmbeddingQueueMixin
+from memoryd.store.embedding_queue import (
+    CACHE_INSERT,
+    VECTOR_UPSERT,
+    EmbeddingQueueMixin,
+    cache_row,
+    vector_row,
+)
 from memoryd.store.filters import SqlWhere
 from memoryd.store.fts import namespace_token
 from memoryd.store.health import StoreHealth
@@ -74,9 +86,8 @@ class NewRecord:
 
 
 _INSERT = (
-    "INSERT INTO memories(id, namespace, kind, content, content_hash, session_id, agent_id, "
-    "user_id, metadata, tags, importance, created_at, updated_at, expires_at, embedding_model, "
-    "dim, supersedes, text_hash, fts_checksum) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT INTO memories({select_list(MEMORY_COLUMNS)}, checksum) "
+    f"VALUES ({', '.join('?' * (len(MEMORY_COLUMNS) + 1))})"
 )
 
 
@@ -198,14 +209,12 @@ class SQLiteStore(IntegrityUpkeepMixin, EmbeddingQueueMixin, CandidatesMixin):
         )
         if rec.vector is not None:
             blob = encode_vector(rec.vector)
-            conn.execute(
-                "INSERT OR REPLACE INTO vectors(rowid, vector) VALUES (?,?)", (rowid, blob)
-            )
+            conn.execute(VECTOR_UPSERT, vector_row(rowid, blob))
             conn.execute(
                 "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'upsert')",
                 (rowid, rec.namespace),
             )
-            conn.execute(CACHE_INSERT, (self.model, rec.text_hash, blob))
+            conn.execute(CACHE_INSERT, cache_row(self.model, rec.text_hash, blob))
             conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
         else:
             conn.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
@@ -220,30 +229,29 @@ class SQLiteStore(IntegrityUpkeepMixin, EmbeddingQueueMixin, CandidatesMixin):
 
     def _insert_one(self, conn: sqlite3.Connection, rec: NewRecord) -> int:
         has_vec = rec.vector is not None
-        cur = conn.execute(
-            _INSERT,
-            (
-                rec.id,
-                rec.namespace,
-                rec.kind,
-                rec.content,
-                rec.content_hash,
-                rec.session_id,
-                rec.agent_id,
-                rec.user_id,
-                rec.metadata,
-                rec.tags,
-                rec.importance,
-                rec.created_at,
-                rec.updated_at,
-                rec.expires_at,
-                self.model if has_vec else None,
-                self.dim if has_vec else None,
-                rec.supersedes,
-                rec.text_hash,
-                fts_checksum(*_fts_values(rec)),
-            ),
-        )
+        row: dict[str, object] = {
+            "id": rec.id,
+            "namespace": rec.namespace,
+            "kind": rec.kind,
+            "content": rec.content,
+            "content_hash": rec.content_hash,
+            "session_id": rec.session_id,
+            "agent_id": rec.agent_id,
+            "user_id": rec.user_id,
+            "metadata": rec.metadata,
+            "tags": rec.tags,
+            "importance": rec.importance,
+            "created_at": rec.created_at,
+            "updated_at": rec.updated_at,
+            "expires_at": rec.expires_at,
+            "embedding_model": self.model if has_vec else None,
+            "dim": self.dim if has_vec else None,
+            "supersedes": rec.supersedes,
+            "superseded_by": None,
+            "text_hash": rec.text_hash,
+            "fts_checksum": fts_checksum(*_fts_values(rec)),
+        }
+        cur = conn.execute(_INSERT, (*(row[name] for name in MEMORY_COLUMNS), memory_checksum(row)))
         rowid = int(cur.lastrowid or 0)
         self._write_vector_parts(conn, rowid, rec)
         return rowid
