@@ -18,7 +18,7 @@ import pytest
 
 from _damage import flip_text, garble_page, pages_of, rowids_on
 from memoryd import Memory, Settings
-from memoryd.errors import StoreCorrupted
+from memoryd.errors import BackendUnavailable, StoreCorrupted
 from memoryd.records import record_from_input, text_hash
 from memoryd.store.connection import Pragmas
 from memoryd.store.health import is_corruption
@@ -278,3 +278,15 @@ def test_corruption_errors_are_recognised() -> None:
     assert not is_corruption(error("database is locked", 5))
     assert not is_corruption(error("UNIQUE constraint failed: memories.id", 2067))
     assert not is_corruption(ValueError("database disk image is malformed"))
+
+
+def test_verify_of_a_store_locked_by_a_writer_is_unavailable(closed_store: Settings) -> None:
+    writer = sqlite3.connect(str(closed_store.db_path), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process's long write transaction
+    try:
+        with pytest.raises(BackendUnavailable, match="database is locked"):
+            verify_path(closed_store.db_path, busy_timeout_s=0.1)  # expected to run out
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert verify_path(closed_store.db_path).ok

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from memoryd.errors import NotFound, StoreCorrupted
+from memoryd.errors import BackendUnavailable, NotFound, StoreCorrupted
 from memoryd.store.checksums import (
     CACHE_COLUMNS,
     FTS_COLUMNS,
@@ -47,6 +47,7 @@ __all__ = [
     "FtsCheckConnection",
     "Verification",
     "open_check_connection",
+    "run_verification",
     "verify_path",
     "wal_header_damage",
 ]
@@ -363,7 +364,7 @@ def verify_path(path: Path, *, busy_timeout_s: float = 10.0) -> IntegrityReport:
 
     Raises:
         NotFound: there is no store file at ``path``.
-        sqlite3.OperationalError: the store stayed locked beyond ``busy_timeout_s``.
+        BackendUnavailable: the store stayed locked beyond ``busy_timeout_s``.
     """
     if not path.is_file():
         raise NotFound(f"no store at {path}", path=str(path))
@@ -381,9 +382,24 @@ def verify_path(path: Path, *, busy_timeout_s: float = 10.0) -> IntegrityReport:
             rw.close()  # before ``conn``: never the last connection
 
     try:
-        return Verification(path, conn, fts_connection).run("full")
+        return run_verification(Verification(path, conn, fts_connection), "full")
     finally:
         conn.close()
+
+
+def run_verification(verification: Verification, mode: str) -> IntegrityReport:
+    """:meth:`Verification.run`, with SQLite's busy and interrupt errors as memoryd errors.
+
+    Raises:
+        BackendUnavailable: the store stayed locked beyond the busy timeout,
+            or the check was interrupted (the store is closing).
+    """
+    try:
+        return verification.run(mode)
+    except sqlite3.OperationalError as exc:
+        raise BackendUnavailable(
+            f"cannot verify {verification.path} now: {exc}", path=str(verification.path)
+        ) from exc
 
 
 def _interrupted(exc: BaseException) -> bool:

@@ -26,10 +26,10 @@ import threading
 import time
 from collections.abc import Iterable
 
-from memoryd.errors import StoreCorrupted
+from memoryd.errors import BackendUnavailable, StoreCorrupted
 from memoryd.store.connection import ConnectionPool
 from memoryd.store.health import StoreHealth
-from memoryd.store.integrity import Verification, open_check_connection
+from memoryd.store.integrity import Verification, open_check_connection, run_verification
 from memoryd.store.rows import entry_row_intact
 from memoryd.types import IntegrityReport
 
@@ -80,7 +80,7 @@ class IntegrityUpkeepMixin:
     def _open_check(self) -> None:
         try:
             report = self.verify("quick")
-        except sqlite3.OperationalError as exc:  # interrupted by close(), or locked
+        except BackendUnavailable as exc:  # interrupted by close(), or locked
             log.warning("the quick check at open did not finish: %s", exc)
         except StoreCorrupted:
             pass  # already latched and logged by the health latch
@@ -118,7 +118,7 @@ class IntegrityUpkeepMixin:
         read-only store it is skipped.
 
         Raises:
-            sqlite3.OperationalError: interrupted by :meth:`stop_checks`, or the
+            BackendUnavailable: interrupted by :meth:`stop_checks`, or the
                 store stayed locked beyond the busy timeout.
         """
         with self._verify_lock:
@@ -129,7 +129,7 @@ class IntegrityUpkeepMixin:
             self._check_conns.add(conn)
             try:
                 fts = None if self.pool.readonly else self.pool.rolled_back
-                report = Verification(self.pool.path, conn, fts).run(mode)
+                report = run_verification(Verification(self.pool.path, conn, fts), mode)
             finally:
                 self._check_conns.discard(conn)
                 conn.close()
