@@ -105,9 +105,10 @@ class Settings(BaseSettings):
     """How often the vector index is checkpointed to disk when it changed."""
 
     # --- integrity (corruption detection, RELIABILITY.md R7) ---------------
-    integrity_open_check_budget_s: float = Field(default=0.5, ge=0)
-    """Longest wait at open, in seconds, for ``PRAGMA quick_check``; a check that
-    takes longer (big stores) finishes in the background. 0 = do not wait."""
+    integrity_open_check_budget_s: float = Field(default=0.25, ge=0)
+    """Longest wait at open, in seconds, for ``PRAGMA quick_check`` (it runs while
+    the vector index loads); a check that takes longer (above ~30k rows here)
+    finishes in the background. 0 = do not wait."""
     integrity_check_interval_s: float = Field(default=86_400.0, gt=0)
     """How often the background full check runs (``PRAGMA integrity_check``, FTS5
     ``integrity-check``, every checksum), in seconds; default daily."""
