@@ -51,6 +51,7 @@ from memoryd.learning.models import (
     RewardScore,
     Step,
 )
+from memoryd.reports import IntegrityProblem, IntegrityReport, IntegrityStatus, StoreStats
 from memoryd.types import (
     Condition,
     Filter,
@@ -62,7 +63,6 @@ from memoryd.types import (
     SearchHit,
     SearchParams,
     SearchResult,
-    StoreStats,
 )
 
 if TYPE_CHECKING:
@@ -101,6 +101,9 @@ __all__ = [
     "Forbidden",
     "HandoffPack",
     "IdConflict",
+    "IntegrityProblem",
+    "IntegrityReport",
+    "IntegrityStatus",
     "InvalidQuery",
     "InvalidSeries",
     "Memory",

@@ -158,6 +158,18 @@ class Settings(BaseSettings):
     segments, the vector-index checkpoint and the WAL: the background erasure
     pass runs this often when something was deleted (``forget`` runs it at once)."""
 
+    # --- integrity (corruption detection, RELIABILITY.md R7) ---------------
+    integrity_open_check_budget_s: float = Field(default=0.25, ge=0)
+    """Longest wait at open, in seconds, for ``PRAGMA quick_check`` (it runs while
+    the vector index loads); a check that takes longer (above ~30k rows here)
+    finishes in the background. 0 = do not wait."""
+    integrity_check_interval_s: float = Field(default=86_400.0, gt=0)
+    """How often the background full check runs (``PRAGMA integrity_check``, FTS5
+    ``integrity-check``, every checksum), in seconds; default daily."""
+    integrity_check_delay_s: float = Field(default=60.0, ge=0)
+    """Seconds after start before the first full check, when the last one recorded
+    in the store is older than ``integrity_check_interval_s``."""
+
     # --- embeddings --------------------------------------------------------
     embedding_provider: Literal["local", "openai"] = "local"
     embedding_model: str = "all-MiniLM-L6-v2"

@@ -33,6 +33,7 @@ from memoryd.embeddings import Embedder, QueryEmbeddingCache, create_embedder
 from memoryd.errors import Conflict, NotFound, ValidationError
 from memoryd.inputs import coerce_input, explicit_fields
 from memoryd.records import record_from_entry, record_from_input
+from memoryd.reports import IntegrityReport, StoreStats
 from memoryd.search.pipeline import FusionConfig
 from memoryd.search.pipeline import search as run_search
 from memoryd.store.connection import Pragmas
@@ -50,7 +51,6 @@ from memoryd.types import (
     Page,
     SearchParams,
     SearchResult,
-    StoreStats,
 )
 from memoryd.workers import Workers
 from memoryd.write_vectors import WriteVectors
@@ -82,6 +82,8 @@ class EngineCore:
         ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
         StorageFull: the disk is too full to open the store even after giving
             up the space reserve (``Settings.disk_reserve_bytes``).
+        StoreCorrupted: the store file is damaged beyond opening (a damaged
+            store that opens is served read-only: see :meth:`verify_storage`).
     """
 
     def __init__(
@@ -112,7 +114,13 @@ class EngineCore:
             dim=self.embedder.dim,
             reserve=reserve,
         )
-        self.index_source = self.store.open_index()
+        try:
+            self._open_store(background)
+        except BaseException:
+            self.store.close()
+            if self._owns_embedder:
+                self.embedder.close()
+            raise
         if self.settings.keyword_index == "memory" and background and not defer_keyword_index:
             # Long-lived engines only: a one-shot CLI engine (background=False)
             # would pay the build (about 1.5 s at 100k rows) for one search.
@@ -138,6 +146,19 @@ class EngineCore:
         self.workers = Workers(self)
         if background:
             self.workers.start()
+
+    def _open_store(self, background: bool) -> None:
+        """Load the vector index; long-lived engines also run the quick check at open.
+
+        The quick check runs while the index loads; the engine then waits for
+        it at most ``settings.integrity_open_check_budget_s`` seconds (a longer
+        one finishes in the background). One-shot engines skip it: the daemon
+        and the periodic full check cover the store.
+        """
+        if background:
+            self.store.start_open_check(self.settings.integrity_open_check_budget_s)
+        self.index_source = self.store.open_index()
+        self.store.await_open_check()
 
     # --- lifecycle ----------------------------------------------------------
     def close(self) -> None:
@@ -485,7 +506,24 @@ class EngineCore:
         )
 
     def stats(self) -> StoreStats:
-        """Counts, sizes and index state of the store, and this engine's deferred writes."""
+        """Counts, sizes, index state and integrity of the store; this engine's deferred writes."""
         return store_stats(self.store).model_copy(
             update={"deferred_writes": self.write_vectors.deferred}
         )
+
+    def verify_storage(self) -> IntegrityReport:
+        """Verify the store file now: the full check of ``store/integrity.py``.
+
+        Runs ``PRAGMA integrity_check``, FTS5's ``integrity-check``, every row
+        and vector checksum and the id sets of the tables, in seconds to
+        minutes on big stores (docs/PERFORMANCE.md). Damage trips the store's
+        latch: from then on writes raise ``StoreCorrupted`` with a restore
+        hint, and ``/readyz`` answers 503 ``storage_corrupted``.
+
+        Returns:
+            The report (``ok`` false when damage was found; never raises for it).
+        """
+        report = self.store.verify("full")
+        if report.ok:
+            self.store.record_full_check(report)
+        return report

@@ -26,7 +26,7 @@ and a ``details`` dict with context (the id, the namespace, the backend...).
     ├── Timeout                       timeout              504
     ├── StorageFull                   storage_full         507
     ├── StorageError                  storage_error        500
-    │   ├── StoreCorrupted            store_corrupted      500
+    │   ├── StoreCorrupted            storage_corrupted    503
     │   └── StorageReadOnly           storage_read_only    503
     ├── ConfigError                   config_error         500
     │   ├── AlreadyRunning            already_running      500
@@ -253,10 +253,16 @@ class StorageError(MemorydError):
 
 
 class StoreCorrupted(StorageError):
-    """The store failed an integrity check; restore from a backup."""
+    """The store file is damaged (an integrity check failed or a read met a malformed page).
 
-    code = "store_corrupted"
-    http_status = 500
+    Writes are refused from then on (nothing is written over the damage);
+    reads that do not touch it keep working. The message carries the restore
+    hint; ``details`` name the file (``path``) and what found it (``source``:
+    ``integrity_check``, ``checksum``, ``wal_header``, ``read`` ...).
+    """
+
+    code = "storage_corrupted"
+    http_status = 503
 
 
 class StorageReadOnly(StorageError):

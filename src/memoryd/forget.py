@@ -24,8 +24,9 @@ from memoryd.context import successor_contexts
 from memoryd.errors import ValidationError
 from memoryd.learning.base import LearningCore
 from memoryd.learning.erasure import forget_learning
+from memoryd.reports import ForgetResult, ForgetScope
 from memoryd.store.erasure import delete_memory_rows, scope_memory_rows
-from memoryd.types import ForgetResult, ForgetScope, MemoryEntry
+from memoryd.types import MemoryEntry
 
 __all__ = ["ForgetMixin"]
 

@@ -1,5 +1,5 @@
 """Background workers of the engine: TTL purge, embedding backfill, index checkpoints,
-storage, erasure.
+storage, erasure, integrity checks.
 
 Each worker is a daemon thread looping on an interval (the backfill also when
 woken) until :meth:`Workers.stop`.
@@ -10,6 +10,9 @@ the worker retries at its interval; the storage worker ends the outage once
 space returns (:meth:`~memoryd.store.space_upkeep.SpaceUpkeepMixin.storage_upkeep`).
 it is never silently dropped. A store that went read-only after a disk I/O
 error (:class:`~memoryd.errors.StorageReadOnly`) stops the worker instead.
+Once the store is found damaged, the workers that write (purge, backfill,
+checkpoint, storage, erasure) stand still: the store refuses writes, and
+retrying them would only repeat the error.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from memoryd.errors import BackendUnavailable, MemorydError, StorageFull, StorageReadOnly, Timeout
+from memoryd.errors import (
+    BackendUnavailable,
+    MemorydError,
+    StorageFull,
+    StorageReadOnly,
+    StoreCorrupted,
+    Timeout,
+)
 from memoryd.records import text_hash
 from memoryd.store.space import FullDiskNotice
 
@@ -32,6 +42,8 @@ __all__ = ["Workers", "backfill_lease_s"]
 log = logging.getLogger("memoryd.workers")
 _BACKFILL_INTERVAL_S = 2.0
 _BACKFILL_BATCH = 64
+#: Workers that write to the store (they stand still once it is found damaged).
+_WRITING = frozenset({"ttl-purge", "embedding-backfill", "index-checkpoint", "storage", "erasure"})
 
 
 def backfill_lease_s(embedding_timeout_s: float) -> float:
@@ -49,9 +61,12 @@ class Workers:
     """The engine's background threads.
 
     Intervals come from settings: ``ttl_purge_interval_s``,
-    ``index_save_interval_s``, ``disk_recheck_interval_s`` (seconds); backfill
-    polls every 2 s and runs at once when :meth:`wake_backfill` is called
-    (writes deferred by the write latency budget, ``memoryd/write_vectors.py``).
+    ``index_save_interval_s``, ``disk_recheck_interval_s``, ``erase_interval_s``,
+    ``integrity_check_interval_s`` (seconds); backfill polls every 2 s and runs
+    at once when :meth:`wake_backfill` is called (writes deferred by the write
+    latency budget, ``memoryd/write_vectors.py``). The first full integrity
+    check runs ``integrity_check_delay_s`` after start when the last passed one
+    recorded in the store is older than the interval, else when the interval is up.
     """
 
     def __init__(self, memory: EngineCore) -> None:
@@ -66,22 +81,39 @@ class Workers:
     def start(self) -> None:
         """Start the worker threads (one per task above)."""
         s = self.memory.settings
-        for name, interval, step, wake in (
-            ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired, threading.Event()),
-            ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill, self._wake_backfill),
-            ("index-checkpoint", s.index_save_interval_s, self.checkpoint, threading.Event()),
-            ("storage", s.disk_recheck_interval_s, self.storage_upkeep, threading.Event()),
-            ("erasure", s.erase_interval_s, self.erase, threading.Event()),
+        for name, interval, step, wake, first in (
+            ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired, threading.Event(), None),
+            ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill, self._wake_backfill, None),
+            ("index-checkpoint", s.index_save_interval_s, self.checkpoint, threading.Event(), None),
+            ("storage", s.disk_recheck_interval_s, self.storage_upkeep, threading.Event(), None),
+            ("erasure", s.erase_interval_s, self.erase, threading.Event(), None),
+            (
+                "integrity-check",
+                s.integrity_check_interval_s,
+                self.integrity_check,
+                threading.Event(),
+                self._first_integrity_wait(),
+            ),
         ):
             self._wakes.append(wake)
             thread = threading.Thread(
                 target=self._loop,
-                args=(name, interval, step, wake),
+                args=(name, interval, step, wake, first),
                 name=f"memoryd-{name}",
                 daemon=True,
             )
             thread.start()
             self._threads.append(thread)
+
+    def _first_integrity_wait(self) -> float:
+        """Seconds until the first full check (see the class docstring)."""
+        s = self.memory.settings
+        try:
+            last = self.memory.store.last_full_check()
+        except StoreCorrupted:  # latched: the check then runs after the delay
+            last = None
+        due = 0.0 if last is None else last + s.integrity_check_interval_s - time.time()
+        return max(s.integrity_check_delay_s, due)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Signal the threads and wait up to ``timeout`` seconds for them."""
@@ -101,15 +133,24 @@ class Workers:
             self._wake_backfill.set()
 
     def _loop(
-        self, name: str, interval: float, step: Callable[[], int], wake: threading.Event
+        self,
+        name: str,
+        interval: float,
+        step: Callable[[], int],
+        wake: threading.Event,
+        first: float | None = None,
     ) -> None:
         full_disk = FullDiskNotice(f"worker {name}")
+        wait = interval if first is None else first
         while True:
             # stop() sets every wake event, so each thread ends at once.
-            wake.wait(interval)
+            wake.wait(wait)
             wake.clear()
+            wait = interval
             if self._stop.is_set():
                 return
+            if name in _WRITING and self.memory.store.health.corrupted:
+                continue
             try:
                 step()
                 full_disk.succeeded()
@@ -124,6 +165,18 @@ class Workers:
                 # traceback and try again next interval instead of dying, so
                 # that no worker (the backfill above all) stops for good.
                 log.exception("worker %s failed; retrying in %.0f s", name, interval)
+
+    def integrity_check(self) -> int:
+        """Run the full integrity check; returns the number of problems found.
+
+        Damage is logged and latched by the store's health latch.
+        """
+        report = self.memory.verify_storage()
+        if report.ok:
+            log.info(
+                "integrity check: ok in %.1f s", report.duration_s, extra={"rows": report.rows}
+            )
+        return len(report.problems)
 
     def purge_expired(self) -> int:
         """Delete expired entries; returns how many."""

@@ -75,6 +75,7 @@ class Daemon:
             "MEMORYD_DISK_RECHECK_INTERVAL_S": str(WORKER_INTERVAL_S),
             "MEMORYD_INDEX_SAVE_INTERVAL_S": str(WORKER_INTERVAL_S),
             "MEMORYD_TTL_PURGE_INTERVAL_S": str(WORKER_INTERVAL_S),
+            "MEMORYD_RATE_LIMIT_TOKEN_RPS": "0",  # the write phases send bursts on purpose
         }
         self.env = env
         self.settings = Settings(

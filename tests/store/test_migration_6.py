@@ -1,14 +1,18 @@
 """Migration 6 (``memories`` ids unique per namespace) on a store made at version 5.
 
-The version-5 store is written by the real engine with the schema stopped at
-version 5, with data in every table; migration 6 then runs when the engine
-opens it normally. Every table keeps its rows exactly, ``memories`` keeps its
-rowids (the FTS and vector key), its indexes and the ``keyword_log``
-triggers, and search, history and the vector-index checkpoint still work.
+The version-5 store holds data the real engine wrote in every table: the
+engine fills a store of the current schema, and its rows are copied, column
+by column, into a database migrated only up to version 5 (the engine itself
+writes columns of later migrations, such as the checksums of migration 8).
+Migration 6 alone keeps every row of every table exactly, ``memories`` keeps
+its rowids (the FTS and vector key), its indexes and the ``keyword_log``
+triggers; after the remaining migrations, search, history and the
+vector-index checkpoint still work.
 """
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import uuid
 from pathlib import Path
@@ -16,9 +20,9 @@ from typing import Any
 
 import pytest
 
-import memoryd.store.sqlite as sqlite_store
 from memoryd import IdConflict, Memory, Settings
 from memoryd.records import record_from_input
+from memoryd.store.connection import Pragmas
 from memoryd.store.maintenance import consistency_report
 from memoryd.store.migrations import MIGRATIONS, applied_versions, migrate
 from memoryd.types import MemoryInput
@@ -59,23 +63,28 @@ def _fill_version_5(memory: Memory) -> dict[str, Any]:
     return {"kept": kept, "old": old, "new": new, "queued_id": queued.id}
 
 
-def _tables(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (FTS shadow tables included), rowids first where they exist."""
+def _without_rowid(conn: sqlite3.Connection, table: str) -> bool:
+    sql = conn.execute("SELECT sql FROM main.sqlite_schema WHERE name = ?", (table,)).fetchone()
+    return "WITHOUT ROWID" in str(sql[0]).upper()
+
+
+def _plain_tables(conn: sqlite3.Connection) -> list[tuple[str, bool]]:
+    """``(name, without rowid)`` of every table but SQLite's own and the FTS5 virtual table
+    (its shadow tables are included)."""
     names = [
         r[0]
         for r in conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
+            "SELECT name FROM main.sqlite_schema WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
         )
     ]
+    return [(name, _without_rowid(conn, name)) for name in names]
+
+
+def _tables(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (FTS shadow tables included), rowids first where they exist."""
     out: dict[str, list[tuple[Any, ...]]] = {}
-    for name in names:
-        without_rowid = (
-            "WITHOUT ROWID"
-            in conn.execute("SELECT sql FROM sqlite_schema WHERE name = ?", (name,))
-            .fetchone()[0]
-            .upper()
-        )
+    for name, without_rowid in _plain_tables(conn):
         select = f"SELECT * FROM {name}" if without_rowid else f"SELECT rowid, * FROM {name}"
         out[name] = sorted(tuple(r) for r in conn.execute(select))
     return out
@@ -96,21 +105,41 @@ def _full_schema(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in conn.execute("SELECT * FROM sqlite_schema ORDER BY type, name")]
 
 
+def _copy_into_version_5(source: Path, target: Path) -> None:
+    """Copy every table of ``source`` into a new database at ``target`` migrated to version 5.
+
+    Only the columns version 5 has are copied, the FTS5 index as its shadow
+    tables; ``keyword_log`` first, so that the rows its triggers add for the
+    copied ``memories`` come after its own.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(target), isolation_level=None)
+    Pragmas().apply(conn)
+    assert migrate(conn, target=5) == 5
+    conn.execute("ATTACH DATABASE ? AS source", (str(source),))
+    tables = [name for name, _ in _plain_tables(conn) if name != "schema_migrations"]
+    conn.execute("BEGIN")
+    for table in sorted(tables, key=lambda name: name != "keyword_log"):
+        columns = ", ".join(r[1] for r in conn.execute(f"PRAGMA main.table_info({table})"))
+        rowid = "" if _without_rowid(conn, table) else "rowid, "
+        conn.execute(  # OR REPLACE: the new FTS5 shadow tables hold their initial rows
+            f"INSERT OR REPLACE INTO main.{table}({rowid}{columns}) "
+            f"SELECT {rowid}{columns} FROM source.{table}"
+        )
+    conn.execute("COMMIT")
+    conn.execute("DETACH DATABASE source")
+    conn.close()
+
+
 @pytest.fixture
 def version_5_store(
-    settings: Settings, embedder: Any, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, embedder: Any, tmp_path: Path
 ) -> tuple[Settings, dict[str, Any]]:
-    def version_5(conn: sqlite3.Connection) -> int:
-        # The engine reads its store id at open; migration 7 keeps an id already set.
-        version = migrate(conn, target=5)
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', 'version-5-store')")
-        return version
-
-    monkeypatch.setattr(sqlite_store, "migrate", version_5)
-    with Memory(settings, embedder=embedder, background=False) as memory:
-        assert memory.store.schema_version == 5
+    current = settings.model_copy(update={"data_dir": tmp_path / "current"})
+    with Memory(current, embedder=embedder, background=False) as memory:
         found = _fill_version_5(memory)
-    monkeypatch.undo()
+    _copy_into_version_5(current.db_path, settings.db_path)
+    shutil.copytree(current.index_dir, settings.index_dir)
     return settings, found
 
 
@@ -118,23 +147,24 @@ def test_migration_6_keeps_every_row_rowid_index_and_trigger(
     version_5_store: tuple[Settings, dict[str, Any]], embedder: Any, tmp_path: Path
 ) -> None:
     settings, found = version_5_store
-    conn = sqlite3.connect(str(settings.db_path))
+    conn = sqlite3.connect(str(settings.db_path), isolation_level=None)
     before = _tables(conn)
     memories_schema_v5 = _schema(conn, "memories")
-    conn.close()
     assert all(before[t] for t in before if t != "schema_migrations"), [
         t for t, rows in before.items() if not rows
     ]
+    assert migrate(conn, target=6) == 6
+    after = _tables(conn)
+    assert {t: rows for t, rows in after.items() if t != "schema_migrations"} == {
+        t: rows for t, rows in before.items() if t != "schema_migrations"
+    }
+    schema = _schema(conn, "memories")
+    assert memories_schema_v5 <= schema  # every index and trigger of version 5, recreated
+    assert sum(1 for kind, _ in schema if kind == "trigger") == 3
+    conn.close()
     with Memory(settings, embedder=embedder, background=False) as memory:
         writer = memory.store.pool.writer
         assert applied_versions(writer)[-1] == MIGRATIONS[-1].version >= 6
-        after = _tables(memory.store.pool.reader())
-        assert {t: rows for t, rows in after.items() if t != "schema_migrations"} == {
-            t: rows for t, rows in before.items() if t != "schema_migrations"
-        }
-        schema = _schema(writer, "memories")
-        assert memories_schema_v5 <= schema  # every index and trigger of version 5, recreated
-        assert sum(1 for kind, _ in schema if kind == "trigger") == 3
         unique = [
             r
             for r in writer.execute("PRAGMA index_list(memories)")
@@ -190,7 +220,7 @@ def test_migration_6_rolls_back_whole(
     assert applied_versions(conn)[-1] == 5
     assert _tables(conn) == before and _full_schema(conn) == schema
     monkeypatch.undo()
-    assert migrate(conn) == MIGRATIONS[-1].version
+    assert migrate(conn, target=6) == 6
     after = _tables(conn)
     assert {t: r for t, r in after.items() if t != "schema_migrations"} == {
         t: r for t, r in before.items() if t != "schema_migrations"

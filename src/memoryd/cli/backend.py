@@ -29,16 +29,8 @@ from memoryd.lifecycle.identity import (
     require_same_store,
 )
 from memoryd.lifecycle.runtime import healthz, read_runtime, read_token
-from memoryd.types import (
-    ForgetResult,
-    Kind,
-    MemoryEntry,
-    MemoryInput,
-    Page,
-    SearchParams,
-    SearchResult,
-    StoreStats,
-)
+from memoryd.reports import ForgetResult, StoreStats
+from memoryd.types import Kind, MemoryEntry, MemoryInput, Page, SearchParams, SearchResult
 
 __all__ = ["Backend", "daemon_answers", "open_backend"]
 

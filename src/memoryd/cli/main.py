@@ -25,6 +25,7 @@ def _load_app() -> Any:
         patterns,
         serve,
         service,
+        storage,
         transfer,
     )
     from memoryd.cli.app import app

@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from memoryd.types import MemoryEntry, Page, SearchResult, StoreStats
+from memoryd.reports import StoreStats
+from memoryd.types import MemoryEntry, Page, SearchResult
 
 __all__ = ["OutputFormat", "render", "stderr_console", "stdout_console"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
@@ -15,7 +16,7 @@ from memoryd.cli.app import app, state_of
 from memoryd.cli.backend import Backend
 from memoryd.cli.progress import ProgressBar
 from memoryd.cli.render import render
-from memoryd.io.jsonl import JsonlRecord, parse_record, read_jsonl, write_jsonl
+from memoryd.io.jsonl import JsonlRecord, parse_record, read_jsonl, spool_jsonl, write_jsonl
 from memoryd.io.locomo import conversation_inputs, namespace_for, read_locomo
 from memoryd.types import MemoryEntry, MemoryInput
 
@@ -144,18 +145,28 @@ def export(
         str | None, typer.Option("--namespace", "-n", help="Only this namespace (default: all).")
     ] = None,
 ) -> None:
-    """Export entries as JSONL with vectors (lossless; re-import with `memoryd import`)."""
+    """Export entries as JSONL with vectors (lossless; re-import with `memoryd import`).
+
+    Nothing is written unless the whole export was read: stdout gets it once
+    complete, a file is written under a temporary name and renamed at the end.
+    """
     state = state_of(ctx)
     with state.backend() as engine:
         if path == "-":
-            write_jsonl(engine.export(namespace=namespace), sys.stdout)
+            spooled = spool_jsonl(engine.export(namespace=namespace))
+            with spooled.file:
+                shutil.copyfileobj(spooled.file, sys.stdout.buffer)
             sys.stdout.flush()
             return
         target = Path(path)
         partial = target.with_name(f".{target.name}.partial")
-        with partial.open("w", encoding="utf-8") as stream:
-            count = write_jsonl(engine.export(namespace=namespace), stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        partial.replace(target)
+        try:
+            with partial.open("w", encoding="utf-8") as stream:
+                count = write_jsonl(engine.export(namespace=namespace), stream)
+                stream.flush()
+                os.fsync(stream.fileno())
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     render({"exported": count, "path": str(target)}, state.output)

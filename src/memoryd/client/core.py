@@ -21,10 +21,9 @@ from memoryd.config import Settings, load_settings
 from memoryd.errors import MemorydError, ValidationError
 from memoryd.inputs import coerce_input, explicit_fields
 from memoryd.lifecycle.identity import require_same_store
+from memoryd.reports import ForgetResult, ForgetScope, IntegrityReport, StoreStats
 from memoryd.types import (
     Filter,
-    ForgetResult,
-    ForgetScope,
     Kind,
     MemoryEntry,
     MemoryInput,
@@ -32,7 +31,6 @@ from memoryd.types import (
     Page,
     SearchParams,
     SearchResult,
-    StoreStats,
 )
 
 __all__ = ["ClientCore"]
@@ -308,6 +306,10 @@ class ClientCore:
             raise ValidationError(f"invalid forget scope: {exc}") from exc
         body = scope.model_dump(mode="json", exclude_none=True)
         return ForgetResult.model_validate(self._t.json("POST", "/v1/forget", json=body))
+
+    def verify_storage(self) -> IntegrityReport:
+        """Verify the daemon's store file now (see ``Memory.verify_storage``)."""
+        return IntegrityReport.model_validate(self._t.json("POST", "/v1/storage/verify"))
 
     # --- export / import ----------------------------------------------------
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:

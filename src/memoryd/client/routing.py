@@ -23,7 +23,9 @@ Answers with a 4xx status (``NotFound``, ``ValidationError``...) are the
 caller's errors and are raised as they are, never retried elsewhere; so are
 507 ``StorageFull`` (the disk is full for every engine on the data dir),
 ``StorageReadOnly`` (503: the daemon's disk failed under the store, and an
-in-process engine on the same data dir must not write there either) and 429
+in-process engine on the same data dir must not write there either),
+``StoreCorrupted`` (503 ``storage_corrupted``: the store file is damaged, and
+an in-process engine on the same file would meet the same damage) and 429
 ``RateLimited``: the transport has already waited for its ``Retry-After`` as
 long as ``settings.rate_limit_max_wait_s`` allows; it is never served
 in-process (that would bypass the limit) and never opens the circuit. A write
@@ -49,6 +51,7 @@ from memoryd.errors import (
     RateLimited,
     StorageFull,
     StorageReadOnly,
+    StoreCorrupted,
     Timeout,
 )
 from memoryd.lifecycle.identity import find_daemon
@@ -82,14 +85,16 @@ class Routed(Generic[T]):
 
 
 def _daemon_failure(exc: MemorydError) -> bool:
-    """Errors that mean "the daemon could not serve this", not "the request was wrong".
+    """Errors that mean "the daemon could not serve this", not "the request was wrong"
+    nor "the store is damaged".
 
     ``StorageFull`` (507) is not one: the daemon is healthy and the disk is
     full for an in-process engine on the same data dir too. Nor is
     ``StorageReadOnly``: the store's disk failed (fail-stop), whoever writes;
-    nor ``RateLimited`` (429), which is the caller's.
+    nor ``StoreCorrupted``: the file is damaged for every engine; nor
+    ``RateLimited`` (429), which is the caller's.
     """
-    if isinstance(exc, StorageFull | StorageReadOnly | RateLimited):
+    if isinstance(exc, StorageFull | StorageReadOnly | StoreCorrupted | RateLimited):
         return False
     return isinstance(exc, BackendUnavailable | Timeout) or exc.http_status >= 500
 

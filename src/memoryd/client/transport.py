@@ -301,7 +301,7 @@ class Transport:
         response = self._send(method, path, stream=True, **kwargs)
         try:
             if response.status >= 400:
-                response.read()
+                response.read(cache_content=True)  # ``error`` reads ``response.data``
                 raise self.error(response)
             with self._mapped(method, path):
                 for line in response:

@@ -9,18 +9,33 @@ is saved as a new memory. Blank lines are skipped.
 Vectors are written as JSON lists of the stored float32 values; reading them
 back as float32 gives the same bits (every float32 is exactly representable
 as the float64 that JSON carries).
+
+An export is written in full before it is handed on (:func:`spool_jsonl`): a
+damaged store fails the export with an error instead of a stream that stops
+half-way after a success status.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
-from memoryd.errors import ValidationError
+from memoryd.errors import StorageError, StorageFull, ValidationError
 from memoryd.types import MemoryEntry, MemoryInput
 
-__all__ = ["JsonlRecord", "is_exported_entry", "parse_record", "read_jsonl", "write_jsonl"]
+__all__ = [
+    "JsonlRecord",
+    "Spooled",
+    "is_exported_entry",
+    "parse_record",
+    "read_jsonl",
+    "spool_jsonl",
+    "write_jsonl",
+]
 
 #: A parsed line: an exported entry (lossless restore) or an input (new memory).
 JsonlRecord = MemoryEntry | MemoryInput
@@ -84,3 +99,62 @@ def write_jsonl(entries: Iterable[MemoryEntry], stream: IO[str]) -> int:
         stream.write("\n")
         count += 1
     return count
+
+
+class Spooled:
+    """A complete JSONL export in an anonymous temporary file (nothing is left on disk).
+
+    Attributes:
+        file: the file, positioned at its start.
+        count: entries written.
+        size: bytes written.
+    """
+
+    def __init__(self, file: IO[bytes], count: int, size: int) -> None:
+        self.file, self.count, self.size = file, count, size
+
+    def chunks(self, chunk_bytes: int = 1 << 16) -> Iterator[bytes]:
+        """The file's bytes in chunks of at most ``chunk_bytes``; closes it at the end."""
+        try:
+            while data := self.file.read(chunk_bytes):
+                yield data
+        finally:
+            self.file.close()
+
+
+def spool_jsonl(entries: Iterable[MemoryEntry], *, directory: Path | None = None) -> Spooled:
+    """Write every entry to an anonymous temporary file first (in ``directory``, else the
+    system's temporary folder); returns it rewound.
+
+    An error while reading the entries (``StoreCorrupted`` on a damaged row)
+    propagates before anything is sent, and the file is gone.
+
+    Raises:
+        StorageFull: the temporary file's disk is full.
+        StorageError: it cannot be written for another reason.
+    """
+    try:
+        handle = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - returned open
+    except OSError as exc:
+        raise _spool_error(exc) from exc
+    try:
+        count = 0
+        for entry in entries:
+            handle.write(entry.model_dump_json().encode() + b"\n")
+            count += 1
+        handle.flush()
+        size = handle.tell()
+        handle.seek(0)
+    except OSError as exc:
+        handle.close()
+        raise _spool_error(exc) from exc
+    except BaseException:
+        handle.close()
+        raise
+    return Spooled(handle, count, size)
+
+
+def _spool_error(exc: OSError) -> Exception:
+    if exc.errno == errno.ENOSPC:
+        return StorageFull("no disk space to prepare the export; free disk space")
+    return StorageError(f"cannot prepare the export: {exc}")

@@ -8,6 +8,7 @@ before the engine closes the store.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from typing import Any
@@ -25,6 +26,8 @@ from memoryd.learning.reflection import Reflector
 from memoryd.learning.store import EpisodeStore
 from memoryd.learning.worker import ExtractionWorker, Extractor, embed_texts
 from memoryd.records import text_hash
+
+log = logging.getLogger("memoryd.learning")
 
 __all__ = ["LearningCore"]
 
@@ -65,7 +68,10 @@ class LearningCore(EngineCore):
         if self._closed:
             return
         self.extraction_worker.stop()
-        self.flush_retrievals()
+        if self.store.health.corrupted:
+            log.warning("retrieval counts not saved: the store is damaged and refuses writes")
+        else:
+            self.flush_retrievals()
         super().close()
 
     # --- helpers shared by the mixins --------------------------------------------

@@ -16,9 +16,9 @@ import numpy.typing as npt
 
 from memoryd.learning.store import refresh_pattern_counts
 from memoryd.records import text_hash
+from memoryd.reports import ForgetScope
 from memoryd.store.erasure import delete_where_in, mark_erase_pending, purge_cache
 from memoryd.store.rows import decode_vector, encode_vector
-from memoryd.types import ForgetScope
 
 __all__ = ["LearningCounts", "forget_learning"]
 

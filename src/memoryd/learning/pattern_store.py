@@ -32,6 +32,7 @@ from memoryd.learning.models import Episode, Pattern, PatternEffectiveness
 from memoryd.learning.scoring import effectiveness_evidence, recency_decay, wilson_lower_bound
 from memoryd.learning.store import refresh_pattern_counts
 from memoryd.store.connection import ConnectionPool
+from memoryd.store.embedding_queue import CACHE_INSERT, cache_row
 from memoryd.store.filters import dumps
 from memoryd.store.rows import decode_vector, encode_vector, from_ts
 
@@ -293,8 +294,8 @@ class PatternStore:
                     updated += 1
                 if vec is not None:
                     conn.execute(
-                        "INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
-                        (self.model, text_hashes[cand.key], encode_vector(vec)),
+                        CACHE_INSERT,
+                        cache_row(self.model, text_hashes[cand.key], encode_vector(vec)),
                     )
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO pattern_sources VALUES (?,?,?,?,?,?)",

@@ -229,6 +229,8 @@ class ExtractionWorker:
             self._wake.clear()
             if self._stop.is_set():
                 break
+            if self.extractor.patterns.pool.health.corrupted:
+                continue  # a damaged store refuses writes; retrying would only repeat that
             try:
                 self.flush()
                 self.extractor.run(limit=_BATCH, stop=self._stop)

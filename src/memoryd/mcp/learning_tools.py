@@ -32,7 +32,7 @@ from memoryd.learning.models import (
 from memoryd.mcp.backend import Backend
 from memoryd.mcp.models import Served, served
 from memoryd.mcp.tools import present, run_tool
-from memoryd.types import StoreStats
+from memoryd.reports import StoreStats
 
 __all__ = ["register_learning_tools"]
 

@@ -28,7 +28,7 @@ import uvicorn
 import memoryd
 from memoryd.config import Settings
 from memoryd.engine import Memory
-from memoryd.errors import AlreadyRunning, ConfigError, MemorydError, StorageError
+from memoryd.errors import AlreadyRunning, ConfigError, MemorydError, StorageError, StorageFull
 from memoryd.lifecycle.notify import sd_notify
 from memoryd.lifecycle.ports import bind_listener
 from memoryd.lifecycle.runtime import RuntimeInfo, remove_runtime, write_runtime
@@ -105,12 +105,14 @@ def _write_pid(settings: Settings, handle: IO[str]) -> None:
 def _known_store_id(settings: Settings) -> str | None:
     """The store id already in the database, for ``daemon.json`` (``None``: a new store).
 
-    An unreadable file is reported by the engine as it opens (``/readyz``);
-    here it only means the id is published once the store is open.
+    An unreadable file is reported by the engine as it opens (``/readyz``),
+    and a full disk (a read-only connection that cannot create the ``-shm``
+    file) is handled there through the space reserve; here either only means
+    the id is published once the store is open.
     """
     try:
         return read_store_id(settings.db_path, busy_timeout_s=settings.busy_timeout_ms / 1000)
-    except StorageError as exc:
+    except (StorageError, StorageFull) as exc:
         log.warning("cannot read the store id yet", extra={"code": exc.code, "reason": exc.message})
         return None
 

@@ -12,7 +12,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from memoryd.types import MAX_CONTENT_CHARS, MemoryInput, StoreStats
+from memoryd.reports import StoreStats
+from memoryd.types import MAX_CONTENT_CHARS, MemoryInput
 
 __all__ = [
     "BatchInput",

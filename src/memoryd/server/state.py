@@ -6,6 +6,12 @@ loads. Until then routes answer 503 ``backend_unavailable`` and ``/readyz``
 says why. After a disk I/O error the store is read-only (fail-stop): reads
 are served, writes get 503 ``storage_read_only`` and ``/readyz`` answers 503
 with that reason until the daemon is restarted.
+
+A damaged store (RELIABILITY.md R7) never stops the daemon: ``/healthz``
+stays 200 and ``/readyz`` answers 503 ``storage_corrupted: ...``. If the
+store opened, reads keep working where the damage allows and writes get 503
+``storage_corrupted`` with the restore hint; if it could not be opened at
+all, every route answers that error.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Callable
 
 from memoryd.config import Settings
 from memoryd.engine import Memory
-from memoryd.errors import BackendUnavailable, MemorydError, StorageError
+from memoryd.errors import BackendUnavailable, MemorydError, StorageError, StoreCorrupted
 from memoryd.server.activity import Activity
 from memoryd.server.observability import Metrics
 from memoryd.store.identity import StoreIdentity, file_id
@@ -80,6 +86,9 @@ class ServerState:
             return False, f"{self.error.code}: {self.error.message}"
         if self._memory is None:
             return False, "opening the store"
+        health = self._memory.store.health
+        if health.corrupted:
+            return False, f"{StoreCorrupted.code}: {health.error().message}"
         failed = self._memory.store.read_only
         if failed is not None:  # fail-stop after a disk I/O error: reads only until restart
             return False, f"{failed.code}: {failed.message}"
@@ -105,9 +114,13 @@ class ServerState:
         """The open engine.
 
         Raises:
+            StoreCorrupted: the store could not be opened because it is damaged.
             BackendUnavailable: still opening, failed to open, or shutting down.
         """
         memory = self._memory
+        error = self.error
+        if memory is None and isinstance(error, StoreCorrupted) and not self._closing:
+            raise StoreCorrupted(error.message, **error.details)
         if memory is None or self._closing:
             raise BackendUnavailable(f"memoryd is not ready ({self.status()[1]})")
         return memory
@@ -129,7 +142,8 @@ class ServerState:
             error = exc if isinstance(exc, MemorydError) else StorageError(f"cannot open: {exc}")
             self.error = error
             log.error("cannot open the store", exc_info=exc, extra={"code": error.code})
-            if self.on_failure is not None:
+            # A damaged store keeps the daemon up: it says so on every route.
+            if self.on_failure is not None and not isinstance(error, StoreCorrupted):
                 self.on_failure(error)
             return
         if self.on_open is not None:

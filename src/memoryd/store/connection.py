@@ -20,6 +20,10 @@
   reads go on, and a restart recovers (SQLite's WAL recovery keeps every
   commit that reached the disk whole, or drops it whole). A full disk is
   told apart first and is not a fail-stop: it recovers without a restart.
+* Every connection is a :class:`~memoryd.store.health.GuardedConnection`: a
+  statement or fetch that meets a damaged page raises ``StoreCorrupted`` and
+  trips the pool's :class:`~memoryd.store.health.StoreHealth` latch; from then
+  on :meth:`ConnectionPool.write` refuses every write (RELIABILITY.md R7).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from memoryd.errors import (
     ConfigError,
@@ -42,6 +47,8 @@ from memoryd.errors import (
     StorageFull,
     StorageReadOnly,
 )
+from memoryd.store.checksums import register_functions
+from memoryd.store.health import GuardedConnection, StoreHealth, describe, is_corruption
 from memoryd.store.space import SpaceReserve, out_of_space, storage_full
 
 __all__ = [
@@ -143,9 +150,13 @@ def is_io_failure(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) in FAIL_STOP_CODES
 
 
-def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
+def translate_sqlite_error(
+    exc: sqlite3.Error, path: Path, health: StoreHealth | None = None
+) -> Exception:
     """Map a sqlite3 error to the memoryd tree.
 
+    A damaged file (:func:`~memoryd.store.health.is_corruption`) becomes
+    ``StoreCorrupted`` (tripping ``health`` when given).
     A constraint failure is the caller's conflict, never a server error: a
     UNIQUE/PRIMARY KEY failure on an ``id`` column is ``IdConflict``
     (``id_conflict``), any other ``Conflict`` (``conflict``), both 409 and
@@ -157,6 +168,9 @@ def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
     ``StorageReadOnly`` (the pool latches it, see :class:`ConnectionPool`);
     anything else ``StorageError``.
     """
+    if is_corruption(exc):
+        health = health or StoreHealth(path)
+        return health.mark_corrupted("sqlite", describe(exc))
     if isinstance(exc, sqlite3.IntegrityError):
         text = str(exc).lower()
         constraint = str(exc)  # e.g. "UNIQUE constraint failed: memories.namespace, memories.id"
@@ -187,10 +201,25 @@ class ConnectionPool:
         pragmas: required settings, verified on the writer at open.
         reserve: the data dir's space reserve; while it is released, writes
             raise ``StorageFull`` before they begin.
+        health: the store's corruption latch (a new one if omitted).
+        read_only_file: open every connection read-only (``mode=ro``): nothing,
+            not even the checkpoint SQLite runs when the last connection
+            closes, writes to the files. Used for a store found damaged
+            before it was opened, and by ``memoryd storage verify``.
+
+    Raises:
+        ConfigError: SQLite refused the required settings.
+        StoreCorrupted: the file is not a database or is damaged.
     """
 
     def __init__(
-        self, path: Path, pragmas: Pragmas, *, reserve: SpaceReserve | None = None
+        self,
+        path: Path,
+        pragmas: Pragmas,
+        *,
+        reserve: SpaceReserve | None = None,
+        health: StoreHealth | None = None,
+        read_only_file: bool = False,
     ) -> None:
         self.path = path
         self.pragmas = pragmas
@@ -198,6 +227,8 @@ class ConnectionPool:
         #: ``time.monotonic()`` of the first write refused for space since the
         #: last recovery (:meth:`SQLiteStore.storage_upkeep` clears it), else ``None``.
         self.full_since: float | None = None
+        self.health = health or StoreHealth(path)
+        self.read_only_file = read_only_file
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -213,13 +244,17 @@ class ConnectionPool:
             raise
 
     def _connect(self, *, readonly: bool) -> sqlite3.Connection:
+        target = f"file:{quote(str(self.path))}?mode=ro" if self.read_only_file else str(self.path)
         conn = sqlite3.connect(
-            str(self.path),
+            target,
             isolation_level=None,
             check_same_thread=False,
             timeout=self.pragmas.busy_timeout_ms / 1000,
+            factory=GuardedConnection,
+            uri=self.read_only_file,
         )
         conn.row_factory = sqlite3.Row
+        register_functions(conn)
         try:
             self.pragmas.apply(conn)
             if readonly:
@@ -228,13 +263,14 @@ class ConnectionPool:
             # e.g. "database is locked": switching a new file to WAL needs an
             # exclusive lock, which another process's open transaction blocks.
             conn.close()
-            if readonly or out_of_space(exc, self.path):
+            if readonly or out_of_space(exc, self.path) or is_corruption(exc):
                 # A full disk (the -shm file cannot grow) is not a refused setting.
-                raise translate_sqlite_error(exc, self.path) from exc
+                raise translate_sqlite_error(exc, self.path, self.health) from exc
             raise ConfigError(
                 f"SQLite refused the required settings on {self.path}: {exc}",
                 path=str(self.path),
             ) from exc
+        conn.health = self.health
         return conn
 
     def reader(self) -> sqlite3.Connection:
@@ -266,7 +302,7 @@ class ConnectionPool:
         Every use of :attr:`writer` outside :meth:`write` passes its errors
         through here, so no write path misses the fail-stop.
         """
-        error = translate_sqlite_error(exc, self.path)
+        error = translate_sqlite_error(exc, self.path, self.health)
         if isinstance(error, StorageReadOnly) and self.read_only is None:
             self.read_only = error
             log.critical(
@@ -285,10 +321,13 @@ class ConnectionPool:
             StorageFull: the disk is full (or the space reserve is released).
             StorageReadOnly: this write met a disk I/O error, or an earlier one
                 did (then nothing is sent to SQLite at all).
+            StoreCorrupted: the store was found damaged (nothing is written then).
             StorageError: any other SQLite failure.
         """
         if self._closed:
             raise StorageError("store is closed", path=str(self.path))
+        if self.health.corrupted:
+            raise self.health.error()
         with self._write_lock:
             self.refuse_if_read_only()
             try:
@@ -403,6 +442,31 @@ class ConnectionPool:
             finally:
                 conn.execute(f"PRAGMA busy_timeout={int(self.pragmas.busy_timeout_ms)}")
         return bool(busy == 0 and frames == copied)
+
+    @contextmanager
+    def rolled_back(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the writer that is always rolled back.
+
+        For checks that SQLite runs as a write statement but that change
+        nothing (FTS5's ``integrity-check``); allowed on a damaged store.
+        Other writes of this process wait for it.
+
+        Raises:
+            StorageError: the pool is read-only or closed, or the lock was not granted.
+        """
+        if self._closed or self.read_only_file:
+            raise StorageError("no write transaction on a read-only store", path=str(self.path))
+        with self._write_lock:
+            conn = self.writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise translate_sqlite_error(exc, self.path, self.health) from exc
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
 
     def close(self) -> None:
         """Close every connection (idempotent).

@@ -15,11 +15,29 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from memoryd.store.checksums import checksum
 from memoryd.store.connection import SQL_CHUNK
 from memoryd.store.index_upkeep import IndexUpkeepMixin
 from memoryd.store.rows import decode_vector, encode_vector
 
-__all__ = ["EmbeddingQueueMixin"]
+__all__ = ["CACHE_INSERT", "VECTOR_UPSERT", "EmbeddingQueueMixin", "cache_row", "vector_row"]
+
+#: Adds a computed vector to ``embedding_cache``; parameters: :func:`cache_row`.
+CACHE_INSERT = (
+    "INSERT OR IGNORE INTO embedding_cache(model, text_hash, vector, checksum) VALUES (?,?,?,?)"
+)
+#: Stores a row's vector; parameters: :func:`vector_row`.
+VECTOR_UPSERT = "INSERT OR REPLACE INTO vectors(rowid, vector, checksum) VALUES (?,?,?)"
+
+
+def cache_row(model: str, text_hash: str, blob: bytes) -> tuple[str, str, bytes, int]:
+    """Parameters of :data:`CACHE_INSERT`, checksum included (``store/checksums.py``)."""
+    return model, text_hash, blob, checksum(model, text_hash, blob)
+
+
+def vector_row(rowid: int, blob: bytes) -> tuple[int, bytes, int]:
+    """Parameters of :data:`VECTOR_UPSERT`, checksum included."""
+    return rowid, blob, checksum(rowid, blob)
 
 
 class EmbeddingQueueMixin(IndexUpkeepMixin):
@@ -107,15 +125,12 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
                     )
                     continue
                 blob = encode_vector(vector)
-                conn.execute("INSERT OR REPLACE INTO vectors VALUES (?, ?)", (rowid, blob))
+                conn.execute(VECTOR_UPSERT, vector_row(rowid, blob))
                 conn.execute(
                     "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?,'upsert')",
                     (rowid, row[0]),
                 )
-                conn.execute(
-                    "INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
-                    (self.model, text_hash, blob),
-                )
+                conn.execute(CACHE_INSERT, cache_row(self.model, text_hash, blob))
                 conn.execute(
                     "UPDATE memories SET embedding_model = ?, dim = ? WHERE rowid = ?",
                     (self.model, self.dim, rowid),
@@ -136,16 +151,26 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
             )
 
     def cached_vectors(self, text_hashes: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
-        """Vectors already computed by this model for these text hashes."""
+        """Vectors already computed by this model for these text hashes.
+
+        Raises:
+            StoreCorrupted: a cached vector does not match its checksum (it
+                would otherwise be copied into new rows).
+        """
         out: dict[str, npt.NDArray[np.float32]] = {}
         conn = self.pool.reader()
         for start in range(0, len(text_hashes), SQL_CHUNK):
             chunk = list(text_hashes[start : start + SQL_CHUNK])
             marks = ",".join("?" * len(chunk))
             for row in conn.execute(
-                f"SELECT text_hash, vector FROM embedding_cache WHERE model = ? "  # nosec B608 # constant SQL, '?' marks; values bound
+                f"SELECT text_hash, vector, checksum FROM embedding_cache WHERE model = ? "  # nosec B608 # constant SQL, '?' marks; values bound
                 f"AND text_hash IN ({marks})",
                 (self.model, *chunk),
             ):
+                if checksum(self.model, row[0], row[1]) != row[2]:
+                    raise self.pool.health.mark_corrupted(
+                        "checksum",
+                        f"embedding_cache text_hash {row[0]} does not match its checksum",
+                    )
                 out[row[0]] = decode_vector(row[1])
         return out

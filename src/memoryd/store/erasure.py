@@ -33,8 +33,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from memoryd.reports import ForgetScope
+from memoryd.store.checksums import fts_checksum
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool
-from memoryd.types import ForgetScope
 
 __all__ = [
     "DeletedRows",
@@ -156,7 +157,14 @@ def delete_memory_rows(
                 [namespace, *chunk],
             )
     for rowid, context in (contexts or {}).items():
+        row = conn.execute("SELECT body, ns FROM memories_fts WHERE rowid = ?", (rowid,)).fetchone()
+        if row is None:
+            continue  # deleted meanwhile, or in this very call
         conn.execute("UPDATE memories_fts SET context = ? WHERE rowid = ?", (context, rowid))
+        conn.execute(  # the row's FTS checksum follows (store/checksums.py)
+            "UPDATE memories SET fts_checksum = ? WHERE rowid = ?",
+            (fts_checksum(str(row["body"]), context, str(row["ns"])), rowid),
+        )
         conn.execute("INSERT INTO keyword_log(rowid) VALUES (?)", (rowid,))
     out.embedding_cache = purge_cache(conn, model, hashes)
     if out.rows:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
+from memoryd.errors import StoreCorrupted
+from memoryd.reports import StoreStats
 from memoryd.store.rows import decode_vector
 from memoryd.store.sqlite import SQLiteStore
 from memoryd.store.vector_index import same_vector
-from memoryd.types import StoreStats
 
 __all__ = ["consistency_report", "store_stats"]
 
@@ -18,19 +20,40 @@ def _size(path: str) -> int:
     return os.path.getsize(path) if os.path.exists(path) else 0
 
 
-def store_stats(store: SQLiteStore) -> StoreStats:
-    """Counts by kind and namespace, vector/queue sizes, file sizes in bytes."""
+def _counts(store: SQLiteStore) -> dict[str, Any]:
+    """The row counts of :class:`StoreStats`; ``None`` / empty where damage stops the count."""
     conn = store.pool.reader()
-    by_kind = dict(conn.execute("SELECT kind, COUNT(*) FROM memories GROUP BY kind").fetchall())
-    by_ns = dict(
-        conn.execute("SELECT namespace, COUNT(*) FROM memories GROUP BY namespace").fetchall()
-    )
+    try:
+        by_kind = dict(conn.execute("SELECT kind, COUNT(*) FROM memories GROUP BY kind").fetchall())
+        by_ns = dict(
+            conn.execute("SELECT namespace, COUNT(*) FROM memories GROUP BY namespace").fetchall()
+        )
+        counted: dict[str, Any] = {
+            "total": sum(by_kind.values()),
+            "by_kind": by_kind,
+            "by_namespace": by_ns,
+        }
+    except StoreCorrupted:  # latched and logged; the stats still say what is known
+        counted = {"total": None, "by_kind": {}, "by_namespace": {}}
+    try:
+        counted["vectors"] = int(conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+    except StoreCorrupted:
+        counted["vectors"] = None
+    try:
+        counted["pending_embeddings"] = store.pending_embeddings()
+    except StoreCorrupted:
+        counted["pending_embeddings"] = None
+    return counted
+
+
+def store_stats(store: SQLiteStore) -> StoreStats:
+    """Counts by kind and namespace, vector/queue sizes, file sizes in bytes, integrity.
+
+    Works on a damaged store: counts that meet the damage are ``None``.
+    """
     return StoreStats(
-        total=sum(by_kind.values()),
-        by_kind=by_kind,
-        by_namespace=by_ns,
-        vectors=conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0],
-        pending_embeddings=store.pending_embeddings(),
+        **_counts(store),
+        integrity=store.health.status(),
         embedding_model=store.model,
         dim=store.dim,
         db_path=str(store.path),

@@ -63,6 +63,14 @@ On-disk layout (version 1):
   (:func:`memoryd.store.identity.read_store_id`). A byte copy of the file
   keeps the id; the daemon's answer also names its file (device and inode),
   so a copy is told apart from the store itself.
+* (version 8, ``store/checksums.py``) CRC-32 checksums: ``memories.checksum``
+  (every stored column), ``memories.fts_checksum`` (the row's FTS5 columns),
+  ``vectors.checksum`` and ``embedding_cache.checksum``, kept by triggers in
+  the writing transaction; existing rows get theirs in the migration. The
+  triggers call the SQL function ``memoryd_checksum``, which :func:`migrate`
+  and every pool connection register (a connection without it cannot write
+  these tables). A later migration that rebuilds one of these tables must
+  recreate its triggers (``checksums.TRIGGERS``).
 * (version 9) an index on ``memories.text_hash``: deleting a row purges its
   ``embedding_cache`` entry unless another row has the same text
   (``store/erasure.py``), one indexed lookup per text.
@@ -75,6 +83,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from memoryd.store.checksums import (
+    CACHE_COLUMNS,
+    FTS_COLUMNS,
+    TRIGGERS,
+    VECTOR_COLUMNS,
+    register_functions,
+    row_checksum_sql,
+)
 from memoryd.store.table_rebuild import rebuild_table
 
 __all__ = ["MIGRATIONS", "Migration", "applied_versions", "migrate", "pending"]
@@ -377,6 +393,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        8,
+        "checksums",
+        (
+            "ALTER TABLE memories ADD COLUMN fts_checksum INTEGER",
+            "ALTER TABLE memories ADD COLUMN checksum INTEGER",
+            "ALTER TABLE vectors ADD COLUMN checksum INTEGER",
+            "ALTER TABLE embedding_cache ADD COLUMN checksum INTEGER",
+            *TRIGGERS,
+            # Fires memories_checksum_update, which fills memories.checksum.
+            "UPDATE memories SET fts_checksum = (SELECT "  # nosec B608 # our table and column names only
+            + row_checksum_sql(FTS_COLUMNS, "f.")
+            + " FROM memories_fts f WHERE f.rowid = memories.rowid)",
+            "UPDATE vectors SET checksum = " + row_checksum_sql(VECTOR_COLUMNS),  # nosec B608 # our table and column names only
+            "UPDATE embedding_cache SET checksum = " + row_checksum_sql(CACHE_COLUMNS),  # nosec B608 # our table and column names only
+        ),
+    ),
+    Migration(
         9,
         "erasure_indexes",
         ("CREATE INDEX IF NOT EXISTS ix_memories_text_hash ON memories(text_hash)",),
@@ -416,6 +449,7 @@ def migrate(conn: sqlite3.Connection, *, target: int | None = None) -> int:
     Returns:
         The schema version after migrating.
     """
+    register_functions(conn)
     for migration in pending(conn, target=target):
         conn.execute("BEGIN IMMEDIATE")
         try:

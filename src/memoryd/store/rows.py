@@ -1,6 +1,9 @@
 """Conversions between ``memories`` rows, pydantic entries and vector BLOBs.
 
 Vectors are stored as little-endian float32 BLOBs of ``4 * dim`` bytes.
+Rows selected with :data:`ENTRY_COLUMNS` carry every column their checksum
+covers (``store/checksums.py``), so :func:`entry_row_intact` can verify them
+before they are served.
 """
 
 from __future__ import annotations
@@ -14,15 +17,22 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from memoryd.store.checksums import MEMORY_COLUMNS, checksum, select_list
 from memoryd.types import MemoryEntry
 
-__all__ = ["ENTRY_COLUMNS", "decode_vector", "encode_vector", "from_ts", "row_to_entry", "to_ts"]
+__all__ = [
+    "ENTRY_COLUMNS",
+    "decode_vector",
+    "encode_vector",
+    "entry_row_intact",
+    "from_ts",
+    "row_to_entry",
+    "to_ts",
+]
 
-ENTRY_COLUMNS = (
-    "m.rowid, m.id, m.namespace, m.kind, m.content, m.content_hash, m.session_id, m.agent_id, "
-    "m.user_id, m.metadata, m.tags, m.importance, m.created_at, m.updated_at, m.expires_at, "
-    "m.embedding_model, m.dim, m.supersedes, m.superseded_by"
-)
+#: Columns selected for an entry: rowid, the checksummed ones in order, the checksum.
+ENTRY_COLUMNS = "m.rowid, " + select_list(MEMORY_COLUMNS, "m.") + ", m.checksum"
+_COVERED = len(MEMORY_COLUMNS)
 _LE_F32 = np.dtype("<f4")
 
 
@@ -48,6 +58,15 @@ def from_ts(value: float | None) -> datetime | None:
 
 def _uuid(value: str | None) -> uuid.UUID | None:
     return None if value is None else uuid.UUID(value)
+
+
+def entry_row_intact(row: sqlite3.Row) -> bool:
+    """Whether a row selected with :data:`ENTRY_COLUMNS` matches its stored checksum."""
+    stored = row[_COVERED + 1]
+    try:
+        return stored is not None and checksum(*row[1 : _COVERED + 1]) == stored
+    except TypeError:  # a value of a type the row never holds (a flipped serial type)
+        return False
 
 
 def row_to_entry(row: sqlite3.Row, vector: list[float] | None = None) -> MemoryEntry:

@@ -8,6 +8,8 @@ id checks run inside that transaction (``store/writes.py``).
 
 Every read query carries the namespace (and expiry, history and filter)
 conditions inside SQL; vector search runs in the namespace's own index.
+Every entry row read is checked against its checksum before it is returned,
+and a damaged store refuses writes (``store/integrity_upkeep.py``).
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ import numpy.typing as npt
 from memoryd.errors import DimensionMismatch, StorageError, StorageReadOnly
 from memoryd.store.backup import backup_database
 from memoryd.store.candidates import CandidatesMixin
+from memoryd.store.checksums import checksum
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas, translate_sqlite_error
 from memoryd.store.embedding_queue import EmbeddingQueueMixin
 from memoryd.store.erasure import Erasure
 from memoryd.store.filters import SqlWhere
-from memoryd.store.migrations import migrate
+from memoryd.store.health import StoreHealth
+from memoryd.store.integrity import wal_header_damage
+from memoryd.store.integrity_upkeep import IntegrityUpkeepMixin
+from memoryd.store.migrations import migrate, pending
 from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, row_to_entry
 from memoryd.store.space import NEARLY_FULL_BYTES, SpaceReserve, free_bytes, storage_full
 from memoryd.store.space_upkeep import SpaceUpkeepMixin
@@ -41,7 +47,9 @@ __all__ = ["NewRecord", "Placement", "SQLiteStore"]
 log = logging.getLogger("memoryd.store")
 
 
-class SQLiteStore(WritesMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin):
+class SQLiteStore(
+    WritesMixin, IntegrityUpkeepMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin
+):
     """SQLite + FTS5 + HNSW store for one data directory.
 
     Args:
@@ -55,6 +63,10 @@ class SQLiteStore(WritesMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeep
 
     Raises:
         StorageFull: the disk is too full to open the store (or to migrate it).
+        ConfigError: SQLite refused the required settings.
+        StoreCorrupted: the file is not a database, or it is damaged beyond
+            opening (a store damaged in a way that still opens is opened with
+            the latch tripped: reads work, writes are refused).
     """
 
     def __init__(
@@ -70,12 +82,18 @@ class SQLiteStore(WritesMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeep
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.reserve = reserve
+        self.health = StoreHealth(path)
+        damage = wal_header_damage(path)
+        if damage is not None:
+            self.health.mark_corrupted("wal_header", damage)
+        self._init_integrity()
         self.pool, self.schema_version = (
             reserve.call(lambda: self._open(pragmas), path) if reserve else self._open(pragmas)
         )
         row = self.pool.writer.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
-        self.store_id: str = str(row[0])
-        """This store's id (``meta.store_id``, a UUID set once by migration 7)."""
+        self.store_id: str = "" if row is None else str(row[0])
+        """This store's id (``meta.store_id``, a UUID set once by migration 7); empty
+        for a damaged store of an older schema, which is opened without migrating."""
         self.model = model
         self.dim = dim
         self.reembed_started = self._record_model(model, dim)
@@ -87,13 +105,25 @@ class SQLiteStore(WritesMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeep
         """True once this process has written; only writers checkpoint at close."""
 
     def _open(self, pragmas: Pragmas) -> tuple[ConnectionPool, int]:
-        """Open the connections and apply pending migrations; ``(pool, schema version)``."""
-        pool = ConnectionPool(self.path, pragmas, reserve=self.reserve)
+        """Open the connections and apply pending migrations; ``(pool, schema version)``.
+
+        A store found damaged before it opened (the ``-wal`` header) is opened
+        read-only and not migrated.
+        """
+        pool = ConnectionPool(
+            self.path,
+            pragmas,
+            reserve=self.reserve,
+            health=self.health,
+            read_only_file=self.health.corrupted,
+        )
         try:
+            if pool.read_only_file and pending(pool.writer):
+                raise self.health.error()  # a damaged store is not migrated
             return pool, migrate(pool.writer)
         except sqlite3.Error as exc:
             pool.close()
-            raise translate_sqlite_error(exc, self.path) from exc
+            raise translate_sqlite_error(exc, self.path, self.health) from exc
         except BaseException:
             pool.close()
             raise
@@ -163,7 +193,11 @@ class SQLiteStore(WritesMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeep
 
     # --- reads ------------------------------------------------------------
     def get_row(self, id: str, namespace: str, now: float) -> sqlite3.Row | None:
-        """The row of entry ``id`` in ``namespace`` unless expired."""
+        """The row of entry ``id`` in ``namespace`` unless expired.
+
+        Raises:
+            StoreCorrupted: the row does not match its checksum.
+        """
         row: sqlite3.Row | None = (
             self.pool.reader()
             .execute(
@@ -173,35 +207,56 @@ class SQLiteStore(WritesMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeep
             )
             .fetchone()
         )
+        if row is not None:
+            self.intact_rows((row,))
         return row
 
     def select(
         self, where: SqlWhere, *, order: str = "", limit: int | None = None
     ) -> list[sqlite3.Row]:
-        """Rows matching ``where`` (with :data:`ENTRY_COLUMNS`), ordered and limited."""
+        """Rows matching ``where`` (with :data:`ENTRY_COLUMNS`), ordered and limited.
+
+        Raises:
+            StoreCorrupted: a row does not match its checksum.
+        """
         sql = f"SELECT {ENTRY_COLUMNS} FROM memories m WHERE {where.sql()} {order}"  # nosec B608 # constant SQL, '?' marks; values bound
         params = list(where.params)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return self.pool.reader().execute(sql, params).fetchall()
+        rows: list[sqlite3.Row] = self.pool.reader().execute(sql, params).fetchall()
+        self.intact_rows(rows)
+        return rows
 
     def fetch(self, rowids: Sequence[int], *, with_vectors: bool = False) -> dict[int, MemoryEntry]:
-        """Entries by rowid (missing rowids are absent from the result)."""
+        """Entries by rowid (missing rowids are absent from the result).
+
+        With ``with_vectors`` each entry carries its stored vector; an entry
+        without one must have a queued embedding.
+
+        Raises:
+            StoreCorrupted: a row or a vector does not match its checksum, or
+                an entry has neither a vector nor a queued embedding.
+        """
         out: dict[int, MemoryEntry] = {}
         conn = self.pool.reader()
+        extra = join = ""
+        if with_vectors:
+            extra = ", v.vector AS vec, v.checksum AS vec_checksum, q.rowid AS queued"
+            join = (
+                " LEFT JOIN vectors v ON v.rowid = m.rowid"
+                " LEFT JOIN embedding_queue q ON q.rowid = m.rowid"
+            )
         for start in range(0, len(rowids), SQL_CHUNK):
             chunk = list(rowids[start : start + SQL_CHUNK])
             marks = ",".join("?" * len(chunk))
-            extra = ", v.vector AS vec" if with_vectors else ""
-            join = " LEFT JOIN vectors v ON v.rowid = m.rowid" if with_vectors else ""
-            for row in conn.execute(
+            rows = conn.execute(
                 f"SELECT {ENTRY_COLUMNS}{extra} FROM memories m{join} WHERE m.rowid IN ({marks})",  # nosec B608 # constant SQL, '?' marks; values bound
                 chunk,
-            ):
-                vec = None
-                if with_vectors and row["vec"] is not None:
-                    vec = decode_vector(row["vec"]).tolist()
+            ).fetchall()
+            self.intact_rows(rows)
+            for row in rows:
+                vec = self._stored_vector(row) if with_vectors else None
                 out[int(row["rowid"])] = row_to_entry(row, vec)
         return out
 
@@ -256,6 +311,21 @@ class SQLiteStore(WritesMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeep
             how = "rebuilt"
         return how
 
+    def _stored_vector(self, row: sqlite3.Row) -> list[float] | None:
+        rowid = int(row["rowid"])
+        if row["vec"] is None:
+            if row["queued"] is None:
+                raise self.health.mark_corrupted(
+                    "consistency", f"memories rowid {rowid} has no vector and none is queued"
+                )
+            return None
+        if checksum(rowid, row["vec"]) != row["vec_checksum"]:
+            raise self.health.mark_corrupted(
+                "checksum", f"vectors rowid {rowid} does not match its checksum"
+            )
+        vector: list[float] = decode_vector(row["vec"]).tolist()
+        return vector
+
     def checkpoint_index(self) -> int:
         """Save the vector index and compact ``index_log`` and ``keyword_log``.
 
@@ -303,10 +373,12 @@ class SQLiteStore(WritesMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeep
         full disk the checkpoints fail (logged) and the connections still close;
         the ``-wal`` file then stays for the next start to replay. A store that
         failed (fail-stop, :attr:`read_only`) writes nothing more.
+        A damaged store is left as it is: no index checkpoint, no statistics.
         """
+        self.stop_checks()
         self.stop_keyword_index()
         try:
-            if self.read_only is None:
+            if self.read_only is None and not self.health.corrupted:
                 if self.index_ready and self.index.dirty and self.wrote:
                     self.at_close("vector index checkpoint", self.checkpoint_index)
                 if self.wrote:

@@ -34,13 +34,15 @@ import numpy as np
 import numpy.typing as npt
 
 from memoryd.errors import Conflict, IdConflict, NotFound, StorageError
+from memoryd.store.checksums import MEMORY_COLUMNS, fts_checksum, memory_checksum, select_list
 from memoryd.store.connection import ConnectionPool
+from memoryd.store.embedding_queue import CACHE_INSERT, VECTOR_UPSERT, cache_row, vector_row
 from memoryd.store.erasure import delete_memory_rows, purge_cache
 from memoryd.store.fts import namespace_token
 from memoryd.store.index_upkeep import IndexUpkeepMixin
 from memoryd.store.rows import encode_vector
 
-__all__ = ["NewRecord", "Placement", "WritesMixin"]
+__all__ = ["NewRecord", "Placement", "WritesMixin", "fts_values"]
 
 
 @dataclass
@@ -89,11 +91,18 @@ class Placement:
     inserted: bool
 
 
+#: Inserts a row with its checksums (``store/checksums.py``), computed here: no second write.
 _INSERT = (
-    "INSERT INTO memories(id, namespace, kind, content, content_hash, session_id, agent_id, "
-    "user_id, metadata, tags, importance, created_at, updated_at, expires_at, embedding_model, "
-    "dim, supersedes, superseded_by, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT INTO memories({select_list(MEMORY_COLUMNS)}, checksum) "  # nosec B608 # our table and column names only
+    f"VALUES ({', '.join('?' * (len(MEMORY_COLUMNS) + 1))})"
 )
+
+
+def fts_values(rec: NewRecord) -> tuple[str, str, str]:
+    """The FTS5 columns ``(body, context, ns)`` of a record, as written to ``memories_fts``."""
+    return rec.body, rec.context, namespace_token(rec.namespace)
+
+
 _DUPLICATE = (
     "SELECT rowid FROM memories WHERE namespace = ? AND kind = ? AND content_hash = ? "
     "AND superseded_by IS NULL AND (expires_at IS NULL OR expires_at > ?) "
@@ -125,21 +134,16 @@ class WritesMixin(IndexUpkeepMixin):
     def _write_vector_parts(self, conn: sqlite3.Connection, rowid: int, rec: NewRecord) -> None:
         conn.execute(
             "INSERT OR REPLACE INTO memories_fts(rowid, body, context, ns) VALUES (?,?,?,?)",
-            (rowid, rec.body, rec.context, namespace_token(rec.namespace)),
+            (rowid, *fts_values(rec)),
         )
         if rec.vector is not None:
             blob = encode_vector(rec.vector)
-            conn.execute(
-                "INSERT OR REPLACE INTO vectors(rowid, vector) VALUES (?,?)", (rowid, blob)
-            )
+            conn.execute(VECTOR_UPSERT, vector_row(rowid, blob))
             conn.execute(
                 "INSERT INTO index_log(rowid, namespace, op) VALUES (?,?, 'upsert')",
                 (rowid, rec.namespace),
             )
-            conn.execute(
-                "INSERT OR IGNORE INTO embedding_cache VALUES (?,?,?)",
-                (self.model, rec.text_hash, blob),
-            )
+            conn.execute(CACHE_INSERT, cache_row(self.model, rec.text_hash, blob))
             conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
         else:
             conn.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
@@ -154,30 +158,29 @@ class WritesMixin(IndexUpkeepMixin):
 
     def _insert_one(self, conn: sqlite3.Connection, rec: NewRecord) -> int:
         has_vec = rec.vector is not None
-        cur = conn.execute(
-            _INSERT,
-            (
-                rec.id,
-                rec.namespace,
-                rec.kind,
-                rec.content,
-                rec.content_hash,
-                rec.session_id,
-                rec.agent_id,
-                rec.user_id,
-                rec.metadata,
-                rec.tags,
-                rec.importance,
-                rec.created_at,
-                rec.updated_at,
-                rec.expires_at,
-                self.model if has_vec else None,
-                self.dim if has_vec else None,
-                rec.supersedes,
-                rec.superseded_by,
-                rec.text_hash,
-            ),
-        )
+        row: dict[str, object] = {
+            "id": rec.id,
+            "namespace": rec.namespace,
+            "kind": rec.kind,
+            "content": rec.content,
+            "content_hash": rec.content_hash,
+            "session_id": rec.session_id,
+            "agent_id": rec.agent_id,
+            "user_id": rec.user_id,
+            "metadata": rec.metadata,
+            "tags": rec.tags,
+            "importance": rec.importance,
+            "created_at": rec.created_at,
+            "updated_at": rec.updated_at,
+            "expires_at": rec.expires_at,
+            "embedding_model": self.model if has_vec else None,
+            "dim": self.dim if has_vec else None,
+            "supersedes": rec.supersedes,
+            "superseded_by": rec.superseded_by,
+            "text_hash": rec.text_hash,
+            "fts_checksum": fts_checksum(*fts_values(rec)),
+        }
+        cur = conn.execute(_INSERT, (*(row[name] for name in MEMORY_COLUMNS), memory_checksum(row)))
         rowid = int(cur.lastrowid or 0)
         self._write_vector_parts(conn, rowid, rec)
         return rowid
@@ -285,7 +288,7 @@ class WritesMixin(IndexUpkeepMixin):
             cur = conn.execute(
                 "UPDATE memories SET content=?, content_hash=?, metadata=?, tags=?, importance=?, "
                 "updated_at=?, expires_at=?, embedding_model=?, dim=?, text_hash=?, session_id=?, "
-                "agent_id=?, user_id=? WHERE rowid=? AND namespace=? AND id=?",
+                "agent_id=?, user_id=?, fts_checksum=? WHERE rowid=? AND namespace=? AND id=?",
                 (
                     rec.content,
                     rec.content_hash,
@@ -300,6 +303,7 @@ class WritesMixin(IndexUpkeepMixin):
                     rec.session_id,
                     rec.agent_id,
                     rec.user_id,
+                    fts_checksum(*fts_values(rec)),
                     rowid,
                     rec.namespace,
                     rec.id,

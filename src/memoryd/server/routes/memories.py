@@ -12,11 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from memoryd.inputs import filter_from_json
+from memoryd.reports import ForgetResult, ForgetScope
 from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep, json_response
 from memoryd.server.schemas import BatchInput
 from memoryd.types import (
-    ForgetResult,
-    ForgetScope,
     Kind,
     MemoryEntry,
     MemoryInput,

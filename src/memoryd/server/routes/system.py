@@ -8,8 +8,15 @@
   dir before sending anything else (:mod:`memoryd.lifecycle.identity`).
 * ``GET /v1/stats`` — :class:`~memoryd.server.schemas.ServerStats`.
 * ``GET /metrics`` — Prometheus text format.
-* ``POST /v1/export?namespace=`` — streams one ``MemoryEntry`` JSON object per
-  line (``application/x-ndjson``), vectors included.
+* ``POST /v1/export?namespace=`` — one ``MemoryEntry`` JSON object per line
+  (``application/x-ndjson``), vectors included. The export is written to an
+  anonymous temporary file in the data dir before the status line is sent,
+  so the answer is an error (503 ``storage_corrupted`` on a damaged store)
+  or the complete body with its ``Content-Length``, never a 200 cut short.
+* ``POST /v1/storage/verify`` — runs the full integrity check of the store now
+  (:meth:`memoryd.Memory.verify_storage`) and returns the
+  :class:`~memoryd.types.IntegrityReport` (200 even when damage is found:
+  ``ok`` is false, and from then on ``/readyz`` and writes answer 503).
 * ``POST /v1/import`` — body in the same JSONL format (at most
   ``settings.max_body_bytes`` per request; send several for more). Returns
   ``{"inserted": n}``; existing ids are skipped, so retries are safe.
@@ -18,7 +25,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -26,11 +32,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from memoryd.errors import ValidationError
-from memoryd.io.jsonl import read_jsonl
+from memoryd.io.jsonl import read_jsonl, spool_jsonl
+from memoryd.reports import IntegrityReport
 from memoryd.server.routes.deps import MemoryDep, StateDep, json_response
 from memoryd.server.schemas import ImportResult, ServerStats, StatusOut
 from memoryd.store.identity import StoreIdentity
-from memoryd.types import MemoryEntry
 
 __all__ = ["router"]
 
@@ -76,17 +82,25 @@ def stats(memory: MemoryDep, state: StateDep) -> Response:
     )
 
 
-def _jsonl(entries: Iterator[MemoryEntry]) -> Iterator[bytes]:
-    for entry in entries:
-        yield entry.model_dump_json().encode() + b"\n"
-
-
-@router.post("/v1/export", response_class=StreamingResponse)
-def export(memory: MemoryDep, namespace: str | None = None) -> StreamingResponse:
+@router.post(
+    "/v1/export",
+    response_class=StreamingResponse,
+    responses={503: {"description": "the store is damaged (storage_corrupted)"}},
+)
+def export(memory: MemoryDep, state: StateDep, namespace: str | None = None) -> StreamingResponse:
     """Every live entry (superseded included) with its vector, one JSON object per line."""
+    spooled = spool_jsonl(memory.export(namespace=namespace), directory=state.settings.data_dir)
     return StreamingResponse(
-        _jsonl(memory.export(namespace=namespace)), media_type="application/x-ndjson"
+        spooled.chunks(),
+        media_type="application/x-ndjson",
+        headers={"content-length": str(spooled.size)},
     )
+
+
+@router.post("/v1/storage/verify", response_model=IntegrityReport)
+def verify_storage(memory: MemoryDep) -> Response:
+    """Verify the store file now (SQLite's checks, FTS5's, every checksum, the id sets)."""
+    return json_response(memory.verify_storage())
 
 
 @router.post(
