@@ -17,12 +17,19 @@ from memoryd.collections import ConversationsMixin, StateMixin, TransferMixin
 from memoryd.forget import ForgetMixin
 from memoryd.learning.episodes import EpisodesMixin
 from memoryd.learning.patterns import PatternsMixin
+from memoryd.revisions import RevisionsMixin
 
 __all__ = ["Memory"]
 
 
 class Memory(
-    ConversationsMixin, StateMixin, TransferMixin, EpisodesMixin, PatternsMixin, ForgetMixin
+    RevisionsMixin,
+    ConversationsMixin,
+    StateMixin,
+    TransferMixin,
+    EpisodesMixin,
+    PatternsMixin,
+    ForgetMixin,
 ):
     """The memory engine over one data directory.
 

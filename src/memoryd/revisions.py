@@ -1,0 +1,144 @@
+"""Changing entries and their history: ``update`` in place, ``supersede``, ``history``.
+
+``update`` rewrites an entry under the same id (new content is re-embedded
+and re-indexed); ``supersede`` writes a new entry and keeps the old one as
+history (``superseded_by`` set in the same transaction); ``history`` walks
+that chain. Part of :class:`memoryd.Memory`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from uuid import UUID
+
+from memoryd.context import entry_context
+from memoryd.core import EngineCore
+from memoryd.errors import Conflict, ValidationError
+from memoryd.inputs import coerce_input, explicit_fields
+from memoryd.records import record_from_entry, record_from_input
+from memoryd.store.filters import dumps
+from memoryd.store.rows import row_to_entry
+from memoryd.types import MemoryEntry, MemoryInput, MemoryPatch
+
+__all__ = ["RevisionsMixin"]
+
+
+class RevisionsMixin(EngineCore):
+    """``update``, ``supersede`` and ``history`` for :class:`memoryd.Memory`."""
+
+    def update(
+        self,
+        id: UUID | str,
+        patch: MemoryPatch | dict[str, Any] | None = None,
+        *,
+        namespace: str = "default",
+        **fields: Any,
+    ) -> MemoryEntry:
+        """Change an entry in place (same id); new content is re-embedded and re-indexed.
+
+        Raises:
+            NotFound, ValidationError, DimensionMismatch.
+        """
+        try:
+            data = (
+                patch.model_dump(exclude_unset=True)
+                if isinstance(patch, MemoryPatch)
+                else dict(patch or {})
+            )
+            change = MemoryPatch.model_validate({**data, **fields})
+        except ValueError as exc:
+            raise ValidationError(f"invalid update: {exc}") from exc
+        rowid, entry = self._entry_row(id, namespace)
+        now = time.time()
+        values = change.model_dump(exclude_unset=True)
+        if not values:
+            return entry
+        updates: dict[str, Any] = {"updated_at": now}
+        for name in ("metadata", "tags", "importance"):
+            if name in values:
+                updates[name] = values[name]
+        if change.ttl_seconds is not None or "expires_at" in values:
+            updates["expires_at"] = (
+                now + change.ttl_seconds
+                if change.ttl_seconds is not None
+                else change.expires_at.timestamp()
+                if change.expires_at
+                else None
+            )
+        if change.content is not None or change.vector is not None:
+            context = entry_context(self.store, entry, enabled=self.settings.message_context)
+            rec = record_from_entry(
+                entry,
+                context=context,
+                vector=self._vector(change.vector),
+                **updates,
+                **({"content": change.content} if change.content else {}),
+            )
+            self._embed_records([rec])
+            self.store.replace(rowid, rec)
+        else:
+            columns = {k: dumps(v) if k in ("metadata", "tags") else v for k, v in updates.items()}
+            self.store.update_fields(rowid, namespace=namespace, id=str(entry.id), **columns)
+        return self.get(id, namespace=namespace)
+
+    def supersede(
+        self,
+        id: UUID | str,
+        content: str | MemoryInput | dict[str, Any],
+        *,
+        namespace: str = "default",
+        **fields: Any,
+    ) -> MemoryEntry:
+        """Replace entry ``id`` by a new entry, keeping the old one as history.
+
+        The new entry inherits kind, session, agent, user, tags, metadata and
+        importance unless given (in ``content`` or ``**fields``).
+
+        Raises:
+            NotFound: no such entry. Conflict: ``id`` was already superseded.
+            IdConflict: the new entry's ``id`` (if given) is taken in the namespace.
+        """
+        _, old = self._entry_row(id, namespace)
+        if old.superseded_by is not None:  # checked again inside the write transaction
+            raise Conflict(
+                f"entry {id} is already superseded by {old.superseded_by}",
+                id=str(id),
+                superseded_by=str(old.superseded_by),
+            )
+        inherited = {
+            "kind": old.kind,
+            "session_id": old.session_id,
+            "agent_id": old.agent_id,
+            "user_id": old.user_id,
+            "tags": old.tags,
+            "metadata": old.metadata,
+            "importance": old.importance,
+        }
+        explicit = explicit_fields(content)
+        item = coerce_input({**inherited, **explicit, **fields, "namespace": namespace}, {})
+        rec = record_from_input(
+            item,
+            context=entry_context(self.store, old, enabled=self.settings.message_context),
+            vector=self._vector(item.vector),
+            supersedes=str(old.id),
+        )
+        self._embed_records([rec])
+        rowid = self.store.insert([rec], supersede_id=str(old.id))[0].rowid
+        return self.store.fetch([rowid])[rowid]
+
+    def history(self, id: UUID | str, *, namespace: str = "default") -> list[MemoryEntry]:
+        """The supersede chain containing ``id``, oldest first. Raises ``NotFound``."""
+        _, entry = self._entry_row(id, namespace)
+        chain = [entry]
+        while chain[0].supersedes is not None:
+            row = self.store.get_row(str(chain[0].supersedes), namespace, time.time())
+            if row is None:
+                break
+            chain.insert(0, row_to_entry(row))
+        while chain[-1].superseded_by is not None:
+            row = self.store.get_row(str(chain[-1].superseded_by), namespace, time.time())
+            if row is None:
+                break
+            chain.append(row_to_entry(row))
+        return chain
