@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from memoryd.context import successor_contexts
-from memoryd.errors import ValidationError
+from memoryd.inputs import forget_scope
 from memoryd.learning.base import LearningCore
 from memoryd.learning.erasure import forget_learning
 from memoryd.reports import ForgetResult, ForgetScope
@@ -59,10 +59,7 @@ class ForgetMixin(LearningCore):
         Raises:
             ValidationError: no scope, or an invalid one. StorageFull, StorageError.
         """
-        try:
-            scope = ForgetScope(namespace=namespace, user_id=user_id, agent_id=agent_id)
-        except ValueError as exc:
-            raise ValidationError(f"invalid forget scope: {exc}") from exc
+        scope = forget_scope(namespace=namespace, user_id=user_id, agent_id=agent_id)
         rows = scope_memory_rows(self.store.pool.reader(), scope)
         contexts = self._successors(scope, self._turns(rows))
         with self.store.pool.write() as conn:

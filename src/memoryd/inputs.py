@@ -10,9 +10,10 @@ import json
 from typing import Any
 
 from memoryd.errors import ValidationError
+from memoryd.reports import ForgetScope
 from memoryd.types import MemoryInput
 
-__all__ = ["coerce_input", "explicit_fields", "filter_from_json"]
+__all__ = ["coerce_input", "explicit_fields", "filter_from_json", "forget_scope"]
 
 
 def explicit_fields(content: str | MemoryInput | dict[str, Any]) -> dict[str, Any]:
@@ -58,3 +59,17 @@ def filter_from_json(text: str | None, *, name: str = "filter") -> dict[str, Any
     if not isinstance(value, dict):
         raise ValidationError(f"{name} must be a JSON object")
     return value
+
+
+def forget_scope(
+    *, namespace: str | None, user_id: str | None, agent_id: str | None
+) -> ForgetScope:
+    """The validated scope of a ``forget`` call.
+
+    Raises:
+        ValidationError: no field given, or an invalid one (a namespace pattern, empty ids).
+    """
+    try:
+        return ForgetScope(namespace=namespace, user_id=user_id, agent_id=agent_id)
+    except ValueError as exc:
+        raise ValidationError(f"invalid forget scope: {exc}") from exc

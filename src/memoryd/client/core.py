@@ -19,9 +19,9 @@ from memoryd.client.routing import Routed, Router, ServedBy
 from memoryd.client.transport import Transport, entries, segment
 from memoryd.config import Settings, load_settings
 from memoryd.errors import MemorydError, ValidationError
-from memoryd.inputs import coerce_input, explicit_fields
+from memoryd.inputs import coerce_input, explicit_fields, forget_scope
 from memoryd.lifecycle.identity import require_same_store
-from memoryd.reports import ForgetResult, ForgetScope, IntegrityReport, StoreStats
+from memoryd.reports import ForgetResult, IntegrityReport, StoreStats
 from memoryd.types import (
     Filter,
     Kind,
@@ -300,10 +300,7 @@ class ClientCore:
         Raises:
             ValidationError: no scope or an invalid one (checked before any request).
         """
-        try:
-            scope = ForgetScope(namespace=namespace, user_id=user_id, agent_id=agent_id)
-        except ValueError as exc:
-            raise ValidationError(f"invalid forget scope: {exc}") from exc
+        scope = forget_scope(namespace=namespace, user_id=user_id, agent_id=agent_id)
         body = scope.model_dump(mode="json", exclude_none=True)
         return ForgetResult.model_validate(self._t.json("POST", "/v1/forget", json=body))
 
