@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SRC := src/memoryd tests benchmarks scripts
 
-.PHONY: setup setup-node serve test lint typecheck security unit fmt bench eval clean
+.PHONY: setup setup-node serve test check lint typecheck security unit fmt bench eval clean
 
 setup: $(VENV)/.installed
 
@@ -65,6 +65,11 @@ unit: setup setup-node $(SYSTEMD_ANALYZE) $(SQLITE_HEADER)
 	HF_HUB_OFFLINE=1 MEMORYD_REQUIRE_SMALL_DISK=1 $(BIN)/pytest
 
 test: lint typecheck security unit
+
+# Fast loop for development: lint, types and every test not marked slow (the slow
+# reliability and evaluation suites run in `make test`). Stops at the first failure.
+check: lint typecheck setup-node $(SQLITE_HEADER)
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -x -q -m "not slow"
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/run_all.py
