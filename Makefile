@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SRC := src/memoryd tests benchmarks scripts
 
-.PHONY: setup setup-node serve test check lint typecheck security unit fmt bench eval clean
+.PHONY: setup setup-node serve test check typescript openapi lint typecheck security unit fmt bench eval clean
 
 setup: $(VENV)/.installed
 
@@ -64,7 +64,21 @@ security: setup
 unit: setup setup-node $(SYSTEMD_ANALYZE) $(SQLITE_HEADER)
 	HF_HUB_OFFLINE=1 MEMORYD_REQUIRE_SMALL_DISK=1 $(BIN)/pytest
 
-test: lint typecheck security unit
+test: lint typecheck security unit typescript
+
+# The TypeScript client (clients/typescript): its copy of the OpenAPI document and the
+# types generated from it must match the code; then its tests run against a real daemon.
+TS_DIR := clients/typescript
+typescript: setup
+	$(PY) scripts/export_openapi.py --check
+	npm ci --prefix $(TS_DIR) --no-audit --no-fund --loglevel=error
+	MEMORYD_BIN=$(abspath $(BIN))/memoryd npm test --prefix $(TS_DIR)
+
+# After a change to the REST API: refresh the OpenAPI copy and the TypeScript types.
+openapi: setup
+	$(PY) scripts/export_openapi.py
+	npm ci --prefix $(TS_DIR) --no-audit --no-fund --loglevel=error
+	npm run generate --prefix $(TS_DIR)
 
 # Fast loop for development: lint, types and every test not marked slow (the slow
 # reliability and evaluation suites run in `make test`). Stops at the first failure.
@@ -78,4 +92,5 @@ eval: setup
 	HF_HUB_OFFLINE=1 $(BIN)/memoryd eval locomo ../shared/data/locomo10.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/tools/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/tools/node_modules \
+		$(TS_DIR)/node_modules $(TS_DIR)/dist
