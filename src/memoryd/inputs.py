@@ -13,7 +13,11 @@ from memoryd.errors import ValidationError
 from memoryd.reports import ForgetScope
 from memoryd.types import MemoryInput
 
-__all__ = ["coerce_input", "explicit_fields", "filter_from_json", "forget_scope"]
+__all__ = ["MISSING", "coerce_input", "explicit_fields", "filter_from_json", "forget_scope"]
+
+#: Default of ``get_state``/``kv_get``'s ``default``: "none given, raise ``NotFound``".
+#: One object for ``Memory`` and ``Client``, so their signatures are identical.
+MISSING: Any = object()
 
 
 def explicit_fields(content: str | MemoryInput | dict[str, Any]) -> dict[str, Any]:

@@ -18,11 +18,11 @@ from pydantic_core import to_jsonable_python
 from memoryd.client.core import ClientCore
 from memoryd.client.transport import entries, segment
 from memoryd.errors import NotFound, ValidationError
+from memoryd.inputs import MISSING
 from memoryd.types import MemoryEntry
 
 __all__ = ["ConversationsMixin", "StateMixin"]
 
-_MISSING: Any = object()
 
 
 class ConversationsMixin(ClientCore):
@@ -80,7 +80,7 @@ class StateMixin(ClientCore):
         try:
             return self._t.json("GET", path, params={"namespace": namespace})["value"]
         except NotFound:
-            if default is _MISSING:
+            if default is MISSING:
                 raise
             return default
 
@@ -106,7 +106,7 @@ class StateMixin(ClientCore):
         return self._put_value(self._state_path(session_id, key), namespace, {"value": value})
 
     def get_state(
-        self, session_id: str, key: str, default: Any = _MISSING, *, namespace: str = "default"
+        self, session_id: str, key: str, default: Any = MISSING, *, namespace: str = "default"
     ) -> Any:
         """The value under ``(session_id, key)``; ``default`` if given, else ``NotFound``."""
         return self._get_value(self._state_path(session_id, key), namespace, default)
@@ -127,7 +127,7 @@ class StateMixin(ClientCore):
         body = {"value": value, "ttl_seconds": ttl_seconds}
         return self._put_value(self._kv_path(key), namespace, body)
 
-    def kv_get(self, key: str, default: Any = _MISSING, *, namespace: str = "default") -> Any:
+    def kv_get(self, key: str, default: Any = MISSING, *, namespace: str = "default") -> Any:
         """The value under ``key``; ``default`` if given, else ``NotFound``."""
         return self._get_value(self._kv_path(key), namespace, default)
 

@@ -16,6 +16,7 @@ from typing import Any
 from memoryd.core import EngineCore
 from memoryd.errors import IdConflict, NotFound, ValidationError
 from memoryd.ids import deterministic_id
+from memoryd.inputs import MISSING
 from memoryd.records import expiry, record_from_entry
 from memoryd.store.filters import dumps
 from memoryd.store.rows import row_to_entry
@@ -23,7 +24,6 @@ from memoryd.types import MAX_TTL_SECONDS, MemoryEntry, check_metadata
 
 __all__ = ["StateMixin"]
 
-_MISSING: Any = object()
 
 
 def _content(key: str, value: Any) -> str:
@@ -135,7 +135,7 @@ class StateMixin(EngineCore):
         row = self.store.get_row(id, namespace, time.time())
         if row is not None and row["kind"] == kind:
             return row_to_entry(row).metadata.get("value")
-        if default is _MISSING:  # the same answer as for a key never set
+        if default is MISSING:  # the same answer as for a key never set
             raise NotFound.entry(id, namespace)
         return default
 
@@ -161,7 +161,7 @@ class StateMixin(EngineCore):
         self,
         session_id: str,
         key: str,
-        default: Any = _MISSING,
+        default: Any = MISSING,
         *,
         namespace: str = "default",
     ) -> Any:
@@ -195,7 +195,7 @@ class StateMixin(EngineCore):
             ttl_seconds=ttl_seconds,
         )
 
-    def kv_get(self, key: str, default: Any = _MISSING, *, namespace: str = "default") -> Any:
+    def kv_get(self, key: str, default: Any = MISSING, *, namespace: str = "default") -> Any:
         """The value under ``key``; ``default`` if given, else ``NotFound``."""
         return self._lookup(namespace, "kv", key, None, default)
 
