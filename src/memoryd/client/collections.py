@@ -24,7 +24,6 @@ from memoryd.types import MemoryEntry
 __all__ = ["ConversationsMixin", "StateMixin"]
 
 
-
 class ConversationsMixin(ClientCore):
     """``append``, ``last_messages`` and ``session_messages`` over HTTP."""
 

@@ -25,7 +25,6 @@ from memoryd.types import MAX_TTL_SECONDS, MemoryEntry, check_metadata
 __all__ = ["StateMixin"]
 
 
-
 def _content(key: str, value: Any) -> str:
     try:
         return f"{key}: {json.dumps(value, ensure_ascii=False, sort_keys=True)}"
