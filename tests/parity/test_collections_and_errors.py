@@ -37,6 +37,9 @@ def test_conversation_turns(backend: Backend, ns: str) -> None:
     assert [m.content for m in last] == ["hello Ann", "I like tea"]
     every = backend.session_messages("chat-1", namespace=ns)
     assert [m.content for m in every] == ["hi, I'm Ann", "hello Ann", "I like tea"]
+    # the previous turn is indexed as context: "I like tea" is found by the word before it
+    hits = backend.search("hello", namespace=ns, mode="keyword", session_id="chat-1").hits
+    assert "I like tea" in [h.entry.content for h in hits]
     other = backend.session_messages("chat-2", namespace=ns)
     assert other[0].metadata == {"lang": "en", "role": "user"} and other[0].tags == ["x"]
     assert backend.session_messages("nobody", namespace=ns) == []

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from memoryd import Client, Memory, MemoryEntry, MemoryInput, MemoryPatch
-from memoryd.errors import ValidationError
+from memoryd.errors import NotFound, ValidationError
 
 Backend = Memory | Client
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -44,7 +44,8 @@ def test_add_accepts_model_and_dict(backend: Backend, ns: str) -> None:
 def test_dedup_by_content_hash(backend: Backend, ns: str) -> None:
     a = backend.add("the sky is blue", namespace=ns)
     b = backend.add("  the sky is blue ", namespace=ns)
-    assert a.id == b.id
+    c = backend.add("the sky is blue", namespace=f"{ns}-other")
+    assert a.id == b.id != c.id  # the same text in another namespace is another entry
     many = backend.add_many(
         [
             {"content": "x y", "namespace": ns},
@@ -77,12 +78,35 @@ def test_update_in_place(backend: Backend, ns: str) -> None:
     assert cleared.expires_at is None and cleared.importance == 0.8
     unchanged = backend.update(entry.id, namespace=ns)
     assert unchanged == cleared
+    # new content is re-embedded and re-indexed: found by its new words only
+    hit = backend.search("thursday meeting", namespace=ns, mode="vector", limit=1).hits[0]
+    assert hit.entry.id == entry.id
+    assert backend.search("monday", namespace=ns, mode="keyword").hits == []
 
 
 def test_delete(backend: Backend, ns: str) -> None:
     entry = backend.add("temporary", namespace=ns)
     assert backend.delete(entry.id, namespace=ns) is None
     assert backend.list(namespace=ns).items == []
+    with pytest.raises(NotFound):
+        backend.get(entry.id, namespace=ns)
+    with pytest.raises(NotFound):
+        backend.delete(entry.id, namespace=ns)
+    assert backend.search("temporary", namespace=ns).hits == []
+
+
+def test_namespace_isolation(backend: Backend, ns: str) -> None:
+    a, b = f"{ns}-a", f"{ns}-b"
+    secret = backend.add("tenant A secret plan", namespace=a)
+    backend.add("tenant B public note", namespace=b)
+    with pytest.raises(NotFound):
+        backend.get(secret.id, namespace=b)
+    with pytest.raises(NotFound):
+        backend.delete(secret.id, namespace=b)
+    hits = backend.search("secret plan", namespace=b).hits
+    assert hits and all(h.entry.namespace == b for h in hits)
+    assert secret.id not in [e.id for e in backend.list(namespace=b).items]
+    assert backend.get(secret.id, namespace=a).content == "tenant A secret plan"
 
 
 def test_list_paging_and_filters(backend: Backend, ns: str) -> None:
@@ -136,6 +160,11 @@ def test_supersede_and_history(backend: Backend, ns: str) -> None:
     assert len(backend.list(namespace=ns, include_superseded=True).items) == 3
     hits = backend.search("where does Ann live", namespace=ns).hits
     assert [h.entry.id for h in hits] == [newest.id]
+    with_history = backend.search("where does Ann live", namespace=ns, include_superseded=True)
+    assert old.id in [h.entry.id for h in with_history.hits]
+    backend.delete(newest.id, namespace=ns)  # deleting the successor: its predecessor is current
+    assert backend.get(new.id, namespace=ns).superseded_by is None
+    assert [e.content for e in backend.list(namespace=ns).items] == ["Ann lives in Berlin"]
 
 
 def test_supersede_with_input_model(backend: Backend, ns: str) -> None:
