@@ -233,10 +233,13 @@ def check_output_file(path: str | Path, *, purpose: str) -> Path:
     text = os.fspath(path)
     _check_text(text, purpose)
     target = Path(text)
+    parent = target.parent
     try:
         mode: int | None = os.lstat(text).st_mode
     except FileNotFoundError:
         mode = None
+    except NotADirectoryError as exc:
+        raise _invalid(text, "not_directory", purpose, f"{parent} is not a folder") from exc
     except OSError as exc:
         raise _stat_error(text, exc, purpose) from exc
     if mode is not None:
@@ -246,7 +249,6 @@ def check_output_file(path: str | Path, *, purpose: str) -> Path:
             raise _invalid(text, "is_directory", purpose, "is a folder, not a file")
         if not stat.S_ISREG(mode):
             raise _invalid(text, "not_regular_file", purpose, "is not a regular file")
-    parent = target.parent
     try:
         parent_mode = os.stat(parent).st_mode
     except OSError as exc:
