@@ -154,3 +154,24 @@ def test_eval_refuses_bad_paths_before_it_starts(cli: Invoke, files: Path, tmp_p
         cli("eval", "locomo", str(dataset), "--data-dir", str(files / "victim.jsonl"), code=2),
         "exists and is not a folder",
     )
+
+
+def test_paths_from_the_config_file_are_checked(
+    cli: Invoke, data_dir: Path, files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("MEMORYD_CONFIG", str(config))
+    for name in ("MEMORYD_DATA_DIR", "MEMORYD_MODEL_CACHE_DIR"):  # env would win over the file
+        monkeypatch.delenv(name)
+    store = f'data_dir = "{data_dir}"\n'
+    for text, words in [
+        ('data_dir = "a\\u0000b"\n', "NUL byte"),
+        (f'data_dir = "{files / "victim.jsonl"}"\n', "exists and is not a folder"),
+        (f'{store}token_file = "{files / "sub"}"\n', "token_file path"),
+        (f'{store}log_file = "{files / "sub"}"\n', "log_file path"),
+        (f'{store}model_cache_dir = "{files / "fifo"}"\n', "model_cache_dir path"),
+    ]:
+        config.write_text(text, encoding="utf-8")
+        config.chmod(0o600)
+        _refused(cli("stats", code=2), words)
+    assert not data_dir.exists()
