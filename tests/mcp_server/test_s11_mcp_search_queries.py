@@ -20,6 +20,8 @@ from mcp import Client
 from reliability._s11_queries import BAD_FILTERS, MODES, NASTY_QUERIES, REFUSED, SEED
 
 _REFUSAL_CODES = {"validation_error", "invalid_query"}
+#: Some 250 searches in a few seconds: no rate limit (S6 has its own tests).
+DAEMON_SETTINGS = {"rate_limit_token_rps": 0, "rate_limit_session_rps": 0}
 
 
 def _sendable(value: Any) -> bool:
