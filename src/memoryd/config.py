@@ -8,6 +8,12 @@ the defaults below. Paths default to platformdirs locations.
 A config file may hold secrets (an API key), so it must not be readable or
 writable by group or others: :func:`load_settings` refuses it otherwise
 (RELIABILITY.md S7).
+
+Paths go through :mod:`memoryd.paths` (RELIABILITY.md S8): a config file that
+is set but is a folder, a FIFO or unreadable, and a ``data_dir`` or
+``model_cache_dir`` that exists as a file, raise ``InvalidPath``
+(``invalid_path``) instead of being skipped or failing later. An absent
+config file is no error (the defaults apply).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,11 +33,13 @@ from pydantic_settings import (
 )
 
 from memoryd.errors import ConfigError
+from memoryd.paths import check_directory, check_file_path, check_user_file
 
 __all__ = [
     "DEFAULT_PORT",
     "RATE_LIMIT_WINDOW_S",
     "Settings",
+    "config_file",
     "default_config_path",
     "load_settings",
 ]
@@ -49,6 +57,27 @@ def default_config_path() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_config_dir("memoryd")) / "config.toml"
+
+
+def config_file() -> Path | None:
+    """The config file to read (:func:`default_config_path`), or ``None`` when absent.
+
+    Raises:
+        InvalidPath: it exists but is a folder, a FIFO/device, unreadable, or
+            its path is malformed (``details['reason']``, purpose ``config``).
+    """
+    path = default_config_path()
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None  # a parent is a file: there is no such config file
+    except OSError:
+        pass  # check_user_file names the problem
+    except ValueError:
+        pass  # NUL byte: check_user_file names it
+    return check_user_file(path, purpose="config")
 
 
 class Settings(BaseSettings):
@@ -220,11 +249,23 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = default_config_path()
+        path = config_file()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if path.is_file():
+        if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    @field_validator("data_dir", "model_cache_dir", mode="after")
+    @classmethod
+    def _folder_path(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        purpose = info.field_name or "folder"
+        return None if value is None else check_directory(value, purpose=purpose)
+
+    @field_validator("token_file", "log_file", mode="after")
+    @classmethod
+    def _file_path(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        purpose = info.field_name or "file"
+        return None if value is None else check_file_path(value, purpose=purpose)
 
     @model_validator(mode="after")
     def _burst_covers_rate(self) -> Settings:
@@ -311,9 +352,11 @@ def load_settings(**overrides: Any) -> Settings:
 
     Raises:
         ConfigError: the config file is group/world accessible, or a value is invalid.
+        InvalidPath: the config file, ``data_dir``, ``model_cache_dir``,
+            ``token_file`` or ``log_file`` is the wrong kind of path.
     """
-    path = default_config_path()
-    if path.is_file():
+    path = config_file()
+    if path is not None:
         check_config_permissions(path)
     clean = {key: value for key, value in overrides.items() if value is not None}
     try:

@@ -9,6 +9,8 @@ and a ``details`` dict with context (the id, the namespace, the backend...).
     MemorydError                      code                 HTTP
     ├── ValidationError               validation_error     422
     │   ├── InvalidQuery              invalid_query        400
+    │   ├── InvalidPath               invalid_path         400
+    │   │   └── PathOutsideRoot       path_outside_root    403
     │   └── InvalidSeries             invalid_series       422
     ├── NotFound                      not_found            404
     │   ├── EpisodeNotFound           episode_not_found    404
@@ -51,10 +53,12 @@ __all__ = [
     "EpisodeNotFound",
     "Forbidden",
     "IdConflict",
+    "InvalidPath",
     "InvalidQuery",
     "InvalidSeries",
     "MemorydError",
     "NotFound",
+    "PathOutsideRoot",
     "PatternNotFound",
     "PayloadTooLarge",
     "PortInUse",
@@ -108,6 +112,35 @@ class InvalidQuery(ValidationError):
 
     code = "invalid_query"
     http_status = 400
+
+
+class InvalidPath(ValidationError):
+    """A file path that cannot be used: NUL byte, missing file, a directory or a FIFO
+    where a file is expected, unreadable, over-long, or malformed.
+
+    ``details`` carry ``path`` (as given, ``repr`` form when it holds a NUL),
+    ``purpose`` (what the path was for: ``import``, ``export``, ``config`` ...)
+    and ``reason`` (a stable word: ``nul_byte``, ``missing``, ``is_directory``,
+    ``not_regular_file``, ``unreadable``, ``too_long``, ``absolute``,
+    ``encoded_traversal``, ``symlink``, ``parent_missing``, ``not_directory``,
+    ``empty``). See :mod:`memoryd.paths`.
+    """
+
+    code = "invalid_path"
+    http_status = 400
+
+
+class PathOutsideRoot(InvalidPath):
+    """A caller-supplied relative path that leads outside its allowlisted root
+    (``..`` after normalization, or a symlink whose target is outside).
+
+    HTTP 403: the path is well formed, the policy refuses it. ``details``
+    carry ``path`` and ``reason`` (``dot_dot`` or ``symlink_escape``); the
+    root and the resolved target are not echoed to the caller.
+    """
+
+    code = "path_outside_root"
+    http_status = 403
 
 
 class InvalidSeries(ValidationError):

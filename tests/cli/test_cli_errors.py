@@ -39,7 +39,7 @@ def _one_line(result: Result, code: str) -> str:
         (["get", "00000000-0000-0000-0000-000000000000"], "not_found", 1),
         (["delete", "00000000-0000-0000-0000-000000000000"], "not_found", 1),
         (["--url", "http://127.0.0.1:9", "stats"], "backend_unavailable", 1),
-        (["eval", "locomo", "/no/such/file.json"], "usage_error", 2),
+        (["eval", "locomo", "/no/such/file.json"], "invalid_path", 2),
     ],
 )
 def test_errors_are_one_line(cli: Invoke, args: list[str], code: str, exit_code: int) -> None:

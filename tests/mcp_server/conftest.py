@@ -48,10 +48,16 @@ class HttpDaemon:
 
 @pytest.fixture(scope="module")
 def http_daemon(
-    tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path, embedder: Any
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    model_cache_dir: Path,
+    embedder: Any,
 ) -> Iterator[HttpDaemon]:
+    """One daemon per test module; a module's ``DAEMON_SETTINGS`` dict overrides settings."""
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("mcp-daemon"), model_cache_dir=model_cache_dir
+        data_dir=tmp_path_factory.mktemp("mcp-daemon"),
+        model_cache_dir=model_cache_dir,
+        **getattr(request.module, "DAEMON_SETTINGS", {}),
     )
     memory = Memory(settings, embedder=embedder)
     app = create_app(settings, memory)

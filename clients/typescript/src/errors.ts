@@ -48,6 +48,14 @@ export class InvalidQuery extends ValidationError {
 export class InvalidSeries extends ValidationError {
   static override readonly code: string = "invalid_series";
 }
+/** 400 `invalid_path`: a path that is not acceptable (`details.reason` says why). */
+export class InvalidPath extends ValidationError {
+  static override readonly code: string = "invalid_path";
+}
+/** 403 `path_outside_root`: a path that resolves outside the root it must stay in. */
+export class PathOutsideRoot extends InvalidPath {
+  static override readonly code: string = "path_outside_root";
+}
 /** 404 `not_found`: no such entry in this namespace. */
 export class NotFound extends MemorydError {
   static override readonly code: string = "not_found";
@@ -134,6 +142,8 @@ const CLASSES: ReadonlyArray<typeof MemorydError> = [
   ValidationError,
   InvalidQuery,
   InvalidSeries,
+  InvalidPath,
+  PathOutsideRoot,
   NotFound,
   EpisodeNotFound,
   PatternNotFound,

@@ -14,6 +14,7 @@ from memoryd.cli.progress import ProgressBar
 from memoryd.cli.render import render
 from memoryd.errors import ValidationError
 from memoryd.io.locomo import read_locomo
+from memoryd.paths import check_directory, check_output_file, check_user_file, write_atomic
 from memoryd.types import SearchMode
 
 if TYPE_CHECKING:
@@ -74,10 +75,7 @@ def report_table(report: LocomoReport) -> Table:
 @eval_app.command(name="locomo")
 def locomo(
     ctx: typer.Context,
-    path: Annotated[
-        Path,
-        typer.Argument(exists=True, dir_okay=False, readable=True, help="locomo10.json"),
-    ],
+    path: Annotated[str, typer.Argument(help="locomo10.json", show_default=False)],
     limit_conversations: Annotated[
         int | None,
         typer.Option("--limit-conversations", min=1, help="Only the first N conversations."),
@@ -97,18 +95,23 @@ def locomo(
     """Turn-level recall@k of the evidence on LoCoMo, overall and per category."""
     state = state_of(ctx)
     ks = parse_ks(k)
+    source = check_user_file(path, purpose="eval")
+    report_path = None if out is None else check_output_file(out, purpose="report")
+    if data_dir is not None:
+        check_directory(data_dir, purpose="data_dir")
     settings = state.settings()
     from memoryd.eval.locomo import eval_memory, evaluate_locomo  # loads the engine
 
-    conversations = read_locomo(path, limit=limit_conversations)
+    conversations = read_locomo(source, limit=limit_conversations)
     keep = data_dir or state.data_dir
     search_mode: SearchMode = mode.value
     with eval_memory(settings, keep) as memory, ProgressBar() as bar:
         report = evaluate_locomo(
-            memory, conversations, mode=search_mode, ks=ks, dataset=path.name, progress=bar
+            memory, conversations, mode=search_mode, ks=ks, dataset=source.name, progress=bar
         )
         report.embedding_model = memory.embedder.model
         report.data_dir = str(keep) if keep is not None else None
-    if out is not None:
-        out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if report_path is not None:
+        text = report.model_dump_json(indent=2) + "\n"
+        write_atomic(report_path, lambda stream: stream.write(text))
     render(report, state.output, table=report_table(report))

@@ -1,8 +1,13 @@
-"""``memoryd import`` and ``memoryd export``: JSONL (lossless) and LoCoMo files."""
+"""``memoryd import`` and ``memoryd export``: JSONL (lossless) and LoCoMo files.
+
+Both paths go through :mod:`memoryd.paths`: a missing, unreadable or
+non-regular import file, or an export target that is a folder, a FIFO, a
+symlink or in a missing folder, fails with ``error[invalid_path]`` (exit 2)
+before the store is opened; nothing is read, written or stored then.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -18,6 +23,7 @@ from memoryd.cli.progress import ProgressBar
 from memoryd.cli.render import render
 from memoryd.io.jsonl import JsonlRecord, parse_record, read_jsonl, spool_jsonl, write_jsonl
 from memoryd.io.locomo import conversation_inputs, namespace_for, read_locomo
+from memoryd.paths import check_output_file, check_user_file, write_atomic
 from memoryd.types import MemoryEntry, MemoryInput
 
 __all__ = ["ImportFormat"]
@@ -105,10 +111,7 @@ def _import_locomo(engine: Backend, path: Path, prefix: str | None) -> dict[str,
 @app.command(name="import")
 def import_file(
     ctx: typer.Context,
-    path: Annotated[
-        Path,
-        typer.Argument(exists=True, dir_okay=False, readable=True, help="File to import."),
-    ],
+    path: Annotated[str, typer.Argument(help="File to import.", show_default=False)],
     file_format: Annotated[
         ImportFormat,
         typer.Option(
@@ -129,11 +132,12 @@ def import_file(
 ) -> None:
     """Import memories from a JSONL export or a LoCoMo file (progress on stderr)."""
     state = state_of(ctx)
+    source = check_user_file(path, purpose="import")
     with state.backend() as engine:
         if file_format is ImportFormat.locomo:
-            summary = _import_locomo(engine, path, namespace)
+            summary = _import_locomo(engine, source, namespace)
         else:
-            summary = _import_jsonl(engine, path, namespace)
+            summary = _import_jsonl(engine, source, namespace)
     render(summary, state.output)
 
 
@@ -148,25 +152,20 @@ def export(
     """Export entries as JSONL with vectors (lossless; re-import with `memoryd import`).
 
     Nothing is written unless the whole export was read: stdout gets it once
-    complete, a file is written under a temporary name and renamed at the end.
+    complete, a file is written under a temporary name in its folder and
+    renamed at the end. A target that is a symlink is refused: give the file
+    it points to.
     """
     state = state_of(ctx)
+    target = None if path == "-" else check_output_file(path, purpose="export")
     with state.backend() as engine:
-        if path == "-":
+        if target is None:
             spooled = spool_jsonl(engine.export(namespace=namespace))
             with spooled.file:
                 shutil.copyfileobj(spooled.file, sys.stdout.buffer)
             sys.stdout.flush()
             return
-        target = Path(path)
-        partial = target.with_name(f".{target.name}.partial")
-        try:
-            with partial.open("w", encoding="utf-8") as stream:
-                count = write_jsonl(engine.export(namespace=namespace), stream)
-                stream.flush()
-                os.fsync(stream.fileno())
-            partial.replace(target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+        count = write_atomic(
+            target, lambda stream: write_jsonl(engine.export(namespace=namespace), stream)
+        )
     render({"exported": count, "path": str(target)}, state.output)

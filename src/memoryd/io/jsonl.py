@@ -45,9 +45,21 @@ def read_jsonl(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line number, object)`` for each non-blank line (numbers start at 1).
 
     Raises:
-        ValidationError: a line is not JSON, or not a JSON object (message names the line).
+        ValidationError: a line is not UTF-8, not JSON, or not a JSON object
+            (message names the line).
     """
-    for number, line in enumerate(stream, start=1):
+    lines = iter(stream)
+    number = 0
+    while True:
+        number += 1
+        try:
+            line = next(lines)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"line {number} or near it: not UTF-8 ({exc.reason})", line=number
+            ) from exc
         if not line.strip():
             continue
         try:

@@ -202,6 +202,12 @@ def read_locomo(path: Path, *, limit: int | None = None) -> list[LocomoConversat
             data = json.load(stream)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{path}: invalid JSON: {exc.msg}", path=str(path)) from exc
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"{path}: not UTF-8 ({exc.reason})", path=str(path)) from exc
+        except RecursionError as exc:
+            raise ValidationError(
+                f"{path}: invalid JSON: nested too deeply", path=str(path)
+            ) from exc
     if not isinstance(data, list):
         raise ValidationError(f"{path}: expected a JSON list of conversations", path=str(path))
     samples = data if limit is None else data[:limit]

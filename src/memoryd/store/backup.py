@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from memoryd.errors import StorageError, StorageFull
+from memoryd.paths import check_output_file
 from memoryd.store.connection import translate_sqlite_error
 
 __all__ = ["backup_database", "temporary_name"]
@@ -46,11 +47,13 @@ def backup_database(source: Path, target: Path, *, busy_timeout_s: float) -> Pat
         busy_timeout_s: how long to wait for a lock, in seconds.
 
     Raises:
+        InvalidPath: ``target`` is a folder, a FIFO/device, a symlink, in a
+            missing folder, or malformed (:func:`memoryd.paths.check_output_file`).
         StorageFull: the target's disk is full (no file is left at ``target``
             beyond the previous one).
         StorageError: any other failure (the message names the target).
     """
-    target = target.resolve()
+    target = check_output_file(target, purpose="backup").resolve()
     tmp = temporary_name(target)
     tmp.unlink(missing_ok=True)  # from a backup killed before its rename
     conn = sqlite3.connect(str(source), timeout=busy_timeout_s, isolation_level=None)

@@ -3,7 +3,8 @@
 Every value is bound as a parameter; field names are validated by
 ``types.Condition`` and mapped either to a known column or to a JSON path
 inside ``metadata`` (bound as a parameter too), so no user text is ever
-spliced into SQL.
+spliced into SQL. A value SQLite cannot bind (an integer beyond 64 bits, a
+string with a lone surrogate) is an ``InvalidQuery`` (400), never a 500.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from memoryd.errors import InvalidQuery
 from memoryd.types import Filter
 
 __all__ = ["SqlWhere", "compile_filter", "scope_where"]
@@ -50,9 +52,37 @@ def _json_path(name: str) -> str:
     return "$" + "".join(f'."{part}"' for part in path.split("."))
 
 
+_INT64 = (-(2**63), 2**63 - 1)  # SQLite INTEGER range (https://sqlite.org/datatype3.html)
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, refused when SQLite cannot bind it (lone surrogates are not UTF-8)."""
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidQuery(
+            "a filter, tag or session_id is not valid Unicode text (lone surrogate)",
+            reason="not_unicode",
+        ) from exc
+    return text
+
+
 def _sql_value(value: Any) -> Any:
+    """A filter value as bound to SQLite.
+
+    Raises:
+        InvalidQuery: an integer outside SQLite's 64-bit range, or a string
+            that is not valid Unicode (SQLite would fail on it: a 500 otherwise).
+    """
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        raise InvalidQuery(
+            "filter value is outside the 64-bit integer range", reason="integer_range"
+        )
+    if isinstance(value, str):
+        return _text(value)
     return value
 
 
@@ -75,14 +105,14 @@ def _condition(name: str, op: str, value: Any) -> tuple[str, list[Any]]:
         return clause, [*params, *(_sql_value(v) for v in value)]
     # contains: substring of a string value, or element of a JSON array value.
     if name in COLUMNS:
-        return f"instr({expr}, ?) > 0", [str(value)]
+        return f"instr({expr}, ?) > 0", [_text(value)]
     path = params[0]
     clause = (
         "CASE json_type(m.metadata, ?) WHEN 'array' THEN "
         "EXISTS (SELECT 1 FROM json_each(m.metadata, ?) WHERE value = ?) "
         "ELSE instr(json_extract(m.metadata, ?), ?) > 0 END"
     )
-    return clause, [path, path, _sql_value(value), path, str(value)]
+    return clause, [path, path, _sql_value(value), path, _text(value)]
 
 
 def compile_filter(node: Filter) -> tuple[str, list[Any]]:
@@ -123,6 +153,9 @@ def scope_where(
     """The WHERE conditions every read applies: namespace, expiry, history, filters.
 
     ``tags`` matches entries having at least one of the tags. ``now`` is unix seconds.
+
+    Raises:
+        InvalidQuery: a ``session_id``, tag or filter value SQLite cannot bind.
     """
     where = SqlWhere()
     where.add("m.namespace = ?", namespace)
@@ -132,10 +165,13 @@ def scope_where(
     if kinds:
         where.add(f"m.kind IN ({', '.join('?' for _ in kinds)})", *kinds)
     if session_id is not None:
-        where.add("m.session_id = ?", session_id)
+        where.add("m.session_id = ?", _text(session_id))
     if tags:
         marks = ", ".join("?" for _ in tags)
-        where.add(f"EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value IN ({marks}))", *tags)  # nosec B608 # constant SQL, '?' marks; values bound
+        where.add(
+            f"EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value IN ({marks}))",  # nosec B608 # constant SQL, '?' marks; values bound
+            *(_text(tag) for tag in tags),
+        )  # nosec B608 # constant SQL, '?' marks; values bound
     if since is not None:
         where.add("m.created_at >= ?", since.timestamp())
     if until is not None:
