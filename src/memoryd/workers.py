@@ -51,8 +51,10 @@ def backfill_lease_s(embedding_timeout_s: float) -> float:
 
     An HTTP provider's request, retries included, ends within the timeout
     (``embeddings/openai.py``), so a 64-row batch sent in up to four requests
-    keeps its lease; a worker killed holding one delays its rows by this much
-    at most (50 s with the default 10 s timeout).
+    keeps its lease. The rows of a worker killed holding one are taken at
+    once by the next worker on the store (the lease names its holder,
+    ``store/lease_holders.py``); only where no holder file could be made do
+    they wait for this much (50 s with the default 10 s timeout).
     """
     return 4 * embedding_timeout_s + 10.0
 

@@ -16,7 +16,7 @@ from memoryd.store.migrations import MIGRATIONS, applied_versions, pending
 
 def test_migrations_recorded_and_idempotent(memory: Memory) -> None:
     conn = memory.store.pool.writer
-    assert applied_versions(conn) == [m.version for m in MIGRATIONS] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert applied_versions(conn) == [m.version for m in MIGRATIONS] == list(range(1, 11))
     assert pending(conn) == []
     assert memory.store.schema_version == MIGRATIONS[-1].version
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from memoryd.store.checksums import checksum
 from memoryd.store.connection import SQL_CHUNK
 from memoryd.store.index_upkeep import IndexUpkeepMixin
+from memoryd.store.lease_holders import LEASES_DIR, LeaseHolder, holder_alive
 from memoryd.store.rows import decode_vector, encode_vector
 
 __all__ = ["CACHE_INSERT", "VECTOR_UPSERT", "EmbeddingQueueMixin", "cache_row", "vector_row"]
@@ -47,6 +48,30 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
     model: str
     dim: int
     wrote: bool
+    _lease_holder: LeaseHolder | None = None
+
+    @property
+    def lease_holder(self) -> LeaseHolder:
+        """This store object's lease-holder id (``store/lease_holders.py``), made on first use."""
+        if self._lease_holder is None:
+            self._lease_holder = LeaseHolder(self.pool.path.parent / LEASES_DIR)
+        return self._lease_holder
+
+    def close_lease_holder(self) -> None:
+        """Release the lease-holder id (at close; leases it still holds become free)."""
+        if self._lease_holder is not None:
+            self._lease_holder.close()
+
+    def _dead_holders(self, now: float) -> list[str]:
+        """Holders of unexpired leases whose process has died (their lock is free)."""
+        me = self.lease_holder.id
+        rows = self.pool.reader().execute(
+            "SELECT DISTINCT leased_by FROM embedding_queue "
+            "WHERE leased_until > ? AND leased_by IS NOT NULL",
+            (now,),
+        )
+        directory = self.lease_holder.directory
+        return [h for (h,) in rows if h != me and not holder_alive(directory, h)]
 
     def lease_queued(
         self, limit: int, lease_s: float, *, exclude: Collection[int] = ()
@@ -59,9 +84,11 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
         They are held for ``lease_s`` seconds: the backfill of another process
         on the same store skips them meanwhile. Filling a row
         (:meth:`fill_vectors`) or recording a failure
-        (:meth:`mark_queue_failure`) ends its lease; a worker that dies holding
-        one delays its rows by ``lease_s`` at most. The lease only saves work:
-        a row embedded twice is still filled once, with its current text.
+        (:meth:`mark_queue_failure`) ends its lease. Each lease names its
+        holder (``leased_by``), so the rows of a holder that died (kill -9) are
+        taken at once instead of after ``lease_s`` (``store/lease_holders.py``).
+        The lease only saves work: a row embedded twice is still filled once,
+        with its current text.
 
         Args:
             limit: most rows to lease.
@@ -69,17 +96,19 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
             exclude: rowids not to lease (e.g. rejected earlier in this pass).
         """
         now = time.time()
+        dead = self._dead_holders(now)
         skip = sorted(exclude)
         not_in = f"AND rowid NOT IN ({','.join('?' * len(skip))}) " if skip else ""
+        orphaned = f"OR leased_by IN ({','.join('?' * len(dead))}) " if dead else ""
         with self.pool.write() as conn:
             rows = conn.execute(
-                f"SELECT rowid, text FROM embedding_queue WHERE leased_until <= ? {not_in}"  # nosec B608 # constant SQL, '?' marks; values bound
-                "ORDER BY attempts, enqueued_at LIMIT ?",
-                (now, *skip, limit),
+                f"SELECT rowid, text FROM embedding_queue WHERE (leased_until <= ? {orphaned}) "  # nosec B608 # constant SQL, '?' marks; values bound
+                f"{not_in}ORDER BY attempts, enqueued_at LIMIT ?",
+                (now, *dead, *skip, limit),
             ).fetchall()
             conn.executemany(
-                "UPDATE embedding_queue SET leased_until = ? WHERE rowid = ?",
-                [(now + lease_s, r[0]) for r in rows],
+                "UPDATE embedding_queue SET leased_until = ?, leased_by = ? WHERE rowid = ?",
+                [(now + lease_s, self.lease_holder.id, r[0]) for r in rows],
             )
         return [(int(r[0]), str(r[1])) for r in rows]
 
@@ -146,7 +175,7 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
         with self.pool.write() as conn:
             conn.executemany(
                 "UPDATE embedding_queue SET attempts = attempts + 1, last_error = ?, "
-                "leased_until = 0 WHERE rowid = ?",
+                "leased_until = 0, leased_by = NULL WHERE rowid = ?",
                 [(error[:500], rowid) for rowid in rowids],
             )
 

@@ -74,6 +74,9 @@ On-disk layout (version 1):
 * (version 9) an index on ``memories.text_hash``: deleting a row purges its
   ``embedding_cache`` entry unless another row has the same text
   (``store/erasure.py``), one indexed lookup per text.
+* (version 10) ``embedding_queue.leased_by``: the lease holder's id
+  (``store/lease_holders.py``), so the rows leased by a process that died are
+  taken at once, not after the lease runs out.
 """
 
 from __future__ import annotations
@@ -413,6 +416,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         9,
         "erasure_indexes",
         ("CREATE INDEX IF NOT EXISTS ix_memories_text_hash ON memories(text_hash)",),
+    ),
+    Migration(
+        10,
+        "embedding_queue_lease_holder",
+        ("ALTER TABLE embedding_queue ADD COLUMN leased_by TEXT",),
     ),
 )
 

@@ -385,4 +385,5 @@ class SQLiteStore(
                     self.at_close("PRAGMA optimize", self.optimize)
                     self.at_close("WAL checkpoint", self.checkpoint_wal_at_close)
         finally:
+            self.close_lease_holder()
             self.pool.close()
