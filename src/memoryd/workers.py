@@ -84,7 +84,13 @@ class Workers:
         for name, interval, step, wake, first in (
             ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired, threading.Event(), None),
             ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill, self._wake_backfill, None),
-            ("index-checkpoint", s.index_save_interval_s, self.checkpoint, threading.Event(), None),
+            (
+                "index-checkpoint",
+                s.index_save_interval_s,
+                self.checkpoint,
+                threading.Event(),
+                0.0 if self.memory.store.index_unsaved else None,  # a tail replayed at open
+            ),
             ("storage", s.disk_recheck_interval_s, self.storage_upkeep, threading.Event(), None),
             ("erasure", s.erase_interval_s, self.erase, threading.Event(), None),
             (
@@ -183,9 +189,14 @@ class Workers:
         return self.memory.store.purge_expired(time.time())
 
     def checkpoint(self) -> int:
-        """Save the vector index if it changed; returns the checkpointed log seq (0 if none)."""
+        """Save the vector index if it needs it; returns the checkpointed log seq (0 if none).
+
+        See :attr:`~memoryd.store.sqlite.SQLiteStore.index_needs_save`: the
+        first run comes at once when the store opened with a tail replayed
+        since the last checkpoint (after a crash), else after the interval.
+        """
         store = self.memory.store
-        if store.index_ready and store.index.dirty and store.wrote:
+        if store.index_needs_save:
             return store.checkpoint_index()
         return 0
 
