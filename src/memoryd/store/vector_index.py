@@ -93,6 +93,8 @@ INDEX_FORMAT = 2
 #: to a stored float32 one (float16 keeps ~3 significant digits; the elements
 #: of a unit 384-dim vector are below 1, so rounding moves them by < 5e-4).
 VECTOR_ATOL = 1e-3
+#: Reads of a checkpoint that another process replaced meanwhile, before it counts as damaged.
+LOAD_ATTEMPTS = 3
 
 
 def same_vector(indexed: npt.NDArray[np.floating], stored: npt.NDArray[np.float32]) -> bool:
@@ -110,10 +112,16 @@ class IndexOp:
     vector: npt.NDArray[np.float32] | None
 
 
-def _file_name(namespace: str) -> str:
+def _file_name(namespace: str, seq: int) -> str:
+    """``<sha1(namespace)[:20]>-<seq>.usearch``: each checkpoint writes new files.
+
+    The manifest on disk keeps naming the files it describes until the next
+    manifest replaces it; then they are deleted. A checkpoint that fails half
+    way (a full disk) leaves the previous checkpoint whole.
+    """
     # A file name, not a security use of SHA-1 (B324).
     digest = hashlib.sha1(namespace.encode("utf-8"), usedforsecurity=False).hexdigest()
-    return digest[:20] + ".usearch"
+    return f"{digest[:20]}-{seq}.usearch"
 
 
 class VectorIndex:
@@ -168,44 +176,60 @@ class VectorIndex:
         vector count makes this return ``False`` with a warning in the log
         (the caller rebuilds from the ``vectors`` table); :attr:`damage`
         then says what was wrong. The index in memory is left as it was.
+        A checkpoint another process replaced while this one read it (its
+        old files are deleted once the new manifest is in place) is read
+        again, up to :data:`LOAD_ATTEMPTS` times, rather than taken for damage.
         """
         self.damage = None
-        try:
-            manifest = read_manifest(self.directory)
-            if manifest is None:
+        for _ in range(LOAD_ATTEMPTS):
+            before = self._manifest_id()
+            try:
+                loaded = self._read_checkpoint()
+            except CheckpointDamaged as exc:
+                if self._manifest_id() != before:
+                    continue  # replaced meanwhile: read the new one
+                self.damage = str(exc)
+                break
+            if loaded is None:
                 return False
-            if (manifest.version, manifest.model, manifest.dim) != (
-                INDEX_FORMAT,
+            manifest, indexes = loaded
+            with self._lock:
+                self._indexes = indexes
+                self.applied_seq = manifest.applied_seq
+                self._dirty = False
+                # A checkpoint of older code may hold removed vectors: scrub it at the next save.
+                self._unscrubbed = set() if manifest.scrubbed else set(indexes)
+            return True
+        self.damage = self.damage or "the checkpoint kept changing while it was read"
+        self.distrust_saved()
+        log.warning(
+            "vector-index checkpoint in %s is damaged (%s): rebuilding it from the table",
+            self.directory,
+            self.damage,
+            extra={"code": "index_rebuilt"},
+        )
+        return False
+
+    def _read_checkpoint(self) -> tuple[Manifest, dict[str, Index]] | None:
+        """The manifest and loaded indexes; ``None`` if absent or for another model/dim/format.
+
+        Raises:
+            CheckpointDamaged: see :meth:`load_checkpoint`.
+        """
+        manifest = read_manifest(self.directory)
+        if manifest is None:
+            return None
+        if (manifest.version, manifest.model, manifest.dim) != (INDEX_FORMAT, self.model, self.dim):
+            log.info(
+                "vector-index checkpoint is for %s/%s (format %s), not %s/%s: rebuilding",
+                manifest.model,
+                manifest.dim,
+                manifest.version,
                 self.model,
                 self.dim,
-            ):
-                log.info(
-                    "vector-index checkpoint is for %s/%s (format %s), not %s/%s: rebuilding",
-                    manifest.model,
-                    manifest.dim,
-                    manifest.version,
-                    self.model,
-                    self.dim,
-                )
-                return False
-            indexes = {ns: self._load_file(entry) for ns, entry in manifest.files.items()}
-        except CheckpointDamaged as exc:
-            self.damage = str(exc)
-            self.distrust_saved()
-            log.warning(
-                "vector-index checkpoint in %s is damaged (%s): rebuilding it from the table",
-                self.directory,
-                exc,
-                extra={"code": "index_rebuilt"},
             )
-            return False
-        with self._lock:
-            self._indexes = indexes
-            self.applied_seq = manifest.applied_seq
-            self._dirty = False
-            # A checkpoint of older code may hold removed vectors: scrub it at the next save.
-            self._unscrubbed = set() if manifest.scrubbed else set(indexes)
-        return True
+            return None
+        return manifest, {ns: self._load_file(entry) for ns, entry in manifest.files.items()}
 
     def _load_file(self, entry: FileEntry) -> Index:
         """One namespace's index from its checked file.
@@ -414,7 +438,7 @@ class VectorIndex:
             self._unscrubbed.clear()
             files: dict[str, FileEntry] = {}
             for namespace, index in self._indexes.items():
-                name = _file_name(namespace)
+                name = _file_name(namespace, self.applied_seq)
                 tmp = self.directory / (name + ".tmp")
                 save_replace(tmp, self.directory / name, index.save)
                 # Checksummed before the manifest names it: the renamed file has these bytes.
