@@ -45,15 +45,19 @@ def _free_port() -> int:
 
 @contextmanager
 def _daemon(
-    settings: Settings, log: Path
+    settings: Settings, log: Path, **env: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
-    """``memoryd serve`` on ``settings.data_dir`` until ``/readyz`` is 200; killed after."""
+    """``memoryd serve`` on ``settings.data_dir`` until ``/readyz`` is 200; killed after.
+
+    ``env``: more ``MEMORYD_*`` variables for the daemon.
+    """
     port = _free_port()
     with log.open("ab") as sink:
         process = subprocess.Popen(
             [str(SCRIPT), "serve", "--port", str(port), "--data-dir", str(settings.data_dir)],
             stdout=sink,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
         )
     try:
         token_file = settings.resolved_token_file
@@ -153,7 +157,8 @@ def test_after_kill_9_the_restart_replays_the_tail_and_saves_it(
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
     assert _saved_seq(settings, embedder) == saved  # the interval (30 s) had not come
-    with _daemon(settings, log) as (process, client):
+    # An interval longer than the test: only the save at open can satisfy the wait below.
+    with _daemon(settings, log, MEMORYD_INDEX_SAVE_INTERVAL_S="3600") as (process, client):
         assert "after the checkpoint 4" in _found(client, "after the checkpoint 4")
         # Loaded from the checkpoint (no rebuild), and the replayed tail is saved at once.
         waits.wait_until(

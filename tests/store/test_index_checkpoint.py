@@ -126,7 +126,9 @@ def test_after_a_crash_only_the_tail_is_replayed_and_saved_at_once(
     tail = [writer.add(f"written after the checkpoint, number {i}").id for i in range(3)]
     head = writer.store.pool.reader().execute("SELECT MAX(seq) FROM index_log").fetchone()[0]
     writer.store.pool.close()  # like kill -9: no checkpoint at close
-    with Memory(settings, embedder=embedder) as mem:
+    # An interval longer than the test: only the save at open can satisfy the wait below.
+    patient = settings.model_copy(update={"index_save_interval_s": 3600.0})
+    with Memory(patient, embedder=embedder) as mem:
         assert mem.index_source == "checkpoint"
         assert mem.store.index_replayed == 3  # the tail, not the whole table
         # The checkpoint worker saves the caught-up index at once, not after its interval.
