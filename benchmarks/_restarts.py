@@ -55,7 +55,13 @@ def _started_at(log: Path, offset: int) -> float | None:
     return None
 
 
-def timed_start(daemon: c.Daemon, poll_s: float) -> tuple[float, float | None]:
+#: Longest wait for a start that rebuilds 100k vectors on a busy 2-core machine, in seconds.
+REBUILD_TIMEOUT_S = 3600.0
+
+
+def timed_start(
+    daemon: c.Daemon, poll_s: float, timeout_s: float = 600.0
+) -> tuple[float, float | None]:
     """``(ready_s, boot_s)``: spawn → ``/readyz`` 200, and spawn → the ``starting`` log event.
 
     ``boot_s`` is the interpreter and imports (the daemon logs ``starting``
@@ -65,7 +71,7 @@ def timed_start(daemon: c.Daemon, poll_s: float) -> tuple[float, float | None]:
     log = daemon.data_dir / "logs" / "memoryd.log"
     offset = log.stat().st_size if log.exists() else 0
     spawned = time.time()
-    ready = daemon.start(poll_s=poll_s)
+    ready = daemon.start(timeout_s=timeout_s, poll_s=poll_s)
     started = _started_at(log, offset)
     return ready, None if started is None else started - spawned
 
@@ -124,7 +130,7 @@ def damaged_runs(src: Path, args: Any) -> list[c.Row]:
             _zero_largest_usearch(data)
             env = {"MEMORYD_KEYWORD_INDEX": args.keyword_index}
             with c.Daemon(data, Path(tmp), **env) as daemon:
-                damaged, damaged_boot = timed_start(daemon, args.poll_ms / 1000)
+                damaged, damaged_boot = timed_start(daemon, args.poll_ms / 1000, REBUILD_TIMEOUT_S)
             with c.Daemon(data, Path(tmp), **env) as daemon:
                 again, again_boot = timed_start(daemon, args.poll_ms / 1000)
             log = (data / "logs" / "memoryd.log").read_text(errors="replace")
