@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import pytest
 import waits
 from _damage import INDEX_DAMAGE
 from memoryd import Memory, Settings
+from memoryd.lifecycle.runtime import read_runtime
 from memoryd.store.vector_index import VectorIndex
 
 SCRIPT = Path(sys.executable).with_name("memoryd")
@@ -36,13 +36,6 @@ pytestmark = [
 TEXT = "the lighthouse keeper painted the door blue"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @contextmanager
 def _daemon(
     settings: Settings, log: Path, **env: str
@@ -51,10 +44,9 @@ def _daemon(
 
     ``env``: more ``MEMORYD_*`` variables for the daemon.
     """
-    port = _free_port()
     with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [str(SCRIPT), "serve", "--port", str(port), "--data-dir", str(settings.data_dir)],
+        process = subprocess.Popen(  # port 0: the daemon picks one and writes it to daemon.json
+            [str(SCRIPT), "serve", "--port", "0", "--data-dir", str(settings.data_dir)],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env={**os.environ, **env},
@@ -64,11 +56,12 @@ def _daemon(
 
         def ready() -> httpx.Client | None:
             assert process.poll() is None, f"daemon exited {process.returncode}: {log.read_text()}"
-            if not token_file.exists():
+            info = read_runtime(settings)
+            if info is None or info.pid != process.pid or not token_file.exists():
                 return None
             token = token_file.read_text().strip()
             client = httpx.Client(
-                base_url=f"http://127.0.0.1:{port}",
+                base_url=f"http://{info.host}:{info.port}",
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=waits.budget(30),
             )
