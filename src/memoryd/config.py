@@ -144,8 +144,8 @@ class Settings(BaseSettings):
 
     Bounds the ``index_log`` tail a restart after kill -9 replays: the
     operations of at most this many seconds of writes (``benchmarks/startup.py``
-    measures the restart). A daemon that replayed a tail at open saves it at
-    once instead of after the first interval."""
+    measures the restart). A daemon that replayed a tail at open saves it
+    ``workers.TAIL_SAVE_DELAY_S`` (5 s) after start instead of after the first interval."""
 
     # --- full disk (RELIABILITY.md R5; memoryd/store/space.py) --------------
     disk_reserve_bytes: int = Field(default=1_048_576, ge=0)

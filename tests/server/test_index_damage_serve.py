@@ -153,7 +153,7 @@ def test_after_kill_9_the_restart_replays_the_tail_and_saves_it(
     # An interval longer than the test: only the save at open can satisfy the wait below.
     with _daemon(settings, log, MEMORYD_INDEX_SAVE_INTERVAL_S="3600") as (process, client):
         assert "after the checkpoint 4" in _found(client, "after the checkpoint 4")
-        # Loaded from the checkpoint (no rebuild), and the replayed tail is saved at once.
+        # Loaded from the checkpoint (no rebuild); the replayed tail is saved soon after.
         waits.wait_until(
             lambda: _saved_seq(settings, embedder) == _head(settings),
             timeout_s=30,

@@ -4,7 +4,8 @@ Issue 11, defects 2 and 8. The checkpoint in ``<data_dir>/index`` is derived
 from the ``vectors`` table: every way it can be damaged (``tests/_damage.py``
 ``INDEX_DAMAGE``) makes the open rebuild it from the table with a warning,
 and save the rebuilt one, so the next start loads it. After a crash, a
-long-lived engine replays only the ``index_log`` tail and saves it at once.
+long-lived engine replays only the ``index_log`` tail and saves it soon
+(``workers.TAIL_SAVE_DELAY_S``), not after the checkpoint interval.
 Real SQLite files, the real embedding model, real usearch files.
 """
 
@@ -117,7 +118,7 @@ def test_a_checkpoint_for_another_dimension_is_rebuilt(settings: Settings, embed
         _finds(mem, ids)
 
 
-def test_after_a_crash_only_the_tail_is_replayed_and_saved_at_once(
+def test_after_a_crash_only_the_tail_is_replayed_and_saved_soon(
     settings: Settings, embedder: Any
 ) -> None:
     writer = Memory(settings, embedder=embedder, background=False)
@@ -131,7 +132,7 @@ def test_after_a_crash_only_the_tail_is_replayed_and_saved_at_once(
     with Memory(patient, embedder=embedder) as mem:
         assert mem.index_source == "checkpoint"
         assert mem.store.index_replayed == 3  # the tail, not the whole table
-        # The checkpoint worker saves the caught-up index at once, not after its interval.
+        # The checkpoint worker saves the caught-up index soon, not after its interval.
         waits.wait_until(
             lambda: (s := _saved(settings, embedder)) is not None and s.applied_seq == head,
             timeout_s=30,
