@@ -237,6 +237,26 @@ def dataset(n: int, seed: int = SEED) -> tuple[list[str], list[str], np.ndarray]
     return texts, [p[1] for p in pairs], vectors
 
 
+def synthetic_dataset(
+    n: int, seed: int = SEED, dim: int = 384
+) -> tuple[list[str], list[str], np.ndarray]:
+    """``(texts, tags, vectors)`` like :func:`dataset`, with random unit vectors instead.
+
+    For benchmarks that need the store's size, not its semantic quality
+    (start-up, index load and rebuild): embedding 100k texts with the real
+    model takes many minutes on 2 cores, drawing 100k Gaussian vectors
+    (normalised to unit length, seeded) under a second. HNSW build and load
+    costs depend on ``n`` and ``dim``; random vectors are a slightly harder
+    graph than clustered real ones (no structure), so rebuilds are if anything
+    slower than with real vectors.
+    """
+    pairs = memory_texts(n, seed)
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return [p[0] for p in pairs], [p[1] for p in pairs], vectors
+
+
 def items_with_vectors(texts: Sequence[str], tags: Sequence[str], vectors: np.ndarray) -> list[Row]:
     """``add_many`` items with their vectors as lists of floats (as a JSON import has them)."""
     return [
@@ -251,8 +271,13 @@ def _lazy_items(texts: Sequence[str], tags: Sequence[str], vectors: np.ndarray) 
         yield from items_with_vectors(texts[start:end], tags[start:end], vectors[start:end])
 
 
-def cached_store(n: int, seed: int = SEED, *, rebuild: bool = False) -> Path:
+def cached_store(
+    n: int, seed: int = SEED, *, rebuild: bool = False, synthetic: bool = False
+) -> Path:
     """Folder of a pristine store of ``n`` memories (built once with precomputed vectors).
+
+    With ``synthetic`` the vectors are :func:`synthetic_dataset`'s random unit
+    vectors (a separate cached store) instead of the real model's.
 
     Keyed by memoryd version, schema version and vector-index checkpoint
     format; use ``rebuild=True`` (the scripts' ``--rebuild``) after an engine
@@ -270,10 +295,12 @@ def cached_store(n: int, seed: int = SEED, *, rebuild: bool = False) -> Path:
     index_format = getattr(vector_index, "INDEX_FORMAT", 1)
     if index_format > 1:
         name += f"-index{index_format}"
+    if synthetic:
+        name += "-synthetic"
     path = BENCH_CACHE / "stores" / name
     if (path / "BUILD.json").exists() and not rebuild:
         return path
-    texts, tags, vectors = dataset(n, seed)
+    texts, tags, vectors = synthetic_dataset(n, seed) if synthetic else dataset(n, seed)
     shutil.rmtree(path, ignore_errors=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -281,7 +308,8 @@ def cached_store(n: int, seed: int = SEED, *, rebuild: bool = False) -> Path:
     with Memory(bench_settings(tmp), background=False) as memory:
         memory.add_many(_lazy_items(texts, tags, vectors), batch_size=1000)
     took = time.perf_counter() - started
-    info = {"n": n, "seed": seed, "build_s": took, "git": _git("rev-parse", "HEAD")}
+    info = {"n": n, "seed": seed, "synthetic": synthetic, "build_s": took}
+    info["git"] = _git("rev-parse", "HEAD")
     (tmp / "BUILD.json").write_text(json.dumps(info))
     tmp.rename(path)
     print(f"  built store of {n:,} memories in {took:.1f} s: {path}", file=sys.stderr)

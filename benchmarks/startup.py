@@ -25,10 +25,25 @@ vector index load) and the embedder's warm-up (model load and first
 inference), and report whether the index came from its checkpoint or was
 rebuilt; "whole process" is spawn to exit.
 
+Restarts (issue 11 defect 8, RELIABILITY.md R1 "ready within 2 s of
+restart"): ``--restarts`` kill -9 restarts and as many SIGTERM restarts of one
+daemon, interleaved in one run, each after ``--restart-writes`` memories
+written over HTTP; p50/p95/max spawn → ``/readyz`` 200 for each kind, with
+the ``index_log`` tail each restart replayed. Damaged checkpoint: ``--damaged``
+starts over a copy whose largest ``.usearch`` file is zeroed (rebuild from
+``vectors`` and save), then the next start; and the rebuild, save and load
+timed in-process (``_restarts.py``).
+
+``--synthetic`` builds the store with random unit vectors
+(``_common.synthetic_dataset``) instead of embedding 100k texts with the
+real model (many minutes on 2 cores): start-up and index costs depend on
+the row count and dimension, not on what the vectors mean.
+
 Usage::
 
     .venv/bin/python benchmarks/startup.py                 # 100k store, 5 starts
     .venv/bin/python benchmarks/startup.py --quick         # 2k store, 2 starts
+    .venv/bin/python benchmarks/startup.py --synthetic --starts 3 --opens 2
 """
 
 from __future__ import annotations
@@ -42,9 +57,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import _common as c
+import _restarts
 
 TARGET_READY_S = 1.5  # median, 100k store
+TARGET_RESTART_S = 2.0  # RELIABILITY.md R1: ready within 2 s of a restart (every restart)
 
 
 # Run with ``python -c`` so that nothing but memoryd is imported (numpy, httpx... included).
@@ -132,6 +151,26 @@ def _memory_row(label: str, kib: c.Row, *, peak: bool = False) -> list[Any]:
     return [label, *mib, kib["Threads"], kib["VmHWM"] / 1024 if peak else "—"]
 
 
+def _restart_row(kind: str, rows: list[c.Row]) -> list[Any]:
+    """One row of the restart table: ready-time percentiles in seconds, the replayed tail.
+
+    "boot" is spawn → the daemon's ``starting`` log event (interpreter and
+    imports); "ready − boot" the rest (store open, index load, model warm-up).
+    """
+    ready = [r["ready_s"] for r in rows]
+    p50, p95 = (float(x) for x in np.percentile(ready, [50, 95]))
+    tails = [r["tail"] for r in rows]
+    boots = [r["boot_s"] for r in rows if r["boot_s"] is not None]
+    after = [r["ready_s"] - r["boot_s"] for r in rows if r["boot_s"] is not None]
+    return [kind, len(rows), statistics.median(tails), max(tails), p50, p95, max(ready)] + [
+        statistics.median(boots) if boots else "—",
+        statistics.median(after) if after else "—",
+        max(after) if after else "—",
+        statistics.median(r["stop_s"] for r in rows),
+        c.verdict(max(ready), TARGET_RESTART_S) + " s (max)",
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=100_000, help="memories in the store")
@@ -144,6 +183,10 @@ def main() -> None:
     ap.add_argument("--tmp-dir", default=None, help="parent of the temp store copies")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached store")
     ap.add_argument("--json", default="", help="also write the results to this JSON file")
+    ap.add_argument("--synthetic", action="store_true", help="random unit vectors (fast build)")
+    ap.add_argument("--restarts", type=int, default=10, help="kill -9 and SIGTERM restarts each")
+    ap.add_argument("--restart-writes", type=int, default=200, help="memories written per cycle")
+    ap.add_argument("--damaged", type=int, default=2, help="starts over a damaged checkpoint")
     ap.add_argument(
         "--keyword-index",
         default="memory",
@@ -153,10 +196,14 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.size, args.starts, args.opens, args.searches = 2000, 2, 2, 200
-    src = c.cached_store(args.size, rebuild=args.rebuild)
+        args.restarts, args.damaged = 3, 1
+    src = c.cached_store(args.size, rebuild=args.rebuild, synthetic=args.synthetic)
     machine = c.machine_info(Path(args.tmp_dir) if args.tmp_dir else None)
     runs, memory = daemon_runs(src, args)
     opens = open_runs(src, args)
+    restarts = _restarts.restart_runs(src, args)
+    damaged = _restarts.damaged_runs(src, args)
+    rebuild = _restarts.rebuild_in_process(src, args)
 
     def med(rows: list[c.Row], key: str) -> float:
         return statistics.median(r[key] for r in rows)
@@ -190,18 +237,38 @@ def main() -> None:
             ),
         ],
     )
+    restart_table = c.md_table(
+        ["restart", "runs", "tail ops median", "tail max", "ready p50 s", "p95 s", "max s"]
+        + ["boot p50 s", "ready − boot p50 s", "max s", "stop median s", "target"],
+        [_restart_row(kind, rows) for kind, rows in restarts.items()],
+    )
+    damaged_table = c.md_table(
+        ["damaged checkpoint", "runs", "ready median s", "max s", "next start median s"]
+        + ["warned", "in-process rebuild s", "save s", "load s"],
+        [[f"{rebuild['vectors']:,} vectors, largest .usearch zeroed", len(damaged)]
+         + [statistics.median(r["damaged_ready_s"] for r in damaged)]
+         + [max(r["damaged_ready_s"] for r in damaged)]
+         + [statistics.median(r["next_ready_s"] for r in damaged)]
+         + [all(r["warned"] for r in damaged), rebuild["rebuild_s"], rebuild["save_s"]]
+         + [rebuild["load_s"]]],
+    )  # fmt: skip
     params = {k: v for k, v in vars(args).items() if k != "json"}
     method = (
         f"median of {args.starts} `memoryd serve` starts (spawn → first /readyz 200, polled "
         f"every {args.poll_ms:g} ms) on fresh copies of a cached {args.size:,}-memory store"
         f"{' after dropping the page cache' if args.drop_caches else ' (warm page cache)'}; "
         f"RSS from /proc/PID/status; {args.opens} cold in-process opens in fresh processes; "
-        f"daemon keyword index: {args.keyword_index}. "
+        f"daemon keyword index: {args.keyword_index}; "
+        f"{'synthetic random unit vectors' if args.synthetic else 'real model vectors'}; "
+        f"{args.restarts} kill -9 + {args.restarts} SIGTERM restarts interleaved, "
+        f"{args.restart_writes} writes before each; {args.damaged} damaged-checkpoint starts. "
         "See the module docstring."
     )
     data = {"params": params, "starts": runs, "opens": opens, "memory": memory}
+    data |= {"restarts": restarts, "damaged": damaged, "rebuild": rebuild}
     data["summary"] = {"ready_median_s": ready, "target": target}
-    c.report("startup", method, machine, [start_table, open_table, rss_table], data, args.json)
+    tables = [start_table, open_table, rss_table, restart_table, damaged_table]
+    c.report("startup", method, machine, tables, data, args.json)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,3 +193,60 @@ def rowids_on(db: Path, pgno: int) -> list[int]:
         _, i = _varint(data, start)
         out.append(_varint(data, i)[0])
     return out
+
+
+# --- vector-index checkpoint damage (issue 11 defect 2) -----------------------------
+# Each takes ``<data_dir>/index`` holding a sound checkpoint and damages it in one way.
+
+
+def _usearch_file(index_dir: Path) -> Path:
+    files = sorted(index_dir.glob("*.usearch"))
+    assert files, f"no .usearch file in {index_dir}"
+    return files[0]
+
+
+def _manifest(index_dir: Path) -> dict[str, object]:
+    import json
+
+    data: dict[str, object] = json.loads((index_dir / "manifest.json").read_text("utf-8"))
+    return data
+
+
+def _write_manifest(index_dir: Path, data: dict[str, object]) -> None:
+    import json
+
+    (index_dir / "manifest.json").write_text(json.dumps(data), "utf-8")
+
+
+def _rewrite_usearch(index_dir: Path, change: Callable[[bytes], bytes]) -> None:
+    path = _usearch_file(index_dir)
+    path.write_bytes(change(path.read_bytes()))
+
+
+def _flip_middle(data: bytes) -> bytes:
+    out = bytearray(data)
+    out[len(out) // 2] ^= 0xFF  # inside the graph or vectors; the usearch header is intact
+    return bytes(out)
+
+
+INDEX_DAMAGE: dict[str, Callable[[Path], object]] = {
+    "empty manifest": lambda d: (d / "manifest.json").write_bytes(b""),
+    "garbled manifest": lambda d: (d / "manifest.json").write_bytes(b'{"version": 2, "mod\xff'),
+    "manifest is a list": lambda d: (d / "manifest.json").write_text("[1, 2, 3]"),
+    "manifest without applied_seq": lambda d: _write_manifest(
+        d, {k: v for k, v in _manifest(d).items() if k != "applied_seq"}
+    ),
+    "manifest seq is a string": lambda d: _write_manifest(d, _manifest(d) | {"applied_seq": "7"}),
+    "manifest namespaces is a list": lambda d: _write_manifest(
+        d, _manifest(d) | {"namespaces": []}
+    ),
+    "manifest names a path": lambda d: _write_manifest(
+        d, _manifest(d) | {"namespaces": {"default": "../memoryd.db"}}
+    ),
+    "manifest names a missing file": lambda d: _usearch_file(d).unlink(),
+    "truncated usearch": lambda d: _rewrite_usearch(d, lambda b: b[: len(b) // 2]),
+    "zeroed usearch": lambda d: _rewrite_usearch(d, lambda b: bytes(len(b))),
+    "random usearch": lambda d: _rewrite_usearch(d, lambda b: random.Random(11).randbytes(len(b))),
+    "one byte flipped in usearch": lambda d: _rewrite_usearch(d, _flip_middle),
+}
+"""Damage to a vector-index checkpoint, by name: ``INDEX_DAMAGE[name](index_dir)``."""

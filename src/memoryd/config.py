@@ -169,7 +169,12 @@ class Settings(BaseSettings):
     busy_timeout_ms: int = Field(default=10_000, ge=0)
     ttl_purge_interval_s: float = Field(default=60.0, gt=0)
     index_save_interval_s: float = Field(default=30.0, gt=0)
-    """How often the vector index is checkpointed to disk when it changed."""
+    """Seconds between vector-index checkpoints while it changes (and at close).
+
+    Bounds the ``index_log`` tail a restart after kill -9 replays: the
+    operations of at most this many seconds of writes (``benchmarks/startup.py``
+    measures the restart). A daemon that replayed a tail at open saves it
+    ``workers.TAIL_SAVE_DELAY_S`` (5 s) after start instead of after the first interval."""
 
     # --- full disk (RELIABILITY.md R5; memoryd/store/space.py) --------------
     disk_reserve_bytes: int = Field(default=1_048_576, ge=0)

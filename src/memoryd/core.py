@@ -115,6 +115,7 @@ class EngineCore:
             model=self.embedder.model,
             dim=self.embedder.dim,
             reserve=reserve,
+            long_lived=background,
         )
         try:
             self._open_store(background)

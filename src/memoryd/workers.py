@@ -37,11 +37,17 @@ from memoryd.store.space import FullDiskNotice
 if TYPE_CHECKING:
     from memoryd.core import EngineCore
 
-__all__ = ["Workers", "backfill_lease_s"]
+__all__ = ["TAIL_SAVE_DELAY_S", "Workers", "backfill_lease_s"]
 
 log = logging.getLogger("memoryd.workers")
 _BACKFILL_INTERVAL_S = 2.0
 _BACKFILL_BATCH = 64
+#: Seconds after start of the first checkpoint of an index that replayed a tail at
+#: open (after a crash), instead of ``index_save_interval_s``: soon, so the next
+#: restart replays little, but not at once, where the save (~0.3 s of CPU and I/O
+#: at 100k vectors) competed with the daemon's model warm-up and delayed
+#: ``/readyz`` by ~0.4 s at 100k (benchmarks/startup.py restarts, load 3-4).
+TAIL_SAVE_DELAY_S = 5.0
 #: Workers that write to the store (they stand still once it is found damaged).
 _WRITING = frozenset({"ttl-purge", "embedding-backfill", "index-checkpoint", "storage", "erasure"})
 
@@ -86,7 +92,13 @@ class Workers:
         for name, interval, step, wake, first in (
             ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired, threading.Event(), None),
             ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill, self._wake_backfill, None),
-            ("index-checkpoint", s.index_save_interval_s, self.checkpoint, threading.Event(), None),
+            (
+                "index-checkpoint",
+                s.index_save_interval_s,
+                self.checkpoint,
+                threading.Event(),
+                TAIL_SAVE_DELAY_S if self.memory.store.index_unsaved else None,
+            ),
             ("storage", s.disk_recheck_interval_s, self.storage_upkeep, threading.Event(), None),
             ("erasure", s.erase_interval_s, self.erase, threading.Event(), None),
             (
@@ -185,9 +197,15 @@ class Workers:
         return self.memory.store.purge_expired(time.time())
 
     def checkpoint(self) -> int:
-        """Save the vector index if it changed; returns the checkpointed log seq (0 if none)."""
+        """Save the vector index if it needs it; returns the checkpointed log seq (0 if none).
+
+        See :attr:`~memoryd.store.sqlite.SQLiteStore.index_needs_save`: the
+        first run comes :data:`TAIL_SAVE_DELAY_S` after start when the store
+        opened with a tail replayed since the last checkpoint (after a crash),
+        else after the interval.
+        """
         store = self.memory.store
-        if store.index_ready and store.index.dirty and store.wrote:
+        if store.index_needs_save:
             return store.checkpoint_index()
         return 0
 

@@ -27,6 +27,7 @@ class IndexUpkeepMixin:
     pool: ConnectionPool
     index: VectorIndex
     index_ready: bool
+    index_replayed: int
 
     def meta(self, key: str) -> str | None:
         """A value of the ``meta`` table."""
@@ -86,13 +87,18 @@ class IndexUpkeepMixin:
     def open_index(self) -> str:
         """Make the vector index ready: load the checkpoint and replay, or rebuild.
 
+        A checkpoint that is missing, for another model or dimension, or
+        damaged (:meth:`VectorIndex.load_checkpoint`) is rebuilt from the
+        table; :attr:`index_replayed` counts the ``index_log`` operations
+        replayed on top (the tail since the checkpoint).
+
         Returns:
             ``"checkpoint"`` or ``"rebuilt"``.
         """
         how = "checkpoint" if self.index.load_checkpoint() else "rebuilt"
         if how == "rebuilt":
             self.rebuild_index()
-        self.sync_index()
+        self.index_replayed = self.sync_index()
         self.index_ready = True
         return how
 

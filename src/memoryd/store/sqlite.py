@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from memoryd.errors import DimensionMismatch, StorageError, StorageReadOnly
+from memoryd.errors import DimensionMismatch, StorageError, StorageFull, StorageReadOnly
 from memoryd.store.backup import backup_database
 from memoryd.store.candidates import CandidatesMixin
 from memoryd.store.checksums import checksum
@@ -60,6 +60,8 @@ class SQLiteStore(
         dim: its dimension.
         reserve: the data dir's space reserve: released (and the open retried)
             when the disk is too full to open the store, and checked before writes.
+        long_lived: a daemon or long-lived engine (not a one-shot CLI): it saves
+            an index it rebuilt or caught up at open (see :meth:`open_index`).
 
     Raises:
         StorageFull: the disk is too full to open the store (or to migrate it).
@@ -78,8 +80,10 @@ class SQLiteStore(
         model: str,
         dim: int,
         reserve: SpaceReserve | None = None,
+        long_lived: bool = False,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.long_lived = long_lived
         self.path = path
         self.reserve = reserve
         self.health = StoreHealth(path)
@@ -99,6 +103,11 @@ class SQLiteStore(
         self.reembed_started = self._record_model(model, dim)
         self.index = VectorIndex(index_dir, dim, model)
         self.index_ready = False
+        self.index_replayed = 0
+        self.index_unsaved = False
+        """The index holds what no checkpoint on disk holds (a rebuild or a replayed
+        tail at open, or a save at open that failed): the workers and :meth:`close`
+        save it even if this process never writes."""
         self.erasure = Erasure(self.pool)
         self._init_keywords()
         self.wrote = False
@@ -299,17 +308,43 @@ class SQLiteStore(
             .fetchone()
         )
         high_water = int(row[0]) if row is not None else 0
-        if how == "checkpoint" and self.index.applied_seq > high_water:
+        ahead = how == "checkpoint" and self.index.applied_seq > high_water
+        if ahead:
             log.warning(
                 "vector-index checkpoint is ahead of the database (seq %d > %d): rebuilding",
                 self.index.applied_seq,
                 high_water,
             )
+            self.index.distrust_saved()
             self.rebuild_index()
             self.sync_index()
-            self.index.checkpoint()
             how = "rebuilt"
+        if self.read_only is not None or self.health.corrupted or self.pool.read_only_file:
+            return how  # a failed or damaged store writes nothing
+        if ahead or self.index.damage is not None:
+            self._save_index_at_open()  # any process: left on disk, it is wrong for everyone
+        elif self.long_lived and how == "rebuilt" and self.index.size() > 0:
+            self._save_index_at_open()  # the next start loads it instead of rebuilding
+        elif self.long_lived and self.index_replayed:
+            self.index_unsaved = True  # a tail after a crash: the checkpoint worker saves it
         return how
+
+    def _save_index_at_open(self) -> None:
+        """Checkpoint an index rebuilt at open; on a full or read-only disk, warn and go on.
+
+        The store serves either way: the index in memory is complete, only the
+        next start will rebuild again. :attr:`index_unsaved` stays set then, so
+        the checkpoint worker retries at its interval.
+        """
+        self.index_unsaved = True
+        try:
+            self.checkpoint_index()
+        except (StorageFull, StorageError) as exc:  # StorageReadOnly included
+            log.warning(
+                "cannot save the rebuilt vector index (%s); serving, the worker retries",
+                exc.message,
+                extra={"code": exc.code},
+            )
 
     def _stored_vector(self, row: sqlite3.Row) -> list[float] | None:
         rowid = int(row["rowid"])
@@ -350,7 +385,19 @@ class SQLiteStore(
             raise StorageError(f"cannot save the vector index checkpoint: {exc}") from exc
         with self.pool.write() as conn:
             self.compact_keyword_log(conn)
+        if not self.index.dirty:
+            self.index_unsaved = False
         return seq
+
+    @property
+    def index_needs_save(self) -> bool:
+        """Whether the workers and :meth:`close` should checkpoint the index now.
+
+        When it changed since the last checkpoint and this process wrote, or
+        holds what no checkpoint holds (:attr:`index_unsaved`). A process that
+        only read leaves checkpoints to the writers.
+        """
+        return self.index_ready and self.index.dirty and (self.wrote or self.index_unsaved)
 
     def backup_to(self, target: Path) -> Path:
         """Write a consistent copy of the database to ``target``: valid or absent, never partial.
@@ -366,7 +413,8 @@ class SQLiteStore(
         )
 
     def close(self) -> None:
-        """Checkpoint the index and the WAL if this process wrote; close connections.
+        """Checkpoint the index (:attr:`index_needs_save`) and the WAL if this process wrote;
+        close connections.
 
         A process that only read (a CLI search) leaves checkpoints to the
         writers: saving the index costs I/O proportional to its size. On a
@@ -379,7 +427,7 @@ class SQLiteStore(
         self.stop_keyword_index()
         try:
             if self.read_only is None and not self.health.corrupted:
-                if self.index_ready and self.index.dirty and self.wrote:
+                if self.index_needs_save:
                     self.at_close("vector index checkpoint", self.checkpoint_index)
                 if self.wrote:
                     self.at_close("PRAGMA optimize", self.optimize)

@@ -10,9 +10,12 @@ from its last checkpoint catches up by replaying the log from the
 checkpoint's ``applied_seq``.
 
 Files in ``<data_dir>/index/``: ``manifest.json`` (model, dim, applied_seq,
-namespace -> file) and one usearch file per namespace. A checkpoint writes
-each file to a temporary name, fsyncs and renames it, then does the same for
-the manifest.
+namespace -> file, and each file's size, CRC-32 and vector count) and one
+usearch file per namespace. A checkpoint writes each file to a temporary
+name, fsyncs and renames it, then does the same for the manifest
+(``store/index_checkpoint.py``). A checkpoint that is damaged in any way is
+never fatal: :meth:`VectorIndex.load_checkpoint` reports it and the store
+rebuilds the index from ``vectors``.
 
 Keys are ``memories.rowid``; vectors are L2-normalised, so the inner-product
 metric gives ``similarity = 1 - distance`` (cosine). The index holds them as
@@ -23,13 +26,11 @@ docs/PERFORMANCE.md); the float32 vectors in SQLite stay the truth.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
+import logging
 import os
-import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,18 @@ import numpy.typing as npt
 import onnxruntime  # noqa: F401, I001  (import order matters, see above)
 from usearch.index import Index  # noqa: I001
 
+from memoryd.store.index_checkpoint import (
+    MANIFEST,
+    CheckpointDamaged,
+    FileEntry,
+    Manifest,
+    checkpoint_lock,
+    file_crc32,
+    manifest_text,
+    read_manifest,
+    save_replace,
+    verify_file,
+)
 from memoryd.store.index_scrub import scrub_free_slots
 
 __all__ = [
@@ -52,6 +65,8 @@ __all__ = [
     "VectorIndex",
     "same_vector",
 ]
+
+log = logging.getLogger("memoryd.store")
 
 #: usearch HNSW parameters (M=16, efConstruction=128, efSearch=128): chosen in
 #: docs/perf/vector_index.md: recall@10 0.998, recall@100 0.98, ~1 ms per query at 100k.
@@ -78,6 +93,8 @@ INDEX_FORMAT = 2
 #: to a stored float32 one (float16 keeps ~3 significant digits; the elements
 #: of a unit 384-dim vector are below 1, so rounding moves them by < 5e-4).
 VECTOR_ATOL = 1e-3
+#: Reads of a checkpoint that another process replaced meanwhile, before it counts as damaged.
+LOAD_ATTEMPTS = 3
 
 
 def same_vector(indexed: npt.NDArray[np.floating], stored: npt.NDArray[np.float32]) -> bool:
@@ -95,50 +112,16 @@ class IndexOp:
     vector: npt.NDArray[np.float32] | None
 
 
-def _file_name(namespace: str) -> str:
+def _file_name(namespace: str, seq: int) -> str:
+    """``<sha1(namespace)[:20]>-<seq>.usearch``: each checkpoint writes new files.
+
+    The manifest on disk keeps naming the files it describes until the next
+    manifest replaces it; then they are deleted. A checkpoint that fails half
+    way (a full disk) leaves the previous checkpoint whole.
+    """
     # A file name, not a security use of SHA-1 (B324).
     digest = hashlib.sha1(namespace.encode("utf-8"), usedforsecurity=False).hexdigest()
-    return digest[:20] + ".usearch"
-
-
-def _fsync_replace(tmp: Path, final: Path) -> None:
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, final)
-
-
-def _save_replace(tmp: Path, final: Path, save: Callable[[str], object]) -> None:
-    """``save(str(tmp))``, fsync, rename over ``final``; ``tmp`` is removed if any step fails."""
-    try:
-        save(str(tmp))
-        _fsync_replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # e.g. a full disk: leave no temporary file behind
-        raise
-
-
-@contextlib.contextmanager
-def _checkpoint_lock(directory: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``<directory>/.checkpoint.lock`` (no-op on Windows).
-
-    Without it, two processes checkpointing at once overwrite each other's
-    temporary files (same names) and can leave index files older than the
-    manifest that describes them. The kernel drops the lock if the holder dies.
-    """
-    if sys.platform == "win32":  # pragma: no cover
-        yield
-        return
-    import fcntl
-
-    with (directory / ".checkpoint.lock").open("a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return f"{digest[:20]}-{seq}.usearch"
 
 
 class VectorIndex:
@@ -162,6 +145,9 @@ class VectorIndex:
         self._dirty = False
         #: Namespaces whose indexes may hold removed vectors in free slots (scrubbed at save).
         self._unscrubbed: set[str] = set()
+        self.damage: str | None = None
+        """Why the last :meth:`load_checkpoint` found the checkpoint unusable, or ``None``."""
+        self._distrusted: tuple[int, int, int] | None = None
 
     # --- construction ------------------------------------------------------
     def _new(self) -> Index:
@@ -182,32 +168,86 @@ class VectorIndex:
         return index
 
     def load_checkpoint(self) -> bool:
-        """Load the last checkpoint; ``False`` if absent or for another model/dim."""
-        manifest_path = self.directory / "manifest.json"
-        if not manifest_path.is_file():
-            return False
-        manifest = json.loads(manifest_path.read_text("utf-8"))
-        if (
-            manifest.get("version") != INDEX_FORMAT
-            or manifest.get("model") != self.model
-            or manifest.get("dim") != self.dim
-        ):
-            return False
-        indexes: dict[str, Index] = {}
-        for namespace, name in manifest["namespaces"].items():
-            path = self.directory / name
-            if not path.is_file():
+        """Load the last checkpoint; ``False`` if absent, for another model/dim/format, or damaged.
+
+        Nothing of a checkpoint is trusted: an unreadable, empty or garbled
+        manifest, a missing file, a file whose size or CRC-32 differ from the
+        manifest's, one usearch cannot load, or one of another dimension or
+        vector count makes this return ``False`` with a warning in the log
+        (the caller rebuilds from the ``vectors`` table); :attr:`damage`
+        then says what was wrong. The index in memory is left as it was.
+        A checkpoint another process replaced while this one read it (its
+        old files are deleted once the new manifest is in place) is read
+        again, up to :data:`LOAD_ATTEMPTS` times, rather than taken for damage.
+        """
+        self.damage = None
+        for _ in range(LOAD_ATTEMPTS):
+            before = self._manifest_id()
+            try:
+                loaded = self._read_checkpoint()
+            except CheckpointDamaged as exc:
+                if self._manifest_id() != before:
+                    continue  # replaced meanwhile: read the new one
+                self.damage = str(exc)
+                break
+            if loaded is None:
                 return False
-            index = self._new()
+            manifest, indexes = loaded
+            with self._lock:
+                self._indexes = indexes
+                self.applied_seq = manifest.applied_seq
+                self._dirty = False
+                # A checkpoint of older code may hold removed vectors: scrub it at the next save.
+                self._unscrubbed = set() if manifest.scrubbed else set(indexes)
+            return True
+        self.damage = self.damage or "the checkpoint kept changing while it was read"
+        self.distrust_saved()
+        log.warning(
+            "vector-index checkpoint in %s is damaged (%s): rebuilding it from the table",
+            self.directory,
+            self.damage,
+            extra={"code": "index_rebuilt"},
+        )
+        return False
+
+    def _read_checkpoint(self) -> tuple[Manifest, dict[str, Index]] | None:
+        """The manifest and loaded indexes; ``None`` if absent or for another model/dim/format.
+
+        Raises:
+            CheckpointDamaged: see :meth:`load_checkpoint`.
+        """
+        manifest = read_manifest(self.directory)
+        if manifest is None:
+            return None
+        if (manifest.version, manifest.model, manifest.dim) != (INDEX_FORMAT, self.model, self.dim):
+            log.info(
+                "vector-index checkpoint is for %s/%s (format %s), not %s/%s: rebuilding",
+                manifest.model,
+                manifest.dim,
+                manifest.version,
+                self.model,
+                self.dim,
+            )
+            return None
+        return manifest, {ns: self._load_file(entry) for ns, entry in manifest.files.items()}
+
+    def _load_file(self, entry: FileEntry) -> Index:
+        """One namespace's index from its checked file.
+
+        Raises:
+            CheckpointDamaged: see :meth:`load_checkpoint`.
+        """
+        path = verify_file(self.directory, entry)
+        index = self._new()
+        try:
             index.load(str(path))
-            indexes[namespace] = index
-        with self._lock:
-            self._indexes = indexes
-            self.applied_seq = int(manifest["applied_seq"])
-            self._dirty = False
-            # A checkpoint of older code may hold removed vectors: scrub it at the next save.
-            self._unscrubbed = set() if manifest.get("scrubbed") else set(indexes)
-        return True
+        except (RuntimeError, ValueError, OSError) as exc:  # usearch: "Failed to read vectors"
+            raise CheckpointDamaged(f"usearch cannot load {path}: {exc}") from exc
+        if index.ndim != self.dim:
+            raise CheckpointDamaged(f"{path} holds {index.ndim}-dim vectors, not {self.dim}")
+        if entry.count is not None and len(index) != entry.count:
+            raise CheckpointDamaged(f"{path} holds {len(index)} vectors, not {entry.count}")
+        return index
 
     def reset(self, applied_seq: int = 0) -> None:
         """Drop every namespace index (in memory only)."""
@@ -344,19 +384,37 @@ class VectorIndex:
         """True when the index changed since the last checkpoint."""
         return self._dirty
 
-    def _saved_seq(self) -> int | None:
-        """``applied_seq`` of the checkpoint on disk, if there is one for this model/dim."""
+    def _manifest_id(self) -> tuple[int, int, int] | None:
+        """Identity of the manifest file now on disk (inode, size, mtime), or ``None``."""
         try:
-            manifest = json.loads((self.directory / "manifest.json").read_text("utf-8"))
-        except (OSError, ValueError):
+            st = (self.directory / MANIFEST).stat()
+        except OSError:
             return None
-        if (
-            manifest.get("version") != INDEX_FORMAT
-            or manifest.get("model") != self.model
-            or manifest.get("dim") != self.dim
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def distrust_saved(self) -> None:
+        """Let the next :meth:`checkpoint` replace the manifest now on disk whatever its seq.
+
+        For a checkpoint found damaged, or ahead of the database
+        (:meth:`SQLiteStore.open_index`): left in place, its seq would make
+        the next checkpoint think it is already saved. A manifest another
+        process writes afterwards is a new file and is trusted again.
+        """
+        self._distrusted = self._manifest_id()
+
+    def _saved_seq(self) -> int | None:
+        """``applied_seq`` of the checkpoint on disk, if there is a sound one for this model/dim."""
+        try:
+            manifest = read_manifest(self.directory)
+        except CheckpointDamaged:
+            return None  # damaged: the checkpoint being written replaces it
+        if manifest is None or (manifest.version, manifest.model, manifest.dim) != (
+            INDEX_FORMAT,
+            self.model,
+            self.dim,
         ):
             return None
-        return int(manifest["applied_seq"])
+        return manifest.applied_seq
 
     def checkpoint(self) -> int:
         """Save every namespace index and the manifest atomically; returns the saved seq.
@@ -367,8 +425,8 @@ class VectorIndex:
         index, nothing is written and its ``applied_seq`` is returned.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
-        with _checkpoint_lock(self.directory), self._lock:
-            saved = self._saved_seq()
+        with checkpoint_lock(self.directory), self._lock:
+            saved = None if self._manifest_id() == self._distrusted else self._saved_seq()
             if saved is not None and saved >= self.applied_seq:
                 if saved == self.applied_seq:
                     self._dirty = False
@@ -378,33 +436,30 @@ class VectorIndex:
             for namespace in sorted(self._unscrubbed & set(self._indexes)):
                 self._indexes[namespace] = scrub_free_slots(self._indexes[namespace], self._new)
             self._unscrubbed.clear()
-            names: dict[str, str] = {}
+            files: dict[str, FileEntry] = {}
             for namespace, index in self._indexes.items():
-                name = _file_name(namespace)
-                _save_replace(
-                    self.directory / (name + ".tmp"),
-                    self.directory / name,
-                    index.save,
+                name = _file_name(namespace, self.applied_seq)
+                tmp = self.directory / (name + ".tmp")
+                save_replace(tmp, self.directory / name, index.save)
+                # Checksummed before the manifest names it: the renamed file has these bytes.
+                final = self.directory / name
+                files[namespace] = FileEntry(
+                    name, final.stat().st_size, file_crc32(final), len(index)
                 )
-                names[namespace] = name
-            manifest = {
-                "version": INDEX_FORMAT,
-                "model": self.model,
-                "dim": self.dim,
-                "applied_seq": self.applied_seq,
-                "namespaces": names,
-                "hnsw": HNSW_PARAMS,
-                "scrubbed": True,
-            }
-            text = json.dumps(manifest, indent=1)
-            _save_replace(
-                self.directory / "manifest.json.tmp",
-                self.directory / "manifest.json",
+            text = manifest_text(
+                Manifest(INDEX_FORMAT, self.model, self.dim, self.applied_seq, files, True),
+                HNSW_PARAMS,
+            )
+            save_replace(
+                self.directory / (MANIFEST + ".tmp"),
+                self.directory / MANIFEST,
                 lambda path: Path(path).write_text(text, "utf-8"),
             )
             self._dirty = False
+            self._distrusted = None
             seq = self.applied_seq
+            names = {entry.name for entry in files.values()}
             for stale in self.directory.glob("*.usearch"):
-                if stale.name not in names.values():
+                if stale.name not in names:
                     stale.unlink()
         return seq
