@@ -112,7 +112,7 @@ class Writer(threading.Thread):
                     self._step(http)
         except httpx.TransportError as exc:  # the daemon was killed: the expected end
             self.broke = type(exc).__name__
-        except Exception as exc:  # reported by the test as a failure, never swallowed
+        except Exception as exc:  # noqa: BLE001 - the test fails with it (never swallowed)
             self.failure = f"{type(exc).__name__}: {exc}"
 
     # --- one request -----------------------------------------------------------
@@ -121,7 +121,13 @@ class Writer(threading.Thread):
         return f"w{self.n} c{self.cycle} n{self.seq} {words}"
 
     def _send(
-        self, http: httpx.Client, method: str, path: str, want: int, intent: dict[str, Any], **kw: Any
+        self,
+        http: httpx.Client,
+        method: str,
+        path: str,
+        want: int,
+        intent: dict[str, Any],
+        **kw: Any,
     ) -> httpx.Response | None:
         self.pending = intent
         self.requests += 1
@@ -137,7 +143,9 @@ class Writer(threading.Thread):
         self.acked += len(records)
         self.pending = None
 
-    def _entry_record(self, op: str, entry: dict[str, Any], sent: str, **extra: Any) -> dict[str, Any]:
+    def _entry_record(
+        self, op: str, entry: dict[str, Any], sent: str, **extra: Any
+    ) -> dict[str, Any]:
         got = fingerprint(entry)
         if got != sent:
             raise AssertionError(f"{op}: the daemon answered {got!r} for {sent!r}")
@@ -194,7 +202,9 @@ class Writer(threading.Thread):
     def _do_batch(self, http: httpx.Client, ns: str) -> None:
         texts = [self._text() + f" b{i}" for i in range(self.rng.randint(2, 8))]
         body = {"items": [{"content": t, "namespace": ns} for t in texts]}
-        r = self._send(http, "POST", "/v1/memories/batch", 200, {"op": "batch", "ns": ns}, json=body)
+        r = self._send(
+            http, "POST", "/v1/memories/batch", 200, {"op": "batch", "ns": ns}, json=body
+        )
         if r is not None:
             entries = r.json()
             assert len(entries) == len(texts), f"batch of {len(texts)} answered {len(entries)}"

@@ -111,7 +111,9 @@ class Expected:
         """Take what the daemon showed as the one state of ambiguous and unacked entries."""
         for key, ok in self.states.items():
             if len(ok) > 1:
-                self.resolved_pending["committed" if observed.get(key) in ok - {None} else "not"] += 1
+                self.resolved_pending[
+                    "committed" if observed.get(key) in ok - {None} else "not"
+                ] += 1
                 self.states[key] = {observed.get(key)}
         extra = observed.keys() - self.states.keys()
         self.committed_unacked += len(extra)
