@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class ServeProcess:
         }
         with log.open("ab") as out:
             self.spawned_at = time.monotonic()
+            self.spawned_wall = time.time()  # the daemon's log timestamps are wall-clock
             self.proc = subprocess.Popen(
                 [str(SCRIPT), "serve", "--data-dir", str(settings.data_dir), "--port", "0"],
                 env=full_env,
@@ -59,6 +61,7 @@ class ServeProcess:
             )
         self.info: RuntimeInfo | None = None
         self.token = ""
+        self.ready_wall: float | None = None
 
     def _tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
@@ -93,12 +96,39 @@ class ServeProcess:
             while True:
                 try:
                     if http.get("/readyz").status_code == 200:
+                        self.ready_wall = time.time()
                         return time.monotonic() - self.spawned_at
                 except httpx.TransportError:
                     pass  # bound but not serving yet: uvicorn starts after the bind
                 assert self.proc.poll() is None, f"memoryd serve exited:\n{self._tail()}"
                 assert time.monotonic() < end, f"/readyz never 200:\n{self._tail()}"
                 time.sleep(waits.POLL_S)
+
+    def phases(self) -> dict[str, float]:
+        """Where the spawn-to-ready time went, in seconds, from the daemon's JSON log.
+
+        ``start``: ``Popen`` to the ``starting`` line (interpreter, imports,
+        app, token, bind); ``open``: to ``store open`` (engine open with index
+        load, embedder load and warm-up); ``serve``: from there to the first
+        ``/readyz`` 200 seen by the poll (at most :data:`waits.POLL_S` late).
+        """
+        assert self.ready_wall is not None, "wait_ready() first"
+        stamps: dict[str, float] = {}
+        for line in self.log.read_text(errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # uvicorn or Python wrote a plain line
+            name = event.get("event") if isinstance(event, dict) else None
+            if name in ("starting", "store open") and name not in stamps:
+                stamp = datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00"))
+                stamps[name] = stamp.timestamp()
+        start, opened = stamps["starting"], stamps["store open"]
+        return {
+            "start": start - self.spawned_wall,
+            "open": opened - start,
+            "serve": self.ready_wall - opened,
+        }
 
     @property
     def url(self) -> str:
