@@ -161,12 +161,34 @@ def _check_routes(http: httpx.Client, fresh: list[dict[str, Any]], expected: Exp
         else:
             got = http.get(f"/v1/memories/{id}", params=params)
             assert got.status_code == 200 and got.json()["content"] == rec["content"], rec
+    # Writes are acknowledged with their embedding queued (the outbox); the restarted
+    # daemon's backfill embeds what the killed one left before search can see it.
     added = [r for r in fresh if r["op"] in ("add", "batch") and latest[(r["ns"], r["id"])] is r]
     if added and expected.states[(added[-1]["ns"], added[-1]["id"])] == {added[-1]["fp"]}:
         last = added[-1]
         body = {"query": last["content"], "namespace": last["ns"], "mode": "vector", "limit": 5}
         hits = http.post("/v1/search", json=body).json()["hits"]
         assert last["id"] in [h["entry"]["id"] for h in hits], "vector search lost a memory"
+
+
+def _drain_outbox(http: httpx.Client) -> tuple[int, float]:
+    """Wait until the daemon has embedded every queued write; ``(queued at first, seconds)``.
+
+    Then every row has its vector (``vectors == total`` in ``/v1/stats``).
+    """
+    started = time.monotonic()
+    first: list[int] = []
+
+    def stats() -> dict[str, Any] | None:
+        got = http.get("/v1/stats")
+        assert got.status_code == 200, got.text[:300]
+        body: dict[str, Any] = got.json()
+        first.append(int(body["pending_embeddings"]))
+        return body if body["pending_embeddings"] == 0 else None
+
+    body = waits.wait_until(stats, timeout_s=120, message="backfill of the queued embeddings")
+    assert body["vectors"] == body["total"], body
+    return first[0], time.monotonic() - started
 
 
 def _check_killed_copy(
@@ -228,6 +250,8 @@ def test_r1_http_kill9_loses_no_acknowledged_write(
     ready_s: list[float] = []
     phases: dict[str, list[float]] = {"start": [], "open": [], "serve": []}
     engine_open_s: list[float] = []
+    queued_at_ready: list[int] = []
+    drain_s: list[float] = []
     delays: list[float] = []
     broke: Counter[str] = Counter()
     in_flight = 0
@@ -259,6 +283,9 @@ def test_r1_http_kill9_loses_no_acknowledged_write(
                 assert not problems["lost"], f"cycle {cycle}: acked writes lost {problems}"
                 assert not problems["changed"], f"cycle {cycle}: acked writes changed {problems}"
                 expected.settle(observed)
+                queued, drained_s = _drain_outbox(http)
+                queued_at_ready.append(queued)
+                drain_s.append(drained_s)
                 _check_routes(http, fresh, expected)
     finally:
         code = daemon.stop()
@@ -284,6 +311,8 @@ def test_r1_http_kill9_loses_no_acknowledged_write(
             ]
             for phase, v in phases.items()
         },
+        "queued_embeddings_at_ready_max": max(queued_at_ready),
+        "outbox_drain_ms_p50_max": [round(1000 * percentile(drain_s, p)) for p in (50, 100)],
         "engine_open_ms_p50_p95_max": [
             round(1000 * percentile(engine_open_s, p)) for p in (50, 95, 100)
         ],
