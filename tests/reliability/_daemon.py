@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 import waits
 from memoryd import Settings
@@ -62,6 +63,8 @@ class ServeProcess:
         self.info: RuntimeInfo | None = None
         self.token = ""
         self.ready_wall: float | None = None
+        #: CPU seconds (user + system, all threads) the daemon used up to ready.
+        self.ready_cpu_s: float | None = None
 
     def _tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
@@ -97,6 +100,8 @@ class ServeProcess:
                 try:
                     if http.get("/readyz").status_code == 200:
                         self.ready_wall = time.time()
+                        cpu = psutil.Process(self.proc.pid).cpu_times()
+                        self.ready_cpu_s = cpu.user + cpu.system
                         return time.monotonic() - self.spawned_at
                 except httpx.TransportError:
                     pass  # bound but not serving yet: uvicorn starts after the bind
