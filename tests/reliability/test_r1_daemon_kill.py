@@ -72,6 +72,8 @@ NO_RATE_LIMITS = {"MEMORYD_RATE_LIMIT_TOKEN_RPS": "0", "MEMORYD_RATE_LIMIT_SESSI
 
 pytestmark = [
     pytest.mark.slow,
+    # ~7 s a cycle at load 10 on 2 cores, plus up to a backfill lease (50 s) at the end.
+    pytest.mark.timeout(int(waits.budget(max(600, 30 * CYCLES)))),
     pytest.mark.skipif(not SCRIPT.exists(), reason="memoryd script not installed"),
 ]
 
