@@ -94,6 +94,7 @@ class Expected:
         self.applied = 0  # ack-log records applied so far
         self.committed_unacked = 0
         self.resolved_pending = Counter[str]()
+        self.intended: dict[Key, str | None] = {}  # changes in flight at the last kill
 
     def apply(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Apply the log's records not yet applied; returns them (this cycle's acks)."""
@@ -107,7 +108,9 @@ class Expected:
         """Intents that name an existing entry add their state as a possibility."""
         for intent in intents:
             if "id" in intent:
-                self.states[(intent["ns"], intent["id"])].add(intent["fp"])
+                key = (intent["ns"], intent["id"])
+                self.states[key].add(intent["fp"])
+                self.intended[key] = intent["fp"]
 
     def check(self, observed: dict[Key, str]) -> dict[str, list[Any]]:
         """Differences between the export and the acknowledged states."""
@@ -121,12 +124,11 @@ class Expected:
 
     def settle(self, observed: dict[Key, str]) -> None:
         """Take what the daemon showed as the one state of ambiguous and unacked entries."""
-        for key, ok in self.states.items():
-            if len(ok) > 1:
-                self.resolved_pending[
-                    "committed" if observed.get(key) in ok - {None} else "not"
-                ] += 1
-                self.states[key] = {observed.get(key)}
+        for key, intended in self.intended.items():
+            applied = observed.get(key) == intended
+            self.resolved_pending["committed" if applied else "not committed"] += 1
+            self.states[key] = {observed.get(key)}
+        self.intended.clear()
         extra = observed.keys() - self.states.keys()
         self.committed_unacked += len(extra)
         for key in extra:
