@@ -118,17 +118,24 @@ class ServeProcess:
         ``/readyz`` 200 seen by the poll (at most :data:`waits.POLL_S` late).
         """
         assert self.ready_wall is not None, "wait_ready() first"
-        stamps: dict[str, float] = {}
-        for line in self.log.read_text(errors="replace").splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # uvicorn or Python wrote a plain line
-            name = event.get("event") if isinstance(event, dict) else None
-            if name in ("starting", "store open") and name not in stamps:
-                stamp = datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00"))
-                stamps[name] = stamp.timestamp()
-        start, opened = stamps["starting"], stamps["store open"]
+        wanted = ("starting", "store open")
+
+        def stamps() -> dict[str, float] | None:
+            found: dict[str, float] = {}
+            for line in self.log.read_text(errors="replace").splitlines():
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # uvicorn or Python wrote a plain line
+                name = event.get("event") if isinstance(event, dict) else None
+                if name in wanted and name not in found:
+                    stamp = datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00"))
+                    found[name] = stamp.timestamp()
+            return found if len(found) == len(wanted) else None
+
+        # /readyz can answer 200 just before the "store open" line is written.
+        found = waits.wait_until(stamps, timeout_s=10, message="the daemon's log lines")
+        start, opened = found["starting"], found["store open"]
         return {
             "start": start - self.spawned_wall,
             "open": opened - start,
