@@ -1,0 +1,131 @@
+"""R9 helpers: a store living in a worker process, driven over a named pipe.
+
+The store of an R9 example is opened by a child forked from
+``_workers/machine.py --fork-server`` (model loaded once). The test writes
+one JSON command per line to a FIFO the child reads and tails the child's
+answers with :class:`~._support.ForkedChild`. A call returns only after the
+child's answer line, which the child prints only after the engine call
+returned: an answered write is an acknowledged one. :meth:`StoreProcess.kill`
+SIGKILLs the child between two calls; :meth:`StoreProcess.restart` closes it
+cleanly (``Memory.close``). Either way the next :meth:`StoreProcess.open`
+forks a new child over the same data directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from waits import budget
+
+from ._support import ChildError, ForkedChild, ForkServer
+
+#: Budgets (seconds, before scaling): opening a store, one call, a clean close.
+OPEN_S = 120.0
+CALL_S = 60.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A :class:`~memoryd.MemorydError` the child's engine raised, as data."""
+
+    code: str
+    status: int
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class StoreProcess:
+    """The store of ``data_dir`` in a forked child (see the module docstring).
+
+    Args:
+        server: the fork server (``machine.py --fork-server``).
+        data_dir: the store's directory (created by the child's ``Memory``).
+        model_cache: the shared exported model.
+        log_dir: where FIFOs and answer files go.
+        name: prefix of the children's names.
+    """
+
+    def __init__(
+        self, server: ForkServer, data_dir: Path, model_cache: Path, log_dir: Path, name: str
+    ) -> None:
+        self.server = server
+        self.data_dir = data_dir
+        self.model_cache = model_cache
+        self.log_dir = log_dir
+        self.name = name
+        self.child: ForkedChild | None = None
+        self.opens = 0
+        self._fifo: Path | None = None
+        self._fd: int | None = None
+        self._seq = 0
+
+    def open(self) -> dict[str, Any]:
+        """Fork a child over the data directory; its ``ready`` line (``index_source``)."""
+        assert self.child is None, "already open"
+        self.opens += 1
+        label = f"{self.name}-{self.opens}"
+        self._fifo = self.log_dir / f"{label}.fifo"
+        os.mkfifo(self._fifo, 0o600)
+        # Read-write: the open does not wait for the reader, and a dead reader never
+        # turns a write into SIGPIPE (the answer that never comes is the failure).
+        self._fd = os.open(self._fifo, os.O_RDWR)
+        args = [str(self.data_dir), "--model-cache", str(self.model_cache)]
+        self.child = self.server.spawn([*args, "--commands", str(self._fifo)], label)
+        return self.child.expect("ready", budget(OPEN_S))
+
+    def call(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        """``memory.op(*args, **kwargs)`` in the child: its plain value or a :class:`Failure`.
+
+        Raises:
+            ChildError: the child died or did not answer within the budget.
+        """
+        assert self.child is not None and self._fd is not None, "not open"
+        self._seq += 1
+        line = json.dumps({"seq": self._seq, "op": op, "args": args, "kwargs": kwargs})
+        os.write(self._fd, (line + "\n").encode())
+        answer = self.child.expect("r", budget(CALL_S))
+        assert answer["seq"] == self._seq, (answer, self._seq)
+        if "error" in answer:
+            return Failure(**answer["error"])
+        return answer["value"]
+
+    def restart(self) -> None:
+        """Close the store cleanly (``Memory.close``, exit 0) and open it again."""
+        assert self.call("close") is None
+        child = self._detach()
+        child.status = self.server.reap(child.pid)
+        if not (os.WIFEXITED(child.status) and os.WEXITSTATUS(child.status) == 0):
+            raise ChildError(
+                f"{child.name}: close ended with {child.status}\n{child.stderr_tail()}"
+            )
+        self.open()
+
+    def kill(self) -> None:
+        """SIGKILL the child (between two calls), then open the store again."""
+        assert self.child is not None, "not open"
+        self.child.kill()  # first: with the pipe closed, the child would exit by itself
+        child = self._detach()
+        if child.killed_at is None:
+            raise ChildError(f"{child.name} died by itself\n{child.stderr_tail()}")
+        self.open()
+
+    def close(self) -> None:
+        """Close the store cleanly and end the child (idempotent)."""
+        if self.child is None:
+            return
+        assert self.call("close") is None
+        child = self._detach()
+        child.status = self.server.reap(child.pid)
+        assert os.WIFEXITED(child.status) and os.WEXITSTATUS(child.status) == 0, child.status
+
+    def _detach(self) -> ForkedChild:
+        assert self.child is not None and self._fd is not None and self._fifo is not None
+        child, self.child = self.child, None
+        os.close(self._fd)
+        self._fifo.unlink()
+        self._fd = self._fifo = None
+        return child

@@ -1,0 +1,487 @@
+"""R9 model-based state: a hypothesis state machine with clean restarts and kill -9.
+
+Each example opens a fresh store in a child process (``_r9_support.StoreProcess``:
+forked from ``_workers/machine.py --fork-server``, commands over a named pipe,
+each answered only after the engine call returned) and drives it with random
+operations over two namespaces: add (memory/chunk, with and without a
+caller id, with user/agent ids and tags; dedup of a stored text), append
+conversation turns, update, supersede, delete, get, list (kinds, session,
+tags, history), keyword search for a unique token, kv and state
+set/get/delete, the last N turns of a session, forget (namespace, user,
+agent, narrowed to a namespace or not), a clean restart (``Memory.close``
+and reopen) and kill -9 (SIGKILL between two calls, then reopen). A
+pure-Python model (``_s9_support.Model``, the engine semantics of
+docs/ARCHITECTURE.md "Write path" and "Deleting and forgetting") says what
+every read must return. Pass (RELIABILITY.md R9): 0 divergences, that is
+
+* every answer equals the model's (entries field by field; errors by code);
+* after every step, including right after a kill, the store's full export
+  equals the model (every acknowledged write is there, nothing deleted came
+  back) and ``consistency_report`` is ok (quick_check; FTS, vectors + queue
+  and HNSW id sets equal the table);
+* a keyword search for a stored unique token finds its current entry, and
+  never returns a deleted, superseded or foreign entry. Ranking is not modelled.
+
+Not covered: the Qdrant toggle of the RELIABILITY.md row (memoryd has no
+Qdrant backend yet); ranking; kills in the middle of a call (R1 does those).
+
+Sizes: ``MEMORYD_R9_EXAMPLES`` (default 20) examples of up to
+``MEMORYD_R9_STEPS`` (default 30) steps. Full size::
+
+    MEMORYD_R9_EXAMPLES=200 MEMORYD_R9_STEPS=50 HF_HUB_OFFLINE=1 .venv/bin/pytest \\
+        tests/reliability/test_r9_state_machine.py -s
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from ._r9_support import Failure, StoreProcess
+from ._s9_support import Model, Row, kv_id, state_id, value_content
+from ._support import ForkServer, env_int
+
+EXAMPLES = env_int("MEMORYD_R9_EXAMPLES", 20)
+STEPS = env_int("MEMORYD_R9_STEPS", 30)
+NAMESPACES = ("r9-a", "r9-b")
+WORDS = ("tea", "garden", "invoice", "river", "kernel", "museum")
+#: Texts several adds share: dedup, and the same text in both namespaces.
+POOL = tuple(f"shared note about {w}" for w in WORDS[:3])
+USERS = (None, "u1", "u2")
+AGENTS = (None, "g1", "g2")
+SESSIONS = ("s1", "s2")
+KEYS = ("theme", "lang")
+TAGS = ("red", "blue", "green")
+VALUES = st.integers(0, 9) | st.fixed_dictionaries(
+    {"n": st.integers(0, 9), "w": st.sampled_from(WORDS)}
+)
+
+_RUNS = itertools.count()
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(max(900, EXAMPLES * STEPS * 3))]
+
+
+class StoreMachine(RuleBasedStateMachine):
+    """One example: a fresh store in a child process, against the model."""
+
+    server: ForkServer
+    root: Path
+    model_cache: Path
+    seen: Counter[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = Model()
+        self.tokens: list[str] = []
+        self.store: StoreProcess | None = None
+        #: Writes acknowledged since the store was last opened.
+        self.unsettled = 0
+
+    # --- choices ------------------------------------------------------------
+    def _content(self, data: st.DataObject) -> str:
+        """A text of :data:`POOL`, or a new one holding a unique token (``tok<N>q``)."""
+        if data.draw(st.integers(0, 3)) == 0:
+            return data.draw(st.sampled_from(POOL))
+        self.tokens.append(f"tok{len(self.tokens)}q")
+        return f"note {self.tokens[-1]} about {data.draw(st.sampled_from(WORDS))}"
+
+    def _namespace(self, data: st.DataObject) -> str:
+        return data.draw(st.sampled_from(NAMESPACES))
+
+    def _target(self, data: st.DataObject, ns: str) -> str:
+        """An id to address in ``ns``: mostly its own, else another namespace's or a new one."""
+        own = [i for n, i in self.model.ids() if n == ns]
+        foreign = [i for n, i in self.model.ids() if n != ns]
+        where = data.draw(st.sampled_from(["own", "own", "own", "foreign", "never"]))
+        pool = own if where == "own" else foreign
+        if pool and where != "never":
+            return data.draw(st.sampled_from(pool))
+        return str(data.draw(st.uuids()))
+
+    def _owners(self, data: st.DataObject) -> dict[str, str]:
+        user, agent = data.draw(st.sampled_from(USERS)), data.draw(st.sampled_from(AGENTS))
+        return {k: v for k, v in (("user_id", user), ("agent_id", agent)) if v is not None}
+
+    @property
+    def _store(self) -> StoreProcess:
+        assert self.store is not None
+        return self.store
+
+    # --- checks -------------------------------------------------------------
+    @staticmethod
+    def _check_entry(got: Any, row: Row) -> None:
+        assert isinstance(got, dict), got
+        assert (got["id"], got["namespace"], got["kind"]) == (row.id, row.namespace, row.kind)
+        assert got["content"] == row.content, (got["content"], row.content)
+        assert (got["supersedes"], got["superseded_by"]) == (row.supersedes, row.superseded_by)
+        assert (got["session_id"], got["user_id"], got["agent_id"]) == (
+            row.session_id,
+            row.user_id,
+            row.agent_id,
+        )
+        assert tuple(got["tags"]) == row.tags, (got["tags"], row.tags)
+
+    @staticmethod
+    def _check_failure(got: Any, code: str, id: str | None = None) -> None:
+        assert isinstance(got, Failure) and got.code == code, (got, code)
+        assert got.status < 500, got
+        if id is not None and code in ("not_found", "id_conflict"):
+            assert got.details.get("id") == id, got
+
+    @invariant()
+    def store_equals_model(self) -> None:
+        """The whole store (export) equals the model; its indexes equal its table."""
+        if self.store is None:
+            return
+        self.seen["checks"] += 1
+        snapshot = self._store.call("snapshot")
+        report = snapshot["consistency"]
+        assert report["ok"], report
+        stored = {(e["namespace"], e["id"]): e for e in snapshot["entries"]}
+        missing = set(self.model.rows) - set(stored)
+        assert not missing, f"acknowledged entries lost: {sorted(missing)}"
+        assert set(stored) == set(self.model.rows), set(stored) - set(self.model.rows)
+        for key, entry in stored.items():
+            self._check_entry(entry, self.model.rows[key])
+
+    # --- lifecycle ----------------------------------------------------------
+    @initialize()
+    def open_store(self) -> None:
+        run = next(_RUNS)
+        logs = self.root / "logs"
+        self.store = StoreProcess(
+            self.server, self.root / f"store-{run}", self.model_cache, logs, f"r9-{run}"
+        )
+        self.store.open()
+
+    @precondition(lambda self: self.store is not None and self.unsettled > 0)
+    @rule(how=st.sampled_from(["restart", "kill"]))
+    def reopen(self, how: str) -> None:
+        """A clean restart or kill -9, once writes were acknowledged since the last opening."""
+        if how == "kill":
+            self.seen["acknowledged writes at a kill"] += self.unsettled
+            self._store.kill()
+        else:
+            self._store.restart()
+        self.seen[f"{how}s"] += 1
+        self.unsettled = 0
+
+    def teardown(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            shutil.rmtree(self.store.data_dir, ignore_errors=False)
+
+    # --- writes -------------------------------------------------------------
+    @rule(data=st.data())
+    def add(self, data: st.DataObject) -> None:
+        ns, content = self._namespace(data), self._content(data)
+        kind = data.draw(st.sampled_from(["memory", "memory", "chunk"]))
+        mode = data.draw(st.sampled_from(["none", "none", "fresh", "taken"]))
+        own = [i for n, i in self.model.ids() if n == ns]
+        given = {
+            "none": None,
+            "fresh": str(data.draw(st.uuids())),
+            "taken": data.draw(st.sampled_from(own)) if own else None,
+        }[mode]
+        owners = self._owners(data)
+        tags = data.draw(st.lists(st.sampled_from(TAGS), unique=True, max_size=2))
+        extra = {**owners, **({} if given is None else {"id": given})}
+        got = self._store.call("add", content, namespace=ns, kind=kind, tags=tags, **extra)
+        known = self.model.duplicate(ns, kind, content)
+        if known is not None:  # the stored entry answers, whatever id or owners were given
+            self._check_entry(got, known)
+            self.seen["dedup"] += 1
+        elif given is not None and self.model.get(ns, given) is not None:
+            self._check_failure(got, "id_conflict", given)
+            self.seen["id_conflict"] += 1
+        else:
+            assert isinstance(got, dict), got
+            assert given is None or got["id"] == given
+            row = self.model.insert(ns, got["id"], kind, content, tags=tuple(tags), **owners)
+            self._check_entry(got, row)
+            self.unsettled += 1
+
+    @rule(data=st.data())
+    def append(self, data: st.DataObject) -> None:
+        ns, content = self._namespace(data), self._content(data)
+        session = data.draw(st.sampled_from(SESSIONS))
+        role = data.draw(st.sampled_from(["user", "assistant"]))
+        owners = self._owners(data)
+        got = self._store.call("append", session, content, role=role, namespace=ns, **owners)
+        assert isinstance(got, dict), got
+        assert got["metadata"] == {"role": role}
+        row = self.model.insert(ns, got["id"], "message", content, session_id=session, **owners)
+        self._check_entry(got, row)
+        self.unsettled += 1
+
+    @rule(data=st.data())
+    def update(self, data: st.DataObject) -> None:
+        ns = self._namespace(data)
+        id = self._target(data, ns)
+        what = data.draw(st.sampled_from(["content", "tags", "both"]))
+        change: dict[str, Any] = {}
+        if what != "tags":
+            change["content"] = self._content(data)
+        if what != "content":
+            change["tags"] = data.draw(st.lists(st.sampled_from(TAGS), unique=True, max_size=2))
+        got = self._store.call("update", id, namespace=ns, **change)
+        row = self.model.get(ns, id)
+        if row is None:
+            self._check_failure(got, "not_found", id)
+            return
+        row.content = change.get("content", row.content)
+        row.tags = tuple(change.get("tags", row.tags))
+        self._check_entry(got, row)
+        self.unsettled += 1
+
+    @rule(data=st.data())
+    def supersede(self, data: st.DataObject) -> None:
+        ns = self._namespace(data)
+        id, content = self._target(data, ns), self._content(data)
+        mode = data.draw(st.sampled_from(["none", "fresh", "taken"]))
+        own = [i for n, i in self.model.ids() if n == ns]
+        new_id = {
+            "none": None,
+            "fresh": str(data.draw(st.uuids())),
+            "taken": data.draw(st.sampled_from(own)) if own else None,
+        }[mode]
+        body = {"content": content, **({} if new_id is None else {"id": new_id})}
+        got = self._store.call("supersede", id, body, namespace=ns)
+        row = self.model.get(ns, id)
+        if row is None:
+            self._check_failure(got, "not_found", id)
+        elif row.superseded_by is not None:
+            self._check_failure(got, "conflict")
+        elif new_id is not None and self.model.get(ns, new_id) is not None:
+            self._check_failure(got, "id_conflict", new_id)
+        else:
+            assert isinstance(got, dict), got
+            new = self.model.insert(
+                ns,
+                got["id"],
+                row.kind,
+                content,
+                supersedes=id,
+                session_id=row.session_id,
+                user_id=row.user_id,
+                agent_id=row.agent_id,
+                tags=row.tags,
+            )
+            row.superseded_by = new.id
+            self._check_entry(got, new)
+            self.seen["superseded"] += 1
+            self.unsettled += 1
+
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        ns = self._namespace(data)
+        id = self._target(data, ns)
+        got = self._store.call("delete", id, namespace=ns)
+        if self.model.get(ns, id) is None:
+            self._check_failure(got, "not_found", id)
+            return
+        assert got is None, got
+        self.model.delete(ns, id)
+        self.seen["deleted"] += 1
+        self.unsettled += 1
+
+    @rule(data=st.data())
+    def forget(self, data: st.DataObject) -> None:
+        scope: dict[str, str] = {}
+        how = data.draw(st.sampled_from(["namespace", "user", "agent"]))
+        if how != "namespace":
+            key = f"{how}_id"
+            scope[key] = data.draw(st.sampled_from(USERS[1:] if how == "user" else AGENTS[1:]))
+        if how == "namespace" or data.draw(st.booleans()):
+            scope["namespace"] = self._namespace(data)
+        got = self._store.call("forget", **scope)
+        doomed = [
+            r
+            for r in self.model.rows.values()
+            if all(getattr(r, field) == value for field, value in scope.items())
+        ]
+        assert isinstance(got, dict), got
+        counts = {k: v for k, v in got["memories"].items() if v}
+        assert counts == dict(Counter(r.kind for r in doomed)), (counts, scope)
+        for row in doomed:
+            self.model.delete(row.namespace, row.id)
+            self.unsettled += 1
+        self.seen[f"forget {how}"] += 1
+
+    # --- kv and state -------------------------------------------------------
+    @rule(data=st.data(), state=st.booleans(), value=VALUES)
+    def set_value(self, data: st.DataObject, state: bool, value: Any) -> None:
+        ns, key = self._namespace(data), data.draw(st.sampled_from(KEYS))
+        session = data.draw(st.sampled_from(SESSIONS))
+        if state:
+            id, kind = state_id(ns, session, key), "state"
+            got = self._store.call("set_state", session, key, value, namespace=ns)
+        else:
+            id, kind = kv_id(ns, key), "kv"
+            got = self._store.call("kv_set", key, value, namespace=ns)
+        row = self.model.get(ns, id)
+        if row is None:
+            extra = {"session_id": session} if state else {}
+            row = self.model.insert(ns, id, kind, value_content(key, value), **extra)
+        row.content, row.value = value_content(key, value), value
+        self._check_entry(got, row)
+        self.unsettled += 1
+
+    @rule(data=st.data(), state=st.booleans(), remove=st.booleans())
+    def read_value(self, data: st.DataObject, state: bool, remove: bool) -> None:
+        ns, key = self._namespace(data), data.draw(st.sampled_from(KEYS))
+        session = data.draw(st.sampled_from(SESSIONS))
+        id = state_id(ns, session, key) if state else kv_id(ns, key)
+        where = [session, key] if state else [key]
+        row = self.model.get(ns, id)
+        if remove:
+            got = self._store.call("delete_state" if state else "kv_delete", *where, namespace=ns)
+            assert got is (row is not None), (got, row)
+            if row is not None:
+                self.model.delete(ns, id)
+                self.unsettled += 1
+            return
+        got = self._store.call("get_state" if state else "kv_get", *where, namespace=ns)
+        if row is None:
+            self._check_failure(got, "not_found")
+        else:
+            assert got == row.value, (got, row.value)
+            self.seen["value_read"] += 1
+
+    # --- reads --------------------------------------------------------------
+    @rule(data=st.data())
+    def get(self, data: st.DataObject) -> None:
+        ns = self._namespace(data)
+        id = self._target(data, ns)
+        got = self._store.call("get", id, namespace=ns)
+        row = self.model.get(ns, id)
+        if row is None:
+            self._check_failure(got, "not_found", id)
+        else:
+            self._check_entry(got, row)
+
+    @rule(data=st.data())
+    def list_entries(self, data: st.DataObject) -> None:
+        ns = self._namespace(data)
+        how = data.draw(st.sampled_from(["all", "kinds", "session", "tags", "history"]))
+        params: dict[str, Any] = {}
+        rows = self.model.in_namespace(ns)
+        if how == "kinds":
+            params["kinds"] = data.draw(
+                st.lists(
+                    st.sampled_from(["memory", "chunk", "message", "kv", "state"]),
+                    min_size=1,
+                    unique=True,
+                )
+            )
+            rows = [r for r in rows if r.kind in params["kinds"]]
+        elif how == "session":
+            params["session_id"] = data.draw(st.sampled_from(SESSIONS))
+            rows = [r for r in rows if r.session_id == params["session_id"]]
+        elif how == "tags":
+            params["tags"] = data.draw(st.lists(st.sampled_from(TAGS), min_size=1, unique=True))
+            rows = [r for r in rows if set(r.tags) & set(params["tags"])]
+        if how == "history":
+            params["include_superseded"] = True
+        else:
+            rows = [r for r in rows if r.superseded_by is None]
+        got = self._store.call("list", namespace=ns, limit=1000, **params)
+        assert isinstance(got, list), got
+        assert sorted(e["id"] for e in got) == sorted(r.id for r in rows), (how, params)
+        for entry in got:
+            self._check_entry(entry, self.model.rows[(ns, entry["id"])])
+
+    @rule(data=st.data(), n=st.integers(1, 6))
+    def last_messages(self, data: st.DataObject, n: int) -> None:
+        ns, session = self._namespace(data), data.draw(st.sampled_from(SESSIONS))
+        turns = [
+            r
+            for r in self.model.in_namespace(ns)
+            if (r.kind, r.session_id, r.superseded_by) == ("message", session, None)
+        ]
+        got = self._store.call("last_messages", session, n, namespace=ns)
+        assert [e["id"] for e in got] == [r.id for r in turns[-n:]], (session, n)
+        for entry, row in zip(got, turns[-n:], strict=True):
+            self._check_entry(entry, row)
+
+    @rule(data=st.data())
+    def search(self, data: st.DataObject) -> None:
+        """Keyword search for a token: its current holders are found, nothing dead comes back."""
+        ns = self._namespace(data)
+        if not self.tokens:
+            return
+        token = data.draw(st.sampled_from(self.tokens))
+        got = self._store.call("search", token, namespace=ns, mode="keyword", limit=200)
+        assert isinstance(got, list), got
+        current = {r.id: r for r in self.model.in_namespace(ns) if r.superseded_by is None}
+        for entry in got:
+            assert entry["namespace"] == ns and entry["id"] in current, (token, entry)
+            self._check_entry(entry, current[entry["id"]])
+        holders = {i for i, r in current.items() if token in r.content.split()}
+        assert holders <= {e["id"] for e in got}, (token, holders)
+        self.seen["search found" if holders else "search of a gone token"] += 1
+
+
+#: What a run must have met at least once (else it proved nothing).
+MUST_SEE = {
+    "kills",
+    "restarts",
+    "dedup",
+    "id_conflict",
+    "superseded",
+    "deleted",
+    "value_read",
+    "search found",
+    "search of a gone token",
+}
+
+
+@pytest.fixture
+def fork_server(tmp_path: Path, model_cache_dir: Path) -> Iterator[ForkServer]:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    server = ForkServer("machine.py", model_cache_dir, logs)
+    yield server
+    server.close()
+
+
+def test_r9_model_based_state(
+    tmp_path: Path, model_cache_dir: Path, fork_server: ForkServer
+) -> None:
+    seen: Counter[str] = Counter()
+    machine = type(
+        "StoreMachine_run",
+        (StoreMachine,),
+        {"server": fork_server, "root": tmp_path, "model_cache": model_cache_dir, "seen": seen},
+    )
+    started = time.monotonic()
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            database=None,
+        ),
+    )
+    took = time.monotonic() - started
+    print(f"\nR9: {EXAMPLES} examples x {STEPS} steps in {took:.0f} s, 0 divergences, {dict(seen)}")
+    assert set(seen) >= MUST_SEE, MUST_SEE - set(seen)
