@@ -62,6 +62,7 @@ class StoreProcess:
         self._fifo: Path | None = None
         self._fd: int | None = None
         self._seq = 0
+        self._answered = 0  # the last sequence number whose answer was read
 
     def open(self) -> dict[str, Any]:
         """Fork a child over the data directory; its ``ready`` line (``index_source``)."""
@@ -77,21 +78,25 @@ class StoreProcess:
         self.child = self.server.spawn([*args, "--commands", str(self._fifo)], label)
         return self.child.expect("ready", budget(OPEN_S))
 
+    def submit(self, op: str, *args: Any, **kwargs: Any) -> int:
+        """Send ``memory.op(*args, **kwargs)`` to the child without waiting; its sequence number."""
+        assert self.child is not None and self._fd is not None, "not open"
+        self._seq += 1
+        line = json.dumps({"seq": self._seq, "op": op, "args": args, "kwargs": kwargs})
+        os.write(self._fd, (line + "\n").encode())
+        return self._seq
+
     def call(self, op: str, *args: Any, **kwargs: Any) -> Any:
         """``memory.op(*args, **kwargs)`` in the child: its plain value or a :class:`Failure`.
 
         Raises:
             ChildError: the child died or did not answer within the budget.
         """
-        assert self.child is not None and self._fd is not None, "not open"
-        self._seq += 1
-        line = json.dumps({"seq": self._seq, "op": op, "args": args, "kwargs": kwargs})
-        os.write(self._fd, (line + "\n").encode())
-        answer = self.child.expect("r", budget(CALL_S))
-        assert answer["seq"] == self._seq, (answer, self._seq)
-        if "error" in answer:
-            return Failure(**answer["error"])
-        return answer["value"]
+        seq = self.submit(op, *args, **kwargs)
+        assert self.child is not None
+        outcome = _outcome(self.child.expect("r", budget(CALL_S)), seq)
+        self._answered = seq
+        return outcome
 
     def restart(self) -> None:
         """Close the store cleanly (``Memory.close``, exit 0) and open it again."""
@@ -104,14 +109,23 @@ class StoreProcess:
             )
         self.open()
 
-    def kill(self) -> None:
-        """SIGKILL the child (between two calls), then open the store again."""
+    def kill(self) -> list[Any]:
+        """SIGKILL the child, then open the store again.
+
+        Returns:
+            The outcomes (value or :class:`Failure`) of the calls :meth:`submit`
+            sent whose answers the child printed before it died, in order:
+            those calls were acknowledged; the others may or may not have committed.
+        """
         assert self.child is not None, "not open"
         self.child.kill()  # first: with the pipe closed, the child would exit by itself
         child = self._detach()
         if child.killed_at is None:
             raise ChildError(f"{child.name} died by itself\n{child.stderr_tail()}")
+        answered = [m for m in child.of("r") if m["seq"] > self._answered]
+        self._answered = self._seq
         self.open()
+        return [_outcome(m, int(m["seq"])) for m in answered]
 
     def close(self) -> None:
         """Close the store cleanly and end the child (idempotent)."""
@@ -129,3 +143,11 @@ class StoreProcess:
         self._fifo.unlink()
         self._fd = self._fifo = None
         return child
+
+
+def _outcome(answer: dict[str, Any], seq: int) -> Any:
+    """The value or :class:`Failure` of answer line ``answer`` to command ``seq``."""
+    assert answer["seq"] == seq, (answer, seq)
+    if "error" in answer:
+        return Failure(**answer["error"])
+    return answer["value"]

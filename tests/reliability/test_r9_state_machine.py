@@ -49,7 +49,6 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
-    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -71,6 +70,14 @@ KEYS = ("theme", "lang")
 TAGS = ("red", "blue", "green")
 VALUES = st.integers(0, 9) | st.fixed_dictionaries(
     {"n": st.integers(0, 9), "w": st.sampled_from(WORDS)}
+)
+
+#: The operations of a step, repeated by weight.
+OPS = (
+    *("add", "supersede", "append", "update", "set_value", "delete", "read_value", "search"),
+    *("forget", "list_entries", "kill_during_write", "add", "get", "last_messages"),
+    *("supersede", "delete"),
+    *("set_value", "append", "restart", "delete_value", "search", "kill", "add", "read_value"),
 )
 
 _RUNS = itertools.count()
@@ -105,9 +112,10 @@ class StoreMachine(RuleBasedStateMachine):
     def _namespace(self, data: st.DataObject) -> str:
         return data.draw(st.sampled_from(NAMESPACES))
 
-    def _target(self, data: st.DataObject, ns: str) -> str:
-        """An id to address in ``ns``: mostly its own, else another namespace's or a new one."""
-        own = [i for n, i in self.model.ids() if n == ns]
+    def _target(self, data: st.DataObject, ns: str, *, current: bool = False) -> str:
+        """An id to address in ``ns``: mostly its own (``current``: not superseded),
+        else another namespace's or a new one."""
+        own = [r.id for r in self.model.in_namespace(ns) if not current or r.superseded_by is None]
         foreign = [i for n, i in self.model.ids() if n != ns]
         where = data.draw(st.sampled_from(["own", "own", "own", "foreign", "never"]))
         pool = own if where == "own" else foreign
@@ -171,10 +179,22 @@ class StoreMachine(RuleBasedStateMachine):
         )
         self.store.open()
 
-    @precondition(lambda self: self.store is not None and self.unsettled > 0)
-    @rule(how=st.sampled_from(["restart", "kill"]))
-    def reopen(self, how: str) -> None:
-        """A clean restart or kill -9, once writes were acknowledged since the last opening."""
+    @rule(data=st.data(), op=st.sampled_from(OPS))
+    def step(self, data: st.DataObject, op: str) -> None:
+        """One operation of :data:`OPS` (one rule, so that hypothesis' swarm testing,
+        which turns whole rules off per example, does not starve any of them)."""
+        self.seen[f"op {op}"] += 1
+        getattr(self, op)(data)
+
+    def restart(self, data: st.DataObject) -> None:
+        """A clean restart: ``Memory.close`` and reopen."""
+        self._reopen("restart")
+
+    def kill(self, data: st.DataObject) -> None:
+        """kill -9 between two calls, and reopen: every acknowledged write is there."""
+        self._reopen("kill")
+
+    def _reopen(self, how: str) -> None:
         if how == "kill":
             self.seen["acknowledged writes at a kill"] += self.unsettled
             self._store.kill()
@@ -183,13 +203,63 @@ class StoreMachine(RuleBasedStateMachine):
         self.seen[f"{how}s"] += 1
         self.unsettled = 0
 
+    def kill_during_write(self, data: st.DataObject) -> None:
+        """kill -9 ``delay_ms`` after a write was sent: it committed entirely or not at all,
+        and committed if it was acknowledged."""
+        op = data.draw(st.sampled_from(["add", "delete", "kv_set"]))
+        delay_ms = data.draw(st.integers(0, 40))
+        ns = self._namespace(data)
+        if op == "add":
+            self.tokens.append(f"tok{len(self.tokens)}q")
+            content = f"note {self.tokens[-1]} in flight"
+            self._store.submit("add", content, namespace=ns)
+        elif op == "delete":
+            id = self._target(data, ns)
+            self._store.submit("delete", id, namespace=ns)
+        else:
+            key, value = data.draw(st.sampled_from(KEYS)), data.draw(VALUES)
+            self._store.submit("kv_set", key, value, namespace=ns)
+        time.sleep(delay_ms / 1000)  # where the kill lands; no outcome depends on it
+        answered = self._store.kill()
+        self.seen["kills during a write"] += 1
+        self.unsettled = 0
+        if op == "add":
+            stored = self._store.call("list", namespace=ns, limit=1000, include_superseded=True)
+            found = [e for e in stored if e["content"] == content]
+            assert len(found) <= 1, found
+            if answered:
+                assert found and found[0]["id"] == answered[0]["id"], (answered, found)
+            if found:
+                self.model.insert(ns, found[0]["id"], "memory", content)
+        elif op == "delete":
+            gone = isinstance(self._store.call("get", id, namespace=ns), Failure)
+            if answered:
+                assert gone, (answered, id)
+            if gone and self.model.get(ns, id) is not None:
+                self.model.delete(ns, id)
+        else:
+            row = self.model.get(ns, kv_id(ns, key))
+            now = self._store.call("kv_get", key, namespace=ns)
+            before = Failure if row is None else row.value
+            assert now == value or (isinstance(now, Failure) if row is None else now == before), (
+                now,
+                value,
+                before,
+            )
+            assert not answered or now == value, (answered, now, value)
+            if now == value and row is None:
+                row = self.model.insert(ns, kv_id(ns, key), "kv", value_content(key, value))
+            if now == value and row is not None:
+                row.content, row.value = value_content(key, value), value
+        outcome = "acknowledged" if answered else "unacknowledged"
+        self.seen[f"{op} in flight at a kill: {outcome}"] += 1
+
     def teardown(self) -> None:
         if self.store is not None:
             self.store.close()
             shutil.rmtree(self.store.data_dir, ignore_errors=False)
 
     # --- writes -------------------------------------------------------------
-    @rule(data=st.data())
     def add(self, data: st.DataObject) -> None:
         ns, content = self._namespace(data), self._content(data)
         kind = data.draw(st.sampled_from(["memory", "memory", "chunk"]))
@@ -218,7 +288,6 @@ class StoreMachine(RuleBasedStateMachine):
             self._check_entry(got, row)
             self.unsettled += 1
 
-    @rule(data=st.data())
     def append(self, data: st.DataObject) -> None:
         ns, content = self._namespace(data), self._content(data)
         session = data.draw(st.sampled_from(SESSIONS))
@@ -231,7 +300,6 @@ class StoreMachine(RuleBasedStateMachine):
         self._check_entry(got, row)
         self.unsettled += 1
 
-    @rule(data=st.data())
     def update(self, data: st.DataObject) -> None:
         ns = self._namespace(data)
         id = self._target(data, ns)
@@ -251,10 +319,9 @@ class StoreMachine(RuleBasedStateMachine):
         self._check_entry(got, row)
         self.unsettled += 1
 
-    @rule(data=st.data())
     def supersede(self, data: st.DataObject) -> None:
         ns = self._namespace(data)
-        id, content = self._target(data, ns), self._content(data)
+        id, content = self._target(data, ns, current=True), self._content(data)
         mode = data.draw(st.sampled_from(["none", "fresh", "taken"]))
         own = [i for n, i in self.model.ids() if n == ns]
         new_id = {
@@ -289,7 +356,6 @@ class StoreMachine(RuleBasedStateMachine):
             self.seen["superseded"] += 1
             self.unsettled += 1
 
-    @rule(data=st.data())
     def delete(self, data: st.DataObject) -> None:
         ns = self._namespace(data)
         id = self._target(data, ns)
@@ -302,7 +368,6 @@ class StoreMachine(RuleBasedStateMachine):
         self.seen["deleted"] += 1
         self.unsettled += 1
 
-    @rule(data=st.data())
     def forget(self, data: st.DataObject) -> None:
         scope: dict[str, str] = {}
         how = data.draw(st.sampled_from(["namespace", "user", "agent"]))
@@ -326,8 +391,8 @@ class StoreMachine(RuleBasedStateMachine):
         self.seen[f"forget {how}"] += 1
 
     # --- kv and state -------------------------------------------------------
-    @rule(data=st.data(), state=st.booleans(), value=VALUES)
-    def set_value(self, data: st.DataObject, state: bool, value: Any) -> None:
+    def set_value(self, data: st.DataObject) -> None:
+        state, value = data.draw(st.booleans()), data.draw(VALUES)
         ns, key = self._namespace(data), data.draw(st.sampled_from(KEYS))
         session = data.draw(st.sampled_from(SESSIONS))
         if state:
@@ -344,20 +409,28 @@ class StoreMachine(RuleBasedStateMachine):
         self._check_entry(got, row)
         self.unsettled += 1
 
-    @rule(data=st.data(), state=st.booleans(), remove=st.booleans())
-    def read_value(self, data: st.DataObject, state: bool, remove: bool) -> None:
-        ns, key = self._namespace(data), data.draw(st.sampled_from(KEYS))
-        session = data.draw(st.sampled_from(SESSIONS))
+    def _value_key(self, data: st.DataObject) -> tuple[str, bool, list[str], str, Row | None]:
+        """A kv key or state (session, key), mostly one that is set: namespace, state?,
+        the call's arguments, the entry id and the model's row."""
+        ns, state = self._namespace(data), data.draw(st.booleans())
+        key, session = data.draw(st.sampled_from(KEYS)), data.draw(st.sampled_from(SESSIONS))
+        stored = [r for r in self.model.in_namespace(ns) if r.kind == ("state" if state else "kv")]
+        if stored and data.draw(st.booleans()):
+            row = data.draw(st.sampled_from(stored))
+            key, session = row.content.split(":", 1)[0], row.session_id or session
         id = state_id(ns, session, key) if state else kv_id(ns, key)
-        where = [session, key] if state else [key]
-        row = self.model.get(ns, id)
-        if remove:
-            got = self._store.call("delete_state" if state else "kv_delete", *where, namespace=ns)
-            assert got is (row is not None), (got, row)
-            if row is not None:
-                self.model.delete(ns, id)
-                self.unsettled += 1
-            return
+        return ns, state, [session, key] if state else [key], id, self.model.get(ns, id)
+
+    def delete_value(self, data: st.DataObject) -> None:
+        ns, state, where, id, row = self._value_key(data)
+        got = self._store.call("delete_state" if state else "kv_delete", *where, namespace=ns)
+        assert got is (row is not None), (got, row)
+        if row is not None:
+            self.model.delete(ns, id)
+            self.unsettled += 1
+
+    def read_value(self, data: st.DataObject) -> None:
+        ns, state, where, id, row = self._value_key(data)
         got = self._store.call("get_state" if state else "kv_get", *where, namespace=ns)
         if row is None:
             self._check_failure(got, "not_found")
@@ -366,7 +439,6 @@ class StoreMachine(RuleBasedStateMachine):
             self.seen["value_read"] += 1
 
     # --- reads --------------------------------------------------------------
-    @rule(data=st.data())
     def get(self, data: st.DataObject) -> None:
         ns = self._namespace(data)
         id = self._target(data, ns)
@@ -377,7 +449,6 @@ class StoreMachine(RuleBasedStateMachine):
         else:
             self._check_entry(got, row)
 
-    @rule(data=st.data())
     def list_entries(self, data: st.DataObject) -> None:
         ns = self._namespace(data)
         how = data.draw(st.sampled_from(["all", "kinds", "session", "tags", "history"]))
@@ -408,8 +479,8 @@ class StoreMachine(RuleBasedStateMachine):
         for entry in got:
             self._check_entry(entry, self.model.rows[(ns, entry["id"])])
 
-    @rule(data=st.data(), n=st.integers(1, 6))
-    def last_messages(self, data: st.DataObject, n: int) -> None:
+    def last_messages(self, data: st.DataObject) -> None:
+        n = data.draw(st.integers(1, 6))
         ns, session = self._namespace(data), data.draw(st.sampled_from(SESSIONS))
         turns = [
             r
@@ -421,13 +492,17 @@ class StoreMachine(RuleBasedStateMachine):
         for entry, row in zip(got, turns[-n:], strict=True):
             self._check_entry(entry, row)
 
-    @rule(data=st.data())
     def search(self, data: st.DataObject) -> None:
         """Keyword search for a token: its current holders are found, nothing dead comes back."""
         ns = self._namespace(data)
         if not self.tokens:
             return
-        token = data.draw(st.sampled_from(self.tokens))
+        held = [
+            t for r in self.model.in_namespace(ns) for t in r.content.split() if t in self.tokens
+        ]
+        token = data.draw(
+            st.sampled_from(held if held and data.draw(st.booleans()) else self.tokens)
+        )
         got = self._store.call("search", token, namespace=ns, mode="keyword", limit=200)
         assert isinstance(got, list), got
         current = {r.id: r for r in self.model.in_namespace(ns) if r.superseded_by is None}
@@ -442,6 +517,7 @@ class StoreMachine(RuleBasedStateMachine):
 #: What a run must have met at least once (else it proved nothing).
 MUST_SEE = {
     "kills",
+    "kills during a write",
     "restarts",
     "dedup",
     "id_conflict",
