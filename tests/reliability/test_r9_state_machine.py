@@ -38,9 +38,9 @@ import itertools
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -57,6 +57,7 @@ from ._r9_support import Failure, StoreProcess
 from ._s9_support import Model, Row, kv_id, state_id, value_content
 from ._support import ForkServer, env_int
 
+T = TypeVar("T")
 EXAMPLES = env_int("MEMORYD_R9_EXAMPLES", 20)
 STEPS = env_int("MEMORYD_R9_STEPS", 30)
 NAMESPACES = ("r9-a", "r9-b")
@@ -81,6 +82,19 @@ OPS = (
 )
 
 _RUNS = itertools.count()
+
+
+def pick(data: st.DataObject, pool: Sequence[T]) -> T | None:
+    """An element of ``pool`` (``None`` if empty), drawn the same way whatever its size.
+
+    A kill during a write leaves the write committed or not, by timing; the
+    model then differs between a run and its replay. Drawing a fixed-range
+    index (rather than ``sampled_from(pool)``) keeps the sequence of draws
+    the same, which hypothesis requires (else ``FlakyStrategyDefinition``).
+    """
+    index = data.draw(st.integers(0, 1 << 16))
+    return pool[index % len(pool)] if pool else None
+
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(max(900, EXAMPLES * STEPS * 3))]
 
@@ -118,10 +132,8 @@ class StoreMachine(RuleBasedStateMachine):
         own = [r.id for r in self.model.in_namespace(ns) if not current or r.superseded_by is None]
         foreign = [i for n, i in self.model.ids() if n != ns]
         where = data.draw(st.sampled_from(["own", "own", "own", "foreign", "never"]))
-        pool = own if where == "own" else foreign
-        if pool and where != "never":
-            return data.draw(st.sampled_from(pool))
-        return str(data.draw(st.uuids()))
+        taken, fresh = pick(data, own if where == "own" else foreign), str(data.draw(st.uuids()))
+        return taken if taken is not None and where != "never" else fresh
 
     def _owners(self, data: st.DataObject) -> dict[str, str]:
         user, agent = data.draw(st.sampled_from(USERS)), data.draw(st.sampled_from(AGENTS))
@@ -268,7 +280,7 @@ class StoreMachine(RuleBasedStateMachine):
         given = {
             "none": None,
             "fresh": str(data.draw(st.uuids())),
-            "taken": data.draw(st.sampled_from(own)) if own else None,
+            "taken": pick(data, own),
         }[mode]
         owners = self._owners(data)
         tags = data.draw(st.lists(st.sampled_from(TAGS), unique=True, max_size=2))
@@ -327,7 +339,7 @@ class StoreMachine(RuleBasedStateMachine):
         new_id = {
             "none": None,
             "fresh": str(data.draw(st.uuids())),
-            "taken": data.draw(st.sampled_from(own)) if own else None,
+            "taken": pick(data, own),
         }[mode]
         body = {"content": content, **({} if new_id is None else {"id": new_id})}
         got = self._store.call("supersede", id, body, namespace=ns)
@@ -360,8 +372,9 @@ class StoreMachine(RuleBasedStateMachine):
         ns = self._namespace(data)
         id = self._target(data, ns)
         newer = [r.id for r in self.model.in_namespace(ns) if r.supersedes is not None]
-        if newer and data.draw(st.integers(0, 2)) == 0:  # what it superseded is current again
-            id = data.draw(st.sampled_from(newer))
+        aim, newest = data.draw(st.integers(0, 2)) == 0, pick(data, newer)
+        if aim and newest is not None:  # what it superseded is current again
+            id = newest
         got = self._store.call("delete", id, namespace=ns)
         if self.model.get(ns, id) is None:
             self._check_failure(got, "not_found", id)
@@ -418,8 +431,8 @@ class StoreMachine(RuleBasedStateMachine):
         ns, state = self._namespace(data), data.draw(st.booleans())
         key, session = data.draw(st.sampled_from(KEYS)), data.draw(st.sampled_from(SESSIONS))
         stored = [r for r in self.model.in_namespace(ns) if r.kind == ("state" if state else "kv")]
-        if stored and data.draw(st.booleans()):
-            row = data.draw(st.sampled_from(stored))
+        prefer, row = data.draw(st.booleans()), pick(data, stored)
+        if prefer and row is not None:
             key, session = row.content.split(":", 1)[0], row.session_id or session
         id = state_id(ns, session, key) if state else kv_id(ns, key)
         return ns, state, [session, key] if state else [key], id, self.model.get(ns, id)
@@ -498,14 +511,17 @@ class StoreMachine(RuleBasedStateMachine):
     def search(self, data: st.DataObject) -> None:
         """Keyword search for a token: its current holders are found, nothing dead comes back."""
         ns = self._namespace(data)
-        if not self.tokens:
-            return
         held = [
             t for r in self.model.in_namespace(ns) for t in r.content.split() if t in self.tokens
         ]
-        token = data.draw(
-            st.sampled_from(held if held and data.draw(st.booleans()) else self.tokens)
+        prefer, mine, any_token = (
+            data.draw(st.booleans()),
+            pick(data, held),
+            pick(data, self.tokens),
         )
+        token = mine if prefer and mine is not None else any_token
+        if token is None:
+            return
         got = self._store.call("search", token, namespace=ns, mode="keyword", limit=200)
         assert isinstance(got, list), got
         current = {r.id: r for r in self.model.in_namespace(ns) if r.superseded_by is None}
