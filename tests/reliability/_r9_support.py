@@ -9,19 +9,42 @@ returned: an answered write is an acknowledged one. :meth:`StoreProcess.kill`
 SIGKILLs the child between two calls; :meth:`StoreProcess.restart` closes it
 cleanly (``Memory.close``). Either way the next :meth:`StoreProcess.open`
 forks a new child over the same data directory.
+
+Also here: the vocabulary of an example (namespaces, texts, owners, keys),
+:func:`pick` and the checks of an answer against the model's row.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from hypothesis import strategies as st
 
 from waits import budget
 
+from ._s9_support import Row
 from ._support import ChildError, ForkedChild, ForkServer
+
+T = TypeVar("T")
+
+#: The vocabulary of an example.
+NAMESPACES = ("r9-a", "r9-b")
+WORDS = ("tea", "garden", "invoice", "river", "kernel", "museum")
+#: Texts several adds share: dedup, and the same text in both namespaces.
+POOL = tuple(f"shared note about {w}" for w in WORDS[:3])
+USERS = (None, "u1", "u2")
+AGENTS = (None, "g1", "g2")
+SESSIONS = ("s1", "s2")
+KEYS = ("theme", "lang")
+TAGS = ("red", "blue", "green")
+VALUES = st.integers(0, 9) | st.fixed_dictionaries(
+    {"n": st.integers(0, 9), "w": st.sampled_from(WORDS)}
+)
 
 #: Budgets (seconds, before scaling): opening a store, one call, a clean close.
 OPEN_S = 120.0
@@ -151,3 +174,37 @@ def _outcome(answer: dict[str, Any], seq: int) -> Any:
     if "error" in answer:
         return Failure(**answer["error"])
     return answer["value"]
+
+
+def pick(data: st.DataObject, pool: Sequence[T]) -> T | None:
+    """An element of ``pool`` (``None`` if empty), drawn the same way whatever its size.
+
+    A kill during a write leaves the write committed or not, by timing; the
+    model then differs between a run and its replay. Drawing a fixed-range
+    index (rather than ``sampled_from(pool)``) keeps the sequence of draws
+    the same, which hypothesis requires (else ``FlakyStrategyDefinition``).
+    """
+    index = data.draw(st.integers(0, 1 << 16))
+    return pool[index % len(pool)] if pool else None
+
+
+def check_entry(got: Any, row: Row) -> None:
+    """``got`` (an entry as the child returns it) is the model's ``row``, field by field."""
+    assert isinstance(got, dict), got
+    assert (got["id"], got["namespace"], got["kind"]) == (row.id, row.namespace, row.kind)
+    assert got["content"] == row.content, (got["content"], row.content)
+    assert (got["supersedes"], got["superseded_by"]) == (row.supersedes, row.superseded_by)
+    assert (got["session_id"], got["user_id"], got["agent_id"]) == (
+        row.session_id,
+        row.user_id,
+        row.agent_id,
+    )
+    assert tuple(got["tags"]) == row.tags, (got["tags"], row.tags)
+
+
+def check_failure(got: Any, code: str, id: str | None = None) -> None:
+    """``got`` is the error ``code`` (never a 5xx), about ``id`` when given."""
+    assert isinstance(got, Failure) and got.code == code, (got, code)
+    assert got.status < 500, got
+    if id is not None and code in ("not_found", "id_conflict"):
+        assert got.details.get("id") == id, got

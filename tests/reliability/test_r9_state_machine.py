@@ -38,41 +38,39 @@ import itertools
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     rule,
     run_state_machine_as_test,
 )
 
-from ._r9_support import Failure, StoreProcess
-from ._s9_support import Model, Row, kv_id, state_id, value_content
+from ._r9_machine import ReadingMachine
+from ._r9_support import (
+    AGENTS,
+    KEYS,
+    SESSIONS,
+    TAGS,
+    USERS,
+    VALUES,
+    Failure,
+    StoreProcess,
+    check_entry,
+    check_failure,
+    pick,
+)
+from ._s9_support import Row, kv_id, state_id, value_content
 from ._support import ForkServer, env_int
 
-T = TypeVar("T")
 EXAMPLES = env_int("MEMORYD_R9_EXAMPLES", 20)
 STEPS = env_int("MEMORYD_R9_STEPS", 30)
-NAMESPACES = ("r9-a", "r9-b")
-WORDS = ("tea", "garden", "invoice", "river", "kernel", "museum")
-#: Texts several adds share: dedup, and the same text in both namespaces.
-POOL = tuple(f"shared note about {w}" for w in WORDS[:3])
-USERS = (None, "u1", "u2")
-AGENTS = (None, "g1", "g2")
-SESSIONS = ("s1", "s2")
-KEYS = ("theme", "lang")
-TAGS = ("red", "blue", "green")
-VALUES = st.integers(0, 9) | st.fixed_dictionaries(
-    {"n": st.integers(0, 9), "w": st.sampled_from(WORDS)}
-)
-
 #: The operations of a step, repeated by weight.
 OPS = (
     *("add", "supersede", "append", "update", "set_value", "delete", "read_value", "search"),
@@ -84,86 +82,15 @@ OPS = (
 _RUNS = itertools.count()
 
 
-def pick(data: st.DataObject, pool: Sequence[T]) -> T | None:
-    """An element of ``pool`` (``None`` if empty), drawn the same way whatever its size.
-
-    A kill during a write leaves the write committed or not, by timing; the
-    model then differs between a run and its replay. Drawing a fixed-range
-    index (rather than ``sampled_from(pool)``) keeps the sequence of draws
-    the same, which hypothesis requires (else ``FlakyStrategyDefinition``).
-    """
-    index = data.draw(st.integers(0, 1 << 16))
-    return pool[index % len(pool)] if pool else None
-
-
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(max(900, EXAMPLES * STEPS * 3))]
 
 
-class StoreMachine(RuleBasedStateMachine):
+class StoreMachine(ReadingMachine):
     """One example: a fresh store in a child process, against the model."""
 
     server: ForkServer
     root: Path
     model_cache: Path
-    seen: Counter[str]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.model = Model()
-        self.tokens: list[str] = []
-        self.store: StoreProcess | None = None
-        #: Writes acknowledged since the store was last opened.
-        self.unsettled = 0
-
-    # --- choices ------------------------------------------------------------
-    def _content(self, data: st.DataObject) -> str:
-        """A text of :data:`POOL`, or a new one holding a unique token (``tok<N>q``)."""
-        if data.draw(st.integers(0, 3)) == 0:
-            return data.draw(st.sampled_from(POOL))
-        self.tokens.append(f"tok{len(self.tokens)}q")
-        return f"note {self.tokens[-1]} about {data.draw(st.sampled_from(WORDS))}"
-
-    def _namespace(self, data: st.DataObject) -> str:
-        return data.draw(st.sampled_from(NAMESPACES))
-
-    def _target(self, data: st.DataObject, ns: str, *, current: bool = False) -> str:
-        """An id to address in ``ns``: mostly its own (``current``: not superseded),
-        else another namespace's or a new one."""
-        own = [r.id for r in self.model.in_namespace(ns) if not current or r.superseded_by is None]
-        foreign = [i for n, i in self.model.ids() if n != ns]
-        where = data.draw(st.sampled_from(["own", "own", "own", "foreign", "never"]))
-        taken, fresh = pick(data, own if where == "own" else foreign), str(data.draw(st.uuids()))
-        return taken if taken is not None and where != "never" else fresh
-
-    def _owners(self, data: st.DataObject) -> dict[str, str]:
-        user, agent = data.draw(st.sampled_from(USERS)), data.draw(st.sampled_from(AGENTS))
-        return {k: v for k, v in (("user_id", user), ("agent_id", agent)) if v is not None}
-
-    @property
-    def _store(self) -> StoreProcess:
-        assert self.store is not None
-        return self.store
-
-    # --- checks -------------------------------------------------------------
-    @staticmethod
-    def _check_entry(got: Any, row: Row) -> None:
-        assert isinstance(got, dict), got
-        assert (got["id"], got["namespace"], got["kind"]) == (row.id, row.namespace, row.kind)
-        assert got["content"] == row.content, (got["content"], row.content)
-        assert (got["supersedes"], got["superseded_by"]) == (row.supersedes, row.superseded_by)
-        assert (got["session_id"], got["user_id"], got["agent_id"]) == (
-            row.session_id,
-            row.user_id,
-            row.agent_id,
-        )
-        assert tuple(got["tags"]) == row.tags, (got["tags"], row.tags)
-
-    @staticmethod
-    def _check_failure(got: Any, code: str, id: str | None = None) -> None:
-        assert isinstance(got, Failure) and got.code == code, (got, code)
-        assert got.status < 500, got
-        if id is not None and code in ("not_found", "id_conflict"):
-            assert got.details.get("id") == id, got
 
     @invariant()
     def store_equals_model(self) -> None:
@@ -179,7 +106,7 @@ class StoreMachine(RuleBasedStateMachine):
         assert not missing, f"acknowledged entries lost: {sorted(missing)}"
         assert set(stored) == set(self.model.rows), set(stored) - set(self.model.rows)
         for key, entry in stored.items():
-            self._check_entry(entry, self.model.rows[key])
+            check_entry(entry, self.model.rows[key])
 
     # --- lifecycle ----------------------------------------------------------
     @initialize()
@@ -288,16 +215,16 @@ class StoreMachine(RuleBasedStateMachine):
         got = self._store.call("add", content, namespace=ns, kind=kind, tags=tags, **extra)
         known = self.model.duplicate(ns, kind, content)
         if known is not None:  # the stored entry answers, whatever id or owners were given
-            self._check_entry(got, known)
+            check_entry(got, known)
             self.seen["dedup"] += 1
         elif given is not None and self.model.get(ns, given) is not None:
-            self._check_failure(got, "id_conflict", given)
+            check_failure(got, "id_conflict", given)
             self.seen["id_conflict"] += 1
         else:
             assert isinstance(got, dict), got
             assert given is None or got["id"] == given
             row = self.model.insert(ns, got["id"], kind, content, tags=tuple(tags), **owners)
-            self._check_entry(got, row)
+            check_entry(got, row)
             self.unsettled += 1
 
     def append(self, data: st.DataObject) -> None:
@@ -309,7 +236,7 @@ class StoreMachine(RuleBasedStateMachine):
         assert isinstance(got, dict), got
         assert got["metadata"] == {"role": role}
         row = self.model.insert(ns, got["id"], "message", content, session_id=session, **owners)
-        self._check_entry(got, row)
+        check_entry(got, row)
         self.unsettled += 1
 
     def update(self, data: st.DataObject) -> None:
@@ -324,11 +251,11 @@ class StoreMachine(RuleBasedStateMachine):
         got = self._store.call("update", id, namespace=ns, **change)
         row = self.model.get(ns, id)
         if row is None:
-            self._check_failure(got, "not_found", id)
+            check_failure(got, "not_found", id)
             return
         row.content = change.get("content", row.content)
         row.tags = tuple(change.get("tags", row.tags))
-        self._check_entry(got, row)
+        check_entry(got, row)
         self.unsettled += 1
 
     def supersede(self, data: st.DataObject) -> None:
@@ -345,11 +272,11 @@ class StoreMachine(RuleBasedStateMachine):
         got = self._store.call("supersede", id, body, namespace=ns)
         row = self.model.get(ns, id)
         if row is None:
-            self._check_failure(got, "not_found", id)
+            check_failure(got, "not_found", id)
         elif row.superseded_by is not None:
-            self._check_failure(got, "conflict")
+            check_failure(got, "conflict")
         elif new_id is not None and self.model.get(ns, new_id) is not None:
-            self._check_failure(got, "id_conflict", new_id)
+            check_failure(got, "id_conflict", new_id)
         else:
             assert isinstance(got, dict), got
             new = self.model.insert(
@@ -364,7 +291,7 @@ class StoreMachine(RuleBasedStateMachine):
                 tags=row.tags,
             )
             row.superseded_by = new.id
-            self._check_entry(got, new)
+            check_entry(got, new)
             self.seen["superseded"] += 1
             self.unsettled += 1
 
@@ -377,7 +304,7 @@ class StoreMachine(RuleBasedStateMachine):
             id = newest
         got = self._store.call("delete", id, namespace=ns)
         if self.model.get(ns, id) is None:
-            self._check_failure(got, "not_found", id)
+            check_failure(got, "not_found", id)
             return
         assert got is None, got
         self.model.delete(ns, id)
@@ -422,7 +349,7 @@ class StoreMachine(RuleBasedStateMachine):
             extra = {"session_id": session} if state else {}
             row = self.model.insert(ns, id, kind, value_content(key, value), **extra)
         row.content, row.value = value_content(key, value), value
-        self._check_entry(got, row)
+        check_entry(got, row)
         self.unsettled += 1
 
     def _value_key(self, data: st.DataObject) -> tuple[str, bool, list[str], str, Row | None]:
@@ -449,88 +376,10 @@ class StoreMachine(RuleBasedStateMachine):
         ns, state, where, id, row = self._value_key(data)
         got = self._store.call("get_state" if state else "kv_get", *where, namespace=ns)
         if row is None:
-            self._check_failure(got, "not_found")
+            check_failure(got, "not_found")
         else:
             assert got == row.value, (got, row.value)
             self.seen["value_read"] += 1
-
-    # --- reads --------------------------------------------------------------
-    def get(self, data: st.DataObject) -> None:
-        ns = self._namespace(data)
-        id = self._target(data, ns)
-        got = self._store.call("get", id, namespace=ns)
-        row = self.model.get(ns, id)
-        if row is None:
-            self._check_failure(got, "not_found", id)
-        else:
-            self._check_entry(got, row)
-
-    def list_entries(self, data: st.DataObject) -> None:
-        ns = self._namespace(data)
-        how = data.draw(st.sampled_from(["all", "kinds", "session", "tags", "history"]))
-        params: dict[str, Any] = {}
-        rows = self.model.in_namespace(ns)
-        if how == "kinds":
-            params["kinds"] = data.draw(
-                st.lists(
-                    st.sampled_from(["memory", "chunk", "message", "kv", "state"]),
-                    min_size=1,
-                    unique=True,
-                )
-            )
-            rows = [r for r in rows if r.kind in params["kinds"]]
-        elif how == "session":
-            params["session_id"] = data.draw(st.sampled_from(SESSIONS))
-            rows = [r for r in rows if r.session_id == params["session_id"]]
-        elif how == "tags":
-            params["tags"] = data.draw(st.lists(st.sampled_from(TAGS), min_size=1, unique=True))
-            rows = [r for r in rows if set(r.tags) & set(params["tags"])]
-        if how == "history":
-            params["include_superseded"] = True
-        else:
-            rows = [r for r in rows if r.superseded_by is None]
-        got = self._store.call("list", namespace=ns, limit=1000, **params)
-        assert isinstance(got, list), got
-        assert sorted(e["id"] for e in got) == sorted(r.id for r in rows), (how, params)
-        for entry in got:
-            self._check_entry(entry, self.model.rows[(ns, entry["id"])])
-
-    def last_messages(self, data: st.DataObject) -> None:
-        n = data.draw(st.integers(1, 6))
-        ns, session = self._namespace(data), data.draw(st.sampled_from(SESSIONS))
-        turns = [
-            r
-            for r in self.model.in_namespace(ns)
-            if (r.kind, r.session_id, r.superseded_by) == ("message", session, None)
-        ]
-        got = self._store.call("last_messages", session, n, namespace=ns)
-        assert [e["id"] for e in got] == [r.id for r in turns[-n:]], (session, n)
-        for entry, row in zip(got, turns[-n:], strict=True):
-            self._check_entry(entry, row)
-
-    def search(self, data: st.DataObject) -> None:
-        """Keyword search for a token: its current holders are found, nothing dead comes back."""
-        ns = self._namespace(data)
-        held = [
-            t for r in self.model.in_namespace(ns) for t in r.content.split() if t in self.tokens
-        ]
-        prefer, mine, any_token = (
-            data.draw(st.booleans()),
-            pick(data, held),
-            pick(data, self.tokens),
-        )
-        token = mine if prefer and mine is not None else any_token
-        if token is None:
-            return
-        got = self._store.call("search", token, namespace=ns, mode="keyword", limit=200)
-        assert isinstance(got, list), got
-        current = {r.id: r for r in self.model.in_namespace(ns) if r.superseded_by is None}
-        for entry in got:
-            assert entry["namespace"] == ns and entry["id"] in current, (token, entry)
-            self._check_entry(entry, current[entry["id"]])
-        holders = {i for i, r in current.items() if token in r.content.split()}
-        assert holders <= {e["id"] for e in got}, (token, holders)
-        self.seen["search found" if holders else "search of a gone token"] += 1
 
 
 #: What a run must have met at least once (else it proved nothing).
