@@ -9,8 +9,8 @@ conversation turns, update, supersede, delete, get, list (kinds, session,
 tags, history), keyword search for a unique token, kv and state
 set/get/delete, the last N turns of a session, forget (namespace, user,
 agent, narrowed to a namespace or not), a clean restart (``Memory.close``
-and reopen) and kill -9 (SIGKILL between two calls, then reopen). A
-pure-Python model (``_s9_support.Model``, the engine semantics of
+and reopen), kill -9 between two calls, and kill -9 0-40 ms after an
+add, delete or kv set was sent (then reopen). A pure-Python model (``_s9_support.Model``, the engine semantics of
 docs/ARCHITECTURE.md "Write path" and "Deleting and forgetting") says what
 every read must return. Pass (RELIABILITY.md R9): 0 divergences, that is
 
@@ -19,11 +19,15 @@ every read must return. Pass (RELIABILITY.md R9): 0 divergences, that is
   equals the model (every acknowledged write is there, nothing deleted came
   back) and ``consistency_report`` is ok (quick_check; FTS, vectors + queue
   and HNSW id sets equal the table);
+* a write in flight at a kill committed entirely or not at all, and
+  committed if its answer was printed (the model adopts what it finds);
 * a keyword search for a stored unique token finds its current entry, and
   never returns a deleted, superseded or foreign entry. Ranking is not modelled.
 
 Not covered: the Qdrant toggle of the RELIABILITY.md row (memoryd has no
-Qdrant backend yet); ranking; kills in the middle of a call (R1 does those).
+Qdrant backend yet); ranking; vector search results (R1 checks those after kills).
+The split: ``_r9_machine.py`` holds the example's state, choices and reads;
+this file the writes, restarts, kills, the invariant and the run.
 
 Sizes: ``MEMORYD_R9_EXAMPLES`` (default 20) examples of up to
 ``MEMORYD_R9_STEPS`` (default 30) steps. Full size::
