@@ -10,9 +10,10 @@ tags, history), keyword search for a unique token, kv and state
 set/get/delete, the last N turns of a session, forget (namespace, user,
 agent, narrowed to a namespace or not), a clean restart (``Memory.close``
 and reopen), kill -9 between two calls, and kill -9 0-40 ms after an
-add, delete or kv set was sent (then reopen). A pure-Python model (``_s9_support.Model``, the engine semantics of
-docs/ARCHITECTURE.md "Write path" and "Deleting and forgetting") says what
-every read must return. Pass (RELIABILITY.md R9): 0 divergences, that is
+add, delete or kv set was sent (then reopen). A pure-Python model
+(``_s9_support.Model``, the engine semantics of docs/ARCHITECTURE.md "Write
+path" and "Deleting and forgetting") says what every read must return. Pass
+(RELIABILITY.md R9): 0 divergences, that is
 
 * every answer equals the model's (entries field by field; errors by code);
 * after every step, including right after a kill, the store's full export
