@@ -175,6 +175,8 @@ class StoreMachine(ReadingMachine):
                 assert found and found[0]["id"] == answered[0]["id"], (answered, found)
             if found:
                 self.model.insert(ns, found[0]["id"], "memory", content)
+            if found and not answered:
+                self.seen["add committed, killed before its answer"] += 1
         elif op == "delete":
             gone = isinstance(self._store.call("get", id, namespace=ns), Failure)
             if answered:
