@@ -50,6 +50,10 @@ class Row:
     value: Any = None
     supersedes: str | None = None
     superseded_by: str | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    agent_id: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass

@@ -8,8 +8,11 @@ An ``ack`` line is printed only after the call it reports has returned.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +55,51 @@ def wait_for_go() -> None:
 def open_memory(settings: Settings, embedder: Embedder, *, background: bool = True) -> Memory:
     """Open the engine over ``settings.data_dir``."""
     return Memory(settings=settings, embedder=embedder, background=background)
+
+
+def _forked(out: str, argv: list[str], embedder: Embedder, run: Callable[..., None]) -> None:
+    """The forked child: protocol lines to ``out``, stdin from ``/dev/null``, then ``run``.
+
+    Exits 0 when ``run`` returns, 1 when it raises (the traceback goes to stderr).
+    """
+    code = 1
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.close(fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        run(argv, embedder)
+        code = 0
+    except BaseException:
+        logging.getLogger("worker").exception("forked worker failed")
+    finally:
+        sys.stdout.flush()
+        os._exit(code)
+
+
+def fork_server(model_cache: str, run: Callable[[list[str], Embedder], None]) -> None:
+    """Load the model once, then fork workers on request (``_support.ForkServer``).
+
+    Prints ``loaded``, then reads JSON commands on stdin:
+    ``{"op": "spawn", "out": FILE, "args": [...]}`` forks a child running
+    ``run(args, embedder)`` with its stdout on ``FILE`` (it opens its store
+    itself, after the fork) and answers ``spawned`` with its pid;
+    ``{"op": "reap", "pid": N}`` waits for that child and answers ``reaped``
+    with its wait status. The ONNX session is single-threaded, so it survives
+    ``fork``.
+    """
+    settings = settings_for(str(Path(model_cache).parent), model_cache, embedding_threads=1)
+    embedder = load_embedder(settings)
+    emit("loaded")
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                _forked(cmd["out"], cmd["args"], embedder, run)
+            emit("spawned", pid=pid)
+        elif cmd["op"] == "reap":
+            _, status = os.waitpid(int(cmd["pid"]), 0)
+            emit("reaped", pid=int(cmd["pid"]), status=status)

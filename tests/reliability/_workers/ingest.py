@@ -41,9 +41,6 @@ store opened only after the fork) and answers ``spawned`` with its pid;
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
 import random
 import sys
 from pathlib import Path
@@ -51,7 +48,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import WORDS, emit, load_embedder, open_memory, settings_for, wait_for_go  # noqa: E402
+from _common import (  # noqa: E402
+    WORDS,
+    emit,
+    fork_server,
+    load_embedder,
+    open_memory,
+    settings_for,
+    wait_for_go,
+)
 
 NAMESPACES = ("default", "r1-team")
 #: The fault VFS when ``--vfs`` is given (see the module docstring).
@@ -160,43 +165,15 @@ def write(args: argparse.Namespace, embedder: Any) -> None:
         checkpoint_loop(memory, rng, args.cycle)
 
 
-def _forked_writer(out: str, argv: list[str], embedder: Any) -> None:
-    try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(fd, 1)
-        os.close(fd)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        write(_parser().parse_args(argv), embedder)
-    except BaseException:
-        logging.getLogger("ingest").exception("forked writer failed")
-    finally:
-        os._exit(1)
-
-
-def fork_server(model_cache: str, vfs: str | None) -> None:
-    """Load once, then fork writers on request (see the module docstring)."""
-    _load_vfs(vfs)
-    settings = settings_for(str(Path(model_cache).parent), model_cache, embedding_threads=1)
-    embedder = load_embedder(settings)
-    emit("loaded")
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        if cmd["op"] == "spawn":
-            pid = os.fork()
-            if pid == 0:
-                _forked_writer(cmd["out"], cmd["args"], embedder)
-            emit("spawned", pid=pid)
-        elif cmd["op"] == "reap":
-            _, status = os.waitpid(int(cmd["pid"]), 0)
-            emit("reaped", pid=int(cmd["pid"]), status=status)
+def _run_forked(argv: list[str], embedder: Any) -> None:
+    write(_parser().parse_args(argv), embedder)
 
 
 def main() -> None:
     args = _parser().parse_args()
     if args.fork_server:
-        fork_server(args.model_cache, args.vfs)
+        _load_vfs(args.vfs)  # before any fork: every writer inherits it
+        fork_server(args.model_cache, _run_forked)
         return
     if args.data_dir is None:
         _parser().error("DATA_DIR is required")
