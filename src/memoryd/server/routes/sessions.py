@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from memoryd.bounds import MAX_LAST_MESSAGES
 from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
 from memoryd.server.schemas import DeleteResult, KvInput, MessageInput, ValueInput, ValueOut
 from memoryd.types import MemoryEntry
@@ -50,7 +51,9 @@ def session_messages(
     session_id: str,
     memory: MemoryDep,
     namespace: Namespace = "default",
-    last: Annotated[int | None, Query(description="Only the last N turns.")] = None,
+    last: Annotated[
+        int | None, Query(ge=1, le=MAX_LAST_MESSAGES, description="Only the last N turns.")
+    ] = None,
 ) -> Response:
     """Turns of the session, oldest first: all of them, or the last ``last``."""
     if last is None:
