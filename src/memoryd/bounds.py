@@ -51,6 +51,7 @@ def check_count(value: object, name: str, *, low: int = 1, high: int) -> int:
         raise ValidationError(f"{name} must be an integer", **{name: repr(value)[:64]})
     if not low <= value <= high:
         raise ValidationError(
-            f"{name} must be between {low} and {high}", **{name: value if value < INT64_MAX else str(value)}
+            f"{name} must be between {low} and {high}",
+            **{name: value if value < INT64_MAX else str(value)},
         )
     return value

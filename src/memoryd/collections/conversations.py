@@ -62,15 +62,13 @@ class ConversationsMixin(EngineCore):
         """The last ``n`` turns of a session, oldest first.
 
         Raises:
-            ValidationError: ``n`` is not an integer in 1..:data:`~memoryd.bounds.MAX_LAST_MESSAGES`.
+            ValidationError: ``n`` is not an integer in 1..``MAX_LAST_MESSAGES`` (memoryd.bounds).
         """
         n = check_count(n, "n", high=MAX_LAST_MESSAGES)
         where = scope_where(
             namespace=namespace, now=time.time(), kinds=["message"], session_id=session_id
         )
-        rows = self.store.select(
-            where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=n
-        )
+        rows = self.store.select(where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=n)
         return [row_to_entry(r) for r in reversed(rows)]
 
     def session_messages(self, session_id: str, *, namespace: str = "default") -> list[MemoryEntry]:

@@ -20,8 +20,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from memoryd.errors import ValidationError
 from memoryd.bounds import MAX_STEP_TOKENS
+from memoryd.errors import ValidationError
 from memoryd.types import MAX_TAGS, NAMESPACE_PATTERN, check_metadata
 
 __all__ = [

@@ -11,17 +11,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from memoryd.bounds import MAX_LAST_MESSAGES
+from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
 from memoryd.server.schemas import DeleteResult, KvInput, MessageInput, ValueInput, ValueOut
 from memoryd.types import MemoryEntry
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=error_responses(*COMMON_ERRORS))
 
 
 @router.post(
     "/sessions/{session_id}/messages",
+    responses=error_responses(409),
     status_code=201,
     response_model=MemoryEntry,
     tags=["conversations"],
@@ -61,7 +63,12 @@ def session_messages(
     return json_response(memory.last_messages(session_id, last, namespace=namespace))
 
 
-@router.put("/sessions/{session_id}/state/{key:path}", response_model=MemoryEntry, tags=["state"])
+@router.put(
+    "/sessions/{session_id}/state/{key:path}",
+    responses=error_responses(409),
+    response_model=MemoryEntry,
+    tags=["state"],
+)
 def set_state(
     session_id: str,
     key: str,
@@ -73,7 +80,12 @@ def set_state(
     return json_response(memory.set_state(session_id, key, body.value, namespace=namespace))
 
 
-@router.get("/sessions/{session_id}/state/{key:path}", response_model=ValueOut, tags=["state"])
+@router.get(
+    "/sessions/{session_id}/state/{key:path}",
+    responses=error_responses(404),
+    response_model=ValueOut,
+    tags=["state"],
+)
 def get_state(
     session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -93,7 +105,9 @@ def delete_state(
     )
 
 
-@router.put("/kv/{key:path}", response_model=MemoryEntry, tags=["kv"])
+@router.put(
+    "/kv/{key:path}", responses=error_responses(409), response_model=MemoryEntry, tags=["kv"]
+)
 def kv_set(
     key: str, body: KvInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -103,7 +117,7 @@ def kv_set(
     )
 
 
-@router.get("/kv/{key:path}", response_model=ValueOut, tags=["kv"])
+@router.get("/kv/{key:path}", responses=error_responses(404), response_model=ValueOut, tags=["kv"])
 def kv_get(key: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The value under ``key``; 404 ``not_found`` if none or expired."""
     return json_response(ValueOut(value=memory.kv_get(key, namespace=namespace)))

@@ -34,13 +34,14 @@ from starlette.concurrency import run_in_threadpool
 from memoryd.errors import ValidationError
 from memoryd.io.jsonl import read_jsonl, spool_jsonl
 from memoryd.reports import IntegrityReport
+from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, StateDep, json_response
 from memoryd.server.schemas import ImportResult, ServerStats, StatusOut
 from memoryd.store.identity import StoreIdentity
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.get("/healthz", response_model=StatusOut)
@@ -105,6 +106,7 @@ def verify_storage(memory: MemoryDep) -> Response:
 
 @router.post(
     "/v1/import",
+    responses=error_responses(409),
     response_model=ImportResult,
     openapi_extra={
         "requestBody": {
