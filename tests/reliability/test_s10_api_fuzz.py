@@ -47,7 +47,10 @@ CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance
 _ELAPSED = re.compile(rb'"elapsed":([0-9.eE+-]+)')
 _TOTALS = re.compile(r"(\d+) generated, (\d+) passed")
 
-pytestmark = pytest.mark.slow
+#: Budget of the schemathesis run, in seconds before load scaling (grows with the examples).
+RUN_BUDGET_S = 120.0 + 0.5 * 45 * MAX_EXAMPLES
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(waits.budget(RUN_BUDGET_S) + 120)]
 
 
 def _elapsed(report_dir: Path) -> list[float]:
@@ -115,7 +118,7 @@ def test_s10_fuzzed_requests_never_give_5xx_and_match_the_schema(
                 env=env,
                 capture_output=True,
                 text=True,
-                timeout=waits.budget(120.0 + 0.5 * 45 * MAX_EXAMPLES),
+                timeout=waits.budget(RUN_BUDGET_S),
                 check=False,
             )
         output = run.stdout + run.stderr

@@ -57,6 +57,8 @@ def _pairs_below_and_equal(y: npt.NDArray[np.float64], slope: float) -> tuple[in
     untied = total - ties
     if untied == 0:
         return 0, ties
+    if n == 2:  # kendalltau's asymptotic variance divides by n − 2
+        return int(z[1] < z[0]), ties
     tau = float(stats.kendalltau(np.arange(n), z, method="asymptotic").statistic)
     # tau-b with no ties in t: (C − D) / sqrt(total · (total − ties)); C + D = total − ties.
     concordant_minus_discordant = tau * math.sqrt(total) * math.sqrt(untied)

@@ -57,9 +57,7 @@ async def readyz(state: StateDep) -> Response:
     return JSONResponse({"status": reason}, status_code=200 if ready else 503)
 
 
-@router.get(
-    "/v1/identity", response_model=StoreIdentity, responses={503: {"description": "opening"}}
-)
+@router.get("/v1/identity", response_model=StoreIdentity)
 async def identity(state: StateDep) -> Response:
     """Which store this daemon serves (token required): its store id and database file.
 
@@ -86,7 +84,6 @@ def stats(memory: MemoryDep, state: StateDep) -> Response:
 @router.post(
     "/v1/export",
     response_class=StreamingResponse,
-    responses={503: {"description": "the store is damaged (storage_corrupted)"}},
 )
 def export(memory: MemoryDep, state: StateDep, namespace: str | None = None) -> StreamingResponse:
     """Every live entry (superseded included) with its vector, one JSON object per line."""
