@@ -23,19 +23,25 @@ def _series(n: int, integers: bool, seed: int) -> np.ndarray:
 def test_theil_sen_matches_scipy(n: int, integers: bool, alpha: float) -> None:
     y = _series(n, integers, seed=n)
     want = stats.theilslopes(y, np.arange(n, dtype=np.float64), alpha=1 - alpha)
-    got = theil_sen(y, alpha)
+    got = theil_sen(y, alpha, direct_max=0)  # the linear-memory bisection at every size
     expected = [want.slope, want.intercept, want.low_slope, want.high_slope]
     np.testing.assert_allclose(list(got), expected, rtol=1e-9, atol=1e-9)
 
 
 def test_theil_sen_of_a_constant_series_is_flat() -> None:
-    got = theil_sen(np.full(10, 3.0), 0.05)
-    assert got == (0.0, 3.0, 0.0, 0.0)
+    assert theil_sen(np.full(10, 3.0), 0.05, direct_max=0) == (0.0, 3.0, 0.0, 0.0)
+    assert theil_sen(np.full(10, 3.0), 0.05) == (0.0, 3.0, 0.0, 0.0)
+
+
+def test_direct_and_linear_paths_agree_at_the_switch() -> None:
+    y = _series(1000, integers=False, seed=7)
+    direct, linear = theil_sen(y, 0.05), theil_sen(y, 0.05, direct_max=0)
+    np.testing.assert_allclose(list(linear), list(direct), rtol=1e-9, atol=1e-9)
 
 
 def test_theil_sen_needs_two_points() -> None:
     with pytest.raises(ValueError, match="at least 2"):
-        theil_sen(np.array([1.0]), 0.05)
+        theil_sen(np.array([1.0]), 0.05, direct_max=0)
 
 
 @pytest.mark.parametrize("seed", range(8))

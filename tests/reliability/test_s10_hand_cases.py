@@ -1,4 +1,4 @@
-"""S10 hand cases of issue 11 (defect 5): each gave a 500 and now gets a 4xx, changing nothing.
+"""S10 hand cases (issue 11 defect 5, and what schemathesis found): each gave a 500, now a 4xx.
 
 The same inputs go through REST (a real daemon on a loopback port), the
 library ``Memory`` and the MCP tools (official client over streamable
@@ -28,7 +28,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 import waits
-from memoryd import Memory, Settings, ValidationError
+from memoryd import DimensionMismatch, Memory, MemorydError, Settings, ValidationError
 from memoryd.bounds import (
     MAX_ANALYSIS_SERIES,
     MAX_LAST_MESSAGES,
@@ -137,6 +137,30 @@ def _rest_cases(episode_id: str) -> dict[str, tuple[str, str, dict[str, Any], st
             {"json": {"kind": "trend", "series": {"reward": reward}}},
             "validation_error",
         ),
+        "vector_beyond_float32": (
+            "POST",
+            "/v1/sessions/s1/messages",
+            {"json": {"content": "hi", "vector": [6.5e73] * 384}},
+            "dimension_mismatch",
+        ),
+        "batch_vector_beyond_float32": (
+            "POST",
+            "/v1/memories/batch",
+            {"json": {"items": [{"content": "ok"}, {"content": "v", "vector": [-1e300] * 384}]}},
+            "dimension_mismatch",
+        ),
+        "context_not_an_object": (
+            "POST",
+            "/v1/context",
+            {"json": {"task": "fix the login test", "context": [{"a": 1}, None]}},
+            "validation_error",
+        ),
+        "context_unknown_field": (
+            "POST",
+            "/v1/context",
+            {"json": {"task": "fix the login test", "context": {"colour": "red"}}},
+            "validation_error",
+        ),
         "analysis_too_many_series": (
             "POST",
             "/v1/analysis",
@@ -147,21 +171,22 @@ def _rest_cases(episode_id: str) -> dict[str, tuple[str, str, dict[str, Any], st
 
 
 REST_CASES = list(_rest_cases("x"))
+_STATUS = {"validation_error": 422, "dimension_mismatch": 409}
 
 
 @pytest.mark.parametrize("case", REST_CASES)
-def test_rest_hand_case_gets_422_and_changes_nothing(daemon: Daemon, case: str) -> None:
+def test_rest_hand_case_gets_4xx_and_changes_nothing(daemon: Daemon, case: str) -> None:
     method, path, kwargs, code = _rest_cases(daemon.episode_id)[case]
     before = store_fingerprint(daemon.memory)
     response = daemon.http.request(method, path, **kwargs)
-    assert response.status_code == 422, response.text[:500]
+    assert response.status_code == _STATUS[code], response.text[:500]
     assert response.json()["error"]["code"] == code
     assert store_fingerprint(daemon.memory) == before
 
 
 def _library_cases(
     episode_id: str,
-) -> dict[str, tuple[Callable[[Memory], object], type[ValidationError]]]:
+) -> dict[str, tuple[Callable[[Memory], object], type[MemorydError]]]:
     reward = [1.0] * (MAX_SERIES_POINTS + 1)
     return {
         "append_metadata_none": (
@@ -181,6 +206,7 @@ def _library_cases(
             ValidationError,
         ),
         "last_int64_overflow": (lambda m: m.last_messages("s1", TOO_BIG), ValidationError),
+        "vector_beyond_float32": (lambda m: m.add("v", vector=[1e300] * 384), DimensionMismatch),
         "last_zero": (lambda m: m.last_messages("s1", 0), ValidationError),
         "last_not_int": (lambda m: m.last_messages("s1", 2.5), ValidationError),  # type: ignore[arg-type]
         "analysis_series_over_max": (

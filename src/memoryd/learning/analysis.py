@@ -211,8 +211,14 @@ def _welch_p_values(segment: Series, cuts: npt.NDArray[np.int64]) -> Series:
     """
     from scipy import stats
 
-    x = segment - segment.mean()  # centring keeps the running sums well conditioned
-    size = x.size
+    size = segment.size
+    magnitude = float(np.max(np.abs(segment)))
+    if magnitude == 0:
+        return np.ones(cuts.size)
+    # t and its p-value do not change with scale: dividing by the largest value keeps
+    # sums of squares finite near 1e308, and centring keeps the running sums well conditioned.
+    x = segment / magnitude
+    x = x - x.mean()
     s1, s2 = np.cumsum(x), np.cumsum(x * x)
     n1 = cuts.astype(np.float64)
     n2 = size - n1
@@ -222,7 +228,7 @@ def _welch_p_values(segment: Series, cuts: npt.NDArray[np.int64]) -> Series:
     var_l = np.maximum(sq_l - n1 * mean_l**2, 0.0) / (n1 - 1)
     var_r = np.maximum(sq_r - n2 * mean_r**2, 0.0) / (n2 - 1)
     # Running sums leave rounding residue where a half is constant: compare with the data's scale.
-    scale = float(np.max(np.abs(x))) ** 2 * 1e-12 if size else 0.0
+    scale = float(np.max(np.abs(x))) ** 2 * 1e-12  # |x| <= 2 here
     var_l = np.where(var_l <= scale, 0.0, var_l)
     var_r = np.where(var_r <= scale, 0.0, var_r)
     se_l, se_r = var_l / n1, var_r / n2
@@ -273,6 +279,7 @@ def _changepoints(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _causality(data: dict[str, Series], config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    from statsmodels.tools.sm_exceptions import InfeasibleTestError
     from statsmodels.tsa.stattools import grangercausalitytests
 
     alpha = float(config["alpha"])
@@ -288,7 +295,14 @@ def _causality(data: dict[str, Series], config: Mapping[str, Any]) -> dict[str, 
         for y_name, y in data.items():
             if x_name == y_name:
                 continue
-            result = grangercausalitytests(np.column_stack([y, x]), maxlag=max_lag)
+            try:
+                result = grangercausalitytests(np.column_stack([y, x]), maxlag=max_lag)
+            except (InfeasibleTestError, np.linalg.LinAlgError) as exc:
+                # e.g. y is an exact linear function of the lags: no residual variance to test
+                raise InvalidSeries(
+                    f"Granger causality {x_name}->{y_name} cannot be computed: {exc}",
+                    pair=f"{x_name}->{y_name}",
+                ) from exc
             p_values = {lag: float(result[lag][0]["ssr_ftest"][1]) for lag in result}
             best_lag = min(p_values, key=lambda lag: p_values[lag])
             out[f"{x_name}->{y_name}"] = {

@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import Field
 
 from memoryd.bounds import MAX_ANALYSIS_SERIES, MAX_SERIES_POINTS
-from memoryd.learning.models import Outcome, PatternKind, StepInput
+from memoryd.learning.models import Outcome, PatternKind, StepInput, TaskContext
 from memoryd.server.schemas import _Body
 
 __all__ = [
@@ -62,7 +62,7 @@ class ContextQuery(_Body):
     task: str = Field(min_length=1, max_length=10_000)
     domain: str | None = None
     task_type: str | None = None
-    context: dict[str, Any] | None = None
+    context: TaskContext | None = None
     limit: int = 5
 
 

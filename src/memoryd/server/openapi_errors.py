@@ -6,7 +6,8 @@ body's schema. :data:`COMMON_ERRORS` are the statuses any route behind the
 middleware can answer (malformed body, token, Origin, Host, size limits,
 request validation, rate limit, storage state); routers pass
 :func:`error_responses` of them as their ``responses=`` and each route adds
-the statuses only it can give (``404`` for a path that names a record,
+the statuses only it can give (``404`` for a path whose parameters name a
+record, or that cannot be routed (a newline in a key),
 ``409`` for a write that can conflict) with :func:`error_responses` too.
 """
 

@@ -20,7 +20,6 @@ from memoryd.learning.models import (
     EpisodePatch,
     HandoffPack,
     Step,
-    TaskContext,
 )
 from memoryd.server.learning_schemas import (
     CheckpointBody,
@@ -157,7 +156,7 @@ def retrieve_context(
             body.task,
             domain=body.domain,
             task_type=body.task_type,
-            context=None if body.context is None else TaskContext.model_validate(body.context),
+            context=body.context,
             limit=body.limit,
             namespace=namespace,
         )

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1", responses=error_responses(*COMMON_ERRORS))
 
 @router.post(
     "/sessions/{session_id}/messages",
-    responses=error_responses(409),
+    responses=error_responses(404, 409),
     status_code=201,
     response_model=MemoryEntry,
     tags=["conversations"],
@@ -47,7 +47,10 @@ def append_message(
 
 
 @router.get(
-    "/sessions/{session_id}/messages", response_model=list[MemoryEntry], tags=["conversations"]
+    "/sessions/{session_id}/messages",
+    responses=error_responses(404),
+    response_model=list[MemoryEntry],
+    tags=["conversations"],
 )
 def session_messages(
     session_id: str,
@@ -65,7 +68,7 @@ def session_messages(
 
 @router.put(
     "/sessions/{session_id}/state/{key:path}",
-    responses=error_responses(409),
+    responses=error_responses(404, 409),
     response_model=MemoryEntry,
     tags=["state"],
 )
@@ -94,7 +97,10 @@ def get_state(
 
 
 @router.delete(
-    "/sessions/{session_id}/state/{key:path}", response_model=DeleteResult, tags=["state"]
+    "/sessions/{session_id}/state/{key:path}",
+    responses=error_responses(404),
+    response_model=DeleteResult,
+    tags=["state"],
 )
 def delete_state(
     session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
@@ -106,7 +112,7 @@ def delete_state(
 
 
 @router.put(
-    "/kv/{key:path}", responses=error_responses(409), response_model=MemoryEntry, tags=["kv"]
+    "/kv/{key:path}", responses=error_responses(404, 409), response_model=MemoryEntry, tags=["kv"]
 )
 def kv_set(
     key: str, body: KvInput, memory: MemoryDep, namespace: Namespace = "default"
@@ -123,7 +129,9 @@ def kv_get(key: str, memory: MemoryDep, namespace: Namespace = "default") -> Res
     return json_response(ValueOut(value=memory.kv_get(key, namespace=namespace)))
 
 
-@router.delete("/kv/{key:path}", response_model=DeleteResult, tags=["kv"])
+@router.delete(
+    "/kv/{key:path}", responses=error_responses(404), response_model=DeleteResult, tags=["kv"]
+)
 def kv_delete(key: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """Delete a key; ``deleted`` is false if there was none."""
     return json_response(DeleteResult(deleted=memory.kv_delete(key, namespace=namespace)))
