@@ -49,7 +49,7 @@ if kind == "changepoints":
     y = rng.normal(size=n) + np.repeat([0.0, 3.0, -1.0], [n // 3, n // 3, n - 2 * (n // 3)])
 series = {"a": y.tolist()}
 if kind == "causality":
-    series["b"] = np.roll(y, 1).tolist()
+    series["b"] = (np.roll(y, 1) + rng.normal(size=n)).tolist()
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()
 started = time.perf_counter()

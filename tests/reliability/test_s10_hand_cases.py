@@ -292,3 +292,15 @@ def test_trend_memory_is_linear_in_the_series(daemon: Daemon) -> None:
     assert trend["slope_low"] <= trend["slope"] <= trend["slope_high"]
     assert peak < 64 * 2**20, f"trend over {n} points peaked at {peak / 2**20:.0f} MiB"
     assert json.dumps(result.model_dump(mode="json"))  # every number is JSON-safe
+
+
+def test_patch_with_nulls_keeps_the_fields(daemon: Daemon) -> None:
+    """``PATCH`` with ``"tags": null`` stored null tags (a response violating the schema)."""
+    entry = daemon.memory.add("the budget meeting moved to Friday", tags=["work"])
+    before = store_fingerprint(daemon.memory)
+    body = {"tags": None, "metadata": None, "importance": None, "vector": None, "content": None}
+    response = daemon.http.patch(f"/v1/memories/{entry.id}", json=body)
+    assert response.status_code == 200, response.text[:500]
+    assert response.json()["tags"] == ["work"] and response.json()["metadata"] == {}
+    assert daemon.memory.update(entry.id, tags=None, metadata=None).tags == ["work"]
+    assert store_fingerprint(daemon.memory) == before
