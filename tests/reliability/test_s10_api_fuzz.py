@@ -10,7 +10,7 @@ store passes ``consistency_report``: nothing the fuzzer sent corrupted it.
 
 ``make test`` runs :data:`MAX_EXAMPLES` examples per operation (about 2,800
 cases, mostly from the coverage phase); the full-size run is
-``MEMORYD_S10_MAX_EXAMPLES=170`` (about 10,000 cases). ``MEMORYD_S10_SEED``
+``MEMORYD_S10_MAX_EXAMPLES=200`` (about 10,000 cases). ``MEMORYD_S10_SEED``
 picks the seed (1). schemathesis writes its reports into the test's
 temporary folder, and its example database is off, so nothing lands in the
 repository.
