@@ -51,7 +51,12 @@ class RevisionsMixin(EngineCore):
             raise ValidationError(f"invalid update: {exc}") from exc
         rowid, entry = self._entry_row(id, namespace)
         now = time.time()
-        values = change.model_dump(exclude_unset=True)
+        # null means "keep" for every field but expires_at (where it clears the expiry)
+        values = {
+            k: v
+            for k, v in change.model_dump(exclude_unset=True).items()
+            if v is not None or k == "expires_at"
+        }
         if not values:
             return entry
         updates: dict[str, Any] = {"updated_at": now}

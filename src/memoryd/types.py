@@ -51,6 +51,8 @@ MAX_CONTENT_CHARS = 100_000
 MAX_METADATA_BYTES = 100_000
 #: Deepest accepted nesting of objects and arrays in ``metadata``.
 MAX_METADATA_DEPTH = 32
+#: Most tags on one entry, episode or pattern (each tag 1-64 characters).
+MAX_TAGS = 64
 #: Longest accepted ``ttl_seconds`` (100 years): expiry times must stay representable.
 MAX_TTL_SECONDS = 3_155_760_000.0
 
@@ -128,7 +130,7 @@ class MemoryInput(_Model):
     agent_id: str | None = Field(default=None, max_length=256)
     user_id: str | None = Field(default=None, max_length=256)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list, max_length=64)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
     created_at: datetime | None = None
     expires_at: datetime | None = None
@@ -172,7 +174,7 @@ class MemoryPatch(_Model):
 
     content: str | None = Field(default=None, min_length=1, max_length=MAX_CONTENT_CHARS)
     metadata: dict[str, Any] | None = None
-    tags: list[str] | None = Field(default=None, max_length=64)
+    tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
     importance: float | None = Field(default=None, ge=0.0, le=1.0)
     expires_at: datetime | None = None
     ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)

@@ -94,3 +94,16 @@ def test_memory_exposes_analysis(learning_memory: Memory) -> None:
         learning_memory.analyze_patterns(min_success_rate=1.5)
     empty = learning_memory.analyze_patterns(task_type="debugging")
     assert empty.count == 0 and empty.mean_success_rate is None
+
+
+def test_granger_on_an_exact_fit_is_invalid_series_not_a_crash() -> None:
+    y = np.random.default_rng(5).normal(size=200).cumsum()
+    with pytest.raises(InvalidSeries) as caught:
+        analyse("causality", {"a": y.tolist(), "b": np.roll(y, 1).tolist()})
+    assert caught.value.code == "invalid_series" and "cannot be computed" in str(caught.value)
+
+
+def test_changepoints_near_the_float_limit() -> None:
+    values = [1e300, -1e300] * 5 + [1e307, 1e307 - 1e300] * 5
+    result = analyse("changepoints", {"a": values})
+    assert result.results["a"]["changepoints"] == [10]

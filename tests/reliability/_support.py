@@ -264,3 +264,19 @@ class ForkServer:
         with contextlib.suppress(OSError):
             self.child.proc.stdin.close()
         self.child.finish(30)
+
+
+def store_fingerprint(memory: Any) -> dict[str, object]:
+    """Every row of every table of ``memory``'s store, plus the vector index's size and position.
+
+    Two equal fingerprints mean nothing stored changed (rows, FTS, vectors,
+    queues, logs, meta, episodes, patterns).
+    """
+    conn = memory.store.pool.reader()
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    out: dict[str, object] = {
+        name: sorted((tuple(row) for row in conn.execute(f'SELECT * FROM "{name}"')), key=repr)
+        for name in sorted(names)
+    }
+    out["index"] = (memory.store.index.size(), memory.store.index.applied_seq)
+    return out

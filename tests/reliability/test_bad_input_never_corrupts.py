@@ -30,16 +30,9 @@ from memoryd.embeddings import Embedder
 from memoryd.store.maintenance import consistency_report
 from memoryd.types import MAX_CONTENT_CHARS
 
+from ._support import store_fingerprint
+
 DIM = 384
-_TABLES = {
-    "memories": "SELECT * FROM memories ORDER BY rowid",
-    "fts": "SELECT rowid, body, context, ns FROM memories_fts ORDER BY rowid",
-    "vectors": "SELECT rowid, vector FROM vectors ORDER BY rowid",
-    "queue": "SELECT rowid, text FROM embedding_queue ORDER BY rowid",
-    "index_log": "SELECT * FROM index_log ORDER BY seq",
-    "meta": "SELECT * FROM meta ORDER BY key",
-    "cache": "SELECT model, text_hash, vector FROM embedding_cache ORDER BY 1, 2",
-}
 
 
 def _nested(depth: int) -> dict[str, Any]:
@@ -49,13 +42,6 @@ def _nested(depth: int) -> dict[str, Any]:
         node["a"] = {}
         node = node["a"]
     return root
-
-
-def _fingerprint(memory: Memory) -> dict[str, object]:
-    conn = memory.store.pool.reader()
-    out: dict[str, object] = {k: [tuple(r) for r in conn.execute(q)] for k, q in _TABLES.items()}
-    out["index"] = (memory.store.index.size(), memory.store.index.applied_seq)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +114,8 @@ def _cases(ids: dict[str, str]) -> dict[str, tuple[Callable[[Memory], object], t
         "id_exists": (lambda m: m.add("dup id", id=uuid.UUID(mid)), IdConflict),
         "append_blank": (lambda m: m.append("s1", "   "), ValidationError),
         "append_bad_namespace": (lambda m: m.append("s1", "hi", namespace="a b"), ValidationError),
+        "append_metadata_none": (lambda m: m.append("s1", "hi", metadata=None), ValidationError),
+        "last_messages_overflow": (lambda m: m.last_messages("s1", 2**63), ValidationError),
         "kv_empty_key": (lambda m: m.kv_set("", 1), ValidationError),
         "kv_long_key": (lambda m: m.kv_set("k" * 513, 1), ValidationError),
         "kv_not_json": (lambda m: m.kv_set("new", {1, 2}), ValidationError),
@@ -180,12 +168,12 @@ def test_invalid_input_raises_and_changes_nothing(
 ) -> None:
     memory, ids = seeded
     call, error = _cases(ids)[case]
-    before = _fingerprint(memory)
+    before = store_fingerprint(memory)
     with pytest.raises(error) as caught:
         call(memory)
     assert isinstance(caught.value, MemorydError)
     assert caught.value.code == error.code
-    after = _fingerprint(memory)
+    after = store_fingerprint(memory)
     changed = [name for name in before if before[name] != after[name]]
     assert not changed, f"{case} changed {changed}"
 

@@ -11,7 +11,9 @@ import time
 from datetime import datetime
 from typing import Any
 
+from memoryd.bounds import MAX_LAST_MESSAGES, check_count
 from memoryd.core import EngineCore
+from memoryd.errors import ValidationError
 from memoryd.store.filters import scope_where
 from memoryd.store.rows import row_to_entry
 from memoryd.types import MemoryEntry
@@ -35,8 +37,15 @@ class ConversationsMixin(EngineCore):
         """Append one conversation turn to ``session_id``; returns the stored entry.
 
         ``role`` is stored as ``metadata["role"]`` (``user``, ``assistant``, a speaker name...).
+
+        Raises:
+            ValidationError: ``metadata`` is not a JSON object, or the turn is not a
+                valid :class:`~memoryd.types.MemoryInput`.
         """
-        metadata = {**fields.pop("metadata", {}), "role": role}
+        given = fields.pop("metadata", {})
+        if not isinstance(given, dict):
+            raise ValidationError("metadata must be a JSON object", metadata=type(given).__name__)
+        metadata = {**given, "role": role}
         return self.add(
             content,
             kind="message",
@@ -50,13 +59,16 @@ class ConversationsMixin(EngineCore):
     def last_messages(
         self, session_id: str, n: int = 10, *, namespace: str = "default"
     ) -> list[MemoryEntry]:
-        """The last ``n`` turns of a session, oldest first."""
+        """The last ``n`` turns of a session, oldest first.
+
+        Raises:
+            ValidationError: ``n`` is not an integer in 1..``MAX_LAST_MESSAGES`` (memoryd.bounds).
+        """
+        n = check_count(n, "n", high=MAX_LAST_MESSAGES)
         where = scope_where(
             namespace=namespace, now=time.time(), kinds=["message"], session_id=session_id
         )
-        rows = self.store.select(
-            where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=max(1, n)
-        )
+        rows = self.store.select(where, order="ORDER BY m.created_at DESC, m.rowid DESC", limit=n)
         return [row_to_entry(r) for r in reversed(rows)]
 
     def session_messages(self, session_id: str, *, namespace: str = "default") -> list[MemoryEntry]:

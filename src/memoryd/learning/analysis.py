@@ -6,7 +6,8 @@ Kinds (``config`` keys in brackets, defaults shown):
   kurtosis, min, max) plus median and quartiles.
 * ``trend``: Mann-Kendall test as Kendall's tau between time and value
   (``scipy.stats.kendalltau``), Theil-Sen slope with its confidence interval
-  (``scipy.stats.theilslopes``) and least-squares R² (``linregress``).
+  (the values ``scipy.stats.theilslopes`` gives, computed in linear memory by
+  :mod:`memoryd.learning.theilsen`) and least-squares R² (``linregress``).
   ``direction`` is ``increasing``/``decreasing`` when ``p < alpha``, else
   ``none``.
 * ``forecast``: exponential smoothing with an additive trend
@@ -17,8 +18,9 @@ Kinds (``config`` keys in brackets, defaults shown):
   ``threshold`` (3.5), after Iglewicz & Hoaglin (1993), "How to Detect and
   Handle Outliers" [``threshold``].
 * ``changepoints``: binary segmentation on the mean; a split is kept when
-  Welch's t-test (``scipy.stats.ttest_ind``) gives ``p × candidates < alpha``
-  (Bonferroni over the split positions tried) [``min_segment`` (5)].
+  Welch's t-test gives ``p × candidates < alpha`` (Bonferroni over the split
+  positions tried; every position's test comes from running sums, so a pass
+  is linear in the segment) [``min_segment`` (5)].
 * ``causality``: Granger causality for every ordered pair ``x->y``
   (``statsmodels.tsa.stattools.grangercausalitytests``, SSR F-test) up to
   ``max_lag`` (2) [``max_lag``].
@@ -27,8 +29,10 @@ scipy and statsmodels are imported on first use (they add about a second
 to ``import memoryd`` otherwise). ``alpha`` (0.05) is the significance level
 everywhere. Inputs are checked:
 a missing or unknown kind, fewer points than the kind needs, NaN or
-infinite values, or (for causality) series of different lengths raise
-``InvalidSeries``. Fitting warnings are returned in ``notes``, never dropped.
+infinite values, more than :data:`~memoryd.bounds.MAX_SERIES_POINTS` points
+or :data:`~memoryd.bounds.MAX_ANALYSIS_SERIES` series, or (for causality)
+series of different lengths raise ``InvalidSeries``. Every kind uses memory
+linear in the series length. Fitting warnings are returned in ``notes``, never dropped.
 """
 
 from __future__ import annotations
@@ -41,8 +45,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from memoryd.bounds import MAX_ANALYSIS_SERIES, MAX_SERIES_POINTS
 from memoryd.errors import InvalidSeries, ValidationError
 from memoryd.learning.models import SeriesAnalysis
+from memoryd.learning.theilsen import theil_sen
 
 __all__ = ["ANALYSIS_KINDS", "advanced_pattern_analysis", "validate_request", "validate_series"]
 
@@ -56,7 +62,6 @@ _MIN_POINTS = {
     "causality": 8,
 }
 ANALYSIS_KINDS: tuple[str, ...] = tuple(_MIN_POINTS)
-_MAX_POINTS = 100_000
 
 
 def _num(value: float) -> float | None:
@@ -76,6 +81,11 @@ def validate_series(
     """
     if not series:
         raise InvalidSeries("at least one series is required")
+    if len(series) > MAX_ANALYSIS_SERIES:
+        raise InvalidSeries(
+            f"{len(series)} series given; at most {MAX_ANALYSIS_SERIES} per request",
+            series_count=len(series),
+        )
     out: dict[str, Series] = {}
     for name, values in series.items():
         try:
@@ -84,10 +94,10 @@ def validate_series(
             raise InvalidSeries(f"series {name!r} has non-numeric values", series=name) from exc
         if arr.ndim != 1:
             raise InvalidSeries(f"series {name!r} must be a flat list of numbers", series=name)
-        if not min_points <= arr.size <= _MAX_POINTS:
+        if not min_points <= arr.size <= MAX_SERIES_POINTS:
             raise InvalidSeries(
                 f"series {name!r} has {arr.size} points; this analysis needs "
-                f"{min_points} to {_MAX_POINTS}",
+                f"{min_points} to {MAX_SERIES_POINTS}",
                 series=name,
                 points=int(arr.size),
                 min_points=min_points,
@@ -132,7 +142,7 @@ def _trend(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
     alpha = float(config["alpha"])
     t = np.arange(y.size, dtype=np.float64)
     tau = stats.kendalltau(t, y)
-    sen = stats.theilslopes(y, t, alpha=1 - alpha)
+    sen = theil_sen(y, alpha)
     lin = stats.linregress(t, y)
     p = _num(tau.pvalue)
     significant = p is not None and p < alpha
@@ -191,22 +201,57 @@ def _anomalies(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _best_split(y: Series, lo: int, hi: int, min_segment: int, alpha: float) -> int | None:
+def _welch_p_values(segment: Series, cuts: npt.NDArray[np.int64]) -> Series:
+    """Two-sided Welch t-test p-value of ``segment[:c]`` vs ``segment[c:]`` for each cut ``c``.
+
+    The same statistic and Welch-Satterthwaite degrees of freedom as
+    ``scipy.stats.ttest_ind(equal_var=False)``, from running sums of the
+    centred values (one pass, memory linear in the segment). Two constant
+    halves give 0 when their values differ and 1 when they are equal.
+    """
     from scipy import stats
 
-    candidates = range(lo + min_segment, hi - min_segment + 1)
-    best, best_p = None, 1.0
-    for cut in candidates:
-        left, right = y[lo:cut], y[cut:hi]
-        if np.ptp(left) == 0 and np.ptp(right) == 0:
-            p = 0.0 if left[0] != right[0] else 1.0
-        else:
-            p = float(stats.ttest_ind(left, right, equal_var=False).pvalue)
-        if math.isfinite(p) and p < best_p:
-            best, best_p = cut, p
-    if best is None or best_p * len(candidates) >= alpha:
+    size = segment.size
+    magnitude = float(np.max(np.abs(segment)))
+    if magnitude == 0:
+        return np.ones(cuts.size)
+    # t and its p-value do not change with scale: dividing by the largest value keeps
+    # sums of squares finite near 1e308, and centring keeps the running sums well conditioned.
+    x = segment / magnitude
+    x = x - x.mean()
+    s1, s2 = np.cumsum(x), np.cumsum(x * x)
+    n1 = cuts.astype(np.float64)
+    n2 = size - n1
+    sum_l, sq_l = s1[cuts - 1], s2[cuts - 1]
+    sum_r, sq_r = s1[-1] - sum_l, s2[-1] - sq_l
+    mean_l, mean_r = sum_l / n1, sum_r / n2
+    var_l = np.maximum(sq_l - n1 * mean_l**2, 0.0) / (n1 - 1)
+    var_r = np.maximum(sq_r - n2 * mean_r**2, 0.0) / (n2 - 1)
+    # Running sums leave rounding residue where a half is constant: compare with the data's scale.
+    scale = float(np.max(np.abs(x))) ** 2 * 1e-12  # |x| <= 2 here
+    var_l = np.where(var_l <= scale, 0.0, var_l)
+    var_r = np.where(var_r <= scale, 0.0, var_r)
+    se_l, se_r = var_l / n1, var_r / n2
+    se = se_l + se_r
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (mean_l - mean_r) / np.sqrt(se)
+        df = se**2 / (se_l**2 / (n1 - 1) + se_r**2 / (n2 - 1))
+        p = 2 * stats.t.sf(np.abs(t), df)
+    constant = se == 0
+    differ = np.abs(mean_l - mean_r) > math.sqrt(scale)
+    return np.where(constant, np.where(differ, 0.0, 1.0), p)
+
+
+def _best_split(y: Series, lo: int, hi: int, min_segment: int, alpha: float) -> int | None:
+    cuts = np.arange(min_segment, hi - lo - min_segment + 1, dtype=np.int64)
+    if cuts.size == 0:
         return None
-    return best
+    p = _welch_p_values(y[lo:hi], cuts)
+    p = np.where(np.isfinite(p), p, 1.0)
+    at = int(np.argmin(p))
+    if p[at] >= 1.0 or p[at] * cuts.size >= alpha:
+        return None
+    return lo + int(cuts[at])
 
 
 def _changepoints(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,6 +279,7 @@ def _changepoints(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _causality(data: dict[str, Series], config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    from statsmodels.tools.sm_exceptions import InfeasibleTestError
     from statsmodels.tsa.stattools import grangercausalitytests
 
     alpha = float(config["alpha"])
@@ -249,7 +295,14 @@ def _causality(data: dict[str, Series], config: Mapping[str, Any]) -> dict[str, 
         for y_name, y in data.items():
             if x_name == y_name:
                 continue
-            result = grangercausalitytests(np.column_stack([y, x]), maxlag=max_lag)
+            try:
+                result = grangercausalitytests(np.column_stack([y, x]), maxlag=max_lag)
+            except (InfeasibleTestError, np.linalg.LinAlgError) as exc:
+                # e.g. y is an exact linear function of the lags: no residual variance to test
+                raise InvalidSeries(
+                    f"Granger causality {x_name}->{y_name} cannot be computed: {exc}",
+                    pair=f"{x_name}->{y_name}",
+                ) from exc
             p_values = {lag: float(result[lag][0]["ssr_ftest"][1]) for lag in result}
             best_lag = min(p_values, key=lambda lag: p_values[lag])
             out[f"{x_name}->{y_name}"] = {

@@ -20,8 +20,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from memoryd.bounds import MAX_STEP_TOKENS
 from memoryd.errors import ValidationError
-from memoryd.types import NAMESPACE_PATTERN, check_metadata
+from memoryd.types import MAX_TAGS, NAMESPACE_PATTERN, check_metadata
 
 __all__ = [
     "AbstainedOutcome",
@@ -79,7 +80,7 @@ class TaskContext(_Model):
     language: str | None = Field(default=None, max_length=_SHORT)
     framework: str | None = Field(default=None, max_length=_SHORT)
     complexity: Complexity = "moderate"
-    tags: list[str] = Field(default_factory=list, max_length=64)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
 
 
 class StepResult(_Model):
@@ -101,7 +102,7 @@ class StepInput(_Model):
     parameters: dict[str, Any] = Field(default_factory=dict)
     result: StepResult
     latency_ms: float = Field(default=0.0, ge=0.0, le=86_400_000.0)
-    tokens: int = Field(default=0, ge=0)
+    tokens: int = Field(default=0, ge=0, le=MAX_STEP_TOKENS)
 
     @field_validator("parameters")
     @classmethod
@@ -189,7 +190,7 @@ class EpisodeInput(_Model):
     domain: str = Field(default="general", min_length=1, max_length=_SHORT)
     task_type: TaskType = "other"
     context: TaskContext = Field(default_factory=TaskContext)
-    tags: list[str] = Field(default_factory=list, max_length=64)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     metadata: dict[str, Any] = Field(default_factory=dict)
     agent_id: str | None = Field(default=None, max_length=_SHORT)
     namespace: str = Field(default="default", pattern=NAMESPACE_PATTERN)
@@ -204,7 +205,7 @@ class EpisodeInput(_Model):
 class EpisodePatch(_Model):
     """``update_episode``: replace ``tags`` and/or merge keys into ``metadata``."""
 
-    tags: list[str] | None = Field(default=None, max_length=64)
+    tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
     metadata: dict[str, Any] | None = None
 
     @field_validator("metadata")

@@ -17,6 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from memoryd.bounds import MAX_STEP_TOKENS
 from memoryd.learning.models import (
     CompletionResult,
     ContextResult,
@@ -138,7 +139,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
         message: Annotated[str | None, Field(description="Error or timeout message.")] = None,
         parameters: dict[str, Any] | None = None,
         latency_ms: Annotated[float, Field(ge=0)] = 0.0,
-        tokens: Annotated[int, Field(ge=0)] = 0,
+        tokens: Annotated[int, Field(ge=0, le=MAX_STEP_TOKENS)] = 0,
         namespace: Namespace = "default",
     ) -> Annotated[CallToolResult, StepOutput]:
         """Log one step of a running episode (committed before this returns)."""

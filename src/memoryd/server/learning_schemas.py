@@ -6,12 +6,13 @@ results) are used as they are; these are the bodies that only the REST face has.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import Field
 
-from memoryd.learning.models import Outcome, PatternKind, StepInput
+from memoryd.bounds import MAX_ANALYSIS_SERIES, MAX_SERIES_POINTS
+from memoryd.learning.models import Outcome, PatternKind, StepInput, TaskContext
 from memoryd.server.schemas import _Body
 
 __all__ = [
@@ -61,7 +62,7 @@ class ContextQuery(_Body):
     task: str = Field(min_length=1, max_length=10_000)
     domain: str | None = None
     task_type: str | None = None
-    context: dict[str, Any] | None = None
+    context: TaskContext | None = None
     limit: int = 5
 
 
@@ -110,6 +111,8 @@ class AnalyzeBody(_Body):
 class SeriesBody(_Body):
     """``POST /v1/analysis``: an analysis kind, named series and its config."""
 
-    kind: str
-    series: dict[str, list[Any]]
+    kind: str = Field(max_length=64)
+    series: dict[str, Annotated[list[Any], Field(max_length=MAX_SERIES_POINTS)]] = Field(
+        max_length=MAX_ANALYSIS_SERIES
+    )
     config: dict[str, Any] | None = None

@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from memoryd.reports import StoreStats
-from memoryd.types import MAX_CONTENT_CHARS, MemoryInput
+from memoryd.types import MAX_CONTENT_CHARS, MAX_TAGS, MAX_TTL_SECONDS, MemoryInput
 
 __all__ = [
     "BatchInput",
@@ -50,11 +50,11 @@ class MessageInput(_Body):
     created_at: datetime | None = None
     agent_id: str | None = Field(default=None, max_length=256)
     user_id: str | None = Field(default=None, max_length=256)
-    metadata: dict[str, Any] | None = None
-    tags: list[str] | None = None
-    importance: float | None = Field(default=None, ge=0.0, le=1.0)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
+    importance: float = Field(default=0.5, ge=0.0, le=1.0)
     expires_at: datetime | None = None
-    ttl_seconds: float | None = Field(default=None, gt=0)
+    ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     vector: list[float] | None = None
     id: UUID | None = None
 

@@ -183,9 +183,11 @@ class SQLiteStore(
         """Validate and L2-normalise a caller's vector.
 
         Raises:
-            DimensionMismatch: its length is not the store's ``dim``.
+            DimensionMismatch: its length is not the store's ``dim``, or it is zero or
+                not finite as float32 (components beyond ±3.4e38 included).
         """
-        arr = np.asarray(vector, dtype=np.float32).reshape(-1)
+        with np.errstate(over="ignore"):  # beyond float32's range → inf, refused below
+            arr = np.asarray(vector, dtype=np.float32).reshape(-1)
         if arr.shape[0] != self.dim:
             raise DimensionMismatch(
                 f"vector has {arr.shape[0]} dimensions, the store uses {self.dim}",
@@ -193,12 +195,12 @@ class SQLiteStore(
                 got=int(arr.shape[0]),
                 model=self.model,
             )
-        norm = float(np.linalg.norm(arr))
+        norm = float(np.linalg.norm(arr.astype(np.float64)))  # float64: no overflow near 3e38
         if not np.isfinite(norm) or norm == 0.0:
             raise DimensionMismatch("vector must be finite and non-zero", expected=self.dim)
         if abs(norm - 1.0) <= 1e-6:
             return arr  # already unit length: keep its exact bits (lossless export/import)
-        return arr / norm
+        return (arr.astype(np.float64) / norm).astype(np.float32)
 
     # --- reads ------------------------------------------------------------
     def get_row(self, id: str, namespace: str, now: float) -> sqlite3.Row | None:

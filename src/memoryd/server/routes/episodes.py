@@ -20,7 +20,6 @@ from memoryd.learning.models import (
     EpisodePatch,
     HandoffPack,
     Step,
-    TaskContext,
 )
 from memoryd.server.learning_schemas import (
     CheckpointBody,
@@ -29,11 +28,12 @@ from memoryd.server.learning_schemas import (
     ResumeBody,
     StepsBody,
 )
+from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["episodes"])
+router = APIRouter(prefix="/v1", tags=["episodes"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.post("/episodes", status_code=201, response_model=Episode)
@@ -71,7 +71,7 @@ def list_episodes(
     )
 
 
-@router.get("/episodes/{id}", response_model=Episode)
+@router.get("/episodes/{id}", responses=error_responses(404), response_model=Episode)
 def get_episode(
     id: str,
     memory: MemoryDep,
@@ -82,7 +82,7 @@ def get_episode(
     return json_response(memory.get_episode(id, namespace=namespace, include_steps=include_steps))
 
 
-@router.patch("/episodes/{id}", response_model=Episode)
+@router.patch("/episodes/{id}", responses=error_responses(404), response_model=Episode)
 def update_episode(
     id: str, body: EpisodePatch, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -90,14 +90,19 @@ def update_episode(
     return json_response(memory.update_episode(id, body, namespace=namespace))
 
 
-@router.delete("/episodes/{id}", status_code=204)
+@router.delete("/episodes/{id}", responses=error_responses(404), status_code=204)
 def delete_episode(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """Delete the episode, its steps and its evidence in patterns."""
     memory.delete_episode(id, namespace=namespace)
     return Response(status_code=204)
 
 
-@router.post("/episodes/{id}/steps", status_code=201, response_model=list[Step])
+@router.post(
+    "/episodes/{id}/steps",
+    responses=error_responses(404, 409),
+    status_code=201,
+    response_model=list[Step],
+)
 def log_steps(
     id: str, body: StepsBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -105,7 +110,9 @@ def log_steps(
     return json_response(memory.log_steps(id, body.steps, namespace=namespace), 201)
 
 
-@router.post("/episodes/{id}/complete", response_model=CompletionResult)
+@router.post(
+    "/episodes/{id}/complete", responses=error_responses(404, 409), response_model=CompletionResult
+)
 def complete_episode(
     id: str, body: CompleteBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -117,7 +124,9 @@ def complete_episode(
     )
 
 
-@router.post("/episodes/{id}/checkpoint", response_model=HandoffPack)
+@router.post(
+    "/episodes/{id}/checkpoint", responses=error_responses(404, 409), response_model=HandoffPack
+)
 def checkpoint_episode(
     id: str, body: CheckpointBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -127,7 +136,9 @@ def checkpoint_episode(
     )
 
 
-@router.post("/episodes/{id}/resume", response_model=HandoffPack)
+@router.post(
+    "/episodes/{id}/resume", responses=error_responses(404, 409), response_model=HandoffPack
+)
 def resume_episode(
     id: str, body: ResumeBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -145,7 +156,7 @@ def retrieve_context(
             body.task,
             domain=body.domain,
             task_type=body.task_type,
-            context=None if body.context is None else TaskContext.model_validate(body.context),
+            context=body.context,
             limit=body.limit,
             namespace=namespace,
         )

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response
 
 from memoryd.inputs import filter_from_json
 from memoryd.reports import ForgetResult, ForgetScope
+from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep, json_response
 from memoryd.server.schemas import BatchInput
 from memoryd.types import (
@@ -27,16 +28,18 @@ from memoryd.types import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["memories"])
+router = APIRouter(prefix="/v1", tags=["memories"], responses=error_responses(*COMMON_ERRORS))
 
 
-@router.post("/memories", status_code=201, response_model=MemoryEntry)
+@router.post(
+    "/memories", responses=error_responses(409), status_code=201, response_model=MemoryEntry
+)
 def add_memory(body: MemoryInput, memory: MemoryDep) -> Response:
     """Save one memory; returns the stored entry (or the existing duplicate)."""
     return json_response(memory.add(body), 201)
 
 
-@router.post("/memories/batch", response_model=list[MemoryEntry])
+@router.post("/memories/batch", responses=error_responses(409), response_model=list[MemoryEntry])
 def add_memories(body: BatchInput, memory: MemoryDep) -> Response:
     """Save many memories in order; one transaction per 256 items."""
     return json_response(memory.add_many(body.items))
@@ -69,13 +72,13 @@ def list_memories(
     )
 
 
-@router.get("/memories/{id}", response_model=MemoryEntry)
+@router.get("/memories/{id}", responses=error_responses(404), response_model=MemoryEntry)
 def get_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The entry ``id`` in ``namespace`` (404 ``not_found`` otherwise, foreign ids too)."""
     return json_response(memory.get(id, namespace=namespace))
 
 
-@router.patch("/memories/{id}", response_model=MemoryEntry)
+@router.patch("/memories/{id}", responses=error_responses(404, 409), response_model=MemoryEntry)
 def update_memory(
     id: str, body: MemoryPatch, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -83,14 +86,21 @@ def update_memory(
     return json_response(memory.update(id, body, namespace=namespace))
 
 
-@router.delete("/memories/{id}", status_code=204, response_class=Response)
+@router.delete(
+    "/memories/{id}", responses=error_responses(404), status_code=204, response_class=Response
+)
 def delete_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """Delete for good; 204 on success, 404 if absent."""
     memory.delete(id, namespace=namespace)
     return Response(status_code=204)
 
 
-@router.post("/memories/{id}/supersede", status_code=201, response_model=MemoryEntry)
+@router.post(
+    "/memories/{id}/supersede",
+    responses=error_responses(404, 409),
+    status_code=201,
+    response_model=MemoryEntry,
+)
 def supersede_memory(
     id: str, body: MemoryInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -104,7 +114,9 @@ def supersede_memory(
     return json_response(memory.supersede(id, given, namespace=namespace), 201)
 
 
-@router.get("/memories/{id}/history", response_model=list[MemoryEntry])
+@router.get(
+    "/memories/{id}/history", responses=error_responses(404), response_model=list[MemoryEntry]
+)
 def memory_history(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The supersede chain containing ``id``, oldest first."""
     return json_response(memory.history(id, namespace=namespace))

@@ -28,11 +28,12 @@ from memoryd.server.learning_schemas import (
     SearchBody,
     SeriesBody,
 )
+from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["patterns"])
+router = APIRouter(prefix="/v1", tags=["patterns"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.get("/patterns", response_model=list[Pattern])
@@ -124,13 +125,13 @@ def analyze_patterns(
     )
 
 
-@router.get("/patterns/{id}", response_model=Pattern)
+@router.get("/patterns/{id}", responses=error_responses(404), response_model=Pattern)
 def get_pattern(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """One pattern (a merged id gives the pattern it was merged into)."""
     return json_response(memory.get_pattern(id, namespace=namespace))
 
 
-@router.post("/patterns/{id}/feedback", response_model=Pattern)
+@router.post("/patterns/{id}/feedback", responses=error_responses(404), response_model=Pattern)
 def record_feedback(
     id: str, body: FeedbackInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:

@@ -10,17 +10,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from memoryd.bounds import MAX_LAST_MESSAGES
+from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
 from memoryd.server.schemas import DeleteResult, KvInput, MessageInput, ValueInput, ValueOut
 from memoryd.types import MemoryEntry
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=error_responses(*COMMON_ERRORS))
 
 
 @router.post(
     "/sessions/{session_id}/messages",
+    responses=error_responses(404, 409),
     status_code=201,
     response_model=MemoryEntry,
     tags=["conversations"],
@@ -44,13 +47,18 @@ def append_message(
 
 
 @router.get(
-    "/sessions/{session_id}/messages", response_model=list[MemoryEntry], tags=["conversations"]
+    "/sessions/{session_id}/messages",
+    responses=error_responses(404),
+    response_model=list[MemoryEntry],
+    tags=["conversations"],
 )
 def session_messages(
     session_id: str,
     memory: MemoryDep,
     namespace: Namespace = "default",
-    last: Annotated[int | None, Query(description="Only the last N turns.")] = None,
+    last: Annotated[
+        int | None, Query(ge=1, le=MAX_LAST_MESSAGES, description="Only the last N turns.")
+    ] = None,
 ) -> Response:
     """Turns of the session, oldest first: all of them, or the last ``last``."""
     if last is None:
@@ -58,7 +66,12 @@ def session_messages(
     return json_response(memory.last_messages(session_id, last, namespace=namespace))
 
 
-@router.put("/sessions/{session_id}/state/{key:path}", response_model=MemoryEntry, tags=["state"])
+@router.put(
+    "/sessions/{session_id}/state/{key:path}",
+    responses=error_responses(404, 409),
+    response_model=MemoryEntry,
+    tags=["state"],
+)
 def set_state(
     session_id: str,
     key: str,
@@ -70,7 +83,12 @@ def set_state(
     return json_response(memory.set_state(session_id, key, body.value, namespace=namespace))
 
 
-@router.get("/sessions/{session_id}/state/{key:path}", response_model=ValueOut, tags=["state"])
+@router.get(
+    "/sessions/{session_id}/state/{key:path}",
+    responses=error_responses(404),
+    response_model=ValueOut,
+    tags=["state"],
+)
 def get_state(
     session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -79,7 +97,10 @@ def get_state(
 
 
 @router.delete(
-    "/sessions/{session_id}/state/{key:path}", response_model=DeleteResult, tags=["state"]
+    "/sessions/{session_id}/state/{key:path}",
+    responses=error_responses(404),
+    response_model=DeleteResult,
+    tags=["state"],
 )
 def delete_state(
     session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
@@ -90,7 +111,9 @@ def delete_state(
     )
 
 
-@router.put("/kv/{key:path}", response_model=MemoryEntry, tags=["kv"])
+@router.put(
+    "/kv/{key:path}", responses=error_responses(404, 409), response_model=MemoryEntry, tags=["kv"]
+)
 def kv_set(
     key: str, body: KvInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -100,13 +123,15 @@ def kv_set(
     )
 
 
-@router.get("/kv/{key:path}", response_model=ValueOut, tags=["kv"])
+@router.get("/kv/{key:path}", responses=error_responses(404), response_model=ValueOut, tags=["kv"])
 def kv_get(key: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The value under ``key``; 404 ``not_found`` if none or expired."""
     return json_response(ValueOut(value=memory.kv_get(key, namespace=namespace)))
 
 
-@router.delete("/kv/{key:path}", response_model=DeleteResult, tags=["kv"])
+@router.delete(
+    "/kv/{key:path}", responses=error_responses(404), response_model=DeleteResult, tags=["kv"]
+)
 def kv_delete(key: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """Delete a key; ``deleted`` is false if there was none."""
     return json_response(DeleteResult(deleted=memory.kv_delete(key, namespace=namespace)))

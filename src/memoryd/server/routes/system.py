@@ -34,13 +34,14 @@ from starlette.concurrency import run_in_threadpool
 from memoryd.errors import ValidationError
 from memoryd.io.jsonl import read_jsonl, spool_jsonl
 from memoryd.reports import IntegrityReport
+from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, StateDep, json_response
 from memoryd.server.schemas import ImportResult, ServerStats, StatusOut
 from memoryd.store.identity import StoreIdentity
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.get("/healthz", response_model=StatusOut)
@@ -56,9 +57,7 @@ async def readyz(state: StateDep) -> Response:
     return JSONResponse({"status": reason}, status_code=200 if ready else 503)
 
 
-@router.get(
-    "/v1/identity", response_model=StoreIdentity, responses={503: {"description": "opening"}}
-)
+@router.get("/v1/identity", response_model=StoreIdentity)
 async def identity(state: StateDep) -> Response:
     """Which store this daemon serves (token required): its store id and database file.
 
@@ -85,7 +84,6 @@ def stats(memory: MemoryDep, state: StateDep) -> Response:
 @router.post(
     "/v1/export",
     response_class=StreamingResponse,
-    responses={503: {"description": "the store is damaged (storage_corrupted)"}},
 )
 def export(memory: MemoryDep, state: StateDep, namespace: str | None = None) -> StreamingResponse:
     """Every live entry (superseded included) with its vector, one JSON object per line."""
@@ -105,6 +103,7 @@ def verify_storage(memory: MemoryDep) -> Response:
 
 @router.post(
     "/v1/import",
+    responses=error_responses(409),
     response_model=ImportResult,
     openapi_extra={
         "requestBody": {
