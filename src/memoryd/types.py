@@ -76,6 +76,10 @@ def _clean_tags(value: list[str]) -> list[str]:
         tag = tag.strip()
         if not tag or len(tag) > 64:
             raise ValueError("tags must be 1-64 characters")
+        try:
+            tag.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: SQLite cannot store it
+            raise ValueError("tags must be valid Unicode text (no lone surrogates)") from exc
         if tag not in out:
             out.append(tag)
     return out

@@ -112,6 +112,8 @@ def test_validation_errors(backend: Backend, ns: str) -> None:
         lambda: backend.add("x", namespace="bad namespace!"),
         lambda: backend.add("x", namespace=ns, importance=3),
         lambda: backend.add("x", namespace=ns, unknown_field=1),
+        lambda: backend.add("x", namespace=ns, tags=["\ud800"]),  # a lone surrogate
+        lambda: backend.update(entry.id, namespace=ns, tags=["ok", "\udfff"]),
         lambda: backend.add("x", namespace=ns, ttl_seconds=5, expires_at=datetime.now(UTC)),
         lambda: backend.update(entry.id, namespace=ns, importance=-1),
         lambda: backend.list(namespace=ns, limit=0),
