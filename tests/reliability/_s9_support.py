@@ -18,6 +18,7 @@ from typing import Any
 import anyio.from_thread
 import httpx
 import httpx2
+from hypothesis import HealthCheck, settings
 from mcp import Client as McpClient
 from mcp.client.streamable_http import streamable_http_client
 
@@ -179,3 +180,18 @@ class DaemonFace(Face):
     def close(self) -> None:
         self.mcp.close()
         self.http.close()
+
+
+def machine_settings(examples: int, steps: int) -> settings:
+    """Hypothesis settings of a state-machine run: ``examples`` × ``steps``, no deadline.
+
+    No example database (each run starts fresh in a tmp dir); the health checks
+    for slow and filtered draws are off, as every step drives a real store.
+    """
+    return settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        database=None,
+    )

@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     initialize,
@@ -71,7 +70,7 @@ from ._r9_support import (
     check_failure,
     pick,
 )
-from ._s9_support import Row, kv_id, state_id, value_content
+from ._s9_support import Row, kv_id, machine_settings, state_id, value_content
 from ._support import ForkServer, env_int
 
 EXAMPLES = env_int("MEMORYD_R9_EXAMPLES", 20)
@@ -425,13 +424,7 @@ def test_r9_model_based_state(
     started = time.monotonic()
     run_state_machine_as_test(
         machine,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-            database=None,
-        ),
+        settings=machine_settings(EXAMPLES, STEPS),
     )
     took = time.monotonic() - started
     print(f"\nR9: {EXAMPLES} examples x {STEPS} steps in {took:.0f} s, 0 divergences, {dict(seen)}")

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 from mcp.shared.exceptions import MCPError
@@ -45,7 +44,16 @@ from memoryd.server import create_app
 from memoryd.server.testing import serve_in_thread
 from memoryd.types import MemoryEntry
 
-from ._s9_support import DaemonFace, Face, Model, Row, kv_id, state_id, value_content
+from ._s9_support import (
+    DaemonFace,
+    Face,
+    Model,
+    Row,
+    kv_id,
+    machine_settings,
+    state_id,
+    value_content,
+)
 from ._support import env_int
 
 EXAMPLES = env_int("MEMORYD_S9_EXAMPLES", 25)
@@ -480,13 +488,7 @@ def _run(face: Face) -> None:
     machine = type(f"TenantMachine_{face.name}", (TenantMachine,), {"face": face, "seen": seen})
     run_state_machine_as_test(
         machine,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-            database=None,
-        ),
+        settings=machine_settings(EXAMPLES, STEPS),
     )
     print(f"S9 {face.name}: {EXAMPLES} examples x {STEPS} steps, {dict(seen)}")  # pytest -s
     must = MUST_SEE | (DAEMON_MUST_SEE if face.has_daemon else set())
