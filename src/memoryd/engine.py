@@ -13,11 +13,12 @@ reads use one connection per thread.
 
 from __future__ import annotations
 
-from memoryd.collections import ConversationsMixin, StateMixin, TransferMixin
 from memoryd.forget import ForgetMixin
+from memoryd.kinds import ConversationsMixin, StateMixin
 from memoryd.learning.episodes import EpisodesMixin
 from memoryd.learning.patterns import PatternsMixin
 from memoryd.revisions import RevisionsMixin
+from memoryd.transfer import TransferMixin
 
 __all__ = ["Memory"]
 

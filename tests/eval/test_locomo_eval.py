@@ -20,7 +20,7 @@ from memoryd.eval.locomo import (
     recall_at_k,
     summarize,
 )
-from memoryd.io.locomo import namespace_for, parse_conversation, read_locomo
+from memoryd.formats.locomo import namespace_for, parse_conversation, read_locomo
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo10.json"
 needs_real = pytest.mark.skipif(not REAL.exists(), reason="../shared/data/locomo10.json absent")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from memoryd import ValidationError
-from memoryd.io.locomo import (
+from memoryd.formats.locomo import (
     conversation_inputs,
     normalize_evidence,
     parse_conversation,

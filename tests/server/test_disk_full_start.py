@@ -20,7 +20,7 @@ import pytest
 from memoryd import BackendUnavailable, Settings, StorageFull
 from memoryd.embeddings.onnx_export import MODEL_NAME, ensure_exported
 from memoryd.lifecycle.runtime import RuntimeInfo, read_runtime, write_runtime
-from memoryd.logging import configure_logging
+from memoryd.logs import configure_logging
 from memoryd.server.security import ensure_token
 
 RESERVE = 256 * 1024

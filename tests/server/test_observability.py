@@ -10,7 +10,7 @@ import pytest
 import structlog
 from starlette.testclient import TestClient
 
-from memoryd.logging import REDACTED, configure_logging
+from memoryd.logs import REDACTED, configure_logging
 
 
 def test_stats_include_uptime(http: TestClient) -> None:

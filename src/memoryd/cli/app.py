@@ -22,7 +22,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from memoryd.cli.backend import Backend, open_backend
+from memoryd.cli.backend import CommandBackend, open_backend
 from memoryd.cli.render import OutputFormat
 from memoryd.config import Settings, load_settings
 from memoryd.errors import MemorydError, ValidationError
@@ -96,7 +96,7 @@ class CLIState:
         return load_settings(**{"data_dir": self.data_dir, **overrides})
 
     @contextmanager
-    def backend(self) -> Iterator[Backend]:
+    def backend(self) -> Iterator[CommandBackend]:
         """The daemon's client if one answers, else the store in-process; closed at exit."""
         engine = open_backend(self.settings(), url=self.url, token=self.token, local=self.local)
         try:

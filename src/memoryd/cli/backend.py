@@ -9,7 +9,7 @@ Candidates, in order: the daemon published in ``<data_dir>/daemon.json``
 another store is skipped with a warning, and the store is opened in-process
 with :class:`memoryd.Memory`. An explicit ``--url`` that serves another store
 is an error (``store_mismatch``). Both backends expose the same methods
-(:class:`Backend`).
+(:class:`CommandBackend`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from memoryd.lifecycle.runtime import healthz, read_runtime, read_token
 from memoryd.reports import ForgetResult, StoreStats
 from memoryd.types import Kind, MemoryEntry, MemoryInput, Page, SearchParams, SearchResult
 
-__all__ = ["Backend", "daemon_answers", "open_backend"]
+__all__ = ["CommandBackend", "daemon_answers", "open_backend"]
 
 
-class Backend(Protocol):
+class CommandBackend(Protocol):
     """The methods the CLI uses; :class:`memoryd.Memory` and :class:`memoryd.Client` have them."""
 
     def add(self, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry: ...
@@ -82,14 +82,14 @@ def daemon_answers(url: str, *, timeout_s: float) -> bool:
     return healthz(url, timeout_s=timeout_s)
 
 
-def _client(url: str, token: str | None, settings: Settings) -> Backend:
+def _client(url: str, token: str | None, settings: Settings) -> CommandBackend:
     from memoryd.client import Client  # imported only when a daemon of this store answers
 
     # verify_store=False: open_backend has just checked that this daemon serves the store.
     return Client(settings, base_url=url, token=token, verify_store=False)
 
 
-def _named_url(settings: Settings, url: str, token: str | None) -> Backend:
+def _named_url(settings: Settings, url: str, token: str | None) -> CommandBackend:
     """The client of the daemon at ``url``, after checking it serves the named store."""
     key = token or read_token(settings)
     if key is not None and names_store(settings):
@@ -124,7 +124,7 @@ def open_backend(
     url: str | None = None,
     token: str | None = None,
     local: bool = False,
-) -> Backend:
+) -> CommandBackend:
     """The client of this store's daemon if one answers, else an in-process :class:`Memory`.
 
     Args:

@@ -13,7 +13,7 @@ from memoryd.cli.memories import ModeChoice
 from memoryd.cli.progress import ProgressBar
 from memoryd.cli.render import render
 from memoryd.errors import ValidationError
-from memoryd.io.locomo import read_locomo
+from memoryd.formats.locomo import read_locomo
 from memoryd.paths import check_directory, check_output_file, check_user_file, write_atomic
 from memoryd.types import SearchMode
 

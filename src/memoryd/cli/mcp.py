@@ -9,7 +9,7 @@ import typer
 
 from memoryd.cli.app import app, state_of
 from memoryd.lifecycle.spawn import prestart
-from memoryd.logging import configure_logging
+from memoryd.logs import configure_logging
 
 __all__ = ["mcp"]
 

@@ -30,7 +30,7 @@ app.add_typer(pattern_app, name="pattern")
 PatternId = Annotated[str, typer.Argument(help="The pattern's id (UUID).")]
 
 
-class KindChoice(StrEnum):
+class PatternKindChoice(StrEnum):
     """``--kind`` values of patterns."""
 
     tool_sequence = "tool_sequence"
@@ -40,13 +40,13 @@ class KindChoice(StrEnum):
 
 
 KindOption = Annotated[
-    list[KindChoice] | None, typer.Option("--kind", "-k", help="Only these kinds (repeat).")
+    list[PatternKindChoice] | None, typer.Option("--kind", "-k", help="Only these kinds (repeat).")
 ]
 DomainOption = Annotated[str | None, typer.Option("--domain", "-d", help="Domain.")]
 LimitOption = Annotated[int, typer.Option("--limit", "-l", help="Most results.")]
 
 
-def _kinds(kind: list[KindChoice] | None) -> list[PatternKind] | None:
+def _kinds(kind: list[PatternKindChoice] | None) -> list[PatternKind] | None:
     return [k.value for k in kind] if kind else None
 
 

@@ -18,11 +18,11 @@ from typing import Annotated, Any
 import typer
 
 from memoryd.cli.app import app, state_of
-from memoryd.cli.backend import Backend
+from memoryd.cli.backend import CommandBackend
 from memoryd.cli.progress import ProgressBar
 from memoryd.cli.render import render
-from memoryd.io.jsonl import JsonlRecord, parse_record, read_jsonl, spool_jsonl, write_jsonl
-from memoryd.io.locomo import conversation_inputs, namespace_for, read_locomo
+from memoryd.formats.jsonl import JsonlRecord, parse_record, read_jsonl, spool_jsonl, write_jsonl
+from memoryd.formats.locomo import conversation_inputs, namespace_for, read_locomo
 from memoryd.paths import check_output_file, check_user_file, write_atomic
 from memoryd.types import MemoryEntry, MemoryInput
 
@@ -66,7 +66,7 @@ def _validate(path: Path, namespace: str | None) -> int:
     return count
 
 
-def _import_jsonl(engine: Backend, path: Path, namespace: str | None) -> dict[str, Any]:
+def _import_jsonl(engine: CommandBackend, path: Path, namespace: str | None) -> dict[str, Any]:
     total = _validate(path, namespace)
     restored = skipped = added = 0
     namespaces: set[str] = set()
@@ -90,7 +90,7 @@ def _import_jsonl(engine: Backend, path: Path, namespace: str | None) -> dict[st
     }
 
 
-def _import_locomo(engine: Backend, path: Path, prefix: str | None) -> dict[str, Any]:
+def _import_locomo(engine: CommandBackend, path: Path, prefix: str | None) -> dict[str, Any]:
     conversations = read_locomo(path)
     namespaces: list[str] = []
     turns = 0

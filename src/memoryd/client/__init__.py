@@ -30,8 +30,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from memoryd.client.collections import ConversationsMixin, StateMixin
-from memoryd.client.learning import EpisodesMixin, PatternsMixin
+from memoryd.client.collections import ClientConversations, ClientState
+from memoryd.client.learning import ClientEpisodes, ClientPatterns
 from memoryd.client.routing import Routed, Router, ServedBy
 from memoryd.config import Settings
 from memoryd.errors import ValidationError
@@ -85,7 +85,7 @@ ROUTED_METHODS = (
 )
 
 
-class Client(ConversationsMixin, StateMixin, EpisodesMixin, PatternsMixin):
+class Client(ClientConversations, ClientState, ClientEpisodes, ClientPatterns):
     """HTTP client for a running memoryd daemon, with the methods of :class:`memoryd.Memory`.
 
     Memories: ``add``, ``add_many``, ``get``, ``update``, ``delete``, ``list``,

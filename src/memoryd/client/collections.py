@@ -1,6 +1,6 @@
 """Conversations, session state and key/value for :class:`memoryd.Client`.
 
-Mirrors ``memoryd.collections``: same methods, arguments and results, over
+Mirrors ``memoryd.kinds``: same methods, arguments and results, over
 ``/v1/sessions/{session_id}/messages``, ``/v1/sessions/{session_id}/state/{key}``
 and ``/v1/kv/{key}``. Keys are percent-encoded, so they may hold ``/``;
 a ``session_id`` must not contain ``/`` (it is one path segment).
@@ -21,10 +21,10 @@ from memoryd.errors import NotFound, ValidationError
 from memoryd.inputs import MISSING
 from memoryd.types import MemoryEntry
 
-__all__ = ["ConversationsMixin", "StateMixin"]
+__all__ = ["ClientConversations", "ClientState"]
 
 
-class ConversationsMixin(ClientCore):
+class ClientConversations(ClientCore):
     """``append``, ``last_messages`` and ``session_messages`` over HTTP."""
 
     def append(
@@ -64,7 +64,7 @@ class ConversationsMixin(ClientCore):
         return entries(self._t.json("GET", path, params={"namespace": namespace}))
 
 
-class StateMixin(ClientCore):
+class ClientState(ClientCore):
     """``set_state``/``get_state``/``delete_state`` and ``kv_set``/``kv_get``/``kv_delete``."""
 
     def _put_value(self, path: str, namespace: str, body: dict[str, Any]) -> MemoryEntry:

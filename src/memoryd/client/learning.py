@@ -43,7 +43,7 @@ from memoryd.learning.models import (
     coerce_model,
 )
 
-__all__ = ["EpisodesMixin", "PatternsMixin"]
+__all__ = ["ClientEpisodes", "ClientPatterns"]
 
 _OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
 _STEPS: TypeAdapter[list[Step]] = TypeAdapter(list[Step])
@@ -58,7 +58,7 @@ def _id(value: UUID | str, what: str = "episode") -> str:
         raise ValidationError(f"invalid {what} id {value!r}") from exc
 
 
-class EpisodesMixin(ClientCore):
+class ClientEpisodes(ClientCore):
     """Episode lifecycle and ``retrieve_context`` over HTTP (see ``memoryd.learning.episodes``)."""
 
     def _episode_path(self, episode_id: UUID | str, tail: str = "") -> str:
@@ -243,7 +243,7 @@ class EpisodesMixin(ClientCore):
         return ContextResult.model_validate(data)
 
 
-class PatternsMixin(ClientCore):
+class ClientPatterns(ClientCore):
     """Recommendations, feedback, pattern reads, extraction, decay and analysis over HTTP."""
 
     def recommend_patterns(

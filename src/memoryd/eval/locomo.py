@@ -10,7 +10,7 @@ retrieved turn ids ``R_k`` (top k hits)::
 
 averaged over questions, overall and per category (1 multi-hop, 2 temporal,
 3 open-domain, 4 single-hop, 5 adversarial). ``E`` holds the valid ids only
-(see :func:`memoryd.io.locomo.normalize_evidence`). Latencies are wall-clock
+(see :func:`memoryd.formats.locomo.normalize_evidence`). Latencies are wall-clock
 milliseconds around each search call; ingest throughput is turns per second
 of ``add_many`` (embedding included).
 """
@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from memoryd.config import Settings
 from memoryd.engine import Memory
 from memoryd.errors import ValidationError
-from memoryd.io.locomo import (
+from memoryd.formats.locomo import (
     CATEGORY_NAMES,
     LocomoConversation,
     LocomoQuestion,

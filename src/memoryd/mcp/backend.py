@@ -21,10 +21,10 @@ if TYPE_CHECKING:  # the engine loads only in the daemon, or on a stdio fallback
     from memoryd.client import Client
     from memoryd.engine import Memory
 
-__all__ = ["Backend", "ClientBackend", "EngineBackend"]
+__all__ = ["ToolBackend", "ClientBackend", "EngineBackend"]
 
 
-class Backend(Protocol):
+class ToolBackend(Protocol):
     """Runs one call of the ``Memory`` interface."""
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Routed[Any]:

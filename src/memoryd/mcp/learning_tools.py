@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import CallToolResult
 from pydantic import Field
 
 from memoryd.bounds import MAX_STEP_TOKENS
@@ -30,15 +30,13 @@ from memoryd.learning.models import (
     Step,
     TaskType,
 )
-from memoryd.mcp.backend import Backend
+from memoryd.mcp.backend import ToolBackend
 from memoryd.mcp.models import Served, served
-from memoryd.mcp.tools import present, run_tool
+from memoryd.mcp.results import READ, WRITE, present, run_tool
 from memoryd.reports import StoreStats
 
 __all__ = ["register_learning_tools"]
 
-_READ = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
-_WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
 Namespace = Annotated[str, Field(description="Isolation scope (default 'default').")]
 
 
@@ -104,10 +102,10 @@ class MetricsOutput(Served):
     stats: StoreStats
 
 
-def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noqa: C901
+def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  # noqa: C901
     """Add the self-learning tools to ``server``; calls run on ``backend``."""
 
-    @server.tool(annotations=_WRITE)
+    @server.tool(annotations=WRITE)
     async def create_episode(
         task_description: Annotated[str, Field(description="The task the agent starts.")],
         domain: Annotated[str, Field(description="e.g. 'web-api', 'data-pipeline'.")] = "general",
@@ -129,7 +127,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
             compact=False,
         )
 
-    @server.tool(annotations=_WRITE)
+    @server.tool(annotations=WRITE)
     async def add_episode_step(
         episode_id: str,
         tool: Annotated[str, Field(description="The tool the agent used.")],
@@ -157,7 +155,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
             compact=False,
         )
 
-    @server.tool(annotations=_WRITE)
+    @server.tool(annotations=WRITE)
     async def complete_episode(
         episode_id: str,
         outcome: Annotated[
@@ -186,7 +184,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
             compact=False,
         )
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ)
     async def query_memory(
         query: Annotated[str, Field(description="The new task, in natural language.")],
         domain: str | None = None,
@@ -208,7 +206,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
             compact=False,
         )
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ)
     async def recommend_patterns(
         task: str,
         domain: str | None = None,
@@ -232,7 +230,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
             compact=False,
         )
 
-    @server.tool(annotations=_WRITE)
+    @server.tool(annotations=WRITE)
     async def record_feedback(
         pattern_id: str,
         applied: bool = True,
@@ -258,7 +256,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
             compact=False,
         )
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ)
     async def analyze_patterns(
         task_type: TaskType | None = None,
         min_success_rate: Annotated[float, Field(ge=0, le=1)] = 0.0,
@@ -280,7 +278,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
             compact=False,
         )
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ)
     async def advanced_pattern_analysis(
         kind: Annotated[
             str,
@@ -298,7 +296,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
             compact=False,
         )
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ)
     async def health_check() -> Annotated[CallToolResult, HealthOutput]:
         """Whether memory is healthy: which path serves, index loaded, embeddings pending."""
 
@@ -314,7 +312,7 @@ def register_learning_tools(server: MCPServer, backend: Backend) -> None:  # noq
 
         return await run_tool(backend.call("stats"), render, compact=False)
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ)
     async def get_metrics() -> Annotated[CallToolResult, MetricsOutput]:
         """Counts and sizes of the store: memories by kind and namespace, vectors, bytes."""
         return await run_tool(

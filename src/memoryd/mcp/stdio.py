@@ -18,7 +18,7 @@ import logging
 
 from memoryd.client import Client
 from memoryd.config import Settings
-from memoryd.logging import configure_logging
+from memoryd.logs import configure_logging
 from memoryd.mcp.backend import ClientBackend
 from memoryd.mcp.tools import build_server
 

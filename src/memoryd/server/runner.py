@@ -32,7 +32,7 @@ from memoryd.errors import AlreadyRunning, ConfigError, MemorydError, StorageErr
 from memoryd.lifecycle.notify import sd_notify
 from memoryd.lifecycle.ports import bind_listener
 from memoryd.lifecycle.runtime import RuntimeInfo, remove_runtime, write_runtime
-from memoryd.logging import configure_logging
+from memoryd.logs import configure_logging
 from memoryd.server.app import create_app
 from memoryd.server.daemon_server import DaemonServer
 from memoryd.server.state import ServerState

@@ -13,8 +13,8 @@ traceback and a non-zero exit. atheris prints ``Done N in T second(s)`` on succe
 * ``fts``: :func:`memoryd.store.fts.query_terms` -> ``match_expression`` ->
   an FTS5 ``MATCH`` on a table with ``memories_fts``'s schema and tokenizer,
   plus the in-memory index's ``query_tokens``; no ``sqlite3`` error may escape.
-* ``ingest``: the JSONL import decoder (:func:`memoryd.io.jsonl.read_jsonl`
-  over raw bytes, :func:`~memoryd.io.jsonl.parse_record`) and the REST
+* ``ingest``: the JSONL import decoder (:func:`memoryd.formats.jsonl.read_jsonl`
+  over raw bytes, :func:`~memoryd.formats.jsonl.parse_record`) and the REST
   request models of a memory (``MemoryInput``, ``SearchParams``); only
   ``ValidationError`` (memoryd's or pydantic's) may escape.
 """
@@ -39,7 +39,7 @@ with atheris.instrument_imports(include=["memoryd"]):
     import pydantic
 
     from memoryd.errors import InvalidPath, ValidationError
-    from memoryd.io.jsonl import parse_record, read_jsonl
+    from memoryd.formats.jsonl import parse_record, read_jsonl
     from memoryd.paths import resolve_within
     from memoryd.store.analyzer import TOKENIZE
     from memoryd.store.fts import build_match_query, index_text, match_expression, query_terms

@@ -32,7 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from memoryd.errors import ValidationError
-from memoryd.io.jsonl import read_jsonl, spool_jsonl
+from memoryd.formats.jsonl import read_jsonl, spool_jsonl
 from memoryd.reports import IntegrityReport
 from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, StateDep, json_response

@@ -2,7 +2,7 @@
 
 Example::
 
-    from memoryd.logging import configure_logging, get_logger
+    from memoryd.logs import configure_logging, get_logger
     configure_logging(level="info", fmt="json")
     get_logger("memoryd.server").info("request", method="GET", path="/v1/stats", status=200)
 
@@ -120,7 +120,7 @@ class _DroppedLines:
         if dropped and self.dropped == dropped:  # this line was written: room again
             self.dropped = 0
             notice = logging.LogRecord(
-                "memoryd.logging",
+                "memoryd.logs",
                 logging.WARNING,
                 __file__,
                 0,
@@ -205,7 +205,7 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     if file_error is not None:
-        logging.getLogger("memoryd.logging").warning(
+        logging.getLogger("memoryd.logs").warning(
             "cannot open the log file %s (%s); logging to stderr", file, file_error
         )
 

@@ -1,8 +1,8 @@
 """Readers and writers for the files memoryd imports and exports.
 
-* :mod:`memoryd.io.jsonl`: one JSON object per line — exported
+* :mod:`memoryd.formats.jsonl`: one JSON object per line — exported
   :class:`~memoryd.types.MemoryEntry` records (lossless, with vectors) or
   :class:`~memoryd.types.MemoryInput`-like dicts.
-* :mod:`memoryd.io.locomo`: the LoCoMo benchmark file (Maharana et al.,
+* :mod:`memoryd.formats.locomo`: the LoCoMo benchmark file (Maharana et al.,
   "Evaluating Very Long-Term Conversational Memory of LLM Agents", ACL 2024).
 """
