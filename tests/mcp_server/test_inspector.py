@@ -22,9 +22,12 @@ from memoryd.lifecycle.spawn import settings_env
 INSPECTOR = Path(__file__).parents[1] / "tools" / "node_modules" / ".bin" / "mcp-inspector"
 MEMORYD = str(Path(sys.executable).with_name("memoryd"))
 
-pytestmark = pytest.mark.skipif(
-    not INSPECTOR.exists(), reason="run `make setup-node` (part of `make test`) first"
-)
+pytestmark = [
+    pytest.mark.slow,  # a node process per call
+    pytest.mark.skipif(
+        not INSPECTOR.exists(), reason="run `make setup-node` (part of `make test`) first"
+    ),
+]
 
 
 def _inspect(

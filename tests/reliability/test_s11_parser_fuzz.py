@@ -33,7 +33,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 #: Budget per run, in seconds: the slowest target (fts) took ~0.3 ms a run on 2 busy cores.
 SECONDS_PER_RUN = 1e-3
 BUDGET_S = waits.budget(120 + RUNS * SECONDS_PER_RUN)
-pytestmark = pytest.mark.timeout(int(BUDGET_S) + 60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(int(BUDGET_S) + 60)]
 
 
 @pytest.mark.parametrize("target", ["paths", "fts", "ingest"])

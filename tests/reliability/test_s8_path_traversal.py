@@ -30,7 +30,7 @@ from ._support import env_int
 
 EXAMPLES = env_int("MEMORYD_S8_EXAMPLES", 2_000)
 #: ~3 ms an example on 2 busy cores; the 100,000-example run needs its own budget.
-pytestmark = pytest.mark.timeout(max(300, EXAMPLES // 50))
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(max(300, EXAMPLES // 50))]
 INSIDE = "inside the root"
 OUTSIDE = "outside the root: must never be read"
 
