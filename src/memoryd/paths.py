@@ -45,6 +45,7 @@ from urllib.parse import unquote
 from memoryd.errors import InvalidPath, PathOutsideRoot, StorageError, StorageFull
 
 __all__ = [
+    "fsync_dir",
     "MAX_NAME_BYTES",
     "MAX_PATH_BYTES",
     "check_directory",
@@ -294,7 +295,14 @@ def check_file_path(path: str | Path, *, purpose: str) -> Path:
     return Path(text)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """fsync ``folder`` itself, so a rename or a new file in it survives a power loss.
+
+    A no-op on Windows, where folders cannot be opened for fsync.
+
+    Raises:
+        OSError: the folder cannot be opened or synced.
+    """
     if sys.platform == "win32":
         return
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -330,7 +338,7 @@ def write_atomic(target: Path, write: Callable[[IO[str]], T]) -> T:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(partial, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise _write_error(target, exc) from exc

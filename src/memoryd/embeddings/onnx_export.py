@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from memoryd.errors import BackendUnavailable, Timeout
+from memoryd.paths import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -192,16 +193,6 @@ def _file_lock(path: Path, timeout_s: float) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _fsync_dir(path: Path) -> None:
-    if sys.platform == "win32":  # pragma: no cover
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def ensure_exported(
     directory: Path, *, force: bool = False, lock_timeout_s: float = 600.0
 ) -> ExportedModel:
@@ -329,7 +320,7 @@ def _write_export(directory: Path) -> None:
         if directory.exists():
             directory.rename(old)
         tmp.rename(directory)
-        _fsync_dir(parent)
+        fsync_dir(parent)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

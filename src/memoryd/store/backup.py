@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from pathlib import Path
 
 from memoryd.errors import StorageError, StorageFull
-from memoryd.paths import check_output_file
+from memoryd.paths import check_output_file, fsync_dir
 from memoryd.store.connection import translate_sqlite_error
 
 __all__ = ["backup_database", "temporary_name"]
@@ -30,8 +29,8 @@ def temporary_name(target: Path) -> Path:
     return target.with_name(target.name + ".tmp")
 
 
-def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
-    fd = os.open(path, flags)
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -70,8 +69,7 @@ def backup_database(source: Path, target: Path, *, busy_timeout_s: float) -> Pat
     try:
         _fsync(tmp)
         os.replace(tmp, target)
-        if sys.platform != "win32":  # the rename itself must survive a power loss
-            _fsync(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        fsync_dir(target.parent)  # the rename itself must survive a power loss
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise StorageError(f"backup to {target} failed: {exc}", path=str(target)) from exc

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from memoryd.errors import StorageFull
+from memoryd.paths import fsync_dir
 
 if TYPE_CHECKING:
     from memoryd.config import Settings
@@ -116,14 +117,6 @@ def storage_full(path: Path, what: str = "the store") -> StorageFull:
     )
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = True) -> bool:
     """Write ``data`` to ``path`` atomically: ``.<name>.<pid>.tmp``, fsync, rename.
 
@@ -161,7 +154,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = 
                 os.link(tmp, path)
             except FileExistsError:
                 return False
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return True
     finally:
         tmp.unlink(missing_ok=True)
