@@ -90,6 +90,17 @@ class FakeProvider:
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def settings(self, data_dir: Path) -> Settings:
+        """Settings of a store in ``data_dir`` embedding through this provider (``fake-8``)."""
+        return Settings(
+            data_dir=data_dir,
+            embedding_provider="openai",
+            embedding_model="fake-8",
+            embedding_base_url=self.url,
+            embedding_dim=self.dim,
+            embedding_timeout_s=2.0,
+        )
+
     def unit(self, text: str, dim: int | None = None) -> Any:
         """The L2-normalised vector the server returns for ``text``."""
         vec = np.asarray(fake_vector(text, dim or self.dim), dtype=np.float32)

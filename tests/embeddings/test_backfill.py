@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import waits
-from memoryd import Memory, Settings
+from memoryd import Memory
 from memoryd.records import text_hash
 from memoryd.store.maintenance import consistency_report
 
@@ -25,14 +25,7 @@ DOWN = [(503, {"error": {"message": "overloaded"}})] * 3  # one call's three att
 
 
 def _memory(tmp_path: Path, provider: FakeProvider) -> Memory:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        embedding_provider="openai",
-        embedding_model="fake-8",
-        embedding_base_url=provider.url,
-        embedding_dim=8,
-        embedding_timeout_s=2.0,
-    )
+    settings = provider.settings(tmp_path / "data")
     return Memory(settings, background=False)
 
 

@@ -42,17 +42,6 @@ _CHILD = textwrap.dedent(
 )
 
 
-def _settings(tmp_path: Path, provider: FakeProvider) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        embedding_provider="openai",
-        embedding_model="fake-8",
-        embedding_base_url=provider.url,
-        embedding_dim=8,
-        embedding_timeout_s=2.0,
-    )
-
-
 def _queue_rows(memory: Memory, provider: FakeProvider, n: int) -> list[int]:
     rowids = []
     for i in range(n):
@@ -79,7 +68,7 @@ def _lease_in_child(settings: Settings) -> tuple[subprocess.Popen[str], dict[str
 
 
 def test_rows_of_a_killed_holder_are_leased_at_once(tmp_path: Path, provider: FakeProvider) -> None:
-    settings = _settings(tmp_path, provider)
+    settings = provider.settings(tmp_path / "data")
     with Memory(settings, background=False) as memory:
         rows = _queue_rows(memory, provider, 3)
     child, held = _lease_in_child(settings)

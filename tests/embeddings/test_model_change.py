@@ -44,14 +44,7 @@ def test_a_model_change_reembeds_every_row(
         first = memory.search("green tea", mode="vector", limit=1)
         assert first.hits[0].entry.id == ids[0]
 
-    other = Settings(
-        data_dir=data_dir,
-        embedding_provider="openai",
-        embedding_model="fake-8",
-        embedding_base_url=provider.url,
-        embedding_dim=8,
-        embedding_timeout_s=2.0,
-    )
+    other = provider.settings(data_dir)
     with Memory(other, background=False) as memory:
         assert memory.store.reembed_started is True
         queued = memory.store.pool.reader().execute("SELECT count(*) FROM embedding_queue")
