@@ -88,6 +88,7 @@ export class MemorydClient extends LearningClient {
     const out: MemoryEntry[] = [];
     const lines = items.map((item) => JSON.stringify(item));
     for (const group of this.transport.chunks(lines, limit)) {
+      // The lines are serialised once (to size the batches); the typed body is a placeholder.
       const result = await this.api.POST("/v1/memories/batch", {
         body: { items: [] },
         bodySerializer: () => `{"items":[${group.join(",")}]}`,
