@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import anyio.from_thread
 import httpx
 import httpx2
 from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 from mcp import Client as McpClient
 from mcp.client.streamable_http import streamable_http_client
 
@@ -195,3 +196,28 @@ def machine_settings(examples: int, steps: int) -> settings:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         database=None,
     )
+
+
+#: Rounds of a state-machine run at most, until every outcome it must meet was met.
+MAX_ROUNDS = 3
+
+
+def run_until_seen(
+    machine: type[RuleBasedStateMachine],
+    seen: Collection[str],
+    must: Set[str],
+    examples: int,
+    steps: int,
+) -> int:
+    """Run ``machine`` in rounds of ``examples`` × ``steps`` until ``seen`` holds ``must``.
+
+    A round draws at random, so a small one can miss a rare outcome (a read of
+    a value that is set, a search that finds its token); up to
+    :data:`MAX_ROUNDS` rounds run, each checking every step against the model.
+    Returns the number of rounds; the caller asserts ``must`` was met.
+    """
+    rounds = 0
+    while rounds < MAX_ROUNDS and not set(seen) >= must:
+        rounds += 1
+        run_state_machine_as_test(machine, settings=machine_settings(examples, steps))
+    return rounds
