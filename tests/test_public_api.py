@@ -15,14 +15,12 @@ from pathlib import Path
 
 import memoryd
 from memoryd import Client, Memory, errors
+from memoryd.operations import OPERATIONS, Face
 
 REPO = Path(__file__).resolve().parent.parent
 
-#: Public methods only one of the two has, and why.
-ONLY_MEMORY = {
-    "flush_retrievals": "writes the engine's in-memory retrieval counters; the daemon does it",
-    "recommend_for": "engine helper behind hand-off packs (clients get packs from checkpoint)",
-}
+#: Public methods only one of the two has, and why (the registry says for Memory's).
+ONLY_MEMORY = {op.name: op.omitted[Face.CLIENT] for op in OPERATIONS if not op.serves(Face.CLIENT)}
 ONLY_CLIENT = {
     "routed": "returns a call's value with how it was served (daemon or local fallback)",
 }

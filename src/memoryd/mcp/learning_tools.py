@@ -32,7 +32,7 @@ from memoryd.learning.models import (
 )
 from memoryd.mcp.backend import ToolBackend
 from memoryd.mcp.models import Served, served
-from memoryd.mcp.results import READ, WRITE, present, run_tool
+from memoryd.mcp.results import present, run_tool, tool
 from memoryd.reports import StoreStats
 
 __all__ = ["register_learning_tools"]
@@ -105,7 +105,7 @@ class MetricsOutput(Served):
 def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  # noqa: C901
     """Add the self-learning tools to ``server``; calls run on ``backend``."""
 
-    @server.tool(annotations=WRITE)
+    @tool(server, "create_episode")
     async def create_episode(
         task_description: Annotated[str, Field(description="The task the agent starts.")],
         domain: Annotated[str, Field(description="e.g. 'web-api', 'data-pipeline'.")] = "general",
@@ -127,7 +127,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
             compact=False,
         )
 
-    @server.tool(annotations=WRITE)
+    @tool(server, "add_episode_step")
     async def add_episode_step(
         episode_id: str,
         tool: Annotated[str, Field(description="The tool the agent used.")],
@@ -155,7 +155,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
             compact=False,
         )
 
-    @server.tool(annotations=WRITE)
+    @tool(server, "complete_episode")
     async def complete_episode(
         episode_id: str,
         outcome: Annotated[
@@ -184,7 +184,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
             compact=False,
         )
 
-    @server.tool(annotations=READ)
+    @tool(server, "query_memory")
     async def query_memory(
         query: Annotated[str, Field(description="The new task, in natural language.")],
         domain: str | None = None,
@@ -206,7 +206,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
             compact=False,
         )
 
-    @server.tool(annotations=READ)
+    @tool(server, "recommend_patterns")
     async def recommend_patterns(
         task: str,
         domain: str | None = None,
@@ -230,7 +230,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
             compact=False,
         )
 
-    @server.tool(annotations=WRITE)
+    @tool(server, "record_feedback")
     async def record_feedback(
         pattern_id: str,
         applied: bool = True,
@@ -256,7 +256,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
             compact=False,
         )
 
-    @server.tool(annotations=READ)
+    @tool(server, "analyze_patterns")
     async def analyze_patterns(
         task_type: TaskType | None = None,
         min_success_rate: Annotated[float, Field(ge=0, le=1)] = 0.0,
@@ -278,7 +278,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
             compact=False,
         )
 
-    @server.tool(annotations=READ)
+    @tool(server, "advanced_pattern_analysis")
     async def advanced_pattern_analysis(
         kind: Annotated[
             str,
@@ -296,7 +296,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
             compact=False,
         )
 
-    @server.tool(annotations=READ)
+    @tool(server, "health_check")
     async def health_check() -> Annotated[CallToolResult, HealthOutput]:
         """Whether memory is healthy: which path serves, index loaded, embeddings pending."""
 
@@ -312,7 +312,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
 
         return await run_tool(backend.call("stats"), render, compact=False)
 
-    @server.tool(annotations=READ)
+    @tool(server, "get_metrics")
     async def get_metrics() -> Annotated[CallToolResult, MetricsOutput]:
         """Counts and sizes of the store: memories by kind and namespace, vectors, bytes."""
         return await run_tool(

@@ -1,4 +1,4 @@
-"""Tool results shared by every MCP tool module: annotations, success and error results.
+"""What every MCP tool module shares: the ``tool`` decorator, success and error results.
 
 A success is a structured result (``structuredContent`` plus the same JSON as
 text); a memoryd error is an ``isError`` result whose text is
@@ -10,22 +10,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from memoryd.client.routing import Routed
 from memoryd.errors import MemorydError
+from memoryd.operations import tool_operation
 
-__all__ = ["DELETE", "READ", "WRITE", "error_result", "present", "run_tool"]
+__all__ = ["error_result", "present", "run_tool", "tool"]
 
-#: A tool that only reads (MCP tool annotations, spec 2025-03-26 and later).
-READ = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
-#: A tool that adds or changes memories without destroying any.
-WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
-#: A tool that deletes.
-DELETE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False)
+Tool = TypeVar("Tool", bound=Callable[..., Any])
+
+
+def tool(server: MCPServer, name: str) -> Callable[[Tool], Tool]:
+    """A decorator that adds the tool ``name`` to ``server``, as the registry declares it.
+
+    The annotations (``readOnlyHint``, ``destructiveHint``, ``idempotentHint``,
+    ``openWorldHint``) come from the operation the tool serves
+    (:func:`memoryd.operations.tool_operation`); the description and the
+    input and output schemas from the decorated function.
+
+    Raises:
+        KeyError: no operation declares the tool ``name``.
+    """
+    hints = tool_operation(name).annotations
+    return server.tool(name=name, annotations=ToolAnnotations(**hints))
 
 
 def error_result(exc: MemorydError) -> CallToolResult:

@@ -35,7 +35,7 @@ from memoryd.mcp.models import (
     entry_out,
     served,
 )
-from memoryd.mcp.results import DELETE, READ, WRITE, present, run_tool
+from memoryd.mcp.results import present, run_tool, tool
 from memoryd.mcp.schema import CompactSchemaServer
 from memoryd.types import Kind, MemoryEntry, SearchMode, SearchResult
 
@@ -80,7 +80,7 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
     def memory_output(routed: Routed[MemoryEntry]) -> MemoryOutput:
         return MemoryOutput(memory=entry_out(routed.value), **served(routed))
 
-    @server.tool(annotations=WRITE)
+    @tool(server, "memory_save")
     async def memory_save(
         content: Annotated[str, Field(description="The memory, one self-contained statement.")],
         namespace: Namespace = "default",
@@ -105,7 +105,7 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
         )
         return await run_tool(backend.call("add", content, **fields), memory_output)
 
-    @server.tool(annotations=READ)
+    @tool(server, "memory_search")
     async def memory_search(
         query: Annotated[str, Field(description="What to look for, in natural language.")],
         namespace: Namespace = "default",
@@ -133,14 +133,14 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
         )
         return await run_tool(backend.call("search", query, **params), _search_output)
 
-    @server.tool(annotations=READ)
+    @tool(server, "memory_get")
     async def memory_get(
         id: MemoryId, namespace: Namespace = "default"
     ) -> Annotated[CallToolResult, MemoryOutput]:
         """Get one memory by id (error code not_found if it does not exist or expired)."""
         return await run_tool(backend.call("get", id, namespace=namespace), memory_output)
 
-    @server.tool(annotations=WRITE)
+    @tool(server, "memory_update")
     async def memory_update(
         id: MemoryId,
         namespace: Namespace = "default",
@@ -155,7 +155,7 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
             backend.call("update", id, change, namespace=namespace), memory_output
         )
 
-    @server.tool(annotations=WRITE)
+    @tool(server, "memory_supersede")
     async def memory_supersede(
         id: Annotated[str, Field(description="The id of the memory that is now out of date.")],
         content: Annotated[str, Field(description="The corrected memory.")],
@@ -169,7 +169,7 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
             backend.call("supersede", id, content, namespace=namespace, **fields), memory_output
         )
 
-    @server.tool(annotations=DELETE)
+    @tool(server, "memory_delete")
     async def memory_delete(
         id: MemoryId, namespace: Namespace = "default"
     ) -> Annotated[CallToolResult, DeleteOutput]:
@@ -179,7 +179,7 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
             lambda routed: DeleteOutput(id=id, deleted=True, **served(routed)),
         )
 
-    @server.tool(annotations=READ)
+    @tool(server, "memory_list")
     async def memory_list(
         namespace: Namespace = "default",
         kinds: list[Kind] | None = None,
@@ -199,7 +199,7 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
             ),
         )
 
-    @server.tool(annotations=WRITE)
+    @tool(server, "conversation_append")
     async def conversation_append(
         session_id: Annotated[str, Field(description="The conversation's id.")],
         content: str,
@@ -212,7 +212,7 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
             memory_output,
         )
 
-    @server.tool(annotations=READ)
+    @tool(server, "conversation_recent")
     async def conversation_recent(
         session_id: str,
         n: Annotated[int, Field(ge=1, le=500)] = 20,
@@ -228,7 +228,7 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
             ),
         )
 
-    @server.tool(annotations=WRITE)
+    @tool(server, "state_set")
     async def state_set(
         session_id: str,
         key: str,
@@ -243,7 +243,7 @@ def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  
             ),
         )
 
-    @server.tool(annotations=READ)
+    @tool(server, "state_get")
     async def state_get(
         session_id: str, key: str, namespace: Namespace = "default"
     ) -> Annotated[CallToolResult, StateOutput]:

@@ -5,21 +5,65 @@ serializer renders the body in the worker thread that ran the engine call,
 so FastAPI neither re-validates the model nor hops to another thread to
 serialise it (each hop is a thread hand-off through the event loop, ~0.2 ms
 on two cores). Each route keeps its ``response_model`` for the OpenAPI document.
+
+:func:`endpoint` declares a route from the operation registry
+(:mod:`memoryd.operations`): method, path, success status, response model and
+documented error answers all come from the operation's declaration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, get_origin
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter
 
 from memoryd.engine import Memory
+from memoryd.operations import operation
+from memoryd.server.openapi_errors import error_responses
 from memoryd.server.state import ServerState
 
-__all__ = ["MemoryDep", "Namespace", "StateDep", "get_memory", "get_state", "json_response"]
+__all__ = [
+    "MemoryDep",
+    "Namespace",
+    "StateDep",
+    "endpoint",
+    "get_memory",
+    "get_state",
+    "json_response",
+]
+
+Route = TypeVar("Route", bound=Callable[..., Any])
+
+
+def endpoint(router: APIRouter, name: str, **extra: Any) -> Callable[[Route], Route]:
+    """A decorator that adds the route of operation ``name`` to ``router``.
+
+    The method, path (less the router's prefix), success status, response
+    model (the REST one if declared, else the operation's; none for ``204``
+    or a stream) and the error answers only this operation gives come from
+    :func:`memoryd.operations.operation`; ``extra`` passes the rest to
+    :meth:`fastapi.APIRouter.api_route` (tags, ``response_class``, ``openapi_extra``).
+
+    Raises:
+        KeyError: ``name`` is not a declared operation.
+        ValueError: the operation has no route of its own (no ``rest``, or ``via``).
+    """
+    op = operation(name)
+    rest = op.rest
+    if rest is None or rest.via is not None:
+        raise ValueError(f"{name} has no REST route of its own")
+    model = rest.response if rest.response is not None else op.response
+    if rest.status == 204 or get_origin(model) is Iterator:
+        model = None
+    options: dict[str, Any] = {"methods": [rest.method], "response_model": model}
+    if rest.status != 200:
+        options["status_code"] = rest.status
+    if op.error_statuses:
+        options["responses"] = error_responses(*op.error_statuses)
+    return router.api_route(rest.path.removeprefix(router.prefix), **options, **extra)
 
 
 async def get_state(request: Request) -> ServerState:

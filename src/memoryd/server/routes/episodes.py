@@ -12,16 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from memoryd.learning.models import (
-    CompletionResult,
-    ContextResult,
-    Episode,
     EpisodeInput,
-    EpisodePage,
     EpisodePatch,
-    HandoffPack,
-    Step,
 )
-from memoryd.server.learning_schemas import (
+from memoryd.operations.learning_bodies import (
     CheckpointBody,
     CompleteBody,
     ContextQuery,
@@ -29,14 +23,14 @@ from memoryd.server.learning_schemas import (
     StepsBody,
 )
 from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
-from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
+from memoryd.server.routes.deps import MemoryDep, Namespace, endpoint, json_response
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["episodes"], responses=error_responses(*COMMON_ERRORS))
 
 
-@router.post("/episodes", status_code=201, response_model=Episode)
+@endpoint(router, "start_episode")
 def start_episode(
     body: EpisodeInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -46,7 +40,7 @@ def start_episode(
     )
 
 
-@router.get("/episodes", response_model=EpisodePage)
+@endpoint(router, "list_episodes")
 def list_episodes(
     memory: MemoryDep,
     namespace: Namespace = "default",
@@ -71,7 +65,7 @@ def list_episodes(
     )
 
 
-@router.get("/episodes/{id}", responses=error_responses(404), response_model=Episode)
+@endpoint(router, "get_episode")
 def get_episode(
     id: str,
     memory: MemoryDep,
@@ -82,7 +76,7 @@ def get_episode(
     return json_response(memory.get_episode(id, namespace=namespace, include_steps=include_steps))
 
 
-@router.patch("/episodes/{id}", responses=error_responses(404), response_model=Episode)
+@endpoint(router, "update_episode")
 def update_episode(
     id: str, body: EpisodePatch, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -90,19 +84,14 @@ def update_episode(
     return json_response(memory.update_episode(id, body, namespace=namespace))
 
 
-@router.delete("/episodes/{id}", responses=error_responses(404), status_code=204)
+@endpoint(router, "delete_episode")
 def delete_episode(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """Delete the episode, its steps and its evidence in patterns."""
     memory.delete_episode(id, namespace=namespace)
     return Response(status_code=204)
 
 
-@router.post(
-    "/episodes/{id}/steps",
-    responses=error_responses(404, 409),
-    status_code=201,
-    response_model=list[Step],
-)
+@endpoint(router, "log_steps")
 def log_steps(
     id: str, body: StepsBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -110,9 +99,7 @@ def log_steps(
     return json_response(memory.log_steps(id, body.steps, namespace=namespace), 201)
 
 
-@router.post(
-    "/episodes/{id}/complete", responses=error_responses(404, 409), response_model=CompletionResult
-)
+@endpoint(router, "complete_episode")
 def complete_episode(
     id: str, body: CompleteBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -124,9 +111,7 @@ def complete_episode(
     )
 
 
-@router.post(
-    "/episodes/{id}/checkpoint", responses=error_responses(404, 409), response_model=HandoffPack
-)
+@endpoint(router, "checkpoint_episode")
 def checkpoint_episode(
     id: str, body: CheckpointBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -136,9 +121,7 @@ def checkpoint_episode(
     )
 
 
-@router.post(
-    "/episodes/{id}/resume", responses=error_responses(404, 409), response_model=HandoffPack
-)
+@endpoint(router, "resume_episode")
 def resume_episode(
     id: str, body: ResumeBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -146,7 +129,7 @@ def resume_episode(
     return json_response(memory.resume_episode(id, agent_id=body.agent_id, namespace=namespace))
 
 
-@router.post("/context", response_model=ContextResult)
+@endpoint(router, "retrieve_context")
 def retrieve_context(
     body: ContextQuery, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:

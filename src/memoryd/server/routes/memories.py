@@ -12,18 +12,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from memoryd.inputs import filter_from_json
-from memoryd.reports import ForgetResult, ForgetScope
+from memoryd.operations.bodies import BatchInput
+from memoryd.reports import ForgetScope
 from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
-from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep, json_response
-from memoryd.server.schemas import BatchInput
+from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep, endpoint, json_response
 from memoryd.types import (
     Kind,
-    MemoryEntry,
     MemoryInput,
     MemoryPatch,
-    Page,
     SearchParams,
-    SearchResult,
 )
 
 __all__ = ["router"]
@@ -31,21 +28,19 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["memories"], responses=error_responses(*COMMON_ERRORS))
 
 
-@router.post(
-    "/memories", responses=error_responses(409), status_code=201, response_model=MemoryEntry
-)
+@endpoint(router, "add")
 def add_memory(body: MemoryInput, memory: MemoryDep) -> Response:
     """Save one memory; returns the stored entry (or the existing duplicate)."""
     return json_response(memory.add(body), 201)
 
 
-@router.post("/memories/batch", responses=error_responses(409), response_model=list[MemoryEntry])
+@endpoint(router, "add_many")
 def add_memories(body: BatchInput, memory: MemoryDep) -> Response:
     """Save many memories in order; one transaction per 256 items."""
     return json_response(memory.add_many(body.items))
 
 
-@router.get("/memories", response_model=Page)
+@endpoint(router, "list")
 def list_memories(
     memory: MemoryDep,
     namespace: Namespace = "default",
@@ -72,13 +67,13 @@ def list_memories(
     )
 
 
-@router.get("/memories/{id}", responses=error_responses(404), response_model=MemoryEntry)
+@endpoint(router, "get")
 def get_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The entry ``id`` in ``namespace`` (404 ``not_found`` otherwise, foreign ids too)."""
     return json_response(memory.get(id, namespace=namespace))
 
 
-@router.patch("/memories/{id}", responses=error_responses(404, 409), response_model=MemoryEntry)
+@endpoint(router, "update")
 def update_memory(
     id: str, body: MemoryPatch, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -86,21 +81,14 @@ def update_memory(
     return json_response(memory.update(id, body, namespace=namespace))
 
 
-@router.delete(
-    "/memories/{id}", responses=error_responses(404), status_code=204, response_class=Response
-)
+@endpoint(router, "delete", response_class=Response)
 def delete_memory(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """Delete for good; 204 on success, 404 if absent."""
     memory.delete(id, namespace=namespace)
     return Response(status_code=204)
 
 
-@router.post(
-    "/memories/{id}/supersede",
-    responses=error_responses(404, 409),
-    status_code=201,
-    response_model=MemoryEntry,
-)
+@endpoint(router, "supersede")
 def supersede_memory(
     id: str, body: MemoryInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -114,15 +102,13 @@ def supersede_memory(
     return json_response(memory.supersede(id, given, namespace=namespace), 201)
 
 
-@router.get(
-    "/memories/{id}/history", responses=error_responses(404), response_model=list[MemoryEntry]
-)
+@endpoint(router, "history")
 def memory_history(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The supersede chain containing ``id``, oldest first."""
     return json_response(memory.history(id, namespace=namespace))
 
 
-@router.post("/forget", response_model=ForgetResult)
+@endpoint(router, "forget")
 def forget(body: ForgetScope, memory: MemoryDep) -> Response:
     """Erase a namespace, a user or an agent completely: every kind, caches and on-disk copies.
 
@@ -134,7 +120,7 @@ def forget(body: ForgetScope, memory: MemoryDep) -> Response:
     )
 
 
-@router.post("/search", response_model=SearchResult, tags=["search"])
+@endpoint(router, "search", tags=["search"])
 def search(body: SearchParams, memory: MemoryDep, state: StateDep) -> Response:
     """Hybrid (BM25 + vector), keyword or vector search; see ``SearchParams``."""
     result = memory.search(body)

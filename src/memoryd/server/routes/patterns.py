@@ -11,16 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from memoryd.learning.models import (
-    DecayReport,
-    ExtractionReport,
     FeedbackInput,
-    Pattern,
-    PatternAnalysis,
     PatternKind,
-    PatternMatch,
-    SeriesAnalysis,
 )
-from memoryd.server.learning_schemas import (
+from memoryd.operations.learning_bodies import (
     AnalyzeBody,
     DecayBody,
     ExtractBody,
@@ -29,14 +23,14 @@ from memoryd.server.learning_schemas import (
     SeriesBody,
 )
 from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
-from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
+from memoryd.server.routes.deps import MemoryDep, Namespace, endpoint, json_response
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["patterns"], responses=error_responses(*COMMON_ERRORS))
 
 
-@router.get("/patterns", response_model=list[Pattern])
+@endpoint(router, "list_patterns")
 def list_patterns(
     memory: MemoryDep,
     namespace: Namespace = "default",
@@ -59,7 +53,7 @@ def list_patterns(
     )
 
 
-@router.post("/patterns/recommend", response_model=list[PatternMatch])
+@endpoint(router, "recommend_patterns")
 def recommend_patterns(
     body: RecommendBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -76,7 +70,7 @@ def recommend_patterns(
     )
 
 
-@router.post("/patterns/search", response_model=list[PatternMatch])
+@endpoint(router, "search_patterns")
 def search_patterns(
     body: SearchBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -88,13 +82,13 @@ def search_patterns(
     )
 
 
-@router.post("/patterns/extract", response_model=ExtractionReport)
+@endpoint(router, "extract_patterns")
 def extract_patterns(body: ExtractBody, memory: MemoryDep) -> Response:
     """Drain the extraction queue now (the background worker does it too)."""
     return json_response(memory.extract_patterns(limit=body.limit))
 
 
-@router.post("/patterns/decay", response_model=DecayReport)
+@endpoint(router, "decay_patterns")
 def decay_patterns(
     body: DecayBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -109,7 +103,7 @@ def decay_patterns(
     )
 
 
-@router.post("/patterns/analyze", response_model=PatternAnalysis)
+@endpoint(router, "analyze_patterns")
 def analyze_patterns(
     body: AnalyzeBody, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -125,13 +119,13 @@ def analyze_patterns(
     )
 
 
-@router.get("/patterns/{id}", responses=error_responses(404), response_model=Pattern)
+@endpoint(router, "get_pattern")
 def get_pattern(id: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """One pattern (a merged id gives the pattern it was merged into)."""
     return json_response(memory.get_pattern(id, namespace=namespace))
 
 
-@router.post("/patterns/{id}/feedback", responses=error_responses(404), response_model=Pattern)
+@endpoint(router, "record_feedback")
 def record_feedback(
     id: str, body: FeedbackInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -148,7 +142,7 @@ def record_feedback(
     )
 
 
-@router.post("/analysis", response_model=SeriesAnalysis)
+@endpoint(router, "advanced_pattern_analysis")
 def advanced_pattern_analysis(body: SeriesBody, memory: MemoryDep) -> Response:
     """Statistics, trend, forecast, anomalies, change points or Granger causality."""
     return json_response(memory.advanced_pattern_analysis(body.kind, body.series, body.config))

@@ -11,23 +11,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from memoryd.bounds import MAX_LAST_MESSAGES
+from memoryd.operations.bodies import DeleteResult, KvInput, MessageInput, ValueInput, ValueOut
 from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
-from memoryd.server.routes.deps import MemoryDep, Namespace, json_response
-from memoryd.server.schemas import DeleteResult, KvInput, MessageInput, ValueInput, ValueOut
-from memoryd.types import MemoryEntry
+from memoryd.server.routes.deps import MemoryDep, Namespace, endpoint, json_response
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", responses=error_responses(*COMMON_ERRORS))
 
 
-@router.post(
-    "/sessions/{session_id}/messages",
-    responses=error_responses(404, 409),
-    status_code=201,
-    response_model=MemoryEntry,
-    tags=["conversations"],
-)
+@endpoint(router, "append", tags=["conversations"])
 def append_message(
     session_id: str, body: MessageInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -46,12 +39,7 @@ def append_message(
     )
 
 
-@router.get(
-    "/sessions/{session_id}/messages",
-    responses=error_responses(404),
-    response_model=list[MemoryEntry],
-    tags=["conversations"],
-)
+@endpoint(router, "session_messages", tags=["conversations"])
 def session_messages(
     session_id: str,
     memory: MemoryDep,
@@ -66,12 +54,7 @@ def session_messages(
     return json_response(memory.last_messages(session_id, last, namespace=namespace))
 
 
-@router.put(
-    "/sessions/{session_id}/state/{key:path}",
-    responses=error_responses(404, 409),
-    response_model=MemoryEntry,
-    tags=["state"],
-)
+@endpoint(router, "set_state", tags=["state"])
 def set_state(
     session_id: str,
     key: str,
@@ -83,12 +66,7 @@ def set_state(
     return json_response(memory.set_state(session_id, key, body.value, namespace=namespace))
 
 
-@router.get(
-    "/sessions/{session_id}/state/{key:path}",
-    responses=error_responses(404),
-    response_model=ValueOut,
-    tags=["state"],
-)
+@endpoint(router, "get_state", tags=["state"])
 def get_state(
     session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -96,12 +74,7 @@ def get_state(
     return json_response(ValueOut(value=memory.get_state(session_id, key, namespace=namespace)))
 
 
-@router.delete(
-    "/sessions/{session_id}/state/{key:path}",
-    responses=error_responses(404),
-    response_model=DeleteResult,
-    tags=["state"],
-)
+@endpoint(router, "delete_state", tags=["state"])
 def delete_state(
     session_id: str, key: str, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -111,9 +84,7 @@ def delete_state(
     )
 
 
-@router.put(
-    "/kv/{key:path}", responses=error_responses(404, 409), response_model=MemoryEntry, tags=["kv"]
-)
+@endpoint(router, "kv_set", tags=["kv"])
 def kv_set(
     key: str, body: KvInput, memory: MemoryDep, namespace: Namespace = "default"
 ) -> Response:
@@ -123,15 +94,13 @@ def kv_set(
     )
 
 
-@router.get("/kv/{key:path}", responses=error_responses(404), response_model=ValueOut, tags=["kv"])
+@endpoint(router, "kv_get", tags=["kv"])
 def kv_get(key: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """The value under ``key``; 404 ``not_found`` if none or expired."""
     return json_response(ValueOut(value=memory.kv_get(key, namespace=namespace)))
 
 
-@router.delete(
-    "/kv/{key:path}", responses=error_responses(404), response_model=DeleteResult, tags=["kv"]
-)
+@endpoint(router, "kv_delete", tags=["kv"])
 def kv_delete(key: str, memory: MemoryDep, namespace: Namespace = "default") -> Response:
     """Delete a key; ``deleted`` is false if there was none."""
     return json_response(DeleteResult(deleted=memory.kv_delete(key, namespace=namespace)))

@@ -6,7 +6,7 @@
   (:class:`~memoryd.store.identity.StoreIdentity`: store id and database
   file); 503 until the store is open. Clients compare it with their own data
   dir before sending anything else (:mod:`memoryd.lifecycle.identity`).
-* ``GET /v1/stats`` — :class:`~memoryd.server.schemas.ServerStats`.
+* ``GET /v1/stats`` — :class:`~memoryd.operations.bodies.ServerStats`.
 * ``GET /metrics`` — Prometheus text format.
 * ``POST /v1/export?namespace=`` — one ``MemoryEntry`` JSON object per line
   (``application/x-ndjson``), vectors included. The export is written to an
@@ -33,10 +33,9 @@ from starlette.concurrency import run_in_threadpool
 
 from memoryd.errors import ValidationError
 from memoryd.formats.jsonl import read_jsonl, spool_jsonl
-from memoryd.reports import IntegrityReport
+from memoryd.operations.bodies import ImportResult, ServerStats, StatusOut
 from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
-from memoryd.server.routes.deps import MemoryDep, StateDep, json_response
-from memoryd.server.schemas import ImportResult, ServerStats, StatusOut
+from memoryd.server.routes.deps import MemoryDep, StateDep, endpoint, json_response
 from memoryd.store.identity import StoreIdentity
 
 __all__ = ["router"]
@@ -73,7 +72,7 @@ def metrics(state: StateDep) -> Response:
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/stats", response_model=ServerStats)
+@endpoint(router, "stats")
 def stats(memory: MemoryDep, state: StateDep) -> Response:
     """Counts by kind and namespace, vector and queue sizes, file sizes (bytes), uptime (s)."""
     return json_response(
@@ -81,10 +80,7 @@ def stats(memory: MemoryDep, state: StateDep) -> Response:
     )
 
 
-@router.post(
-    "/v1/export",
-    response_class=StreamingResponse,
-)
+@endpoint(router, "export", response_class=StreamingResponse)
 def export(memory: MemoryDep, state: StateDep, namespace: str | None = None) -> StreamingResponse:
     """Every live entry (superseded included) with its vector, one JSON object per line."""
     spooled = spool_jsonl(memory.export(namespace=namespace), directory=state.settings.data_dir)
@@ -95,16 +91,15 @@ def export(memory: MemoryDep, state: StateDep, namespace: str | None = None) -> 
     )
 
 
-@router.post("/v1/storage/verify", response_model=IntegrityReport)
+@endpoint(router, "verify_storage")
 def verify_storage(memory: MemoryDep) -> Response:
     """Verify the store file now (SQLite's checks, FTS5's, every checksum, the id sets)."""
     return json_response(memory.verify_storage())
 
 
-@router.post(
-    "/v1/import",
-    responses=error_responses(409),
-    response_model=ImportResult,
+@endpoint(
+    router,
+    "import_entries",
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from memoryd.bounds import MAX_ANALYSIS_SERIES, MAX_SERIES_POINTS
 from memoryd.learning.models import Outcome, PatternKind, StepInput, TaskContext
-from memoryd.server.schemas import _Body
+from memoryd.operations.bodies import _Body
 
 __all__ = [
     "AnalyzeBody",

@@ -1,0 +1,342 @@
+"""Every operation of memoryd, declared once (the registry; see :mod:`memoryd.operations.spec`).
+
+To add an operation: write the ``Memory`` method (the engine), declare it here
+with the faces that serve it and the reason for each that does not (the
+reasons are in :mod:`memoryd.operations.reasons`), then add
+the face code the declaration names (a route with ``@endpoint(router, name)``,
+a tool with ``@tool(server, name)``, a ``Client`` method, a CLI command). The
+face-coverage test (``tests/test_operations.py``) fails until every face
+agrees with this table, and the wire snapshots (``clients/typescript/openapi.json``,
+``tests/mcp`` ``tools/list``) show what the new operation adds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from memoryd.errors import (
+    Conflict,
+    DimensionMismatch,
+    IdConflict,
+    NotFound,
+)
+from memoryd.operations.bodies import DeleteResult, ImportResult, ServerStats, ValueOut
+from memoryd.operations.learning_catalog import EPISODES, PATTERNS
+from memoryd.operations.reasons import BULK, CLI_LATER, INTERNAL, KV_TOOLS, OPERATOR
+from memoryd.operations.spec import Effect, Face, Operation, Rest
+from memoryd.reports import ForgetResult, IntegrityReport, StoreStats
+from memoryd.types import MemoryEntry, Page, SearchResult
+
+__all__ = ["DAEMON_ROUTES", "OPERATIONS", "PROCESS_COMMANDS", "operation", "tool_operation"]
+
+R, W, D = Effect.READ, Effect.WRITE, Effect.DELETE
+
+
+_MEMORIES = (
+    Operation(
+        "add",
+        "Save one memory (durable on return); the same content again returns the stored entry.",
+        W,
+        MemoryEntry,
+        rest=Rest("POST", "/v1/memories", 201),
+        tools=("memory_save",),
+        cli="add",
+        raises=(IdConflict, DimensionMismatch),
+        idempotent=True,
+    ),
+    Operation(
+        "add_many",
+        "Save many memories in order, one transaction per batch.",
+        W,
+        list[MemoryEntry],
+        rest=Rest("POST", "/v1/memories/batch"),
+        cli="import",
+        raises=(IdConflict, DimensionMismatch),
+        idempotent=True,
+        omitted={Face.MCP: BULK},
+    ),
+    Operation(
+        "get",
+        "One entry by id (superseded entries included).",
+        R,
+        MemoryEntry,
+        rest=Rest("GET", "/v1/memories/{id}"),
+        tools=("memory_get",),
+        cli="get",
+        raises=(NotFound,),
+    ),
+    Operation(
+        "update",
+        "Change an entry in place (same id); new content is re-embedded.",
+        W,
+        MemoryEntry,
+        rest=Rest("PATCH", "/v1/memories/{id}"),
+        tools=("memory_update",),
+        raises=(NotFound, Conflict),
+        idempotent=True,
+        omitted={Face.CLI: CLI_LATER},
+    ),
+    Operation(
+        "delete",
+        "Delete an entry for good.",
+        D,
+        None,
+        rest=Rest("DELETE", "/v1/memories/{id}", 204),
+        tools=("memory_delete",),
+        cli="delete",
+        raises=(NotFound,),
+    ),
+    Operation(
+        "supersede",
+        "Replace an entry by a new one, keeping the old as history.",
+        W,
+        MemoryEntry,
+        rest=Rest("POST", "/v1/memories/{id}/supersede", 201),
+        tools=("memory_supersede",),
+        raises=(NotFound, Conflict),
+        omitted={Face.CLI: CLI_LATER},
+    ),
+    Operation(
+        "history",
+        "The supersede chain of an entry, oldest first.",
+        R,
+        list[MemoryEntry],
+        rest=Rest("GET", "/v1/memories/{id}/history"),
+        raises=(NotFound,),
+        omitted={
+            Face.MCP: "memory_get shows supersedes/superseded_by; whole chains are for review",
+            Face.CLI: CLI_LATER,
+        },
+    ),
+    Operation(
+        "list",
+        "A page of entries, newest first, filtered by kind, session, tags or a filter tree.",
+        R,
+        Page,
+        rest=Rest("GET", "/v1/memories"),
+        tools=("memory_list",),
+        cli="list",
+    ),
+    Operation(
+        "search",
+        "Hybrid (BM25 + vector, fused by RRF), vector or keyword search, best first.",
+        R,
+        SearchResult,
+        rest=Rest("POST", "/v1/search"),
+        tools=("memory_search",),
+        cli="search",
+    ),
+    Operation(
+        "forget",
+        "Erase a namespace, user or agent completely (with the derived data).",
+        D,
+        ForgetResult,
+        rest=Rest("POST", "/v1/forget"),
+        cli="forget",
+        omitted={Face.MCP: OPERATOR},
+    ),
+)
+
+_SESSIONS = (
+    Operation(
+        "append",
+        "Append one conversation turn to a session.",
+        W,
+        MemoryEntry,
+        rest=Rest("POST", "/v1/sessions/{session_id}/messages", 201),
+        tools=("conversation_append",),
+        raises=(IdConflict,),
+        omitted={Face.CLI: CLI_LATER},
+    ),
+    Operation(
+        "session_messages",
+        "Every turn of a session, oldest first.",
+        R,
+        list[MemoryEntry],
+        rest=Rest("GET", "/v1/sessions/{session_id}/messages"),
+        omitted={
+            Face.MCP: "conversation_recent serves agents with a bounded number of turns",
+            Face.CLI: CLI_LATER,
+        },
+    ),
+    Operation(
+        "last_messages",
+        "The last N turns of a session, oldest first.",
+        R,
+        list[MemoryEntry],
+        rest=Rest("GET", "/v1/sessions/{session_id}/messages", via="session_messages"),
+        tools=("conversation_recent",),
+        omitted={Face.CLI: CLI_LATER},
+    ),
+    Operation(
+        "set_state",
+        "Save a JSON value under (session, key).",
+        W,
+        MemoryEntry,
+        rest=Rest("PUT", "/v1/sessions/{session_id}/state/{key:path}"),
+        tools=("state_set",),
+        raises=(IdConflict,),
+        idempotent=True,
+        omitted={Face.CLI: CLI_LATER},
+    ),
+    Operation(
+        "get_state",
+        "The value under (session, key).",
+        R,
+        Any,
+        rest=Rest("GET", "/v1/sessions/{session_id}/state/{key:path}", response=ValueOut),
+        tools=("state_get",),
+        raises=(NotFound,),
+        omitted={Face.CLI: CLI_LATER},
+    ),
+    Operation(
+        "delete_state",
+        "Delete a session value; false if there was none.",
+        D,
+        bool,
+        rest=Rest("DELETE", "/v1/sessions/{session_id}/state/{key:path}", response=DeleteResult),
+        omitted={
+            Face.MCP: "state_set overwrites; session values end with their session",
+            Face.CLI: CLI_LATER,
+        },
+    ),
+    Operation(
+        "kv_set",
+        "Save a JSON value under a key, optionally expiring.",
+        W,
+        MemoryEntry,
+        rest=Rest("PUT", "/v1/kv/{key:path}"),
+        raises=(IdConflict,),
+        idempotent=True,
+        omitted={Face.MCP: KV_TOOLS, Face.CLI: CLI_LATER},
+    ),
+    Operation(
+        "kv_get",
+        "The value under a key.",
+        R,
+        Any,
+        rest=Rest("GET", "/v1/kv/{key:path}", response=ValueOut),
+        raises=(NotFound,),
+        omitted={Face.MCP: KV_TOOLS, Face.CLI: CLI_LATER},
+    ),
+    Operation(
+        "kv_delete",
+        "Delete a key; false if there was none.",
+        D,
+        bool,
+        rest=Rest("DELETE", "/v1/kv/{key:path}", response=DeleteResult),
+        omitted={Face.MCP: KV_TOOLS, Face.CLI: CLI_LATER},
+    ),
+)
+
+_SYSTEM = (
+    Operation(
+        "stats",
+        "Counts, sizes, index state and integrity of the store.",
+        R,
+        StoreStats,
+        rest=Rest("GET", "/v1/stats", response=ServerStats),
+        tools=("health_check", "get_metrics"),
+        cli="stats",
+    ),
+    Operation(
+        "verify_storage",
+        "Verify the store file now (SQLite's and FTS5's checks, checksums, id sets).",
+        R,
+        IntegrityReport,
+        rest=Rest("POST", "/v1/storage/verify"),
+        cli="storage verify",
+        omitted={Face.MCP: OPERATOR},
+    ),
+    Operation(
+        "export",
+        "Every entry with its vector (superseded included, expired excluded), streamed.",
+        R,
+        Iterator[MemoryEntry],
+        rest=Rest("POST", "/v1/export"),
+        cli="export",
+        omitted={Face.MCP: BULK},
+    ),
+    Operation(
+        "import_entries",
+        "Restore exported entries losslessly; existing ids are skipped.",
+        W,
+        int,
+        rest=Rest("POST", "/v1/import", response=ImportResult),
+        cli="import",
+        raises=(IdConflict,),
+        idempotent=True,
+        omitted={Face.MCP: BULK},
+    ),
+    Operation(
+        "flush_retrievals",
+        "Write the in-memory retrieval counters to the store.",
+        W,
+        None,
+        omitted={
+            Face.CLIENT: "the daemon flushes its own counters (worker interval and close)",
+            Face.REST: INTERNAL,
+            Face.MCP: INTERNAL,
+            Face.CLI: INTERNAL,
+        },
+    ),
+    Operation(
+        "recommend_for",
+        "Top patterns for a running episode's task (behind hand-off packs).",
+        R,
+        list[Any],
+        omitted={
+            Face.CLIENT: "clients get these inside the pack of checkpoint/resume_episode",
+            Face.REST: INTERNAL,
+            Face.MCP: INTERNAL,
+            Face.CLI: INTERNAL,
+        },
+    ),
+)
+
+#: Every operation, in the order the docs list them.
+OPERATIONS: tuple[Operation, ...] = _MEMORIES + _SESSIONS + EPISODES + PATTERNS + _SYSTEM
+
+#: REST routes that are the daemon's own, not operations of the engine, and why.
+DAEMON_ROUTES: Mapping[tuple[str, str], str] = {
+    ("GET", "/healthz"): "liveness probe of the daemon process",
+    ("GET", "/readyz"): "readiness probe: the store is open and healthy",
+    ("GET", "/metrics"): "Prometheus exposition of the daemon's counters",
+    ("GET", "/v1/identity"): "which store the daemon serves (clients check it before writing)",
+}
+
+#: CLI commands that run or manage processes rather than call an operation, and why.
+PROCESS_COMMANDS: Mapping[str, str] = {
+    "serve": "runs the daemon (REST and MCP over HTTP) in the foreground",
+    "mcp": "runs the stdio MCP server, starting or joining the daemon",
+    "eval locomo": "runs the LoCoMo benchmark over a fresh store",
+    "service install": "writes and enables the user service unit",
+    "service uninstall": "disables and removes the user service unit",
+    "service start": "starts the user service",
+    "service stop": "stops the user service",
+    "service restart": "restarts the user service",
+    "service status": "shows the user service's state",
+    "service logs": "shows the user service's log",
+}
+
+_BY_NAME = {op.name: op for op in OPERATIONS}
+_BY_TOOL = {tool: op for op in OPERATIONS for tool in op.tools}
+
+
+def operation(name: str) -> Operation:
+    """The declared operation ``name``.
+
+    Raises:
+        KeyError: no operation of that name is declared.
+    """
+    return _BY_NAME[name]
+
+
+def tool_operation(tool: str) -> Operation:
+    """The operation the MCP tool ``tool`` serves.
+
+    Raises:
+        KeyError: no operation declares that tool.
+    """
+    return _BY_TOOL[tool]

@@ -1,0 +1,229 @@
+"""The self-learning operations of the registry: episodes and patterns.
+
+Declared as :mod:`memoryd.operations.catalog` declares the rest (which
+joins them into :data:`~memoryd.operations.catalog.OPERATIONS`).
+"""
+
+from __future__ import annotations
+
+from memoryd.errors import EpisodeAlreadyCompleted, EpisodeNotFound, PatternNotFound
+from memoryd.learning.models import (
+    CompletionResult,
+    ContextResult,
+    DecayReport,
+    Episode,
+    EpisodePage,
+    ExtractionReport,
+    HandoffPack,
+    Pattern,
+    PatternAnalysis,
+    PatternMatch,
+    SeriesAnalysis,
+    Step,
+)
+from memoryd.operations.reasons import CLI_LATER, LEARNING_TOOLS, OPERATOR, PATTERN_TOOLS
+from memoryd.operations.spec import Effect, Face, Operation, Rest
+
+__all__ = ["EPISODES", "PATTERNS"]
+
+R, W, D = Effect.READ, Effect.WRITE, Effect.DELETE
+
+#: The episode operations (the self-learning layer's record of tasks).
+EPISODES = (
+    Operation(
+        "start_episode",
+        "Start an episode for a task (status running, no steps).",
+        W,
+        Episode,
+        rest=Rest("POST", "/v1/episodes", 201),
+        tools=("create_episode",),
+        cli="episode create",
+    ),
+    Operation(
+        "list_episodes",
+        "A page of episodes (without steps), newest first.",
+        R,
+        EpisodePage,
+        rest=Rest("GET", "/v1/episodes"),
+        cli="episode list",
+        omitted={Face.MCP: LEARNING_TOOLS},
+    ),
+    Operation(
+        "get_episode",
+        "One episode with its steps.",
+        R,
+        Episode,
+        rest=Rest("GET", "/v1/episodes/{id}"),
+        cli="episode view",
+        raises=(EpisodeNotFound,),
+        omitted={Face.MCP: LEARNING_TOOLS},
+    ),
+    Operation(
+        "update_episode",
+        "Replace an episode's tags and/or merge metadata keys.",
+        W,
+        Episode,
+        rest=Rest("PATCH", "/v1/episodes/{id}"),
+        raises=(EpisodeNotFound,),
+        idempotent=True,
+        omitted={Face.MCP: LEARNING_TOOLS, Face.CLI: CLI_LATER},
+    ),
+    Operation(
+        "delete_episode",
+        "Delete an episode, its steps and its evidence in patterns.",
+        D,
+        None,
+        rest=Rest("DELETE", "/v1/episodes/{id}", 204),
+        cli="episode delete",
+        raises=(EpisodeNotFound,),
+        omitted={Face.MCP: LEARNING_TOOLS},
+    ),
+    Operation(
+        "log_steps",
+        "Append several steps to a running episode in one transaction.",
+        W,
+        list[Step],
+        rest=Rest("POST", "/v1/episodes/{id}/steps", 201),
+        raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
+        omitted={
+            Face.MCP: "add_episode_step logs one step per call, as agents act",
+            Face.CLI: "episode log-step logs one step per command",
+        },
+    ),
+    Operation(
+        "log_step",
+        "Append one step (tool, action, result, parameters, latency, tokens).",
+        W,
+        Step,
+        rest=Rest("POST", "/v1/episodes/{id}/steps", 201, via="log_steps"),
+        tools=("add_episode_step",),
+        cli="episode log-step",
+        raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
+    ),
+    Operation(
+        "complete_episode",
+        "Complete an episode: reward, reflection, queued pattern extraction.",
+        W,
+        CompletionResult,
+        rest=Rest("POST", "/v1/episodes/{id}/complete"),
+        tools=("complete_episode",),
+        cli="episode complete",
+        raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
+    ),
+    Operation(
+        "checkpoint_episode",
+        "Record a checkpoint of a running episode; returns its hand-off pack.",
+        W,
+        HandoffPack,
+        rest=Rest("POST", "/v1/episodes/{id}/checkpoint"),
+        cli="episode checkpoint",
+        raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
+        omitted={Face.MCP: LEARNING_TOOLS},
+    ),
+    Operation(
+        "resume_episode",
+        "The hand-off pack to continue a running episode (optionally taking it over).",
+        W,
+        HandoffPack,
+        rest=Rest("POST", "/v1/episodes/{id}/resume"),
+        cli="episode resume",
+        raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
+        omitted={Face.MCP: LEARNING_TOOLS},
+    ),
+    Operation(
+        "retrieve_context",
+        "The most useful past episodes and patterns for a new task, with reasons.",
+        R,
+        ContextResult,
+        rest=Rest("POST", "/v1/context"),
+        tools=("query_memory",),
+        omitted={Face.CLI: CLI_LATER},
+    ),
+)
+
+#: The pattern operations (what worked, extracted from episodes).
+PATTERNS = (
+    Operation(
+        "list_patterns",
+        "Live patterns, best Wilson lower bound first.",
+        R,
+        list[Pattern],
+        rest=Rest("GET", "/v1/patterns"),
+        cli="pattern list",
+        omitted={Face.MCP: PATTERN_TOOLS},
+    ),
+    Operation(
+        "get_pattern",
+        "One pattern (a merged pattern's id gives the one it was merged into).",
+        R,
+        Pattern,
+        rest=Rest("GET", "/v1/patterns/{id}"),
+        cli="pattern view",
+        raises=(PatternNotFound,),
+        omitted={Face.MCP: PATTERN_TOOLS},
+    ),
+    Operation(
+        "search_patterns",
+        "Patterns whose description is closest to a query (cosine similarity).",
+        R,
+        list[PatternMatch],
+        rest=Rest("POST", "/v1/patterns/search"),
+        cli="pattern search",
+        omitted={Face.MCP: PATTERN_TOOLS},
+    ),
+    Operation(
+        "recommend_patterns",
+        "Patterns for a task, best first: relevance, effectiveness, recency.",
+        R,
+        list[PatternMatch],
+        rest=Rest("POST", "/v1/patterns/recommend"),
+        tools=("recommend_patterns",),
+        cli="pattern recommend",
+    ),
+    Operation(
+        "record_feedback",
+        "Record whether a recommended pattern was applied and how it went.",
+        W,
+        Pattern,
+        rest=Rest("POST", "/v1/patterns/{id}/feedback"),
+        tools=("record_feedback",),
+        cli="pattern feedback",
+        raises=(PatternNotFound,),
+    ),
+    Operation(
+        "analyze_patterns",
+        "Patterns above a success rate, with statistics over them.",
+        R,
+        PatternAnalysis,
+        rest=Rest("POST", "/v1/patterns/analyze"),
+        tools=("analyze_patterns",),
+        cli="pattern effectiveness",
+    ),
+    Operation(
+        "extract_patterns",
+        "Drain the pattern-extraction queue now.",
+        W,
+        ExtractionReport,
+        rest=Rest("POST", "/v1/patterns/extract"),
+        cli="pattern extract",
+        omitted={Face.MCP: "the daemon's worker extracts patterns itself; operators force it"},
+    ),
+    Operation(
+        "decay_patterns",
+        "Archive patterns whose decayed effectiveness fell below a score.",
+        W,
+        DecayReport,
+        rest=Rest("POST", "/v1/patterns/decay"),
+        cli="pattern decay",
+        omitted={Face.MCP: OPERATOR},
+    ),
+    Operation(
+        "advanced_pattern_analysis",
+        "Statistics, trend, forecast, anomalies, change points or Granger causality on series.",
+        R,
+        SeriesAnalysis,
+        rest=Rest("POST", "/v1/analysis"),
+        tools=("advanced_pattern_analysis",),
+        omitted={Face.CLI: CLI_LATER},
+    ),
+)
