@@ -23,6 +23,7 @@ from memoryd.config import Settings
 from memoryd.mcp.backend import EngineBackend
 from memoryd.mcp.tools import build_server
 from memoryd.operations import (
+    CLI_VIEWS,
     DAEMON_ROUTES,
     OPERATIONS,
     PROCESS_COMMANDS,
@@ -113,7 +114,7 @@ def test_cli_commands_are_the_declared_ones() -> None:
     group = typer.main.get_command(app)
     assert isinstance(group, TyperGroup)
     declared = {op.cli for op in OPERATIONS if op.cli is not None}
-    assert _commands(group) == declared | set(PROCESS_COMMANDS)
+    assert _commands(group) == declared | set(PROCESS_COMMANDS) | set(CLI_VIEWS)
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.name)

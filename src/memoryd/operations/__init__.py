@@ -4,7 +4,7 @@
   :class:`Rest`, :class:`Effect`, :class:`Face`).
 * :mod:`~memoryd.operations.catalog`: the declarations (:data:`OPERATIONS`),
   the daemon's own routes (:data:`DAEMON_ROUTES`) and the CLI's process
-  commands (:data:`PROCESS_COMMANDS`).
+  commands (:data:`PROCESS_COMMANDS`) and views (:data:`CLI_VIEWS`).
 * :mod:`~memoryd.operations.bodies`, :mod:`~memoryd.operations.learning_bodies`:
   the request and response bodies only the REST face has.
 
@@ -12,6 +12,7 @@
 """
 
 from memoryd.operations.catalog import (
+    CLI_VIEWS,
     DAEMON_ROUTES,
     OPERATIONS,
     PROCESS_COMMANDS,
@@ -21,6 +22,7 @@ from memoryd.operations.catalog import (
 from memoryd.operations.spec import Effect, Face, Operation, Rest
 
 __all__ = [
+    "CLI_VIEWS",
     "DAEMON_ROUTES",
     "OPERATIONS",
     "PROCESS_COMMANDS",

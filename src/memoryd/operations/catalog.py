@@ -28,7 +28,14 @@ from memoryd.operations.spec import Effect, Face, Operation, Rest
 from memoryd.reports import ForgetResult, IntegrityReport, StoreStats
 from memoryd.types import MemoryEntry, Page, SearchResult
 
-__all__ = ["DAEMON_ROUTES", "OPERATIONS", "PROCESS_COMMANDS", "operation", "tool_operation"]
+__all__ = [
+    "CLI_VIEWS",
+    "DAEMON_ROUTES",
+    "OPERATIONS",
+    "PROCESS_COMMANDS",
+    "operation",
+    "tool_operation",
+]
 
 R, W, D = Effect.READ, Effect.WRITE, Effect.DELETE
 
@@ -318,6 +325,11 @@ PROCESS_COMMANDS: Mapping[str, str] = {
     "service restart": "restarts the user service",
     "service status": "shows the user service's state",
     "service logs": "shows the user service's log",
+}
+
+#: CLI commands that present other operations' results for people, and what they show.
+CLI_VIEWS: Mapping[str, str] = {
+    "pattern effectiveness": "feedback statistics of list_patterns / get_pattern, as a table",
 }
 
 _BY_NAME = {op.name: op for op in OPERATIONS}

@@ -197,7 +197,7 @@ PATTERNS = (
         PatternAnalysis,
         rest=Rest("POST", "/v1/patterns/analyze"),
         tools=("analyze_patterns",),
-        cli="pattern effectiveness",
+        omitted={Face.CLI: CLI_LATER},
     ),
     Operation(
         "extract_patterns",
