@@ -9,9 +9,10 @@ keyword leg: keyword mode answers no hits (not an error, not degraded) and
 hybrid mode answers the vector leg's ranking.
 
 Each case names the seed entries the keyword leg must find, exactly. It runs on
-three faces: the library with its in-memory BM25 index, the library on FTS5's
-``bm25()``, and the daemon over HTTP (``Client``), with the keyword, hybrid
-and (for term-less queries) vector modes. The never-a-500 sweep of many more
+three faces: the library with its in-memory BM25 index (waited for), the
+library on FTS5's ``bm25()``, and the daemon over HTTP (``Client``; FTS5 until
+its in-memory index is built, which gives the same hits), with the keyword,
+hybrid and (for term-less queries) vector modes. The never-a-500 sweep of many more
 queries is RELIABILITY.md S11 (``tests/server/test_s11_rest_search_queries.py``).
 """
 
