@@ -8,8 +8,9 @@ runs in the daemon's worker or on ``memoryd pattern extract``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 from rich.table import Table
@@ -25,7 +26,9 @@ from memoryd.learning.models import Episode, EpisodePage
 if TYPE_CHECKING:  # the engine loads only for in-process commands (cli/backend.py)
     from memoryd.engine import Memory
 
-__all__ = ["episode_app", "learning"]
+__all__ = ["episode_app", "learning", "run_learning"]
+
+T = TypeVar("T")
 
 episode_app = command_group(
     "episode", "Task episodes: start one, log its steps, complete it (reward, reflection)."
@@ -66,6 +69,16 @@ class OutcomeChoice(StrEnum):
 def learning(engine: CommandBackend) -> Memory | Client:
     """The CLI backend (daemon client or in-process engine) with its learning methods."""
     return cast("Memory | Client", engine)  # both have the learning methods
+
+
+def run_learning(
+    ctx: typer.Context,
+    call: Callable[[Memory | Client], T],
+    *,
+    table: Callable[[T], Any] | None = None,
+) -> None:
+    """:func:`memoryd.cli.app.run` for a learning command (``call`` gets :func:`learning`)."""
+    run(ctx, lambda engine: call(learning(engine)), table=table)
 
 
 def _episodes_table(page: EpisodePage) -> Table:
@@ -109,9 +122,9 @@ def create(
     """Start an episode and print it (use its id with log-step and complete)."""
     context = {"language": language, "framework": framework, "complexity": complexity}
     metadata = parse_meta(meta or [])
-    run(
+    run_learning(
         ctx,
-        lambda engine: learning(engine).start_episode(
+        lambda engine: engine.start_episode(
             task,
             namespace=namespace,
             domain=domain,
@@ -142,9 +155,9 @@ def list_episodes(
     ] = None,
 ) -> None:
     """List episodes, newest first, one page at a time."""
-    run(
+    run_learning(
         ctx,
-        lambda engine: learning(engine).list_episodes(
+        lambda engine: engine.list_episodes(
             namespace=namespace,
             domain=domain,
             task_type=task_type.value if task_type else None,
@@ -165,11 +178,8 @@ def view(
     steps: Annotated[bool, typer.Option("--steps/--no-steps", help="Include the steps.")] = True,
 ) -> None:
     """Print one episode: steps, outcome, reward components, reflection."""
-    run(
-        ctx,
-        lambda engine: learning(engine).get_episode(
-            episode_id, namespace=namespace, include_steps=steps
-        ),
+    run_learning(
+        ctx, lambda engine: engine.get_episode(episode_id, namespace=namespace, include_steps=steps)
     )
 
 
@@ -194,9 +204,9 @@ def log_step(
     """Append one step to a running episode (committed before the command returns)."""
     result = {"status": status.value, "output": output, "message": message}
     parameters = parse_meta(param or [])
-    run(
+    run_learning(
         ctx,
-        lambda engine: learning(engine).log_step(
+        lambda engine: engine.log_step(
             episode_id,
             tool=tool,
             action=action,
@@ -256,9 +266,9 @@ def complete(
 ) -> None:
     """Complete an episode: prints the reward, reflection and extraction status."""
     result = _outcome(outcome, verdict, reason, artifact or [], done or [], failed or [])
-    run(
+    run_learning(
         ctx,
-        lambda engine: learning(engine).complete_episode(
+        lambda engine: engine.complete_episode(
             episode_id, result, applied_patterns=applied or [], namespace=namespace
         ),
     )
@@ -282,9 +292,9 @@ def checkpoint(
     agent: Annotated[str | None, typer.Option("--agent", help="Agent id.")] = None,
 ) -> None:
     """Checkpoint a running episode and print its hand-off pack."""
-    run(
+    run_learning(
         ctx,
-        lambda engine: learning(engine).checkpoint_episode(
+        lambda engine: engine.checkpoint_episode(
             episode_id, note=note, agent_id=agent, namespace=namespace
         ),
     )
@@ -298,9 +308,6 @@ def resume(
     agent: Annotated[str | None, typer.Option("--agent", help="Agent taking over.")] = None,
 ) -> None:
     """Print the hand-off pack to continue a running episode."""
-    run(
-        ctx,
-        lambda engine: learning(engine).resume_episode(
-            episode_id, agent_id=agent, namespace=namespace
-        ),
+    run_learning(
+        ctx, lambda engine: engine.resume_episode(episode_id, agent_id=agent, namespace=namespace)
     )

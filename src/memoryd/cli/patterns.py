@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from memoryd.cli.app import command_group, id_argument, run, state_of
-from memoryd.cli.episodes import TaskTypeChoice, learning
+from memoryd.cli.app import command_group, id_argument, state_of
+from memoryd.cli.episodes import TaskTypeChoice, learning, run_learning
 from memoryd.cli.memories import Namespace
 from memoryd.cli.render import render, rows_table
 from memoryd.learning.models import Pattern, PatternKind, PatternMatch
@@ -98,9 +98,9 @@ def list_patterns(
     limit: LimitOption = 100,
 ) -> None:
     """List live patterns, best Wilson lower bound first."""
-    run(
+    run_learning(
         ctx,
-        lambda engine: learning(engine).list_patterns(
+        lambda engine: engine.list_patterns(
             namespace=namespace,
             kinds=_kinds(kind),
             domain=domain,
@@ -115,7 +115,7 @@ def list_patterns(
 @pattern_app.command("view")
 def view(ctx: typer.Context, pattern_id: PatternId, namespace: Namespace = "default") -> None:
     """Print one pattern with its evidence and effectiveness."""
-    run(ctx, lambda engine: learning(engine).get_pattern(pattern_id, namespace=namespace))
+    run_learning(ctx, lambda engine: engine.get_pattern(pattern_id, namespace=namespace))
 
 
 @pattern_app.command("search")
@@ -128,9 +128,9 @@ def search(
     limit: LimitOption = 10,
 ) -> None:
     """Patterns whose description is closest to the query."""
-    run(
+    run_learning(
         ctx,
-        lambda engine: learning(engine).search_patterns(
+        lambda engine: engine.search_patterns(
             query, namespace=namespace, kinds=_kinds(kind), domain=domain, limit=limit
         ),
         table=_matches_table,
@@ -150,9 +150,9 @@ def recommend(
     limit: LimitOption = 5,
 ) -> None:
     """Patterns for a task, ranked by relevance, effectiveness and recency."""
-    run(
+    run_learning(
         ctx,
-        lambda engine: learning(engine).recommend_patterns(
+        lambda engine: engine.recommend_patterns(
             task,
             namespace=namespace,
             domain=domain,
@@ -179,19 +179,17 @@ def feedback(
     episode: Annotated[str | None, typer.Option("--episode", help="Episode id.")] = None,
 ) -> None:
     """Record how a recommended pattern worked; the ranking uses it."""
-    run(
+    run_learning(
         ctx,
         lambda engine: (
-            learning(engine)
-            .record_feedback(
+            engine.record_feedback(
                 pattern_id,
                 applied=applied,
                 success=success,
                 reward=reward,
                 episode_id=episode,
                 namespace=namespace,
-            )
-            .effectiveness
+            ).effectiveness
         ),
     )
 
@@ -205,11 +203,8 @@ def effectiveness(
 ) -> None:
     """Feedback statistics: retrieved, applied, success when applied, reward delta."""
     if pattern_id is not None:
-        run(
-            ctx,
-            lambda engine: (
-                learning(engine).get_pattern(pattern_id, namespace=namespace).effectiveness
-            ),
+        run_learning(
+            ctx, lambda engine: engine.get_pattern(pattern_id, namespace=namespace).effectiveness
         )
         return
     state = state_of(ctx)
@@ -235,7 +230,7 @@ def extract(
     ] = None,
 ) -> None:
     """Drain the durable extraction queue now and print what was done."""
-    run(ctx, lambda engine: learning(engine).extract_patterns(limit=limit))
+    run_learning(ctx, lambda engine: engine.extract_patterns(limit=limit))
 
 
 @pattern_app.command("decay")
@@ -251,9 +246,9 @@ def decay(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, archive nothing.")] = False,
 ) -> None:
     """Archive patterns whose decayed effectiveness fell below --min-score."""
-    run(
+    run_learning(
         ctx,
-        lambda engine: learning(engine).decay_patterns(
+        lambda engine: engine.decay_patterns(
             namespace=namespace, min_score=min_score, min_age_days=min_age_days, dry_run=dry_run
         ),
     )
