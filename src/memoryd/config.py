@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_PORT",
     "RATE_LIMIT_WINDOW_S",
     "Settings",
+    "check_private_file",
     "config_file",
     "default_config_path",
     "load_settings",
@@ -341,13 +342,23 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
 
-def check_config_permissions(path: Path) -> None:
-    """Raise :class:`ConfigError` if ``path`` is readable/writable by group or others."""
+def check_private_file(path: Path, what: str, why: str) -> None:
+    """Refuse a file that its group or others may read, write or run (a secret's file).
+
+    Args:
+        path: the file (it must exist).
+        what: what it is, for the message (``"config file"``, ``"token file"``).
+        why: why it must be private, for the message.
+
+    Raises:
+        ConfigError: any group/other permission bit is set; the message shows
+            the mode and the ``chmod 600`` that fixes it.
+        OSError: ``path`` cannot be stat'ed.
+    """
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
-            f"config file {path} has mode {stat.S_IMODE(mode):04o}; it may hold secrets. "
-            f"Run: chmod 600 {path}",
+            f"{what} {path} has mode {stat.S_IMODE(mode):04o}; {why}. Run: chmod 600 {path}",
             path=str(path),
         )
 
@@ -362,7 +373,7 @@ def load_settings(**overrides: Any) -> Settings:
     """
     path = config_file()
     if path is not None:
-        check_config_permissions(path)
+        check_private_file(path, "config file", "it may hold secrets")
     clean = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(**clean)

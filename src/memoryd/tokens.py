@@ -27,11 +27,11 @@ import hashlib
 import hmac
 import re
 import secrets
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memoryd.config import check_private_file
 from memoryd.errors import ConfigError
 from memoryd.store.space import write_atomic
 
@@ -108,23 +108,28 @@ class TokenSet:
         return found
 
 
+def _line_error(path: Path, number: int, problem: str) -> ConfigError:
+    """The error of line ``number`` of the token file (``problem`` never quotes a token)."""
+    return ConfigError(f"token file {path} line {number}: {problem}", path=str(path), line=number)
+
+
 def _parse_line(line: str, number: int, path: Path) -> Token:
     token_id, sep, secret = line.partition(":")
     if not sep:
         token_id, secret = DEFAULT_TOKEN_ID, line
     elif not _TOKEN_ID.fullmatch(token_id):
-        raise ConfigError(
-            f"token file {path} line {number}: token id {token_id[:64]!r} must be 1-64 of "
+        raise _line_error(
+            path,
+            number,
+            f"token id {token_id[:64]!r} must be 1-64 of "
             "A-Z a-z 0-9 _ . - starting with a letter or digit",
-            path=str(path),
-            line=number,
         )
     if not _B64TOKEN.fullmatch(secret):
-        raise ConfigError(
-            f"token file {path} line {number}: the token (after 'id:') must be 1 or more of "
+        raise _line_error(
+            path,
+            number,
+            "the token (after 'id:') must be 1 or more of "
             "A-Z a-z 0-9 - . _ ~ + / then '=' padding (RFC 6750 b64token)",
-            path=str(path),
-            line=number,
         )
     return Token(token_id, secret)
 
@@ -150,33 +155,15 @@ def parse_tokens(text: str, path: Path) -> tuple[Token, ...]:
         token = _parse_line(line, number, path)
         if token.id in ids:
             hint = " (more than one bare token)" if token.id == DEFAULT_TOKEN_ID else ""
-            raise ConfigError(
-                f"token file {path} line {number}: duplicate token id {token.id!r}{hint}",
-                path=str(path),
-                line=number,
-            )
+            raise _line_error(path, number, f"duplicate token id {token.id!r}{hint}")
         if token.secret in seen:
-            raise ConfigError(
-                f"token file {path} line {number}: the same token appears twice",
-                path=str(path),
-                line=number,
-            )
+            raise _line_error(path, number, "the same token appears twice")
         ids.add(token.id)
         seen.add(token.secret)
         tokens.append(token)
     if not tokens:
         raise ConfigError(f"token file {path} holds no token; delete it to generate one")
     return tuple(tokens)
-
-
-def _check_mode(path: Path) -> None:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"token file {path} has mode {stat.S_IMODE(mode):04o}; group/others must have "
-            f"no access. Run: chmod 600 {path}",
-            path=str(path),
-        )
 
 
 def read_tokens(path: Path) -> TokenSet:
@@ -186,7 +173,7 @@ def read_tokens(path: Path) -> TokenSet:
         FileNotFoundError: there is no file.
         ConfigError: the file is accessible by group/others, empty or malformed.
     """
-    _check_mode(path)
+    check_private_file(path, "token file", "group/others must have no access")
     return TokenSet(parse_tokens(path.read_text(encoding="utf-8"), path))
 
 

@@ -175,3 +175,16 @@ def test_paths_from_the_config_file_are_checked(
         config.chmod(0o600)
         _refused(cli("stats", code=2), words)
     assert not data_dir.exists()
+
+
+def test_a_commands_own_data_dir_wins_over_the_global_one(data_dir: Path, tmp_path: Path) -> None:
+    """``memoryd --data-dir A serve --data-dir B`` opens B; ``serve`` alone opens A (or env's)."""
+    from memoryd.cli.app import CLIState
+
+    chosen, other = tmp_path / "chosen", tmp_path / "global"
+    assert CLIState().settings().data_dir == data_dir  # MEMORYD_DATA_DIR
+    assert CLIState(data_dir=other).settings().data_dir == other
+    mine = CLIState(data_dir=other).settings(chosen, host=None, port=7999)
+    assert (mine.data_dir, mine.host, mine.port) == (chosen, "127.0.0.1", 7999)
+    kept = CLIState(data_dir=other).settings(None, auto_start=False, fallback_local=None)
+    assert (kept.data_dir, kept.auto_start, kept.fallback_local) == (other, False, True)

@@ -3,7 +3,9 @@
 The HTTP backend is a real uvicorn server on a free loopback port, started in
 a thread for the whole session, serving its own ``Memory`` on its own SQLite
 file. Both use the session's real all-MiniLM-L6-v2 embedder. Each test gets a
-fresh namespace, so tests never see each other's data.
+fresh namespace, so tests never see each other's data. ``fts5_backend`` is a
+third ``Memory`` whose keyword leg is FTS5's ``bm25()`` (``keyword_index =
+"fts5"``), for scenarios that must hold on both keyword paths.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from memoryd.server.testing import serve_in_thread
 Backend = Memory | Client
 
 
-def _settings(root: Path, model_cache_dir: Path) -> Settings:
-    return Settings(data_dir=root, model_cache_dir=model_cache_dir, ttl_purge_interval_s=3600)
+def _settings(root: Path, model_cache_dir: Path, **overrides: Any) -> Settings:
+    return Settings(
+        data_dir=root, model_cache_dir=model_cache_dir, ttl_purge_interval_s=3600, **overrides
+    )
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +38,19 @@ def memory_backend(
     memory = Memory(
         _settings(tmp_path_factory.mktemp("parity-memory"), model_cache_dir), embedder=embedder
     )
+    yield memory
+    memory.close()
+
+
+@pytest.fixture(scope="session")
+def fts5_backend(
+    tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path, embedder: Any
+) -> Iterator[Memory]:
+    """An in-process ``Memory`` that ranks keywords with FTS5 (no in-memory BM25 index)."""
+    settings = _settings(
+        tmp_path_factory.mktemp("parity-fts5"), model_cache_dir, keyword_index="fts5"
+    )
+    memory = Memory(settings, embedder=embedder)
     yield memory
     memory.close()
 

@@ -132,24 +132,6 @@ def test_explain_min_score_and_diversity(backend: Backend, ns: str) -> None:
     assert len({h.entry.id for h in diverse.hits}) == len(diverse.hits)
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        'AND OR NOT "unbalanced (*',
-        "NEAR(a b, 3)",
-        'title:foo "',
-        "*",
-        "^caret -minus",
-        "东京タワー",
-    ],
-)
-def test_fts_syntax_is_inert(backend: Backend, ns: str, query: str) -> None:
-    backend.add("plain text about AND and OR", namespace=ns)
-    for mode in ("hybrid", "keyword"):
-        result = backend.search(query, namespace=ns, mode=mode)
-        assert isinstance(result.hits, list)
-
-
 def test_search_results_agree(memory_backend: Memory, client_backend: Client) -> None:
     """Same corpus, same query: same contents in the same order with the same scores."""
     for target in (memory_backend, client_backend):

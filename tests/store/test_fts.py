@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,13 +48,6 @@ def test_any_string_is_a_valid_fts_query(text: str) -> None:
     if match is None:
         return
     conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (match,)).fetchall()
-
-
-@pytest.mark.parametrize("query", ['"', "AND", "NOT x", "col:val", "a*", "(", "NEAR(a b, 1)"])
-def test_fts_syntax_in_query_is_neutralised(memory, query: str) -> None:  # type: ignore[no-untyped-def]
-    memory.add("the AND operator and NOT something col val near")
-    result = memory.search(query, mode="keyword")
-    assert isinstance(result.hits, list)
 
 
 def test_namespace_token_matches_migration_sql() -> None:

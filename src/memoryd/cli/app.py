@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -23,11 +23,24 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperGroup
 
 from memoryd.cli.backend import CommandBackend, open_backend
-from memoryd.cli.render import OutputFormat
+from memoryd.cli.render import OutputFormat, render
 from memoryd.config import Settings, load_settings
 from memoryd.errors import MemorydError, ValidationError
 
-__all__ = ["CLIState", "MemorydGroup", "app", "exit_code_for", "fail", "state_of"]
+__all__ = [
+    "CLIState",
+    "DataDirOption",
+    "MemorydGroup",
+    "app",
+    "command_group",
+    "exit_code_for",
+    "fail",
+    "id_argument",
+    "run",
+    "state_of",
+]
+
+T = TypeVar("T")
 
 
 _PYDANTIC_URL = re.compile(r"For further information visit \S+")
@@ -87,13 +100,18 @@ class CLIState:
     token: str | None = None
     local: bool = False
 
-    def settings(self, **overrides: Any) -> Settings:
+    def settings(self, data_dir: Path | None = None, **overrides: Any) -> Settings:
         """Settings from env/TOML with ``--data-dir`` and ``overrides`` applied.
+
+        ``data_dir`` (a command's own ``--data-dir``) wins over the global
+        option when given; ``None`` values in ``overrides`` are not applied
+        (:func:`memoryd.config.load_settings`).
 
         Raises:
             ConfigError: invalid values or an unsafe config file.
         """
-        return load_settings(**{"data_dir": self.data_dir, **overrides})
+        chosen = data_dir if data_dir is not None else self.data_dir
+        return load_settings(**{**overrides, "data_dir": chosen})
 
     @contextmanager
     def backend(self) -> Iterator[CommandBackend]:
@@ -111,6 +129,36 @@ def state_of(ctx: typer.Context) -> CLIState:
     return obj if isinstance(obj, CLIState) else CLIState()
 
 
+def run(
+    ctx: typer.Context,
+    call: Callable[[CommandBackend], T],
+    *,
+    table: Callable[[T], Any] | None = None,
+) -> None:
+    """Run one command: open its backend, ``call`` it, close it, then print the result.
+
+    The result is rendered in the ``--format`` of ``ctx`` after the backend is
+    closed; ``table`` builds the table-mode layout from it (default: the
+    generic layout of :func:`memoryd.cli.render.render`). Errors of ``call``
+    propagate (the root group prints them).
+    """
+    state = state_of(ctx)
+    with state.backend() as engine:
+        result = call(engine)
+    render(result, state.output, table=None if table is None else table(result))
+
+
+def id_argument(what: str) -> Any:
+    """The positional ``id`` argument of commands on one ``what`` (entry, episode, pattern)."""
+    return typer.Argument(help=f"The {what}'s id (UUID).")
+
+
+#: A command's own ``--data-dir`` (wins over the global one; see :meth:`CLIState.settings`).
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Store folder (Settings.data_dir).")
+]
+
+
 app = typer.Typer(
     cls=MemorydGroup,
     name="memoryd",
@@ -120,6 +168,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def command_group(name: str, help: str) -> typer.Typer:
+    """A group of sub-commands ``memoryd <name> ...`` (bare: its help), added to :data:`app`."""
+    group = typer.Typer(name=name, help=help, no_args_is_help=True, rich_markup_mode=None)
+    app.add_typer(group, name=name)
+    return group
 
 
 @app.callback()

@@ -8,17 +8,17 @@ runs in the daemon's worker or on ``memoryd pattern extract``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 from rich.table import Table
 
-from memoryd.cli.app import app, state_of
+from memoryd.cli.app import command_group, id_argument, run, state_of
+from memoryd.cli.backend import CommandBackend
 from memoryd.cli.memories import Namespace, parse_meta
-from memoryd.cli.render import OutputFormat, render
+from memoryd.cli.render import render, rows_table
 from memoryd.client import Client
 from memoryd.errors import ValidationError
 from memoryd.learning.models import Episode, EpisodePage
@@ -26,15 +26,15 @@ from memoryd.learning.models import Episode, EpisodePage
 if TYPE_CHECKING:  # the engine loads only for in-process commands (cli/backend.py)
     from memoryd.engine import Memory
 
-__all__ = ["episode_app", "learning_backend"]
+__all__ = ["episode_app", "learning", "run_learning"]
 
-episode_app = typer.Typer(
-    help="Task episodes: start one, log its steps, complete it (reward, reflection).",
-    no_args_is_help=True,
+T = TypeVar("T")
+
+episode_app = command_group(
+    "episode", "Task episodes: start one, log its steps, complete it (reward, reflection)."
 )
-app.add_typer(episode_app, name="episode")
 
-EpisodeId = Annotated[str, typer.Argument(help="The episode's id (UUID).")]
+EpisodeId = Annotated[str, id_argument("episode")]
 
 
 class TaskTypeChoice(StrEnum):
@@ -66,33 +66,37 @@ class OutcomeChoice(StrEnum):
     abstained = "abstained"
 
 
-@contextmanager
-def learning_backend(ctx: typer.Context) -> Iterator[Memory | Client]:
-    """The CLI backend (daemon client or in-process engine) with the learning methods."""
-    with state_of(ctx).backend() as engine:
-        yield cast("Memory | Client", engine)  # both have the learning methods
+def learning(engine: CommandBackend) -> Memory | Client:
+    """The CLI backend (daemon client or in-process engine) with its learning methods."""
+    return cast("Memory | Client", engine)  # both have the learning methods
 
 
-def _episodes_table(items: Sequence[Episode]) -> Table:
-    table = Table()
-    for name in ("id", "domain", "task_type", "status", "outcome", "reward", "steps", "task"):
-        table.add_column(name, overflow="fold" if name == "id" else "ellipsis")
-    for ep in items:
-        table.add_row(
-            str(ep.id),
-            ep.domain,
-            ep.task_type,
-            ep.status,
-            ep.outcome.type if ep.outcome else "",
-            f"{ep.reward.total:.3f}" if ep.reward else "",
-            str(ep.step_count),
-            ep.task_description[:60],
-        )
-    return table
+def run_learning(
+    ctx: typer.Context,
+    call: Callable[[Memory | Client], T],
+    *,
+    table: Callable[[T], Any] | None = None,
+) -> None:
+    """:func:`memoryd.cli.app.run` for a learning command (``call`` gets :func:`learning`)."""
+    run(ctx, lambda engine: call(learning(engine)), table=table)
 
 
-def _render_page(page: EpisodePage, output: OutputFormat) -> None:
-    render(page, output, table=_episodes_table(page.items))
+def _episodes_table(page: EpisodePage) -> Table:
+    columns = ("id", "domain", "task_type", "status", "outcome", "reward", "steps", "task")
+    return rows_table(columns, (_episode_row(ep) for ep in page.items))
+
+
+def _episode_row(ep: Episode) -> tuple[str, ...]:
+    return (
+        str(ep.id),
+        ep.domain,
+        ep.task_type,
+        ep.status,
+        ep.outcome.type if ep.outcome else "",
+        f"{ep.reward.total:.3f}" if ep.reward else "",
+        str(ep.step_count),
+        ep.task_description[:60],
+    )
 
 
 @episode_app.command("create")
@@ -117,18 +121,20 @@ def create(
 ) -> None:
     """Start an episode and print it (use its id with log-step and complete)."""
     context = {"language": language, "framework": framework, "complexity": complexity}
-    with learning_backend(ctx) as engine:
-        episode = engine.start_episode(
+    metadata = parse_meta(meta or [])
+    run_learning(
+        ctx,
+        lambda engine: engine.start_episode(
             task,
             namespace=namespace,
             domain=domain,
             task_type=task_type.value,
             context=context,
             tags=tag or [],
-            metadata=parse_meta(meta or []),
+            metadata=metadata,
             agent_id=agent,
-        )
-    render(episode, state_of(ctx).output)
+        ),
+    )
 
 
 @episode_app.command("list")
@@ -149,8 +155,9 @@ def list_episodes(
     ] = None,
 ) -> None:
     """List episodes, newest first, one page at a time."""
-    with learning_backend(ctx) as engine:
-        page = engine.list_episodes(
+    run_learning(
+        ctx,
+        lambda engine: engine.list_episodes(
             namespace=namespace,
             domain=domain,
             task_type=task_type.value if task_type else None,
@@ -158,8 +165,9 @@ def list_episodes(
             outcome=outcome.value if outcome else None,
             limit=limit,
             cursor=cursor,
-        )
-    _render_page(page, state_of(ctx).output)
+        ),
+        table=_episodes_table,
+    )
 
 
 @episode_app.command("view")
@@ -170,9 +178,9 @@ def view(
     steps: Annotated[bool, typer.Option("--steps/--no-steps", help="Include the steps.")] = True,
 ) -> None:
     """Print one episode: steps, outcome, reward components, reflection."""
-    with learning_backend(ctx) as engine:
-        episode = engine.get_episode(episode_id, namespace=namespace, include_steps=steps)
-    render(episode, state_of(ctx).output)
+    run_learning(
+        ctx, lambda engine: engine.get_episode(episode_id, namespace=namespace, include_steps=steps)
+    )
 
 
 @episode_app.command("log-step")
@@ -195,18 +203,20 @@ def log_step(
 ) -> None:
     """Append one step to a running episode (committed before the command returns)."""
     result = {"status": status.value, "output": output, "message": message}
-    with learning_backend(ctx) as engine:
-        step = engine.log_step(
+    parameters = parse_meta(param or [])
+    run_learning(
+        ctx,
+        lambda engine: engine.log_step(
             episode_id,
             tool=tool,
             action=action,
             result=result,
-            parameters=parse_meta(param or []),
+            parameters=parameters,
             latency_ms=latency_ms,
             tokens=tokens,
             namespace=namespace,
-        )
-    render(step, state_of(ctx).output)
+        ),
+    )
 
 
 def _outcome(
@@ -256,19 +266,21 @@ def complete(
 ) -> None:
     """Complete an episode: prints the reward, reflection and extraction status."""
     result = _outcome(outcome, verdict, reason, artifact or [], done or [], failed or [])
-    with learning_backend(ctx) as engine:
-        completion = engine.complete_episode(
+    run_learning(
+        ctx,
+        lambda engine: engine.complete_episode(
             episode_id, result, applied_patterns=applied or [], namespace=namespace
-        )
-    render(completion, state_of(ctx).output)
+        ),
+    )
 
 
 @episode_app.command("delete")
 def delete(ctx: typer.Context, episode_id: EpisodeId, namespace: Namespace = "default") -> None:
     """Delete an episode, its steps and its evidence in patterns."""
-    with learning_backend(ctx) as engine:
-        engine.delete_episode(episode_id, namespace=namespace)
-    render({"deleted": episode_id, "namespace": namespace}, state_of(ctx).output)
+    state = state_of(ctx)
+    with state.backend() as engine:
+        learning(engine).delete_episode(episode_id, namespace=namespace)
+    render({"deleted": episode_id, "namespace": namespace}, state.output)
 
 
 @episode_app.command("checkpoint")
@@ -280,9 +292,12 @@ def checkpoint(
     agent: Annotated[str | None, typer.Option("--agent", help="Agent id.")] = None,
 ) -> None:
     """Checkpoint a running episode and print its hand-off pack."""
-    with learning_backend(ctx) as engine:
-        pack = engine.checkpoint_episode(episode_id, note=note, agent_id=agent, namespace=namespace)
-    render(pack, state_of(ctx).output)
+    run_learning(
+        ctx,
+        lambda engine: engine.checkpoint_episode(
+            episode_id, note=note, agent_id=agent, namespace=namespace
+        ),
+    )
 
 
 @episode_app.command("resume")
@@ -293,6 +308,6 @@ def resume(
     agent: Annotated[str | None, typer.Option("--agent", help="Agent taking over.")] = None,
 ) -> None:
     """Print the hand-off pack to continue a running episode."""
-    with learning_backend(ctx) as engine:
-        pack = engine.resume_episode(episode_id, agent_id=agent, namespace=namespace)
-    render(pack, state_of(ctx).output)
+    run_learning(
+        ctx, lambda engine: engine.resume_episode(episode_id, agent_id=agent, namespace=namespace)
+    )

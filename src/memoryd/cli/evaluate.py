@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from memoryd.cli.app import app, state_of
+from memoryd.cli.app import command_group, state_of
 from memoryd.cli.memories import ModeChoice
 from memoryd.cli.progress import ProgressBar
 from memoryd.cli.render import render
@@ -22,13 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["eval_app", "parse_ks", "report_table"]
 
-eval_app = typer.Typer(
-    name="eval",
-    help="Measure retrieval quality on a benchmark.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(eval_app, name="eval")
+eval_app = command_group("eval", "Measure retrieval quality on a benchmark.")
 
 
 def parse_ks(text: str) -> list[int]:

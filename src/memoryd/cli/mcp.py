@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from memoryd.cli.app import app, state_of
+from memoryd.cli.app import DataDirOption, app, state_of
 from memoryd.lifecycle.spawn import prestart
 from memoryd.logs import configure_logging
 
@@ -17,9 +16,7 @@ __all__ = ["mcp"]
 @app.command()
 def mcp(
     ctx: typer.Context,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Store folder (Settings.data_dir).")
-    ] = None,
+    data_dir: DataDirOption = None,
     auto_start: Annotated[
         bool | None,
         typer.Option(
@@ -40,10 +37,7 @@ def mcp(
     With auto-start on, the daemon is started in the background at once, so it
     is warm by the first tool call; the handshake never waits for it.
     """
-    overrides: dict[str, Any] = {"auto_start": auto_start, "fallback_local": fallback}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    settings = state_of(ctx).settings(**overrides)
+    settings = state_of(ctx).settings(data_dir, auto_start=auto_start, fallback_local=fallback)
     configure_logging(settings.log_level, settings.log_format)  # stderr: stdout is the protocol
     if settings.auto_start:
         prestart(settings)  # the daemon boots while this process loads the MCP SDK

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from memoryd.cli.app import app, state_of
+from memoryd.cli.app import app, id_argument, run, state_of
 from memoryd.cli.render import render
 from memoryd.errors import ValidationError
 from memoryd.inputs import filter_from_json
@@ -44,6 +44,7 @@ class ModeChoice(StrEnum):
 
 
 Namespace = Annotated[str, typer.Option("--namespace", "-n", help=_NAMESPACE_HELP)]
+EntryId = Annotated[str, id_argument("entry")]
 
 
 def parse_meta(pairs: list[str]) -> dict[str, Any]:
@@ -89,7 +90,6 @@ def add(
     ] = None,
 ) -> None:
     """Save one memory and print the stored entry."""
-    state = state_of(ctx)
     fields: dict[str, Any] = {
         "namespace": namespace,
         "kind": kind.value,
@@ -102,9 +102,7 @@ def add(
         fields["ttl_seconds"] = ttl
     if session is not None:
         fields["session_id"] = session
-    with state.backend() as engine:
-        entry = engine.add(text, **fields)
-    render(entry, state.output)
+    run(ctx, lambda engine: engine.add(text, **fields))
 
 
 @app.command()
@@ -132,7 +130,6 @@ def search(
     ] = False,
 ) -> None:
     """Search memories (hybrid BM25 + vector by default), best first."""
-    state = state_of(ctx)
     params: dict[str, Any] = {
         "namespace": namespace,
         "limit": limit,
@@ -144,22 +141,17 @@ def search(
         params["kinds"] = [k.value for k in kind]
     if tag:
         params["tags"] = tag
-    with state.backend() as engine:
-        result = engine.search(query, **params)
-    render(result, state.output)
+    run(ctx, lambda engine: engine.search(query, **params))
 
 
 @app.command()
 def get(
     ctx: typer.Context,
-    id: Annotated[str, typer.Argument(help="The entry's id (UUID).")],
+    id: EntryId,
     namespace: Namespace = "default",
 ) -> None:
     """Print one entry by id."""
-    state = state_of(ctx)
-    with state.backend() as engine:
-        entry = engine.get(id, namespace=namespace)
-    render(entry, state.output)
+    run(ctx, lambda engine: engine.get(id, namespace=namespace))
 
 
 @app.command(name="list")
@@ -177,19 +169,19 @@ def list_entries(
     ] = None,
 ) -> None:
     """List entries, newest first, one page at a time."""
-    state = state_of(ctx)
     kinds: list[Kind] | None = [k.value for k in kind] if kind else None
-    with state.backend() as engine:
-        page = engine.list(
+    run(
+        ctx,
+        lambda engine: engine.list(
             namespace=namespace, kinds=kinds, session_id=session, limit=limit, cursor=cursor
-        )
-    render(page, state.output)
+        ),
+    )
 
 
 @app.command()
 def delete(
     ctx: typer.Context,
-    id: Annotated[str, typer.Argument(help="The entry's id (UUID).")],
+    id: EntryId,
     namespace: Namespace = "default",
 ) -> None:
     """Delete one entry for good."""
@@ -216,7 +208,6 @@ def forget(
 
     Example: memoryd forget --user ann --yes
     """
-    state = state_of(ctx)
     scope = {"namespace": namespace, "user_id": user, "agent_id": agent}
     given = {k: v for k, v in scope.items() if v is not None}
     if not given:
@@ -224,15 +215,10 @@ def forget(
     what = ", ".join(f"{k}={v!r}" for k, v in given.items())
     if not yes and not typer.confirm(f"Erase everything of {what} for good?", err=True):
         raise typer.Exit(1)
-    with state.backend() as engine:
-        result = engine.forget(namespace=namespace, user_id=user, agent_id=agent)
-    render(result, state.output)
+    run(ctx, lambda engine: engine.forget(namespace=namespace, user_id=user, agent_id=agent))
 
 
 @app.command()
 def stats(ctx: typer.Context) -> None:
     """Counts, sizes and index state of the store."""
-    state = state_of(ctx)
-    with state.backend() as engine:
-        result = engine.stats()
-    render(result, state.output)
+    run(ctx, lambda engine: engine.stats())

@@ -13,21 +13,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from memoryd.cli.app import app, state_of
-from memoryd.cli.episodes import TaskTypeChoice, learning_backend
+from memoryd.cli.app import command_group, id_argument, state_of
+from memoryd.cli.episodes import TaskTypeChoice, learning, run_learning
 from memoryd.cli.memories import Namespace
-from memoryd.cli.render import render
+from memoryd.cli.render import render, rows_table
 from memoryd.learning.models import Pattern, PatternKind, PatternMatch
 
 __all__ = ["pattern_app"]
 
-pattern_app = typer.Typer(
-    help="Learned patterns: recommendations, feedback, extraction, decay.",
-    no_args_is_help=True,
+pattern_app = command_group(
+    "pattern", "Learned patterns: recommendations, feedback, extraction, decay."
 )
-app.add_typer(pattern_app, name="pattern")
 
-PatternId = Annotated[str, typer.Argument(help="The pattern's id (UUID).")]
+PatternId = Annotated[str, id_argument("pattern")]
 
 
 class PatternKindChoice(StrEnum):
@@ -51,31 +49,27 @@ def _kinds(kind: list[PatternKindChoice] | None) -> list[PatternKind] | None:
 
 
 def _patterns_table(items: Sequence[Pattern]) -> Table:
-    table = Table()
     columns = ("id", "kind", "domain", "n", "success", "wilson_lb", "applied", "description")
-    for name in columns:
-        table.add_column(name, overflow="fold" if name == "id" else "ellipsis")
-    for p in items:
-        eff = p.effectiveness
-        table.add_row(
+    rows = (
+        (
             str(p.id),
             p.kind,
             p.domain,
             str(p.occurrences),
             f"{p.success_rate:.2f}",
             f"{p.wilson_lower_bound:.3f}",
-            f"{eff.applied_successes}/{eff.applied}",
+            f"{p.effectiveness.applied_successes}/{p.effectiveness.applied}",
             p.description[:70],
         )
-    return table
+        for p in items
+    )
+    return rows_table(columns, rows)
 
 
 def _matches_table(items: Sequence[PatternMatch]) -> Table:
-    table = Table()
-    for name in ("#", "score", "relevance", "effect.", "id", "kind", "description"):
-        table.add_column(name, overflow="fold" if name == "id" else "ellipsis")
-    for rank, m in enumerate(items, start=1):
-        table.add_row(
+    columns = ("#", "score", "relevance", "effect.", "id", "kind", "description")
+    rows = (
+        (
             str(rank),
             f"{m.score:.3f}",
             f"{m.relevance:.3f}",
@@ -84,7 +78,9 @@ def _matches_table(items: Sequence[PatternMatch]) -> Table:
             m.pattern.kind,
             m.pattern.description[:70],
         )
-    return table
+        for rank, m in enumerate(items, start=1)
+    )
+    return rows_table(columns, rows)
 
 
 @pattern_app.command("list")
@@ -102,24 +98,24 @@ def list_patterns(
     limit: LimitOption = 100,
 ) -> None:
     """List live patterns, best Wilson lower bound first."""
-    with learning_backend(ctx) as engine:
-        items = engine.list_patterns(
+    run_learning(
+        ctx,
+        lambda engine: engine.list_patterns(
             namespace=namespace,
             kinds=_kinds(kind),
             domain=domain,
             task_type=task_type.value if task_type else None,
             include_archived=archived,
             limit=limit,
-        )
-    render(items, state_of(ctx).output, table=_patterns_table(items))
+        ),
+        table=_patterns_table,
+    )
 
 
 @pattern_app.command("view")
 def view(ctx: typer.Context, pattern_id: PatternId, namespace: Namespace = "default") -> None:
     """Print one pattern with its evidence and effectiveness."""
-    with learning_backend(ctx) as engine:
-        pattern = engine.get_pattern(pattern_id, namespace=namespace)
-    render(pattern, state_of(ctx).output)
+    run_learning(ctx, lambda engine: engine.get_pattern(pattern_id, namespace=namespace))
 
 
 @pattern_app.command("search")
@@ -132,11 +128,13 @@ def search(
     limit: LimitOption = 10,
 ) -> None:
     """Patterns whose description is closest to the query."""
-    with learning_backend(ctx) as engine:
-        items = engine.search_patterns(
+    run_learning(
+        ctx,
+        lambda engine: engine.search_patterns(
             query, namespace=namespace, kinds=_kinds(kind), domain=domain, limit=limit
-        )
-    render(items, state_of(ctx).output, table=_matches_table(items))
+        ),
+        table=_matches_table,
+    )
 
 
 @pattern_app.command("recommend")
@@ -152,16 +150,18 @@ def recommend(
     limit: LimitOption = 5,
 ) -> None:
     """Patterns for a task, ranked by relevance, effectiveness and recency."""
-    with learning_backend(ctx) as engine:
-        items = engine.recommend_patterns(
+    run_learning(
+        ctx,
+        lambda engine: engine.recommend_patterns(
             task,
             namespace=namespace,
             domain=domain,
             task_type=task_type.value if task_type else None,
             kinds=_kinds(kind),
             limit=limit,
-        )
-    render(items, state_of(ctx).output, table=_matches_table(items))
+        ),
+        table=_matches_table,
+    )
 
 
 @pattern_app.command("feedback")
@@ -179,16 +179,19 @@ def feedback(
     episode: Annotated[str | None, typer.Option("--episode", help="Episode id.")] = None,
 ) -> None:
     """Record how a recommended pattern worked; the ranking uses it."""
-    with learning_backend(ctx) as engine:
-        pattern = engine.record_feedback(
-            pattern_id,
-            applied=applied,
-            success=success,
-            reward=reward,
-            episode_id=episode,
-            namespace=namespace,
-        )
-    render(pattern.effectiveness, state_of(ctx).output)
+    run_learning(
+        ctx,
+        lambda engine: (
+            engine.record_feedback(
+                pattern_id,
+                applied=applied,
+                success=success,
+                reward=reward,
+                episode_id=episode,
+                namespace=namespace,
+            ).effectiveness
+        ),
+    )
 
 
 @pattern_app.command("effectiveness")
@@ -199,25 +202,24 @@ def effectiveness(
     limit: LimitOption = 100,
 ) -> None:
     """Feedback statistics: retrieved, applied, success when applied, reward delta."""
-    with learning_backend(ctx) as engine:
-        if pattern_id is not None:
-            render(
-                engine.get_pattern(pattern_id, namespace=namespace).effectiveness,
-                state_of(ctx).output,
-            )
-            return
-        items = engine.list_patterns(namespace=namespace, limit=limit)
-    table = Table()
-    for name in ("id", "kind", "retrieved", "applied", "worked", "reward_delta"):
-        table.add_column(name, overflow="fold" if name == "id" else "ellipsis")
-    for p in items:
-        e = p.effectiveness
-        delta = "" if e.reward_delta is None else f"{e.reward_delta:+.3f}"
-        table.add_row(
-            str(p.id), p.kind, str(e.retrieved), str(e.applied), str(e.applied_successes), delta
+    if pattern_id is not None:
+        run_learning(
+            ctx, lambda engine: engine.get_pattern(pattern_id, namespace=namespace).effectiveness
         )
+        return
+    state = state_of(ctx)
+    with state.backend() as engine:
+        items = learning(engine).list_patterns(namespace=namespace, limit=limit)
+    columns = ("id", "kind", "retrieved", "applied", "worked", "reward_delta")
+    table = rows_table(columns, (_effectiveness_row(p) for p in items))
     data = [{"id": str(p.id), **p.effectiveness.model_dump()} for p in items]
-    render(data, state_of(ctx).output, table=table)
+    render(data, state.output, table=table)
+
+
+def _effectiveness_row(p: Pattern) -> tuple[str, ...]:
+    e = p.effectiveness
+    delta = "" if e.reward_delta is None else f"{e.reward_delta:+.3f}"
+    return (str(p.id), p.kind, str(e.retrieved), str(e.applied), str(e.applied_successes), delta)
 
 
 @pattern_app.command("extract")
@@ -228,9 +230,7 @@ def extract(
     ] = None,
 ) -> None:
     """Drain the durable extraction queue now and print what was done."""
-    with learning_backend(ctx) as engine:
-        report = engine.extract_patterns(limit=limit)
-    render(report, state_of(ctx).output)
+    run_learning(ctx, lambda engine: engine.extract_patterns(limit=limit))
 
 
 @pattern_app.command("decay")
@@ -246,8 +246,9 @@ def decay(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, archive nothing.")] = False,
 ) -> None:
     """Archive patterns whose decayed effectiveness fell below --min-score."""
-    with learning_backend(ctx) as engine:
-        report = engine.decay_patterns(
+    run_learning(
+        ctx,
+        lambda engine: engine.decay_patterns(
             namespace=namespace, min_score=min_score, min_age_days=min_age_days, dry_run=dry_run
-        )
-    render(report, state_of(ctx).output)
+        ),
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -20,7 +20,7 @@ from rich.table import Table
 from memoryd.reports import StoreStats
 from memoryd.types import MemoryEntry, Page, SearchResult
 
-__all__ = ["OutputFormat", "render", "stderr_console", "stdout_console"]
+__all__ = ["OutputFormat", "render", "rows_table", "stderr_console", "stdout_console"]
 
 _PREVIEW = 80
 
@@ -66,12 +66,22 @@ def _preview(text: str) -> str:
     return flat if len(flat) <= _PREVIEW else flat[: _PREVIEW - 1] + "…"
 
 
-def _entries_table(entries: Sequence[MemoryEntry], title: str | None = None) -> Table:
-    table = Table(title=title, show_lines=False)
-    for name in ("id", "namespace", "kind", "created_at", "tags", "content"):
+def rows_table(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], *, title: str | None = None
+) -> Table:
+    """A rich table of ``rows`` under ``columns``: an ``id`` column folds, others end in "…"."""
+    table = Table(title=title)
+    for name in columns:
         table.add_column(name, overflow="fold" if name == "id" else "ellipsis")
-    for entry in entries:
-        table.add_row(
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _entries_table(entries: Sequence[MemoryEntry]) -> Table:
+    columns = ("id", "namespace", "kind", "created_at", "tags", "content")
+    rows = (
+        (
             str(entry.id),
             entry.namespace,
             entry.kind,
@@ -79,7 +89,9 @@ def _entries_table(entries: Sequence[MemoryEntry], title: str | None = None) -> 
             ",".join(entry.tags),
             _preview(entry.content),
         )
-    return table
+        for entry in entries
+    )
+    return rows_table(columns, rows)
 
 
 def _hits_table(result: SearchResult) -> Table:
@@ -87,12 +99,10 @@ def _hits_table(result: SearchResult) -> Table:
     title = f"{len(result.hits)} hits ({result.mode}, {result.took_ms:.1f} ms)"
     if result.degraded:
         title += " [degraded]"
-    table = Table(title=title)
     columns = ["#", "score", "id", "kind", "content"]
     if explain:
         columns[2:2] = ["bm25", "vector", "fusion"]
-    for name in columns:
-        table.add_column(name, overflow="fold" if name == "id" else "ellipsis")
+    rows: list[list[str]] = []
     for rank, hit in enumerate(result.hits, start=1):
         row = [str(rank), f"{hit.score:.3f}", str(hit.entry.id), hit.entry.kind]
         row.append(_preview(hit.entry.content))
@@ -103,8 +113,8 @@ def _hits_table(result: SearchResult) -> Table:
                 "-" if part.vector_rank is None else str(part.vector_rank),
                 f"{part.fusion:.3f}",
             ]
-        table.add_row(*row)
-    return table
+        rows.append(row)
+    return rows_table(columns, rows, title=title)
 
 
 def _mapping_table(data: dict[str, Any]) -> Table:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from memoryd.cli.app import app, state_of
+from memoryd.cli.app import DataDirOption, app, state_of
 
 __all__ = ["serve"]
 
@@ -21,16 +20,10 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", min=0, max=65535, help="TCP port (Settings.port).")
     ] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Store folder (Settings.data_dir).")
-    ] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Run the memoryd daemon (REST + MCP over HTTP) until SIGTERM/SIGINT."""
-    state = state_of(ctx)
-    overrides: dict[str, Any] = {"host": host, "port": port}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    settings = state.settings(**overrides)
+    settings = state_of(ctx).settings(data_dir, host=host, port=port)
     from memoryd.server import run  # FastAPI and uvicorn load only for this command
 
     run(settings)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from memoryd.cli.app import app, state_of
+from memoryd.cli.app import command_group, state_of
 from memoryd.cli.render import render
 from memoryd.lifecycle.service import (
     ManagerKind,
@@ -23,12 +23,9 @@ from memoryd.lifecycle.service import (
 
 __all__ = ["service_app"]
 
-service_app = typer.Typer(
-    name="service",
-    help="Run memoryd as a user service (systemd on Linux, launchd on macOS).",
-    no_args_is_help=True,
+service_app = command_group(
+    "service", "Run memoryd as a user service (systemd on Linux, launchd on macOS)."
 )
-app.add_typer(service_app)
 
 Kind = Annotated[
     ManagerKind | None,

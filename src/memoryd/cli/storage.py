@@ -16,7 +16,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from memoryd.cli.app import app, state_of
+from memoryd.cli.app import command_group, state_of
 from memoryd.cli.render import OutputFormat, render
 from memoryd.errors import StoreCorrupted
 from memoryd.reports import IntegrityReport
@@ -25,13 +25,7 @@ from memoryd.store.integrity import verify_path
 
 __all__ = ["storage_app"]
 
-storage_app = typer.Typer(
-    name="storage",
-    help="Check the store file (verify).",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(storage_app, name="storage")
+storage_app = command_group("storage", "Check the store file (verify).")
 
 
 def _report_table(report: IntegrityReport) -> Group:
