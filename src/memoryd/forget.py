@@ -20,21 +20,43 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 
+from memoryd.config import Settings
 from memoryd.context import successor_contexts
+from memoryd.embeddings import QueryEmbeddingCache
 from memoryd.inputs import forget_scope
-from memoryd.learning.base import LearningCore
 from memoryd.learning.erasure import forget_learning
+from memoryd.learning.recommend import EpisodeIndex
 from memoryd.reports import ForgetResult, ForgetScope
 from memoryd.store.erasure import delete_memory_rows, scope_memory_rows
+from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import MemoryEntry
 
-__all__ = ["ForgetMixin"]
+__all__ = ["Forgetting"]
 
 log = logging.getLogger("memoryd.engine")
 
 
-class ForgetMixin(LearningCore):
-    """``forget`` for :class:`memoryd.Memory` (module docstring has an example)."""
+class Forgetting:
+    """``forget`` for :class:`memoryd.Memory` (module docstring has an example).
+
+    Args:
+        settings: the engine's settings (``message_context``).
+        store: the open store.
+        query_cache: the engine's query-embedding cache (cleared: it may hold the subject's text).
+        episode_index: the in-memory episode index (namespaces touched are invalidated).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SQLiteStore,
+        query_cache: QueryEmbeddingCache,
+        episode_index: EpisodeIndex,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.query_cache = query_cache
+        self.episode_index = episode_index
 
     def forget(
         self,

@@ -11,17 +11,31 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from memoryd.config import Settings
 from memoryd.context import batch_contexts
-from memoryd.core import EngineCore
 from memoryd.errors import ValidationError
+from memoryd.memories import checked_vector
 from memoryd.records import record_from_entry
+from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import MemoryEntry
+from memoryd.write_vectors import WriteVectors
 
-__all__ = ["TransferMixin"]
+__all__ = ["Transfer"]
 
 
-class TransferMixin(EngineCore):
-    """``export`` and ``import_entries`` for :class:`~memoryd.Memory`."""
+class Transfer:
+    """``export`` and ``import_entries`` for :class:`~memoryd.Memory`.
+
+    Args:
+        settings: the engine's settings (``message_context``).
+        store: the open store.
+        write_vectors: the write-path embedder (imported entries without a vector).
+    """
+
+    def __init__(self, settings: Settings, store: SQLiteStore, write_vectors: WriteVectors) -> None:
+        self.settings = settings
+        self.store = store
+        self.write_vectors = write_vectors
 
     # --- export / import ----------------------------------------------------
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:
@@ -89,9 +103,9 @@ class TransferMixin(EngineCore):
         fresh = [e for e in chunk if (e.namespace, str(e.id)) not in existing]
         contexts = batch_contexts(self.store, fresh, enabled=self.settings.message_context)
         records = [
-            record_from_entry(e, context=context, vector=self._vector(e.vector))
+            record_from_entry(e, context=context, vector=checked_vector(self.store, e.vector))
             for e, context in zip(fresh, contexts, strict=True)
         ]
-        self._embed_records(records)
+        self.write_vectors.fill(records)
         placed = self.store.insert(records, existing_ids="skip") if records else []
         return sum(1 for p in placed if p.inserted)
