@@ -7,7 +7,6 @@ The JSONL export format is one :class:`~memoryd.types.MemoryEntry` per line
 from __future__ import annotations
 
 import builtins
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from memoryd.errors import ValidationError
 from memoryd.memories import checked_vector
 from memoryd.records import record_from_entry
 from memoryd.store.sqlite import SQLiteStore
+from memoryd.store.transfer import live_rowid_batches, stored_ids
 from memoryd.types import MemoryEntry
 from memoryd.write_vectors import WriteVectors
 
@@ -40,25 +40,11 @@ class Transfer:
     # --- export / import ----------------------------------------------------
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:
         """Every entry (all kinds, superseded included, expired excluded) with its vector."""
-        conn = self.store.pool.reader()
-        last = 0
-        while True:
-            sql = (
-                "SELECT rowid FROM memories WHERE rowid > ? "
-                "AND (expires_at IS NULL OR expires_at > ?)"
-            )
-            args: builtins.list[Any] = [last, time.time()]
-            if namespace is not None:
-                sql += " AND namespace = ?"
-                args.append(namespace)
-            rowids = [r[0] for r in conn.execute(sql + " ORDER BY rowid LIMIT ?", (*args, batch))]
-            if not rowids:
-                return
+        for rowids in live_rowid_batches(self.store.pool, namespace=namespace, batch=batch):
             entries = self.store.fetch(rowids, with_vectors=True)
             for rowid in rowids:
                 if rowid in entries:
                     yield entries[rowid]
-            last = rowids[-1]
 
     def import_entries(
         self, entries: Iterable[MemoryEntry | dict[str, Any]], *, batch: int = 500
@@ -88,18 +74,7 @@ class Transfer:
     def _import_chunk(self, chunk: builtins.list[MemoryEntry]) -> int:
         # Entries already stored are left out before embedding (a re-import
         # embeds nothing); the insert checks ids again inside its transaction.
-        conn = self.store.pool.reader()
-        existing: set[tuple[str, str]] = set()
-        for namespace in {e.namespace for e in chunk}:
-            ids = [str(e.id) for e in chunk if e.namespace == namespace]
-            marks = ",".join("?" * len(ids))
-            existing.update(
-                (namespace, r[0])
-                for r in conn.execute(
-                    f"SELECT id FROM memories WHERE namespace = ? AND id IN ({marks})",  # nosec B608 # '?' marks
-                    [namespace, *ids],
-                )
-            )
+        existing = stored_ids(self.store.pool, {(e.namespace, str(e.id)) for e in chunk})
         fresh = [e for e in chunk if (e.namespace, str(e.id)) not in existing]
         contexts = batch_contexts(self.store, fresh, enabled=self.settings.message_context)
         records = [
