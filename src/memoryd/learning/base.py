@@ -17,11 +17,11 @@ import numpy.typing as npt
 
 from memoryd.embeddings import Embedder, QueryEmbeddingCache
 from memoryd.errors import BackendUnavailable, Timeout, ValidationError
-from memoryd.learning.pattern_store import PatternStore
 from memoryd.learning.recommend import EpisodeIndex
-from memoryd.learning.store import EpisodeStore
 from memoryd.learning.worker import ExtractionWorker, Extractor, embed_texts
 from memoryd.records import text_hash
+from memoryd.store.episodes import EpisodeStore
+from memoryd.store.patterns import PatternStore
 from memoryd.store.sqlite import SQLiteStore
 
 log = logging.getLogger("memoryd.learning")
@@ -50,7 +50,7 @@ class LearningParts:
         pool = store.pool
         self.episode_store = EpisodeStore(pool)
         self.pattern_store = PatternStore(pool, embedder.model)
-        self.episode_index = EpisodeIndex(pool)
+        self.episode_index = EpisodeIndex(self.episode_store)
         self.extractor = Extractor(store, embedder, self.episode_store, self.pattern_store)
         self._retrievals: Counter[str] = Counter()
         self._retrievals_lock = threading.Lock()

@@ -30,9 +30,9 @@ from memoryd.ids import deterministic_id
 from memoryd.learning.extraction import PatternCandidate
 from memoryd.learning.models import Episode, Pattern, PatternEffectiveness
 from memoryd.learning.scoring import effectiveness_evidence, recency_decay, wilson_lower_bound
-from memoryd.learning.store import refresh_pattern_counts
 from memoryd.store.connection import ConnectionPool
 from memoryd.store.embedding_queue import CACHE_INSERT, cache_row
+from memoryd.store.episodes import refresh_pattern_counts
 from memoryd.store.filters import dumps
 from memoryd.store.rows import decode_vector, encode_vector, from_ts
 
