@@ -4,7 +4,8 @@
 :class:`Patterns` components; ``Client`` mirrors them over REST. Module map:
 
 * ``models``: pydantic models (Episode, Step, Outcome, RewardScore, Reflection, Pattern, ...)
-* ``store`` / ``pattern_store``: SQL (tables of migration 3), durable extraction queue
+* SQL (tables of migration 3, durable extraction queue): ``memoryd.store.episodes``,
+  ``memoryd.store.patterns``
 * ``reward``, ``reflection``, ``extraction``, ``clustering``, ``scoring``: the rules
 * ``recommend``: ranking of episodes and patterns for a task
 * ``analysis``: time-series analysis (scipy, statsmodels)
