@@ -32,8 +32,8 @@ from memoryd.learning.models import (
     TaskType,
     coerce_model,
 )
+from memoryd.learning.pattern_rows import row_to_pattern
 from memoryd.learning.recommend import rank_patterns
-from memoryd.store.patterns import row_to_pattern
 
 __all__ = ["Patterns"]
 

@@ -41,9 +41,10 @@ import numpy as np
 import numpy.typing as npt
 
 from memoryd.learning.models import Pattern, PatternMatch
+from memoryd.learning.pattern_rows import pattern_scores, row_to_pattern
 from memoryd.learning.reward import REWARD_HALF_LIFE_DAYS
 from memoryd.store.episodes import EpisodeStore
-from memoryd.store.patterns import PatternStore, pattern_scores, row_to_pattern
+from memoryd.store.patterns import PatternStore
 from memoryd.store.rows import decode_vector
 
 __all__ = ["EpisodeIndex", "EpisodeScore", "rank_patterns"]
