@@ -8,8 +8,9 @@ Example::
 
 Every kind goes (memories, messages, state, key/value, chunks, episodes with
 their steps and checkpoints, patterns learned only from them, feedback,
-cached vectors, queue entries) in one write transaction; then the erasure
-pass (``memoryd/store/erasure.py``) removes the copies SQLite, FTS5 and the
+cached vectors, queue entries) in one write transaction
+(``memoryd/store/forget.py``); then the erasure pass
+(``memoryd/store/erasure.py``) removes the copies SQLite, FTS5 and the
 vector index keep on disk, so the subject's text and vectors are in neither
 the database file, its free pages, the WAL nor the index checkpoint.
 """
@@ -20,21 +21,42 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 
+from memoryd.config import Settings
 from memoryd.context import successor_contexts
+from memoryd.embeddings import QueryEmbeddingCache
 from memoryd.inputs import forget_scope
-from memoryd.learning.base import LearningCore
-from memoryd.learning.erasure import forget_learning
+from memoryd.learning.recommend import EpisodeIndex
 from memoryd.reports import ForgetResult, ForgetScope
-from memoryd.store.erasure import delete_memory_rows, scope_memory_rows
+from memoryd.store.forget import forget_subject, subject_rows
+from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import MemoryEntry
 
-__all__ = ["ForgetMixin"]
+__all__ = ["Forgetting"]
 
 log = logging.getLogger("memoryd.engine")
 
 
-class ForgetMixin(LearningCore):
-    """``forget`` for :class:`memoryd.Memory` (module docstring has an example)."""
+class Forgetting:
+    """``forget`` for :class:`memoryd.Memory` (module docstring has an example).
+
+    Args:
+        settings: the engine's settings (``message_context``).
+        store: the open store.
+        query_cache: the engine's query-embedding cache (cleared: it may hold the subject's text).
+        episode_index: the in-memory episode index (namespaces touched are invalidated).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SQLiteStore,
+        query_cache: QueryEmbeddingCache,
+        episode_index: EpisodeIndex,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.query_cache = query_cache
+        self.episode_index = episode_index
 
     def forget(
         self,
@@ -60,14 +82,11 @@ class ForgetMixin(LearningCore):
             ValidationError: no scope, or an invalid one. StorageFull, StorageError.
         """
         scope = forget_scope(namespace=namespace, user_id=user_id, agent_id=agent_id)
-        rows = scope_memory_rows(self.store.pool.reader(), scope)
+        rows = subject_rows(self.store, scope)
         contexts = self._successors(scope, self._turns(rows))
-        with self.store.pool.write() as conn:
-            model = self.store.model
-            deleted = delete_memory_rows(conn, model, [int(r["rowid"]) for r in rows], contexts)
-            learned = forget_learning(conn, model, scope)
-        self.store.wrote = True
-        self.store.sync_index()
+        deleted, learned = forget_subject(
+            self.store, scope, [int(r["rowid"]) for r in rows], contexts
+        )
         self.query_cache.clear()
         for ns in learned.namespaces | {str(r["namespace"]) for r in rows}:
             self.episode_index.invalidate(ns)

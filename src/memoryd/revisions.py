@@ -3,7 +3,7 @@
 ``update`` rewrites an entry under the same id (new content is re-embedded
 and re-indexed); ``supersede`` writes a new entry and keeps the old one as
 history (``superseded_by`` set in the same transaction); ``history`` walks
-that chain. Part of :class:`memoryd.Memory`.
+that chain. The revisions component of :class:`memoryd.Memory`.
 """
 
 from __future__ import annotations
@@ -12,20 +12,42 @@ import time
 from typing import Any
 from uuid import UUID
 
+from memoryd.config import Settings
 from memoryd.context import entry_context
-from memoryd.core import EngineCore
 from memoryd.errors import Conflict, ValidationError
 from memoryd.inputs import coerce_input, explicit_fields
+from memoryd.memories import Memories, checked_vector
 from memoryd.records import record_from_entry, record_from_input
 from memoryd.store.filters import dumps
 from memoryd.store.rows import row_to_entry
+from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import MemoryEntry, MemoryInput, MemoryPatch
+from memoryd.write_vectors import WriteVectors
 
-__all__ = ["RevisionsMixin"]
+__all__ = ["Revisions"]
 
 
-class RevisionsMixin(EngineCore):
-    """``update``, ``supersede`` and ``history`` for :class:`memoryd.Memory`."""
+class Revisions:
+    """``update``, ``supersede`` and ``history`` for :class:`memoryd.Memory`.
+
+    Args:
+        settings: the engine's settings (``message_context``).
+        store: the open store.
+        write_vectors: the write-path embedder (re-embeds changed content).
+        memories: the memories component (reads an entry by id).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SQLiteStore,
+        write_vectors: WriteVectors,
+        memories: Memories,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.write_vectors = write_vectors
+        self.memories = memories
 
     def update(
         self,
@@ -49,7 +71,7 @@ class RevisionsMixin(EngineCore):
             change = MemoryPatch.model_validate({**data, **fields})
         except ValueError as exc:
             raise ValidationError(f"invalid update: {exc}") from exc
-        rowid, entry = self._entry_row(id, namespace)
+        rowid, entry = self.memories.entry_row(id, namespace)
         now = time.time()
         # null means "keep" for every field but expires_at (where it clears the expiry)
         values = {
@@ -76,16 +98,16 @@ class RevisionsMixin(EngineCore):
             rec = record_from_entry(
                 entry,
                 context=context,
-                vector=self._vector(change.vector),
+                vector=checked_vector(self.store, change.vector),
                 **updates,
                 **({"content": change.content} if change.content else {}),
             )
-            self._embed_records([rec])
+            self.write_vectors.fill([rec])
             self.store.replace(rowid, rec)
         else:
             columns = {k: dumps(v) if k in ("metadata", "tags") else v for k, v in updates.items()}
             self.store.update_fields(rowid, namespace=namespace, id=str(entry.id), **columns)
-        return self.get(id, namespace=namespace)
+        return self.memories.get(id, namespace=namespace)
 
     def supersede(
         self,
@@ -104,7 +126,7 @@ class RevisionsMixin(EngineCore):
             NotFound: no such entry. Conflict: ``id`` was already superseded.
             IdConflict: the new entry's ``id`` (if given) is taken in the namespace.
         """
-        _, old = self._entry_row(id, namespace)
+        _, old = self.memories.entry_row(id, namespace)
         if old.superseded_by is not None:  # checked again inside the write transaction
             raise Conflict(
                 f"entry {id} is already superseded by {old.superseded_by}",
@@ -125,16 +147,16 @@ class RevisionsMixin(EngineCore):
         rec = record_from_input(
             item,
             context=entry_context(self.store, old, enabled=self.settings.message_context),
-            vector=self._vector(item.vector),
+            vector=checked_vector(self.store, item.vector),
             supersedes=str(old.id),
         )
-        self._embed_records([rec])
+        self.write_vectors.fill([rec])
         rowid = self.store.insert([rec], supersede_id=str(old.id))[0].rowid
         return self.store.fetch([rowid])[rowid]
 
     def history(self, id: UUID | str, *, namespace: str = "default") -> list[MemoryEntry]:
         """The supersede chain containing ``id``, oldest first. Raises ``NotFound``."""
-        _, entry = self._entry_row(id, namespace)
+        _, entry = self.memories.entry_row(id, namespace)
         chain = [entry]
         while chain[0].supersedes is not None:
             row = self.store.get_row(str(chain[0].supersedes), namespace, time.time())

@@ -7,44 +7,44 @@ The JSONL export format is one :class:`~memoryd.types.MemoryEntry` per line
 from __future__ import annotations
 
 import builtins
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from memoryd.config import Settings
 from memoryd.context import batch_contexts
-from memoryd.core import EngineCore
 from memoryd.errors import ValidationError
+from memoryd.memories import checked_vector
 from memoryd.records import record_from_entry
+from memoryd.store.sqlite import SQLiteStore
+from memoryd.store.transfer import live_rowid_batches, stored_ids
 from memoryd.types import MemoryEntry
+from memoryd.write_vectors import WriteVectors
 
-__all__ = ["TransferMixin"]
+__all__ = ["Transfer"]
 
 
-class TransferMixin(EngineCore):
-    """``export`` and ``import_entries`` for :class:`~memoryd.Memory`."""
+class Transfer:
+    """``export`` and ``import_entries`` for :class:`~memoryd.Memory`.
+
+    Args:
+        settings: the engine's settings (``message_context``).
+        store: the open store.
+        write_vectors: the write-path embedder (imported entries without a vector).
+    """
+
+    def __init__(self, settings: Settings, store: SQLiteStore, write_vectors: WriteVectors) -> None:
+        self.settings = settings
+        self.store = store
+        self.write_vectors = write_vectors
 
     # --- export / import ----------------------------------------------------
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:
         """Every entry (all kinds, superseded included, expired excluded) with its vector."""
-        conn = self.store.pool.reader()
-        last = 0
-        while True:
-            sql = (
-                "SELECT rowid FROM memories WHERE rowid > ? "
-                "AND (expires_at IS NULL OR expires_at > ?)"
-            )
-            args: builtins.list[Any] = [last, time.time()]
-            if namespace is not None:
-                sql += " AND namespace = ?"
-                args.append(namespace)
-            rowids = [r[0] for r in conn.execute(sql + " ORDER BY rowid LIMIT ?", (*args, batch))]
-            if not rowids:
-                return
+        for rowids in live_rowid_batches(self.store.pool, namespace=namespace, batch=batch):
             entries = self.store.fetch(rowids, with_vectors=True)
             for rowid in rowids:
                 if rowid in entries:
                     yield entries[rowid]
-            last = rowids[-1]
 
     def import_entries(
         self, entries: Iterable[MemoryEntry | dict[str, Any]], *, batch: int = 500
@@ -74,24 +74,13 @@ class TransferMixin(EngineCore):
     def _import_chunk(self, chunk: builtins.list[MemoryEntry]) -> int:
         # Entries already stored are left out before embedding (a re-import
         # embeds nothing); the insert checks ids again inside its transaction.
-        conn = self.store.pool.reader()
-        existing: set[tuple[str, str]] = set()
-        for namespace in {e.namespace for e in chunk}:
-            ids = [str(e.id) for e in chunk if e.namespace == namespace]
-            marks = ",".join("?" * len(ids))
-            existing.update(
-                (namespace, r[0])
-                for r in conn.execute(
-                    f"SELECT id FROM memories WHERE namespace = ? AND id IN ({marks})",  # nosec B608 # '?' marks
-                    [namespace, *ids],
-                )
-            )
+        existing = stored_ids(self.store.pool, {(e.namespace, str(e.id)) for e in chunk})
         fresh = [e for e in chunk if (e.namespace, str(e.id)) not in existing]
         contexts = batch_contexts(self.store, fresh, enabled=self.settings.message_context)
         records = [
-            record_from_entry(e, context=context, vector=self._vector(e.vector))
+            record_from_entry(e, context=context, vector=checked_vector(self.store, e.vector))
             for e, context in zip(fresh, contexts, strict=True)
         ]
-        self._embed_records(records)
+        self.write_vectors.fill(records)
         placed = self.store.insert(records, existing_ids="skip") if records else []
         return sum(1 for p in placed if p.inserted)

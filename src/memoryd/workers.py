@@ -21,8 +21,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from memoryd.config import Settings
 from memoryd.errors import (
     BackendUnavailable,
     MemorydError,
@@ -32,10 +32,10 @@ from memoryd.errors import (
     Timeout,
 )
 from memoryd.records import text_hash
+from memoryd.reports import IntegrityReport
 from memoryd.store.space import FullDiskNotice
-
-if TYPE_CHECKING:
-    from memoryd.core import EngineCore
+from memoryd.store.sqlite import SQLiteStore
+from memoryd.write_vectors import WriteVectors
 
 __all__ = ["TAIL_SAVE_DELAY_S", "Workers", "backfill_lease_s"]
 
@@ -75,10 +75,25 @@ class Workers:
     latency budget, ``memoryd/write_vectors.py``). The first full integrity
     check runs ``integrity_check_delay_s`` after start when the last passed one
     recorded in the store is older than the interval, else when the interval is up.
+
+    Args:
+        settings: the engine's settings (the intervals above, the provider timeout).
+        store: the store the workers purge, backfill, checkpoint and check.
+        write_vectors: the engine's write-path embedder (its cache and counters).
+        verify: the engine's full storage check (``Memory.verify_storage``).
     """
 
-    def __init__(self, memory: EngineCore) -> None:
-        self.memory = memory
+    def __init__(
+        self,
+        settings: Settings,
+        store: SQLiteStore,
+        write_vectors: WriteVectors,
+        verify: Callable[[], IntegrityReport],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.write_vectors = write_vectors
+        self._verify = verify
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._wake_backfill = threading.Event()
@@ -88,7 +103,7 @@ class Workers:
 
     def start(self) -> None:
         """Start the worker threads (one per task above)."""
-        s = self.memory.settings
+        s = self.settings
         for name, interval, step, wake, first in (
             ("ttl-purge", s.ttl_purge_interval_s, self.purge_expired, threading.Event(), None),
             ("embedding-backfill", _BACKFILL_INTERVAL_S, self.backfill, self._wake_backfill, None),
@@ -97,7 +112,7 @@ class Workers:
                 s.index_save_interval_s,
                 self.checkpoint,
                 threading.Event(),
-                TAIL_SAVE_DELAY_S if self.memory.store.index_unsaved else None,
+                TAIL_SAVE_DELAY_S if self.store.index_unsaved else None,
             ),
             ("storage", s.disk_recheck_interval_s, self.storage_upkeep, threading.Event(), None),
             ("erasure", s.erase_interval_s, self.erase, threading.Event(), None),
@@ -121,9 +136,9 @@ class Workers:
 
     def _first_integrity_wait(self) -> float:
         """Seconds until the first full check (see the class docstring)."""
-        s = self.memory.settings
+        s = self.settings
         try:
-            last = self.memory.store.last_full_check()
+            last = self.store.last_full_check()
         except StoreCorrupted:  # latched: the check then runs after the delay
             last = None
         due = 0.0 if last is None else last + s.integrity_check_interval_s - time.time()
@@ -163,7 +178,7 @@ class Workers:
             wait = interval
             if self._stop.is_set():
                 return
-            if name in _WRITING and self.memory.store.health.corrupted:
+            if name in _WRITING and self.store.health.corrupted:
                 continue
             try:
                 step()
@@ -185,7 +200,7 @@ class Workers:
 
         Damage is logged and latched by the store's health latch.
         """
-        report = self.memory.verify_storage()
+        report = self._verify()
         if report.ok:
             log.info(
                 "integrity check: ok in %.1f s", report.duration_s, extra={"rows": report.rows}
@@ -194,7 +209,7 @@ class Workers:
 
     def purge_expired(self) -> int:
         """Delete expired entries; returns how many."""
-        return self.memory.store.purge_expired(time.time())
+        return self.store.purge_expired(time.time())
 
     def checkpoint(self) -> int:
         """Save the vector index if it needs it; returns the checkpointed log seq (0 if none).
@@ -204,14 +219,14 @@ class Workers:
         opened with a tail replayed since the last checkpoint (after a crash),
         else after the interval.
         """
-        store = self.memory.store
+        store = self.store
         if store.index_needs_save:
             return store.checkpoint_index()
         return 0
 
     def storage_upkeep(self) -> int:
         """End a full-disk outage once space returns; 1 when one ended, else 0."""
-        return int(self.memory.store.storage_upkeep())
+        return int(self.store.storage_upkeep())
 
     def erase(self) -> int:
         """Run the erasure pass if anything was deleted since the last one; returns 1 if it ran.
@@ -219,7 +234,7 @@ class Workers:
         See :meth:`~memoryd.store.sqlite.SQLiteStore.erase_traces`; a pass the
         WAL's readers kept from finishing stays pending and runs again next interval.
         """
-        store = self.memory.store
+        store = self.store
         if not store.erasure.pending():
             return 0
         store.erase_traces()
@@ -247,9 +262,9 @@ class Workers:
         rejected: set[int] = set()  # rows the provider rejected in this pass
         with self._backfill_lock:
             while not self._stop.is_set():
-                items = self.memory.store.lease_queued(
+                items = self.store.lease_queued(
                     _BACKFILL_BATCH,
-                    backfill_lease_s(self.memory.settings.embedding_timeout_s),
+                    backfill_lease_s(self.settings.embedding_timeout_s),
                     exclude=rejected,
                 )
                 if not items:
@@ -274,8 +289,8 @@ class Workers:
 
     def _fill(self, items: list[tuple[int, str]]) -> int:
         hashes = {text: text_hash(text) for _, text in items}
-        vectors = self.memory.write_vectors.vectors_for({h: t for t, h in hashes.items()})
-        return self.memory.store.fill_vectors(
+        vectors = self.write_vectors.vectors_for({h: t for t, h in hashes.items()})
+        return self.store.fill_vectors(
             [(rowid, vectors[hashes[text]], hashes[text], text) for rowid, text in items]
         )
 
@@ -290,4 +305,4 @@ class Workers:
             return 0
 
     def _mark_failed(self, rowids: list[int], exc: MemorydError) -> None:
-        self.memory.store.mark_queue_failure(rowids, f"{exc.code}: {exc}")
+        self.store.mark_queue_failure(rowids, f"{exc.code}: {exc}")

@@ -90,7 +90,7 @@ def test_contended_writes_commit_first_and_backfill_embeds_them(
         lead = threading.Thread(target=memory.add_many, args=(bulk,))
         lead.start()  # one lone caller: embeds its 256 texts before committing
         deadline = waits.deadline(30)
-        while not memory._writes.busy:  # the bulk batch is running
+        while not memory.memories.writes.busy:  # the bulk batch is running
             assert time.monotonic() < deadline
             time.sleep(0.001)
         singles: dict[int, Any] = {}

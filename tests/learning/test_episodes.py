@@ -58,7 +58,7 @@ def test_lifecycle_reward_reflection_and_queue(learning_memory: Memory) -> None:
     assert any("recovered from ImportError in run_tests" in s for s in reflection.successes)
     assert any("1 of 3 steps failed" in s for s in reflection.improvements)
     assert any("run_tests → edit_file → run_tests" in s for s in reflection.insights)
-    assert m.pattern_store.queue_size() == 1
+    assert m.learning.pattern_store.queue_size() == 1
     report = m.extract_patterns()
     assert report.episodes == 1 and report.patterns_created >= 3 and report.queue_remaining == 0
     assert m.get_episode(ep.id).extracted is True
@@ -71,7 +71,7 @@ def test_completion_without_steps_says_why(learning_memory: Memory) -> None:
     assert done.extraction.reason is not None and "no steps" in done.extraction.reason
     assert done.episode.reward is not None and done.episode.reward.base == 0.2
     assert any("no steps" in n for n in done.episode.reward.notes)
-    assert learning_memory.pattern_store.queue_size() == 0
+    assert learning_memory.learning.pattern_store.queue_size() == 0
     assert learning_memory.extract_patterns().episodes == 0
 
 
@@ -174,9 +174,9 @@ def test_background_worker_drains_the_queue(
         ep = m.start_episode("Fix a bug", domain="web", task_type="debugging")
         m.log_steps(ep.id, [_ok("read_file"), _ok("edit_file"), _ok("run_tests")])
         m.complete_episode(ep.id, {"type": "success", "verdict": "fixed"})
-        m.extraction_worker.stop()  # waits for the pass the completion woke up, if any
+        m.learning.extraction_worker.stop()  # waits for the pass the completion woke up, if any
         m.extract_patterns()
-        assert m.pattern_store.queue_size() == 0
+        assert m.learning.pattern_store.queue_size() == 0
         assert m.get_episode(ep.id).extracted is True
 
 

@@ -31,7 +31,7 @@ def _evidence(memory: Memory) -> set[tuple[str, str]]:
 
 def _check_invariants(memory: Memory, episode_ids: list[str]) -> None:
     conn = memory.store.pool.reader()
-    assert memory.pattern_store.queue_size() == 0
+    assert memory.learning.pattern_store.queue_size() == 0
     pending = conn.execute("SELECT count(*) FROM episodes WHERE extracted_at IS NULL").fetchone()
     assert pending[0] == 0
     assert {r[0] for r in conn.execute("SELECT DISTINCT episode_id FROM pattern_sources")} == set(
@@ -65,7 +65,7 @@ def test_kill_during_extraction_loses_and_duplicates_nothing(
     data, reference = tmp_path / "data", tmp_path / "reference"
     with Memory(_settings(data, model_cache_dir), embedder=embedder, background=False) as m:
         ids = run_scenario(m)
-        assert m.pattern_store.queue_size() == len(ids) == 54
+        assert m.learning.pattern_store.queue_size() == len(ids) == 54
     shutil.copytree(data, reference)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORYD_")}
@@ -94,7 +94,7 @@ def test_kill_during_extraction_loses_and_duplicates_nothing(
     assert done >= 20, f"child stopped early: {errors.read_text()[-2000:]}"
 
     with Memory(_settings(data, model_cache_dir), embedder=embedder, background=False) as m:
-        left = m.pattern_store.queue_size()
+        left = m.learning.pattern_store.queue_size()
         assert left in (54 - done, 54 - done - 1)  # it may have committed one more before dying
         report = m.extract_patterns()
         assert report.episodes == left

@@ -98,7 +98,7 @@ class Model:
                 row.superseded_by = None
 
     def history(self, namespace: str, id: str) -> list[str]:
-        """The supersede chain the engine walks (``EngineCore.history``), as ids."""
+        """The supersede chain the engine walks (``Revisions.history``), as ids."""
         chain = [self.rows[(namespace, id)]]
         while chain[0].supersedes is not None and self.get(namespace, chain[0].supersedes):
             chain.insert(0, self.rows[(namespace, chain[0].supersedes)])

@@ -1,7 +1,7 @@
-"""Operations of the typed kinds on top of the engine: conversations (``message``),
+"""Components of the typed kinds on top of the memories: conversations (``message``),
 session state (``state``) and key/value (``kv``)."""
 
-from memoryd.kinds.conversations import ConversationsMixin
-from memoryd.kinds.state import StateMixin
+from memoryd.kinds.conversations import Conversations
+from memoryd.kinds.state import KeyedState
 
-__all__ = ["ConversationsMixin", "StateMixin"]
+__all__ = ["Conversations", "KeyedState"]

@@ -12,17 +12,27 @@ from datetime import datetime
 from typing import Any
 
 from memoryd.bounds import MAX_LAST_MESSAGES, check_count
-from memoryd.core import EngineCore
 from memoryd.errors import ValidationError
+from memoryd.memories import Memories
 from memoryd.store.filters import scope_where
 from memoryd.store.rows import row_to_entry
+from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import MemoryEntry
 
-__all__ = ["ConversationsMixin"]
+__all__ = ["Conversations"]
 
 
-class ConversationsMixin(EngineCore):
-    """``append``, ``last_messages`` and ``session_messages`` for :class:`Memory`."""
+class Conversations:
+    """``append``, ``last_messages`` and ``session_messages`` for :class:`memoryd.Memory`.
+
+    Args:
+        store: the open store (reads of a session's turns).
+        memories: the memories component (a turn is saved through its ``add``).
+    """
+
+    def __init__(self, store: SQLiteStore, memories: Memories) -> None:
+        self.store = store
+        self.memories = memories
 
     def append(
         self,
@@ -46,7 +56,7 @@ class ConversationsMixin(EngineCore):
         if not isinstance(given, dict):
             raise ValidationError("metadata must be a JSON object", metadata=type(given).__name__)
         metadata = {**given, "role": role}
-        return self.add(
+        return self.memories.add(
             content,
             kind="message",
             session_id=session_id,

@@ -13,16 +13,18 @@ import json
 import time
 from typing import Any
 
-from memoryd.core import EngineCore
 from memoryd.errors import IdConflict, NotFound, ValidationError
 from memoryd.ids import deterministic_id
 from memoryd.inputs import MISSING
+from memoryd.memories import Memories
 from memoryd.records import expiry, record_from_entry
 from memoryd.store.filters import dumps
 from memoryd.store.rows import row_to_entry
+from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import MAX_TTL_SECONDS, MemoryEntry, check_metadata
+from memoryd.write_vectors import WriteVectors
 
-__all__ = ["StateMixin"]
+__all__ = ["KeyedState"]
 
 
 def _content(key: str, value: Any) -> str:
@@ -36,14 +38,24 @@ def _record_id(namespace: str, kind: str, key: str, session_id: str | None) -> s
     return str(deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key))
 
 
-class StateMixin(EngineCore):
+class KeyedState:
     """``set_state``/``get_state``/``delete_state`` and ``kv_set``/``kv_get``/``kv_delete``.
 
     The deterministic id of a key may be held by an entry of another kind in
     the same namespace (an ``add`` with a caller-chosen id): that entry is
     never read, overwritten or deleted through the key; setting the key
     raises ``IdConflict``.
+
+    Args:
+        store: the open store.
+        write_vectors: the write-path embedder (re-embeds a changed value).
+        memories: the memories component (a new key is saved through its ``add``).
     """
+
+    def __init__(self, store: SQLiteStore, write_vectors: WriteVectors, memories: Memories) -> None:
+        self.store = store
+        self.write_vectors = write_vectors
+        self.memories = memories
 
     def _own_row(
         self, namespace: str, kind: str, id: str, now: float
@@ -87,7 +99,7 @@ class StateMixin(EngineCore):
             own = self._own_row(namespace, kind, id, now)  # IdConflict: another kind holds it
             try:
                 if own is None:
-                    return self.add(
+                    return self.memories.add(
                         content, id=id, namespace=namespace, ttl_seconds=ttl_seconds, **fields
                     )
                 return self._rewrite(own, content, metadata, ttl_seconds, now)
@@ -123,9 +135,9 @@ class StateMixin(EngineCore):
                 expires_at=rec.expires_at,
             )
         else:
-            self._embed_records([rec])
+            self.write_vectors.fill([rec])
             self.store.replace(rowid, rec)
-        return self.get(entry.id, namespace=entry.namespace)
+        return self.memories.get(entry.id, namespace=entry.namespace)
 
     def _lookup(
         self, namespace: str, kind: str, key: str, session_id: str | None, default: Any

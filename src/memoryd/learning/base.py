@@ -1,9 +1,9 @@
-"""``LearningCore``: the engine state shared by the episode and pattern methods of ``Memory``.
+"""``LearningParts``: the state shared by the episode and pattern components of ``Memory``.
 
 It opens the learning stores on the engine's SQLite connection pool, the
-in-memory episode index, the extractor and (with ``background=True``) the
-extraction thread; ``close`` stops the thread and flushes retrieval counters
-before the engine closes the store.
+in-memory episode index, the extractor and the extraction thread (started by
+``Memory`` with ``background=True``); ``close`` stops the thread and flushes
+retrieval counters before the engine closes the store.
 """
 
 from __future__ import annotations
@@ -11,78 +11,68 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from memoryd.config import Settings
-from memoryd.core import EngineCore
-from memoryd.embeddings import Embedder
+from memoryd.embeddings import Embedder, QueryEmbeddingCache
 from memoryd.errors import BackendUnavailable, Timeout, ValidationError
-from memoryd.learning.pattern_store import PatternStore
 from memoryd.learning.recommend import EpisodeIndex
-from memoryd.learning.reflection import Reflector
-from memoryd.learning.store import EpisodeStore
 from memoryd.learning.worker import ExtractionWorker, Extractor, embed_texts
 from memoryd.records import text_hash
+from memoryd.store.episodes import EpisodeStore
+from memoryd.store.patterns import PatternStore
+from memoryd.store.sqlite import SQLiteStore
 
 log = logging.getLogger("memoryd.learning")
 
-__all__ = ["LearningCore"]
+__all__ = ["LearningParts"]
 
 
-class LearningCore(EngineCore):
-    """Engine core plus the self-learning stores and the extraction worker.
+class LearningParts:
+    """The self-learning stores, the episode index, the extractor and its thread.
 
-    Same arguments as :class:`~memoryd.core.EngineCore`; with ``background``
-    the extraction thread starts too.
+    Shared by the episode and pattern components of :class:`memoryd.Memory`,
+    with the retrieval counters both of them feed.
+
+    Args:
+        store: the open store (its connection pool holds the learning tables).
+        embedder: the embedding provider (task texts, pattern descriptions).
+        query_cache: the engine's query-embedding cache.
     """
 
     def __init__(
-        self,
-        settings: Settings | None = None,
-        *,
-        embedder: Embedder | None = None,
-        background: bool = True,
-        **overrides: Any,
+        self, store: SQLiteStore, embedder: Embedder, query_cache: QueryEmbeddingCache
     ) -> None:
-        super().__init__(settings, embedder=embedder, background=background, **overrides)
-        pool = self.store.pool
+        self.store = store
+        self.embedder = embedder
+        self.query_cache = query_cache
+        pool = store.pool
         self.episode_store = EpisodeStore(pool)
-        self.pattern_store = PatternStore(pool, self.embedder.model)
-        self.episode_index = EpisodeIndex(pool)
-        self.extractor = Extractor(
-            self.store, self.embedder, self.episode_store, self.pattern_store
-        )
-        self.reflector: Reflector | None = None
-        """Optional provider (e.g. an LLM) that refines the rule-based reflection."""
+        self.pattern_store = PatternStore(pool, embedder.model)
+        self.episode_index = EpisodeIndex(self.episode_store)
+        self.extractor = Extractor(store, embedder, self.episode_store, self.pattern_store)
         self._retrievals: Counter[str] = Counter()
         self._retrievals_lock = threading.Lock()
         self.extraction_worker = ExtractionWorker(self.extractor, self.flush_retrievals)
-        if background:
-            self.extraction_worker.start()
 
     def close(self) -> None:
-        """Stop the extraction thread, flush retrieval counts, then close the engine."""
-        if self._closed:
-            return
+        """Stop the extraction thread and flush retrieval counts (before the store closes)."""
         self.extraction_worker.stop()
         if self.store.health.corrupted:
             log.warning("retrieval counts not saved: the store is damaged and refuses writes")
         else:
             self.flush_retrievals()
-        super().close()
 
-    # --- helpers shared by the mixins --------------------------------------------
-    def _task_vector(self, text: str) -> npt.NDArray[np.float32] | None:
+    # --- helpers shared by the episode and pattern components ---------------------
+    def task_vector(self, text: str) -> npt.NDArray[np.float32] | None:
         """The stored-text embedding of ``text`` (cache, then provider); ``None`` if it is down."""
         try:
             return embed_texts(self.store, self.embedder, [text])[text_hash(text)]
         except (BackendUnavailable, Timeout):
             return None
 
-    def _query_vector(self, text: str) -> npt.NDArray[np.float32]:
+    def query_vector(self, text: str) -> npt.NDArray[np.float32]:
         """The query embedding of ``text`` (query cache).
 
         Raises:
@@ -92,11 +82,13 @@ class LearningCore(EngineCore):
             raise ValidationError("the task text must not be empty")
         return np.asarray(self.query_cache.embed_one(self.embedder, text), dtype=np.float32)
 
-    def _count_retrievals(self, ids: list[str]) -> None:
+    def count_retrievals(self, ids: list[str]) -> None:
+        """Count one retrieval of each pattern id (flushed by :meth:`flush_retrievals`)."""
         with self._retrievals_lock:
             self._retrievals.update(ids)
 
-    def _pending_retrievals(self) -> dict[str, int]:
+    def pending_retrievals(self) -> dict[str, int]:
+        """Retrievals counted in memory and not yet written, by pattern id."""
         with self._retrievals_lock:
             return dict(self._retrievals)
 

@@ -1,4 +1,4 @@
-"""Episode methods of ``Memory``: start, log steps, complete, read, update, delete, hand off.
+"""The episodes component of ``Memory``: start, log steps, complete, read, update, delete, hand off.
 
 Example::
 
@@ -30,7 +30,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from memoryd.errors import EpisodeNotFound, ValidationError
-from memoryd.learning.base import LearningCore
+from memoryd.learning.base import LearningParts
 from memoryd.learning.models import (
     CompletionResult,
     ContextResult,
@@ -48,11 +48,11 @@ from memoryd.learning.models import (
     coerce_model,
 )
 from memoryd.learning.recommend import EpisodeScore, rank_patterns
-from memoryd.learning.reflection import reflect
+from memoryd.learning.reflection import Reflector, reflect
 from memoryd.learning.reward import compute_reward
 from memoryd.store.rows import from_ts
 
-__all__ = ["EpisodesMixin"]
+__all__ = ["Episodes"]
 
 _OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
 _NO_STEPS = "no steps were logged, so there is no tool sequence, decision or recovery to learn from"
@@ -72,8 +72,21 @@ def _episode_reasons(hit: EpisodeScore, episode: Episode) -> list[str]:
     return out
 
 
-class EpisodesMixin(LearningCore):
-    """Episode lifecycle and ``retrieve_context`` (module docstring has an example)."""
+class Episodes:
+    """Episode lifecycle and ``retrieve_context`` (module docstring has an example).
+
+    Args:
+        learning: the learning stores, episode index, extraction worker and
+            retrieval counters shared with the patterns component.
+    """
+
+    def __init__(self, learning: LearningParts) -> None:
+        self.learning = learning
+        self.episode_store = learning.episode_store
+        self.pattern_store = learning.pattern_store
+        self.episode_index = learning.episode_index
+        self.reflector: Reflector | None = None
+        """Optional provider (e.g. an LLM) that refines the rule-based reflection."""
 
     def _id(self, episode_id: UUID | str) -> str:
         try:
@@ -115,7 +128,9 @@ class EpisodesMixin(LearningCore):
         else:
             item = coerce_model(EpisodeInput, task_description, "episode", **fields)
         id = str(uuid4())
-        self.episode_store.insert(id, item, self._task_vector(item.task_description), time.time())
+        self.episode_store.insert(
+            id, item, self.learning.task_vector(item.task_description), time.time()
+        )
         return self.episode_store.get(id, item.namespace)
 
     def log_step(
@@ -213,12 +228,12 @@ class EpisodesMixin(LearningCore):
             step_count=episode.step_count,
             vector=None
             if self.episode_store.has_vector(id)
-            else self._task_vector(episode.task_description),
+            else self.learning.task_vector(episode.task_description),
             queue_reason=None if episode.steps else _NO_STEPS,
             now=now,
         )
         if completion.extraction.queued:
-            self.extraction_worker.wake()
+            self.learning.extraction_worker.wake()
         return completion
 
     def get_episode(
@@ -306,7 +321,7 @@ class EpisodesMixin(LearningCore):
     def recommend_for(self, episode: Episode, limit: int = 3) -> builtins.list[Any]:
         """Top patterns for a running episode's task (used by hand-off packs)."""
         try:
-            query = self._query_vector(episode.task_description)
+            query = self.learning.query_vector(episode.task_description)
         except ValidationError:
             return []
         return rank_patterns(
@@ -376,7 +391,7 @@ class EpisodesMixin(LearningCore):
             raise ValidationError("limit must be between 1 and 100", limit=limit)
         if context is not None:
             coerce_model(TaskContext, context, "context")
-        query = self._query_vector(task)
+        query = self.learning.query_vector(task)
         hits = self.episode_index.query(
             namespace, query, domain=domain, task_type=task_type, limit=limit
         )
@@ -402,7 +417,7 @@ class EpisodesMixin(LearningCore):
             task_type=task_type,
             kinds=None,
             limit=limit,
-            pending=self._pending_retrievals(),
+            pending=self.learning.pending_retrievals(),
         )
-        self._count_retrievals([str(m.pattern.id) for m in patterns])
+        self.learning.count_retrievals([str(m.pattern.id) for m in patterns])
         return ContextResult(task=task, episodes=episodes, patterns=patterns)

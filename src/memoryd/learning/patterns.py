@@ -1,4 +1,4 @@
-"""Pattern methods of ``Memory``: recommend, search, feedback, list, extract, decay, analyse.
+"""The patterns component of ``Memory``: recommend, search, feedback, list, extract, decay, analyse.
 
 Example::
 
@@ -19,7 +19,7 @@ from uuid import UUID
 
 from memoryd.errors import ValidationError
 from memoryd.learning.analysis import advanced_pattern_analysis as run_analysis
-from memoryd.learning.base import LearningCore
+from memoryd.learning.base import LearningParts
 from memoryd.learning.models import (
     DecayReport,
     ExtractionReport,
@@ -32,14 +32,23 @@ from memoryd.learning.models import (
     TaskType,
     coerce_model,
 )
-from memoryd.learning.pattern_store import row_to_pattern
+from memoryd.learning.pattern_rows import row_to_pattern
 from memoryd.learning.recommend import rank_patterns
 
-__all__ = ["PatternsMixin"]
+__all__ = ["Patterns"]
 
 
-class PatternsMixin(LearningCore):
-    """Recommendations with feedback, pattern reads, extraction, decay and analysis."""
+class Patterns:
+    """Recommendations with feedback, pattern reads, extraction, decay and analysis.
+
+    Args:
+        learning: the pattern store, extractor and retrieval counters shared
+            with the episodes component.
+    """
+
+    def __init__(self, learning: LearningParts) -> None:
+        self.learning = learning
+        self.pattern_store = learning.pattern_store
 
     def _rank(
         self,
@@ -56,17 +65,17 @@ class PatternsMixin(LearningCore):
             raise ValidationError("limit must be between 1 and 100", limit=limit)
         matches = rank_patterns(
             self.pattern_store,
-            self._query_vector(task),
+            self.learning.query_vector(task),
             namespace=namespace,
             domain=domain,
             task_type=task_type,
             kinds=list(kinds or []) or None,
             limit=limit,
             mode=mode,
-            pending=self._pending_retrievals(),
+            pending=self.learning.pending_retrievals(),
         )
         if mode == "recommend":
-            self._count_retrievals([str(m.pattern.id) for m in matches])
+            self.learning.count_retrievals([str(m.pattern.id) for m in matches])
         return matches
 
     def recommend_patterns(
@@ -124,7 +133,7 @@ class PatternsMixin(LearningCore):
             PatternNotFound.
         """
         row = self.pattern_store.row(str(pattern_id), namespace)
-        pending = self._pending_retrievals().get(row["id"], 0)
+        pending = self.learning.pending_retrievals().get(row["id"], 0)
         return row_to_pattern(row, now=time.time(), retrieved_pending=pending)
 
     def list_patterns(
@@ -157,7 +166,7 @@ class PatternsMixin(LearningCore):
         archived: bool = False,
     ) -> builtins.list[Pattern]:
         """Every matching pattern, best Wilson lower bound first (no limit)."""
-        now, pending = time.time(), self._pending_retrievals()
+        now, pending = time.time(), self.learning.pending_retrievals()
         rows = self.pattern_store.rows(
             namespace,
             kinds=list(kinds or []) or None,
@@ -214,7 +223,7 @@ class PatternsMixin(LearningCore):
         """
         if limit is not None and limit < 1:
             raise ValidationError("limit must be positive", limit=limit)
-        return self.extractor.run(limit)
+        return self.learning.extractor.run(limit)
 
     def decay_patterns(
         self,

@@ -41,9 +41,10 @@ import numpy as np
 import numpy.typing as npt
 
 from memoryd.learning.models import Pattern, PatternMatch
-from memoryd.learning.pattern_store import PatternStore, pattern_scores, row_to_pattern
+from memoryd.learning.pattern_rows import pattern_scores, row_to_pattern
 from memoryd.learning.reward import REWARD_HALF_LIFE_DAYS
-from memoryd.store.connection import ConnectionPool
+from memoryd.store.episodes import EpisodeStore
+from memoryd.store.patterns import PatternStore
 from memoryd.store.rows import decode_vector
 
 __all__ = ["EpisodeIndex", "EpisodeScore", "rank_patterns"]
@@ -191,17 +192,6 @@ class EpisodeScore:
     decayed_reward: float
 
 
-# Both queries are answered from ix_episodes_ns_status (no table rows read for the key).
-_KEY_SQL = (
-    "SELECT count(*), coalesce(max(updated_at), 0) FROM episodes "
-    "WHERE namespace = ? AND status = 'completed'"
-)
-_ROWS_SQL = (
-    "SELECT id, domain, task_type, reward_total, completed_at, vector FROM episodes "
-    "WHERE namespace = ? AND status = 'completed'"
-)
-
-
 class EpisodeIndex:
     """Per-namespace in-memory matrix of completed episodes' task embeddings.
 
@@ -212,25 +202,20 @@ class EpisodeIndex:
     when they get one. Thread-safe.
     """
 
-    def __init__(self, pool: ConnectionPool) -> None:
-        self.pool = pool
+    def __init__(self, episodes: EpisodeStore) -> None:
+        self.episodes = episodes
         self._lock = threading.Lock()
         self._matrices: dict[str, _Matrix] = {}
 
     def _refresh(self, namespace: str) -> _Matrix:
-        conn = self.pool.reader()
-        count, max_updated = conn.execute(_KEY_SQL, (namespace,)).fetchone()
-        key = (int(count), float(max_updated))
+        key = self.episodes.completed_key(namespace)
         current = self._matrices.get(namespace)
         if current is not None and current.key == key:
             return current
         matrix = current if current is not None else _Matrix()
-        if current is None:
-            rows = conn.execute(_ROWS_SQL + " ORDER BY rowid", (namespace,)).fetchall()
-        else:
-            rows = conn.execute(
-                _ROWS_SQL + " AND updated_at > ? ORDER BY rowid", (namespace, current.key[1])
-            ).fetchall()
+        rows = self.episodes.completed_rows(
+            namespace, updated_after=None if current is None else current.key[1]
+        )
         position = {id: i for i, id in enumerate(matrix.ids)}
         new: list[npt.NDArray[np.float32]] = []
         for row in rows:
@@ -247,7 +232,7 @@ class EpisodeIndex:
         matrix = _Matrix(key=key)
         position: dict[str, int] = {}
         new: list[npt.NDArray[np.float32]] = []
-        for row in self.pool.reader().execute(_ROWS_SQL + " ORDER BY rowid", (namespace,)):
+        for row in self.episodes.completed_rows(namespace):
             matrix.add(row, position, new)
         matrix.freeze(new)
         self._matrices[namespace] = matrix

@@ -40,9 +40,9 @@ from memoryd.learning.clustering import (
 )
 from memoryd.learning.extraction import extract_candidates
 from memoryd.learning.models import ExtractionReport
-from memoryd.learning.pattern_store import PatternStore
-from memoryd.learning.store import EpisodeStore
 from memoryd.records import text_hash
+from memoryd.store.episodes import EpisodeStore
+from memoryd.store.patterns import PatternStore
 from memoryd.store.rows import decode_vector
 from memoryd.store.space import FullDiskNotice
 from memoryd.store.sqlite import SQLiteStore

@@ -23,7 +23,7 @@ On-disk layout (version 1):
   index; replayed after a crash or by another process, compacted after an
   index checkpoint.
 * ``meta``: key/value facts (``embedding_model``, ``dim``, ...).
-* (version 3, self-learning; see ``learning/store.py``) ``episodes`` (one
+* (version 3, self-learning; see ``store/episodes.py``) ``episodes`` (one
   row per episode; JSON columns for context, outcome, reward, reflection;
   ``vector`` = float32 BLOB of the task description), ``episode_steps``
   (``(episode_id, number)`` primary key), ``episode_checkpoints``,

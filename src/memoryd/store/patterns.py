@@ -11,12 +11,13 @@ work and duplicates no pattern):
   patterns and stamps ``episodes.extracted_at``.
 
 A pattern folded into another by clustering keeps its row with
-``merged_into`` set; its key then resolves to the surviving pattern.
+``merged_into`` set; its key then resolves to the surviving pattern. The rows
+read here become :class:`~memoryd.learning.models.Pattern` models with their
+scores in ``memoryd/learning/pattern_rows.py``.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -28,15 +29,14 @@ import numpy.typing as npt
 from memoryd.errors import PatternNotFound
 from memoryd.ids import deterministic_id
 from memoryd.learning.extraction import PatternCandidate
-from memoryd.learning.models import Episode, Pattern, PatternEffectiveness
-from memoryd.learning.scoring import effectiveness_evidence, recency_decay, wilson_lower_bound
-from memoryd.learning.store import refresh_pattern_counts
+from memoryd.learning.models import Episode
 from memoryd.store.connection import ConnectionPool
 from memoryd.store.embedding_queue import CACHE_INSERT, cache_row
+from memoryd.store.episodes import refresh_pattern_counts
 from memoryd.store.filters import dumps
-from memoryd.store.rows import decode_vector, encode_vector, from_ts
+from memoryd.store.rows import decode_vector, encode_vector
 
-__all__ = ["PatternStore", "pattern_id", "pattern_scores", "row_to_pattern"]
+__all__ = ["PatternStore", "pattern_id"]
 
 _FEEDBACK = (
     "SELECT pattern_id, sum(applied) AS applied, "
@@ -60,59 +60,6 @@ _SELECT = (
 def pattern_id(namespace: str, key: str) -> str:
     """The deterministic id of the pattern with ``key`` in ``namespace`` (uuid5)."""
     return str(deterministic_id(namespace, "pattern", key))
-
-
-def _effectiveness(row: sqlite3.Row, retrieved_pending: int) -> PatternEffectiveness:
-    known = row["f_successes"] + row["f_failures"]
-    mean_reward = row["f_reward_sum"] / row["f_reward_n"] if row["f_reward_n"] else None
-    source_mean = row["reward_sum"] / row["occurrences"] if row["occurrences"] else 0.0
-    return PatternEffectiveness(
-        retrieved=row["retrieved"] + retrieved_pending,
-        applied=row["f_applied"],
-        applied_successes=row["f_successes"],
-        applied_failures=row["f_failures"],
-        success_when_applied=row["f_successes"] / known if known else None,
-        mean_reward_when_applied=mean_reward,
-        reward_delta=None if mean_reward is None else mean_reward - source_mean,
-    )
-
-
-def pattern_scores(row: sqlite3.Row, *, now: float) -> tuple[float, float]:
-    """``(Wilson lower bound of sources + feedback, recency decay)`` of a pattern row."""
-    s, n = effectiveness_evidence(
-        int(row["successes"]), int(row["occurrences"]), row["f_successes"], row["f_failures"]
-    )
-    last_used = max(row["last_used_at"], row["f_applied_at"] or 0.0)
-    return wilson_lower_bound(s, n), recency_decay(now - last_used)
-
-
-def row_to_pattern(row: sqlite3.Row, *, now: float, retrieved_pending: int = 0) -> Pattern:
-    """A pattern row (``_SELECT``) as a :class:`Pattern` with its derived statistics."""
-    occurrences, successes = int(row["occurrences"]), int(row["successes"])
-    wilson, decay = pattern_scores(row, now=now)
-    last_used = max(row["last_used_at"], row["f_applied_at"] or 0.0)
-    return Pattern(
-        id=row["id"],
-        namespace=row["namespace"],
-        kind=row["kind"],
-        key=row["key"],
-        domain=row["domain"],
-        task_type=row["task_type"],
-        description=row["description"],
-        data=json.loads(row["data"]),
-        occurrences=occurrences,
-        successes=successes,
-        success_rate=successes / occurrences if occurrences else 0.0,
-        wilson_lower_bound=wilson,
-        mean_reward=row["reward_sum"] / occurrences if occurrences else 0.0,
-        effectiveness=_effectiveness(row, retrieved_pending),
-        decay=decay,
-        merged_keys=sorted(json.loads(row["merged_keys"] or "[]")),
-        archived=row["archived_at"] is not None,
-        created_at=from_ts(row["created_at"]),
-        updated_at=from_ts(row["updated_at"]),
-        last_used_at=from_ts(last_used),
-    )
 
 
 def _add_task_vector(

@@ -1,49 +1,39 @@
-"""The engine core: add, get, delete, list, search and stats over the store.
+"""The memories component of ``memoryd.Memory``: add, get, delete, list, search and stats.
 
 In-place changes and history (``update``, ``supersede``, ``history``) are in
-``memoryd/revisions.py``.
+``memoryd/revisions.py``; the facade that opens the store and holds every
+component is ``memoryd/engine.py``.
 
-``memoryd.Memory`` (engine.py) adds the typed collections on top of it.
-
-Example::
-
-    from memoryd import Memory
-    with Memory(data_dir="/tmp/mem") as memory:
-        entry = memory.add("Ann prefers tea", tags=["prefs"])
-        hits = memory.search("what does Ann drink?").hits
-
-Thread-safe: writes are serialised by the store's single writer connection,
+Thread-safe: writes are serialised by the store's single writer connection
+(concurrent ``add`` calls are group-committed, ``memoryd/batching.py``),
 reads use one connection per thread.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Self
+from typing import Any
 from uuid import UUID
 
 import numpy as np
 import numpy.typing as npt
 
 from memoryd.batching import BatchInfo, GroupCommitter
-from memoryd.config import Settings, load_settings
+from memoryd.config import Settings
 from memoryd.context import batch_contexts, successor_contexts
-from memoryd.embeddings import Embedder, QueryEmbeddingCache, create_embedder
+from memoryd.embeddings import Embedder, QueryEmbeddingCache
 from memoryd.errors import NotFound, ValidationError
 from memoryd.inputs import coerce_input
 from memoryd.records import record_from_input
 from memoryd.reports import IntegrityReport, StoreStats
 from memoryd.search.pipeline import FusionConfig
 from memoryd.search.pipeline import search as run_search
-from memoryd.store.connection import Pragmas
 from memoryd.store.filters import scope_where
 from memoryd.store.maintenance import store_stats
 from memoryd.store.rows import row_to_entry
-from memoryd.store.space import SpaceReserve
 from memoryd.store.sqlite import NewRecord, SQLiteStore
 from memoryd.types import (
     Filter,
@@ -54,154 +44,79 @@ from memoryd.types import (
     SearchParams,
     SearchResult,
 )
-from memoryd.workers import Workers
 from memoryd.write_vectors import WriteVectors
 
-__all__ = ["EngineCore"]
+__all__ = ["Memories", "checked_vector", "full_storage_check"]
 
 log = logging.getLogger("memoryd.engine")
 _DEDUP_KINDS = {"memory", "chunk"}
 
 
-class EngineCore:
-    """The memory engine over one data directory (use :class:`memoryd.Memory`).
-
-    Args:
-        settings: full settings; if omitted they are loaded from env/TOML and
-            ``**overrides`` (e.g. ``Memory(data_dir=path)``).
-        embedder: an :class:`~memoryd.embeddings.Embedder` to use instead of
-            the configured provider.
-        background: start the TTL-purge, embedding-backfill and index
-            checkpoint workers and the in-memory BM25 index build (default
-            true; without it keyword search uses FTS5 unless
-            ``store.start_keyword_index()`` is called, and every write embeds
-            before its commit: no worker would embed deferred ones).
-        defer_keyword_index: leave the BM25 index build to the caller
-            (``store.start_keyword_index()``); the daemon starts it once it is
-            ready, so the build does not compete with start-up for the GIL.
+def checked_vector(
+    store: SQLiteStore, given: Sequence[float] | None
+) -> npt.NDArray[np.float32] | None:
+    """A caller's vector checked against the store's dimension; ``None`` stays ``None``.
 
     Raises:
-        ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
-        StorageFull: the disk is too full to open the store even after giving
-            up the space reserve (``Settings.disk_reserve_bytes``).
-        StoreCorrupted: the store file is damaged beyond opening (a damaged
-            store that opens is served read-only: see :meth:`verify_storage`).
+        DimensionMismatch: the vector's length is not the store's dimension.
+    """
+    return None if given is None else store.check_vector(given)
+
+
+def full_storage_check(store: SQLiteStore) -> IntegrityReport:
+    """Verify the store file now: the full check of ``store/integrity.py``.
+
+    A passed check is recorded in the store (the integrity worker's schedule
+    reads it); damage trips the store's latch. Never raises for damage: the
+    report's ``ok`` is false then.
+    """
+    report = store.verify("full")
+    if report.ok:
+        store.record_full_check(report)
+    return report
+
+
+class Memories:
+    """Memory entries over one store: the write path, reads, search and stats.
+
+    Args:
+        settings: the engine's settings (fusion, message context).
+        store: the open store.
+        embedder: the embedding provider (queries; writes go through ``write_vectors``).
+        query_cache: the engine's query-embedding cache.
+        write_vectors: the write-path embedder (latency budget, backfill hand-off).
+        wake_backfill: called after a commit left rows to the backfill worker.
     """
 
     def __init__(
         self,
-        settings: Settings | None = None,
-        *,
-        embedder: Embedder | None = None,
-        background: bool = True,
-        defer_keyword_index: bool = False,
-        **overrides: Any,
+        settings: Settings,
+        store: SQLiteStore,
+        embedder: Embedder,
+        query_cache: QueryEmbeddingCache,
+        write_vectors: WriteVectors,
+        wake_backfill: Callable[[], None],
     ) -> None:
-        self.settings = settings or load_settings(**overrides)
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.settings.data_dir, 0o700)
-        self._owns_embedder = embedder is None
-        self.embedder = embedder or create_embedder(self.settings)
-        self.query_cache = QueryEmbeddingCache()
-        reserve = SpaceReserve.for_settings(self.settings)
-        reserve.ensure()
-        self.store = SQLiteStore(
-            self.settings.db_path,
-            self.settings.index_dir,
-            Pragmas(
-                synchronous=self.settings.sqlite_synchronous,
-                busy_timeout_ms=self.settings.busy_timeout_ms,
-            ),
-            model=self.embedder.model,
-            dim=self.embedder.dim,
-            reserve=reserve,
-            long_lived=background,
-        )
-        try:
-            self._open_store(background)
-        except BaseException:
-            self.store.close()
-            if self._owns_embedder:
-                self.embedder.close()
-            raise
-        if self.settings.keyword_index == "memory" and background and not defer_keyword_index:
-            # Long-lived engines only: a one-shot CLI engine (background=False)
-            # would pay the build (about 1.5 s at 100k rows) for one search.
-            self.store.start_keyword_index()
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.query_cache = query_cache
+        self.write_vectors = write_vectors
+        self._wake_backfill = wake_backfill
         self.fusion = FusionConfig(
-            method=self.settings.fusion,
-            rrf_k=self.settings.rrf_k,
-            bm25_weight=self.settings.bm25_weight,
-            vector_weight=self.settings.vector_weight,
-            candidates=self.settings.candidates,
+            method=settings.fusion,
+            rrf_k=settings.rrf_k,
+            bm25_weight=settings.bm25_weight,
+            vector_weight=settings.vector_weight,
+            candidates=settings.candidates,
         )
         # The BM25 leg of a hybrid search runs here while the caller embeds the query.
         self._keyword_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memoryd-bm25")
-        self._closed = False
-        self.write_vectors = WriteVectors(
-            self.store,
-            self.embedder,
-            budget_s=self.settings.write_embed_budget_ms / 1000,
-            backlog_max_s=self.settings.embed_backlog_max_s,
-            can_defer=background,
-        )
-        self._writes: GroupCommitter[MemoryInput, MemoryEntry] = GroupCommitter(self._add_batch)
-        self.workers = Workers(self)
-        if background:
-            self.workers.start()
+        self.writes: GroupCommitter[MemoryInput, MemoryEntry] = GroupCommitter(self._add_batch)
 
-    def _open_store(self, background: bool) -> None:
-        """Load the vector index; long-lived engines also run the quick check at open.
-
-        The quick check runs while the index loads; the engine then waits for
-        it at most ``settings.integrity_open_check_budget_s`` seconds (a longer
-        one finishes in the background). One-shot engines skip it: the daemon
-        and the periodic full check cover the store.
-        """
-        if background:
-            self.store.start_open_check(self.settings.integrity_open_check_budget_s)
-        self.index_source = self.store.open_index()
-        self.store.await_open_check()
-
-    # --- lifecycle ----------------------------------------------------------
     def close(self) -> None:
-        """Stop workers, checkpoint the vector index and close the store (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        self.workers.stop()
+        """Wait for running keyword searches and stop their threads."""
         self._keyword_pool.shutdown(wait=True)
-        self.store.close()
-        if self._owns_embedder:
-            self.embedder.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def ready(self) -> bool:
-        """True when the store is open and the vector index is loaded."""
-        return not self._closed and self.store.index_ready
-
-    @property
-    def store_id(self) -> str:
-        """The id of this store (a UUID kept in the database; ``memoryd.store.identity``)."""
-        return self.store.store_id
-
-    # --- embedding ----------------------------------------------------------
-    def _embed_records(self, records: Sequence[NewRecord], info: BatchInfo | None = None) -> int:
-        """Fill ``vector`` of records that lack one (``memoryd/write_vectors.py``).
-
-        Returns how many the write latency budget left to the backfill queue
-        (only with ``info``, from the group-commit path).
-        """
-        return self.write_vectors.fill(records, info)
-
-    def _vector(self, given: Sequence[float] | None) -> npt.NDArray[np.float32] | None:
-        return None if given is None else self.store.check_vector(given)
 
     # --- writes -------------------------------------------------------------
     def add(self, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry:
@@ -238,10 +153,10 @@ class EngineCore:
         for item in items:
             batch.append(coerce_input(item, {}))
             if len(batch) >= batch_size:
-                out.extend(self._writes.submit(batch))
+                out.extend(self.writes.submit(batch))
                 batch = []
         if batch:
-            out.extend(self._writes.submit(batch))
+            out.extend(self.writes.submit(batch))
         return out
 
     def _add_batch(self, items: list[MemoryInput], info: BatchInfo) -> list[MemoryEntry]:
@@ -251,7 +166,7 @@ class EngineCore:
         contexts = batch_contexts(self.store, items, enabled=self.settings.message_context)
         for item, context in zip(items, contexts, strict=True):
             rec = record_from_input(
-                item, context=context, vector=self._vector(item.vector), now=now
+                item, context=context, vector=checked_vector(self.store, item.vector), now=now
             )
             known = self._known_duplicate(item, rec.content_hash, now)
             if known is not None:
@@ -261,14 +176,14 @@ class EngineCore:
             records.append(rec)
         if not records:  # every item re-saved a stored text: no write transaction at all
             return [r for r in results if isinstance(r, MemoryEntry)]
-        deferred = self._embed_records(records, info)
+        deferred = self.write_vectors.fill(records, info)
         placed = self.store.insert(records, dedup_kinds=_DEDUP_KINDS)
         if deferred:
             queued = sum(
                 1 for r, p in zip(records, placed, strict=True) if p.inserted and r.vector is None
             )
             self.write_vectors.count_committed(queued)
-            self.workers.wake_backfill()
+            self._wake_backfill()
         entries = self.store.fetch([p.rowid for p in placed])
         return [r if isinstance(r, MemoryEntry) else entries[placed[r].rowid] for r in results]
 
@@ -283,7 +198,8 @@ class EngineCore:
         rowid = self.store.find_duplicate(item.namespace, item.kind, chash, now)
         return None if rowid is None else self.store.fetch([rowid]).get(rowid)
 
-    def _entry_row(self, id: UUID | str, namespace: str) -> tuple[int, MemoryEntry]:
+    def entry_row(self, id: UUID | str, namespace: str) -> tuple[int, MemoryEntry]:
+        """The rowid and entry of ``id`` in ``namespace``. Raises ``NotFound``."""
         row = self.store.get_row(str(id), namespace, time.time())
         if row is None:
             raise NotFound.entry(id, namespace)
@@ -295,7 +211,7 @@ class EngineCore:
         Raises:
             NotFound: no such entry there, or it expired (foreign ids too).
         """
-        return self._entry_row(id, namespace)[1]
+        return self.entry_row(id, namespace)[1]
 
     def delete(self, id: UUID | str, *, namespace: str = "default") -> None:
         """Delete an entry for good, with what only it used. Raises ``NotFound``.
@@ -410,7 +326,4 @@ class EngineCore:
         Returns:
             The report (``ok`` false when damage was found; never raises for it).
         """
-        report = self.store.verify("full")
-        if report.ok:
-            self.store.record_full_check(report)
-        return report
+        return full_storage_check(self.store)

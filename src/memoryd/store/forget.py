@@ -1,7 +1,8 @@
-"""Forgetting the learning data of a subject: episodes and what was learned only from them.
+"""The SQL of :meth:`memoryd.Memory.forget`: a subject's rows, then all of it in one transaction.
 
-Used by :meth:`memoryd.Memory.forget` inside the same write transaction as
-the subject's memories (``memoryd/store/erasure.py``).
+:func:`forget_subject` deletes the subject's memories (``memoryd/store/erasure.py``)
+and its learning data (:func:`forget_learning`: episodes and what was learned
+only from them) in the same write transaction.
 """
 
 from __future__ import annotations
@@ -14,13 +15,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from memoryd.learning.store import refresh_pattern_counts
 from memoryd.records import text_hash
 from memoryd.reports import ForgetScope
-from memoryd.store.erasure import delete_where_in, mark_erase_pending, purge_cache
+from memoryd.store.episodes import refresh_pattern_counts
+from memoryd.store.erasure import (
+    DeletedRows,
+    delete_memory_rows,
+    delete_where_in,
+    mark_erase_pending,
+    purge_cache,
+    scope_memory_rows,
+)
 from memoryd.store.rows import decode_vector, encode_vector
+from memoryd.store.sqlite import SQLiteStore
 
-__all__ = ["LearningCounts", "forget_learning"]
+__all__ = ["LearningCounts", "forget_learning", "forget_subject", "subject_rows"]
 
 
 @dataclass
@@ -176,3 +185,35 @@ def forget_learning(conn: sqlite3.Connection, model: str, scope: ForgetScope) ->
     if out.episodes or out.patterns_deleted or out.patterns_updated:
         mark_erase_pending(conn)
     return out
+
+
+def subject_rows(store: SQLiteStore, scope: ForgetScope) -> list[sqlite3.Row]:
+    """The memory rows of ``scope`` (every kind, expired ones not yet purged included).
+
+    Columns as :func:`~memoryd.store.erasure.scope_memory_rows` (``rowid``,
+    ``namespace``, ``kind``, ``session_id``, ...), read on the calling thread's reader.
+    """
+    return scope_memory_rows(store.pool.reader(), scope)
+
+
+def forget_subject(
+    store: SQLiteStore,
+    scope: ForgetScope,
+    rowids: Sequence[int],
+    contexts: dict[int, str],
+) -> tuple[DeletedRows, LearningCounts]:
+    """Delete the memory rows ``rowids`` and the learning data of ``scope`` in one transaction.
+
+    ``contexts`` are the FTS contexts to rewrite (rowid → new previous-turn
+    text) of the turns after deleted ones. After the commit the vector index
+    is synced; the on-disk copies are left to ``store.erase_traces()``.
+
+    Raises:
+        StorageFull, StorageError, StoreCorrupted (nothing is deleted then).
+    """
+    with store.pool.write() as conn:
+        deleted = delete_memory_rows(conn, store.model, rowids, contexts)
+        learned = forget_learning(conn, store.model, scope)
+    store.wrote = True
+    store.sync_index()
+    return deleted, learned

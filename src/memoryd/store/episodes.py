@@ -17,7 +17,7 @@ import builtins
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -95,6 +95,18 @@ def row_to_episode(row: sqlite3.Row, steps: Sequence[Step] = ()) -> Episode:
             "extracted": row["extracted_at"] is not None,
         }
     )
+
+
+# The episode index's queries (``learning/recommend.py``), both answered from
+# ix_episodes_ns_status (no table rows read for the key).
+_COMPLETED_KEY_SQL = (
+    "SELECT count(*), coalesce(max(updated_at), 0) FROM episodes "
+    "WHERE namespace = ? AND status = 'completed'"
+)
+_COMPLETED_ROWS_SQL = (
+    "SELECT id, domain, task_type, reward_total, completed_at, vector FROM episodes "
+    "WHERE namespace = ? AND status = 'completed'"
+)
 
 
 class EpisodeStore:
@@ -183,6 +195,30 @@ class EpisodeStore:
             .fetchone()
         )
         return bool(row and row[0])
+
+    def completed_key(self, namespace: str) -> tuple[int, float]:
+        """``(count, max updated_at)`` of the completed episodes of ``namespace`` (0.0 if none).
+
+        The episode index's freshness key; answered from ``ix_episodes_ns_status``
+        (no table rows read).
+        """
+        count, max_updated = self.pool.reader().execute(_COMPLETED_KEY_SQL, (namespace,)).fetchone()
+        return int(count), float(max_updated)
+
+    def completed_rows(
+        self, namespace: str, *, updated_after: float | None = None
+    ) -> Iterator[sqlite3.Row]:
+        """Completed episodes of ``namespace`` for the episode index, in rowid order.
+
+        Columns ``id, domain, task_type, reward_total, completed_at, vector``;
+        with ``updated_after``, only rows updated later than it (unix seconds).
+        """
+        conn = self.pool.reader()
+        if updated_after is None:
+            return conn.execute(_COMPLETED_ROWS_SQL + " ORDER BY rowid", (namespace,))
+        return conn.execute(
+            _COMPLETED_ROWS_SQL + " AND updated_at > ? ORDER BY rowid", (namespace, updated_after)
+        )
 
     def domain_medians(self, namespace: str, domain: str) -> DomainMedians:
         """``(episodes, median duration s, median steps)`` over the domain's recent completions."""
