@@ -63,12 +63,15 @@ class McpEndpoint:
         from memoryd.mcp.backend import EngineBackend
         from memoryd.mcp.tools import build_server
 
-        server = build_server(EngineBackend(self.state.memory))
+        settings = self.state.settings
+        server = build_server(
+            EngineBackend(self.state.memory), max_result_bytes=settings.mcp_max_result_bytes
+        )
         server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             json_response=True,
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-            max_request_body_size=self.state.settings.max_body_bytes,
+            max_request_body_size=settings.max_body_bytes,
         )
         return server.session_manager
 

@@ -31,7 +31,7 @@ def run_stdio(settings: Settings) -> None:
     """Serve MCP on stdio until the client closes stdin; then close the client."""
     configure_logging(settings.log_level, settings.log_format)  # stderr: stdout is the protocol
     backend = ClientBackend(lambda: Client(settings, lifecycle=True))
-    server = build_server(backend)
+    server = build_server(backend, max_result_bytes=settings.mcp_max_result_bytes)
     log.info("mcp stdio server starting", extra={"data_dir": str(settings.data_dir)})
     try:
         server.run("stdio")
