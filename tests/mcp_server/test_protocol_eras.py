@@ -14,23 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 from mcp import Client
-from mcp_types import (
-    CLIENT_CAPABILITIES_META_KEY,
-    CLIENT_INFO_META_KEY,
-    PROTOCOL_VERSION_META_KEY,
-)
 
-import waits
 from memoryd import Settings
 
 StdioParams = Callable[..., Any]
 MODERN = "2026-07-28"
 #: The mode the SDK client is given -> the protocol version the session must speak.
 MODES = {"legacy": "2025-11-25", "auto": MODERN, MODERN: MODERN}
-ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 async def _scenario(client: Client, mode: str, served_by: str) -> None:
@@ -77,23 +69,6 @@ def test_each_era_over_stdio(
     anyio.run(main)
 
 
-def _envelope(version: str) -> dict[str, Any]:
-    return {
-        PROTOCOL_VERSION_META_KEY: version,
-        CLIENT_INFO_META_KEY: {"name": "memoryd-tests", "version": "1"},
-        CLIENT_CAPABILITIES_META_KEY: {},
-    }
-
-
-def _post(http_daemon: Any, body: dict[str, Any], **headers: str) -> httpx.Response:
-    return httpx.post(
-        http_daemon.mcp_url,
-        json=body,
-        headers={**ACCEPT, "authorization": f"Bearer {http_daemon.token}", **headers},
-        timeout=waits.budget(60),
-    )
-
-
 @pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"])
 def test_older_handshake_versions_are_served(http_daemon: Any, version: str) -> None:
     init = {
@@ -106,52 +81,26 @@ def test_older_handshake_versions_are_served(http_daemon: Any, version: str) -> 
             "clientInfo": {"name": "memoryd-tests", "version": "1"},
         },
     }
-    answer = _post(http_daemon, init)
+    answer = http_daemon.post(init)
     assert answer.status_code == 200, answer.text
     assert answer.json()["result"]["protocolVersion"] == version
     assert answer.headers["mcp-session-id"]
 
 
 def test_discover_names_both_eras_and_needs_no_session(http_daemon: Any) -> None:
-    discover = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "server/discover",
-        "params": {"_meta": _envelope(MODERN)},
-    }
-    headers = {"mcp-protocol-version": MODERN, "mcp-method": "server/discover"}
-    answer = _post(http_daemon, discover, **headers)
+    answer = http_daemon.modern("server/discover")
     assert answer.status_code == 200, answer.text
     assert "mcp-session-id" not in answer.headers  # stateless
     result = answer.json()["result"]
     assert MODERN in result["supportedVersions"]
     assert result["capabilities"]["tools"] is not None
     # Stateless means each request stands alone: a tools/call needs no handshake before it.
-    call = {
-        "jsonrpc": "2.0",
-        "id": 2,
-        "method": "tools/call",
-        "params": {"name": "state_get", "arguments": {"session_id": "s", "key": "k"}}
-        | {"_meta": _envelope(MODERN)},
-    }
-    answer = _post(
-        http_daemon, call, **{**headers, "mcp-method": "tools/call", "mcp-name": "state_get"}
-    )
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["result"]["structuredContent"]["found"] is False
+    arguments = {"session_id": "s", "key": "k"}
+    called = http_daemon.modern("tools/call", {"name": "state_get", "arguments": arguments})
+    assert called.status_code == 200, called.text
+    assert called.json()["result"]["structuredContent"]["found"] is False
 
 
 def test_a_modern_request_needs_the_token(http_daemon: Any) -> None:
-    discover = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "server/discover",
-        "params": {"_meta": _envelope(MODERN)},
-    }
-    answer = httpx.post(
-        http_daemon.mcp_url,
-        json=discover,
-        headers={**ACCEPT, "mcp-protocol-version": MODERN, "mcp-method": "server/discover"},
-        timeout=waits.budget(60),
-    )
-    assert answer.status_code == 401
+    assert http_daemon.modern("server/discover", token="").status_code == 401
+    assert http_daemon.modern("server/discover", token="wrong").status_code == 401

@@ -143,9 +143,9 @@ class HitOutput(BaseModel):
 
 
 class SearchOutput(Served, Truncated):
-    """Search results, best first (cut to fit: the lowest-ranked hits are left out)."""
+    """Search results, best first."""
 
-    CUT: ClassVar[Cut] = Cut("hits", "first")
+    CUT: ClassVar[Cut] = Cut("hits", "first")  # cut to fit: the lowest-ranked hits go
 
     hits: list[HitOutput]
     mode: SearchMode
@@ -161,12 +161,10 @@ class DeleteOutput(Served):
 
 
 class ListOutput(Served, Truncated):
-    """One page of memories, newest first; pass ``next_cursor`` to get the next page.
+    """One page of memories, newest first; pass ``next_cursor`` to get the next page."""
 
-    Cut to fit, the page is fetched again with fewer items, so ``next_cursor``
-    continues right after its last item and no memory is skipped.
-    """
-
+    # Cut to fit, the page is fetched again with fewer items, so next_cursor
+    # continues right after its last item and no memory is skipped.
     CUT: ClassVar[Cut] = Cut("items", "first", refetch="limit")
 
     items: list[MemoryView]
@@ -174,9 +172,9 @@ class ListOutput(Served, Truncated):
 
 
 class MessagesOutput(Served, Truncated):
-    """Conversation turns of one session, oldest first (cut to fit: the oldest are left out)."""
+    """Conversation turns of one session, oldest first."""
 
-    CUT: ClassVar[Cut] = Cut("messages", "last")
+    CUT: ClassVar[Cut] = Cut("messages", "last")  # cut to fit: the oldest turns go
 
     session_id: str
     messages: list[MemoryView]
