@@ -66,16 +66,23 @@ def _shortened(data: dict[str, Any], cut: Cut, keep: int, total: int) -> dict[st
 
 
 def _largest_fit(data: dict[str, Any], cut: Cut, max_bytes: int, total: int) -> int:
-    """The most items (at least 1) whose shortened JSON fits ``max_bytes`` (binary search:
-    the size only grows with the number of items kept)."""
-    low, high = 1, len(data[cut.field])
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(json.dumps(_shortened(data, cut, middle, total)).encode()) <= max_bytes:
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    """The most items (at least 1) whose shortened JSON fits ``max_bytes``.
+
+    Exact without re-encoding the result for each count: ``json.dumps`` output
+    is ASCII (``ensure_ascii``), so characters are bytes; the list holds the
+    items' own encodings joined by ``", "``, and ``omitted`` is the one other
+    part whose length changes with the count.
+    """
+    items: list[Any] = data[cut.field]
+    ordered = items if cut.keep == "first" else items[::-1]
+    base = len(json.dumps(_shortened(data, cut, 0, total))) - len(str(total))
+    best, joined = 1, 0
+    for kept, item in enumerate(ordered, 1):
+        joined += len(json.dumps(item)) + (2 if kept > 1 else 0)
+        if base + joined + len(str(total - kept)) > max_bytes:
+            break
+        best = kept
+    return best
 
 
 async def fit_result(
