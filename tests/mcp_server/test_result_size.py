@@ -5,6 +5,7 @@ the result says ``truncated`` and ``omitted``, the text is the same valid JSON a
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,8 @@ import pytest
 from mcp import Client
 
 from memoryd import Settings
+from memoryd.mcp.models import MessagesOutput, SearchOutput
+from memoryd.mcp.results import _largest_fit, _shortened
 
 CAP = 4096
 DAEMON_SETTINGS = {"mcp_max_result_bytes": CAP}
@@ -172,3 +175,25 @@ def test_memoryd_mcp_applies_the_setting(
             assert len(out["hits"]) + out["omitted"] == 8
 
     anyio.run(main)
+
+
+@pytest.mark.parametrize("model", [SearchOutput, MessagesOutput])
+def test_the_count_that_fits_is_exact(model: Any) -> None:
+    """``_largest_fit`` counts bytes from the items' sizes; the real encoding agrees:
+    the count it picks fits, one more would not (non-ASCII text included)."""
+    rng = random.Random(12)
+    for _ in range(200):
+        total = rng.randint(2, 40)
+        items = [
+            {"text": "é€" * rng.randint(0, 40) + "a" * rng.randint(1, 300)} for _ in range(total)
+        ]
+        data = {"served_by": "daemon", "truncated": False, "omitted": 0, model.CUT.field: items}
+        cap = rng.randint(100, 8000)
+        kept = _largest_fit(data, model.CUT, cap, total)
+
+        sizes = [
+            len(json.dumps(_shortened(data, model.CUT, count, total)).encode())
+            for count in (kept, kept + 1)
+        ]
+        assert kept == 1 or sizes[0] <= cap
+        assert kept == total or sizes[1] > cap
