@@ -10,6 +10,7 @@ probes ``server/discover`` and adopts it. Older handshake versions are offered r
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ import anyio
 import pytest
 from mcp import Client
 
+import waits
 from memoryd import Settings
 
 StdioParams = Callable[..., Any]
@@ -104,3 +106,34 @@ def test_discover_names_both_eras_and_needs_no_session(http_daemon: Any) -> None
 def test_a_modern_request_needs_the_token(http_daemon: Any) -> None:
     assert http_daemon.modern("server/discover", token="").status_code == 401
     assert http_daemon.modern("server/discover", token="wrong").status_code == 401
+
+
+@pytest.mark.slow  # one `memoryd mcp` process per version
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-06-18"])
+def test_older_handshake_versions_over_stdio(
+    lifecycle_settings: Settings, stdio_params: StdioParams, version: str
+) -> None:
+    """A raw ``initialize`` at an older version on stdin gets that version back on stdout."""
+    params = stdio_params(lifecycle_settings.model_copy(update={"auto_start": False}))
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": version,
+            "capabilities": {},
+            "clientInfo": {"name": "memoryd-tests", "version": "1"},
+        },
+    }
+    done = subprocess.run(
+        [params.command, *params.args],
+        input=json.dumps(init) + "\n",
+        env=params.env,
+        capture_output=True,
+        text=True,
+        timeout=waits.budget(60),
+    )
+    (line,) = done.stdout.splitlines()  # stdout carries only the protocol
+    answer = json.loads(line)
+    assert answer["id"] == 1 and answer["result"]["protocolVersion"] == version, done.stderr
+    assert answer["result"]["serverInfo"]["name"] == "memoryd"
