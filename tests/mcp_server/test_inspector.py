@@ -7,6 +7,7 @@ It drives both transports: ``memoryd mcp`` over stdio and the daemon's ``/mcp``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -33,14 +34,24 @@ pytestmark = [
 def _inspect(
     target: list[str], *args: str, env_args: list[str] | None = None, tool_error: bool = False
 ) -> dict[str, Any]:
-    """Run the Inspector CLI; the JSON result it prints (it exits 5 on an isError result)."""
+    """Run the Inspector CLI; the JSON result it prints (it exits 5 on an isError result).
+
+    ``tools/list`` runs with ``--strict``: the Inspector lints every tool schema for
+    portability and prints each finding on stderr; there must be none (it exits 6 on
+    an error-severity finding, and prints ``Warning: tool ...`` for a warning).
+    """
+    strict = ["--strict"] if args[:2] == ("--method", "tools/list") else []
     done = subprocess.run(
-        [str(INSPECTOR), "--cli", *(env_args or []), *target, *args],
+        [str(INSPECTOR), "--cli", *strict, *(env_args or []), *target, *args],
         capture_output=True,
         text=True,
         timeout=waits.budget(180),
     )
     assert done.returncode == (5 if tool_error else 0), done.stderr + done.stdout
+    findings = [
+        line for line in done.stderr.splitlines() if line.startswith(("Warning:", "Error:"))
+    ]
+    assert findings == [], done.stderr  # 0 schema portability warnings (issue 12: was 77)
     decoder = json.JSONDecoder()
     text, position, objects = done.stdout, 0, []
     while (start := text.find("{", position)) >= 0:
@@ -52,7 +63,9 @@ def _inspect(
 
 def _stdio_target(settings: Settings, memoryd: str) -> tuple[list[str], list[str]]:
     # The Inspector starts stdio servers with a minimal environment: pass settings with -e.
-    env = {**settings_env(settings), "HF_HUB_OFFLINE": "1"}
+    # PYTHONPATH too, so the child imports the memoryd under test (as the other stdio tests).
+    path = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+    env = {**settings_env(settings), "HF_HUB_OFFLINE": "1", **path}
     env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
     return [memoryd, "mcp"], env_args
 

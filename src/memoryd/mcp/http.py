@@ -4,10 +4,18 @@ The route is a plain Starlette ``Route`` (not a ``Mount``), so ``POST /mcp``
 answers directly instead of redirecting to ``/mcp/``. It sits inside the
 daemon's middleware stack: the bearer token, Host (421) and Origin (403)
 checks, body limit and access log apply exactly as on ``/v1`` (RELIABILITY.md
-S2, S3); the SDK's own DNS-rebinding check is therefore off. Sessions are
-stateful (``Mcp-Session-Id``) and answers are JSON, not SSE streams.
+S2, S3); the SDK's own DNS-rebinding check is therefore off. Answers are
+JSON, not SSE streams.
 
-Every session is bound to the token that opened it (RELIABILITY.md S12):
+Both protocol eras are served side by side (mcp SDK 2.3's session manager
+routes on the ``MCP-Protocol-Version`` header): a client of 2025-11-25 or
+earlier opens a stateful session with ``initialize`` (``Mcp-Session-Id``); a
+2026-07-28 client sends self-contained requests (``server/discover``, then
+e.g. ``tools/call``, each with its ``_meta`` envelope), no session and no
+handshake. Both pass the same middleware, so the token and Host/Origin checks
+hold for each (tests/mcp_server/test_protocol_eras.py).
+
+Every (2025-era) session is bound to the token that opened it (RELIABILITY.md S12):
 the caller's token id (``scope["user"]``, set by the security middleware) is
 handed to the SDK as its ``AuthenticatedUser`` (``client_id`` = token id), and
 the SDK's session manager answers a request that carries a session id opened
@@ -63,12 +71,15 @@ class McpEndpoint:
         from memoryd.mcp.backend import EngineBackend
         from memoryd.mcp.tools import build_server
 
-        server = build_server(EngineBackend(self.state.memory))
+        settings = self.state.settings
+        server = build_server(
+            EngineBackend(self.state.memory), max_result_bytes=settings.mcp_max_result_bytes
+        )
         server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             json_response=True,
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-            max_request_body_size=self.state.settings.max_body_bytes,
+            max_request_body_size=settings.max_body_bytes,
         )
         return server.session_manager
 

@@ -8,11 +8,17 @@ whose value is ``null`` are left out of the JSON (every nullable field here
 has a default): fewer tokens for the model, less for clients to validate.
 Memories appear as :class:`MemoryView`: no vector (384 numbers of noise to an
 agent), content hash or model bookkeeping.
+
+The outputs that hold a list which can grow long (search hits, list pages,
+conversation turns) derive from :class:`Truncated` and name the list in
+``CUT``: :func:`memoryd.mcp.results.fit_result` leaves items out of it when
+the result would exceed ``Settings.mcp_max_result_bytes``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,6 +26,7 @@ from memoryd.client.routing import Routed
 from memoryd.types import MemoryEntry, SearchMode
 
 __all__ = [
+    "Cut",
     "DeleteOutput",
     "HitOutput",
     "ListOutput",
@@ -29,9 +36,41 @@ __all__ = [
     "SearchOutput",
     "Served",
     "StateOutput",
+    "Truncated",
     "entry_out",
     "served",
 ]
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Which list of an output is shortened to fit the size limit, and how.
+
+    Attributes:
+        field: the list field.
+        keep: ``"first"`` keeps the head (best hits, newest memories),
+            ``"last"`` the tail (the most recent turns of a conversation).
+        refetch: the tool argument that sets how many items a call returns,
+            when the result has a cursor that must follow its last item: the
+            call is made again with it set to the items that fit.
+    """
+
+    field: str
+    keep: Literal["first", "last"]
+    refetch: str | None = None
+
+
+class Truncated(BaseModel):
+    """Whether items were left out to keep the result under the size limit."""
+
+    CUT: ClassVar[Cut]
+
+    truncated: bool = Field(
+        default=False,
+        description="True when items were left out to keep this result under the server's "
+        "size limit (setting mcp_max_result_bytes); ask for fewer or narrower results.",
+    )
+    omitted: int = Field(default=0, ge=0, description="How many items were left out.")
 
 
 class Served(BaseModel):
@@ -103,8 +142,10 @@ class HitOutput(BaseModel):
     score: float
 
 
-class SearchOutput(Served):
+class SearchOutput(Served, Truncated):
     """Search results, best first."""
+
+    CUT: ClassVar[Cut] = Cut("hits", "first")  # cut to fit: the lowest-ranked hits go
 
     hits: list[HitOutput]
     mode: SearchMode
@@ -119,15 +160,21 @@ class DeleteOutput(Served):
     deleted: bool
 
 
-class ListOutput(Served):
+class ListOutput(Served, Truncated):
     """One page of memories, newest first; pass ``next_cursor`` to get the next page."""
+
+    # Cut to fit, the page is fetched again with fewer items, so next_cursor
+    # continues right after its last item and no memory is skipped.
+    CUT: ClassVar[Cut] = Cut("items", "first", refetch="limit")
 
     items: list[MemoryView]
     next_cursor: str | None = None
 
 
-class MessagesOutput(Served):
+class MessagesOutput(Served, Truncated):
     """Conversation turns of one session, oldest first."""
+
+    CUT: ClassVar[Cut] = Cut("messages", "last")  # cut to fit: the oldest turns go
 
     session_id: str
     messages: list[MemoryView]

@@ -10,6 +10,11 @@ runs and ``settings.auto_start`` allows it, and serves a call in-process
 when the daemon fails or times out (``settings.daemon_timeout_s``). Every
 result says ``served_by`` and ``degraded``. stdout carries only MCP
 messages; logs go to stderr.
+
+The client's first request decides the protocol era of the connection (mcp
+SDK 2.3, ``serve_dual_era_loop``): ``initialize`` opens a 2025-11-25 (or
+earlier) session, a request carrying the 2026-07-28 ``_meta`` envelope (e.g.
+``server/discover``) a stateless 2026-07-28 one.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ def run_stdio(settings: Settings) -> None:
     """Serve MCP on stdio until the client closes stdin; then close the client."""
     configure_logging(settings.log_level, settings.log_format)  # stderr: stdout is the protocol
     backend = ClientBackend(lambda: Client(settings, lifecycle=True))
-    server = build_server(backend)
+    server = build_server(backend, max_result_bytes=settings.mcp_max_result_bytes)
     log.info("mcp stdio server starting", extra={"data_dir": str(settings.data_dir)})
     try:
         server.run("stdio")

@@ -21,6 +21,7 @@ from pydantic import Field
 
 import memoryd
 from memoryd.client.routing import Routed
+from memoryd.config import Settings
 from memoryd.errors import MemorydError, NotFound
 from memoryd.mcp.backend import ToolBackend
 from memoryd.mcp.learning_tools import register_learning_tools
@@ -65,16 +66,24 @@ def _search_output(routed: Routed[SearchResult]) -> SearchOutput:
     )
 
 
-def build_server(backend: ToolBackend, *, name: str = "memoryd") -> MCPServer:  # noqa: C901
-    """An ``MCPServer`` whose tools run on ``backend``.
+def build_server(  # noqa: C901
+    backend: ToolBackend, *, name: str = "memoryd", max_result_bytes: int | None = None
+) -> MCPServer:
+    """An ``MCPServer`` whose tools run on ``backend``; ``tools/list`` in declaration order.
 
     Args:
         backend: :class:`~memoryd.mcp.backend.EngineBackend` in the daemon,
             :class:`~memoryd.mcp.backend.ClientBackend` in ``memoryd mcp``.
         name: the server name reported in the handshake.
+        max_result_bytes: cap on a tool result's JSON, in bytes (default
+            ``Settings.mcp_max_result_bytes``'s default).
     """
     server: MCPServer = CompactSchemaServer(
-        name, version=memoryd.__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+        name,
+        version=memoryd.__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
+        max_result_bytes=max_result_bytes or Settings.model_fields["mcp_max_result_bytes"].default,
     )
 
     def memory_output(routed: Routed[MemoryEntry]) -> MemoryOutput:
