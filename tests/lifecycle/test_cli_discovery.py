@@ -6,6 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
+import waits
 from memoryd.cli.main import app
 from memoryd.config import Settings
 from memoryd.lifecycle import start_daemon
@@ -20,11 +21,15 @@ def test_cli_uses_the_daemon_found_in_the_runtime_file(lifecycle_settings: Setti
     )
     assert added.exit_code == 0, added.output
     memory_id = json.loads(added.stdout)["id"]
-    log = [
-        json.loads(line) for line in lifecycle_settings.resolved_log_file.read_text().splitlines()
-    ]
-    posts = [e for e in log if e.get("event") == "request" and e.get("path") == "/v1/memories"]
-    assert posts and posts[-1]["status"] == 201  # the daemon served the write
+
+    def posts() -> list[dict[str, object]]:
+        """The daemon's access-log lines for the write (written just after it answers)."""
+        lines = lifecycle_settings.resolved_log_file.read_text().splitlines()
+        log = [json.loads(line) for line in lines]
+        return [e for e in log if e.get("event") == "request" and e.get("path") == "/v1/memories"]
+
+    served = waits.wait_until(posts, timeout_s=30.0, message="the daemon logged the write")
+    assert served[-1]["status"] == 201  # the daemon served the write
     assert info.port != lifecycle_settings.port
     got = CliRunner().invoke(
         app, ["--data-dir", data_dir, "--format", "json", "get", memory_id], env=env

@@ -6,11 +6,12 @@ Engine models (``MemoryInput``, ``MemoryPatch``, ``SearchParams``,
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from memoryd.reports import StoreStats
 from memoryd.types import MAX_CONTENT_CHARS, MAX_TAGS, MAX_TTL_SECONDS, MemoryInput
@@ -59,16 +60,27 @@ class MessageInput(_Body):
     id: UUID | None = None
 
 
-class ValueInput(_Body):
+class _ValueBody(_Body):
+    value: Any = None
+
+    @field_validator("value")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        """The value as JSON would carry it: a set or an object is refused, as the engine does."""
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"value is not JSON-serialisable: {exc}") from exc
+        return value
+
+
+class ValueInput(_ValueBody):
     """``PUT /v1/sessions/{session_id}/state/{key}``: any JSON value."""
 
-    value: Any = None
 
-
-class KvInput(_Body):
+class KvInput(_ValueBody):
     """``PUT /v1/kv/{key}``: any JSON value, optionally expiring after ``ttl_seconds`` (seconds)."""
 
-    value: Any = None
     ttl_seconds: float | None = None
 
 

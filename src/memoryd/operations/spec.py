@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from memoryd.errors import MemorydError
 
 __all__ = ["Effect", "Face", "Method", "Operation", "Rest"]
@@ -74,6 +76,16 @@ class Rest:
         via: the name of another operation whose route serves this one
             (``last_messages`` is ``GET …/messages?last=N``); such an entry
             declares no route of its own.
+        query: the library arguments sent as query parameters.
+        body: the model of the JSON body, built from the library arguments
+            that are neither path nor query parameters (``None``: no body).
+        wire: library argument name → its name on the wire, where they differ
+            (``{"pattern_id": "id"}``, ``{"n": "last"}``).
+        unwrap: the field of ``response`` that holds what the library returns
+            (``ValueOut.value``, ``DeleteResult.deleted``).
+        custom: the Python client builds this request by hand
+            (``client/requests.py``: local input coercion shared with the
+            engine, chunking, streaming); the fields above then only document it.
     """
 
     method: Method
@@ -81,6 +93,11 @@ class Rest:
     status: int = 200
     response: Any = None
     via: str | None = None
+    query: tuple[str, ...] = ("namespace",)
+    body: type[BaseModel] | None = None
+    wire: Mapping[str, str] = field(default_factory=dict)
+    unwrap: str | None = None
+    custom: bool = False
 
     @property
     def path_params(self) -> tuple[str, ...]:

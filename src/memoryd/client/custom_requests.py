@@ -1,0 +1,347 @@
+"""The requests :class:`memoryd.Client` builds by hand (operations declared ``custom``).
+
+Each function takes the transport and the library's arguments and returns the
+library's result. They exist where the request needs more than the registry
+says: the engine's own input coercion (``coerce_input``, ``coerce_model``,
+``explicit_fields``), a patch merged from a model and keywords, a filter tree
+sent as JSON text, chunking of bulk bodies within the daemon's body limit,
+a streamed export, a default for a missing value.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import to_jsonable_python
+
+from memoryd.client.requests import query_value, request
+from memoryd.client.transport import Transport, entries, segment
+from memoryd.errors import NotFound, ValidationError
+from memoryd.inputs import MISSING, coerce_input, explicit_fields, forget_scope
+from memoryd.learning.models import (
+    CompletionResult,
+    Episode,
+    EpisodeInput,
+    EpisodePatch,
+    Outcome,
+    Step,
+    StepInput,
+    coerce_model,
+)
+from memoryd.reports import ForgetResult, StoreStats
+from memoryd.types import Filter, Kind, MemoryEntry, MemoryInput, MemoryPatch, Page, SearchParams
+
+__all__ = ["CUSTOMIZED", "send"]
+
+_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
+_STEPS: TypeAdapter[list[Step]] = TypeAdapter(list[Step])
+
+
+def _id(value: UUID | str, what: str = "episode") -> str:
+    try:
+        return str(UUID(str(value)))
+    except ValueError as exc:
+        raise ValidationError(f"invalid {what} id {value!r}") from exc
+
+
+def _episode_path(episode_id: UUID | str, tail: str = "") -> str:
+    return f"/v1/episodes/{segment(_id(episode_id))}{tail}"
+
+
+# --- memories ---------------------------------------------------------------
+def add(t: Transport, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry:
+    item = coerce_input(content, fields)
+    payload = item.model_dump(mode="json", exclude_none=True)
+    return MemoryEntry.model_validate(t.json("POST", "/v1/memories", json=payload))
+
+
+def add_many(
+    t: Transport, items: Iterable[MemoryInput | dict[str, Any]], batch_size: int = 256
+) -> list[MemoryEntry]:
+    lines = (coerce_input(item, {}).model_dump_json(exclude_none=True).encode() for item in items)
+    out: list[MemoryEntry] = []
+    for group in t.chunks(lines, max(1, min(batch_size, 1000))):
+        body = b'{"items":[' + b",".join(group) + b"]}"
+        headers = {"content-type": "application/json"}
+        out.extend(entries(t.json("POST", "/v1/memories/batch", content=body, headers=headers)))
+    return out
+
+
+def update(
+    t: Transport,
+    id: UUID | str,
+    patch: MemoryPatch | dict[str, Any] | None = None,
+    namespace: str = "default",
+    **fields: Any,
+) -> MemoryEntry:
+    try:
+        data = (
+            patch.model_dump(exclude_unset=True)
+            if isinstance(patch, MemoryPatch)
+            else dict(patch or {})
+        )
+        change = MemoryPatch.model_validate({**data, **fields})
+    except ValueError as exc:
+        raise ValidationError(f"invalid update: {exc}") from exc
+    data = t.json(
+        "PATCH",
+        f"/v1/memories/{segment(str(id))}",
+        params={"namespace": namespace},
+        json=change.model_dump(mode="json", exclude_unset=True),
+    )
+    return MemoryEntry.model_validate(data)
+
+
+def supersede(
+    t: Transport,
+    id: UUID | str,
+    content: str | MemoryInput | dict[str, Any],
+    namespace: str = "default",
+    **fields: Any,
+) -> MemoryEntry:
+    if isinstance(content, str):
+        body: dict[str, Any] = {"content": content}
+    else:
+        body = {k: v for k, v in explicit_fields(content).items() if k != "namespace"}
+    body.update(fields)
+    data = t.json(
+        "POST",
+        f"/v1/memories/{segment(str(id))}/supersede",
+        params={"namespace": namespace},
+        json=to_jsonable_python(body),
+    )
+    return MemoryEntry.model_validate(data)
+
+
+def list_entries(
+    t: Transport,
+    namespace: str = "default",
+    kinds: Sequence[Kind] | None = None,
+    session_id: str | None = None,
+    tags: Sequence[str] | None = None,
+    filter: Filter | dict[str, Any] | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    include_superseded: bool = False,
+) -> Page:
+    given: dict[str, Any] = {"kinds": kinds or None, "tags": tags or None}
+    given |= {"session_id": session_id, "cursor": cursor or None}
+    given["include_superseded"] = include_superseded
+    params: dict[str, Any] = {"namespace": namespace, "limit": limit}
+    params |= {k: query_value(v) for k, v in given.items() if v is not None}
+    if filter is not None:
+        tree = (
+            filter.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if isinstance(filter, Filter)
+            else filter
+        )
+        try:
+            params["filter"] = json.dumps(tree)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"invalid filter: {exc}") from exc
+    return Page.model_validate(t.json("GET", "/v1/memories", params=params))
+
+
+def search(t: Transport, query: str | SearchParams | dict[str, Any], **params: Any) -> Any:
+    try:
+        if isinstance(query, SearchParams):
+            sp = query.model_copy(update=params) if params else query
+        elif isinstance(query, dict):
+            sp = SearchParams.model_validate({**query, **params})
+        else:
+            sp = SearchParams.model_validate({"query": query, **params})
+    except ValueError as exc:
+        raise ValidationError(f"invalid search: {exc}") from exc
+    return request(t, "search", sp.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+def stats(t: Transport) -> StoreStats:
+    data = t.json("GET", "/v1/stats")
+    # Fields an older daemon does not send keep their defaults; uptime is the daemon's own.
+    return StoreStats.model_validate({k: data[k] for k in StoreStats.model_fields if k in data})
+
+
+def forget(
+    t: Transport,
+    namespace: str | None = None,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+) -> ForgetResult:
+    scope = forget_scope(namespace=namespace, user_id=user_id, agent_id=agent_id)
+    body = scope.model_dump(mode="json", exclude_none=True)
+    return ForgetResult.model_validate(t.json("POST", "/v1/forget", json=body))
+
+
+def export(t: Transport, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:
+    params = {"namespace": namespace} if namespace is not None else {}
+    for line in t.stream_lines("POST", "/v1/export", params=params):
+        yield MemoryEntry.model_validate_json(line)
+
+
+def import_entries(
+    t: Transport, entries: Iterable[MemoryEntry | dict[str, Any]], batch: int = 500
+) -> int:
+    def lines() -> Iterator[bytes]:
+        for raw in entries:
+            try:
+                entry = raw if isinstance(raw, MemoryEntry) else MemoryEntry.model_validate(raw)
+            except ValueError as exc:
+                raise ValidationError(f"invalid export record: {exc}") from exc
+            yield entry.model_dump_json().encode()
+
+    inserted = 0
+    headers = {"content-type": "application/x-ndjson"}
+    for group in t.chunks(lines(), max(1, batch)):
+        content = b"\n".join(group) + b"\n"
+        inserted += int(t.json("POST", "/v1/import", content=content, headers=headers)["inserted"])
+    return inserted
+
+
+# --- values -----------------------------------------------------------------
+def _value_or_default(t: Transport, name: str, default: Any, args: dict[str, Any]) -> Any:
+    try:
+        return request(t, name, args)
+    except NotFound:
+        if default is MISSING:
+            raise
+        return default
+
+
+def get_state(
+    t: Transport, session_id: str, key: str, default: Any = MISSING, namespace: str = "default"
+) -> Any:
+    args = {"session_id": session_id, "key": key, "namespace": namespace}
+    return _value_or_default(t, "get_state", default, args)
+
+
+def kv_get(t: Transport, key: str, default: Any = MISSING, namespace: str = "default") -> Any:
+    return _value_or_default(t, "kv_get", default, {"key": key, "namespace": namespace})
+
+
+# --- episodes ---------------------------------------------------------------
+def start_episode(
+    t: Transport,
+    task_description: str | EpisodeInput | dict[str, Any],
+    namespace: str = "default",
+    **fields: Any,
+) -> Episode:
+    if isinstance(task_description, str):
+        data: Any = {"task_description": task_description}
+    elif isinstance(task_description, dict):
+        data = dict(task_description)
+        namespace = data.pop("namespace", namespace)
+    else:
+        data = task_description.model_dump(exclude_unset=True)
+        namespace = task_description.namespace
+    item = coerce_model(EpisodeInput, data, "episode", **fields)
+    body = item.model_dump(mode="json", exclude={"namespace"})
+    return Episode.model_validate(
+        t.json("POST", "/v1/episodes", params={"namespace": namespace}, json=body)
+    )
+
+
+def log_steps(
+    t: Transport,
+    episode_id: UUID | str,
+    steps: Iterable[StepInput | dict[str, Any]],
+    namespace: str = "default",
+) -> builtins.list[Step]:
+    items = [coerce_model(StepInput, s, "step") for s in steps]
+    if not items:
+        raise ValidationError("at least one step is required")
+    if len(items) > 1000:
+        raise ValidationError("at most 1000 steps per call", steps=len(items))
+    body = {"steps": [s.model_dump(mode="json") for s in items]}
+    path = _episode_path(episode_id, "/steps")
+    return _STEPS.validate_python(t.json("POST", path, params={"namespace": namespace}, json=body))
+
+
+def log_step(
+    t: Transport,
+    episode_id: UUID | str,
+    step: StepInput | dict[str, Any] | None = None,
+    namespace: str = "default",
+    **fields: Any,
+) -> Step:
+    item = coerce_model(StepInput, step, "step", **fields)
+    return log_steps(t, episode_id, [item], namespace=namespace)[0]
+
+
+def complete_episode(
+    t: Transport,
+    episode_id: UUID | str,
+    outcome: Outcome | dict[str, Any],
+    applied_patterns: Iterable[UUID | str] = (),
+    namespace: str = "default",
+) -> CompletionResult:
+    try:
+        result = outcome if not isinstance(outcome, dict) else _OUTCOME.validate_python(outcome)
+    except PydanticValidationError as exc:
+        raise ValidationError(f"invalid outcome: {exc}") from exc
+    body = {
+        "outcome": result.model_dump(mode="json"),
+        "applied_patterns": [_id(p, "pattern") for p in applied_patterns],
+    }
+    path = _episode_path(episode_id, "/complete")
+    data = t.json("POST", path, params={"namespace": namespace}, json=body)
+    return CompletionResult.model_validate(data)
+
+
+def update_episode(
+    t: Transport,
+    episode_id: UUID | str,
+    patch: EpisodePatch | dict[str, Any] | None = None,
+    namespace: str = "default",
+    **fields: Any,
+) -> Episode:
+    change = coerce_model(EpisodePatch, patch, "episode update", **fields)
+    data = t.json(
+        "PATCH",
+        _episode_path(episode_id),
+        params={"namespace": namespace},
+        json=change.model_dump(mode="json", exclude_unset=True),
+    )
+    return Episode.model_validate(data)
+
+
+#: Operation name → its hand-built request.
+_CUSTOM: dict[str, Callable[..., Any]] = {
+    "add": add,
+    "add_many": add_many,
+    "update": update,
+    "supersede": supersede,
+    "list": list_entries,
+    "search": search,
+    "stats": stats,
+    "forget": forget,
+    "export": export,
+    "import_entries": import_entries,
+    "get_state": get_state,
+    "kv_get": kv_get,
+    "start_episode": start_episode,
+    "log_steps": log_steps,
+    "log_step": log_step,
+    "complete_episode": complete_episode,
+    "update_episode": update_episode,
+}
+
+
+def send(t: Transport, name: str, args: dict[str, Any]) -> Any:
+    """Perform operation ``name`` with the library's arguments ``args`` over ``t``.
+
+    A ``custom`` operation goes through its function here; any other through
+    :func:`memoryd.client.requests.request`. Returns the library's result;
+    raises what the daemon answers, rebuilt from its error code by the transport.
+    """
+    custom = _CUSTOM.get(name)
+    return custom(t, **args) if custom is not None else request(t, name, args)
+
+
+#: The operations whose request is built here (the registry marks them ``custom``).
+CUSTOMIZED = frozenset(_CUSTOM)
