@@ -22,6 +22,11 @@ __all__ = [
     "MAX_PAGE_LIMIT",
     "MAX_SERIES_POINTS",
     "MAX_STEP_TOKENS",
+    "MCP_MAX_CONTEXT",
+    "MCP_MAX_PAGE",
+    "MCP_MAX_RECENT_TURNS",
+    "MCP_MAX_RECOMMENDATIONS",
+    "MCP_MAX_SEARCH_HITS",
     "check_count",
 ]
 
@@ -37,6 +42,20 @@ MAX_STEP_TOKENS = 1_000_000_000
 MAX_SERIES_POINTS = 100_000
 #: Most named series in one analysis request (causality tests every ordered pair).
 MAX_ANALYSIS_SERIES = 16
+
+# MCP tools answer into a model's context (Claude Code caps a tool result at 25k
+# tokens by default), so their counts stop below the REST ones; a result over
+# ``Settings.mcp_max_result_bytes`` is cut as well (``mcp/results.py``).
+#: Most hits of ``memory_search`` (hits).
+MCP_MAX_SEARCH_HITS = 100
+#: Largest ``memory_list`` page (entries).
+MCP_MAX_PAGE = 200
+#: Most turns of ``conversation_recent`` (turns).
+MCP_MAX_RECENT_TURNS = 500
+#: Most episodes and patterns of ``query_memory`` (each).
+MCP_MAX_CONTEXT = 100
+#: Most patterns of ``recommend_patterns`` (patterns).
+MCP_MAX_RECOMMENDATIONS = 50
 
 
 def check_count(value: object, name: str, *, low: int = 1, high: int) -> int:

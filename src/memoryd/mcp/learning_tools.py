@@ -17,7 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from memoryd.bounds import MAX_STEP_TOKENS
+from memoryd.bounds import MAX_PAGE_LIMIT, MAX_STEP_TOKENS, MCP_MAX_CONTEXT, MCP_MAX_RECOMMENDATIONS
 from memoryd.learning.models import (
     CompletionResult,
     ContextResult,
@@ -189,7 +189,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
         query: Annotated[str, Field(description="The new task, in natural language.")],
         domain: str | None = None,
         task_type: TaskType | None = None,
-        limit: Annotated[int, Field(ge=1, le=100)] = 5,
+        limit: Annotated[int, Field(ge=1, le=MCP_MAX_CONTEXT)] = 5,
         namespace: Namespace = "default",
     ) -> Annotated[CallToolResult, ContextOutput]:
         """Past episodes and patterns most useful for a task, with why each was chosen."""
@@ -212,7 +212,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
         domain: str | None = None,
         task_type: TaskType | None = None,
         kinds: list[PatternKind] | None = None,
-        limit: Annotated[int, Field(ge=1, le=50)] = 5,
+        limit: Annotated[int, Field(ge=1, le=MCP_MAX_RECOMMENDATIONS)] = 5,
         namespace: Namespace = "default",
     ) -> Annotated[CallToolResult, RecommendationsOutput]:
         """Patterns that worked for similar tasks, ranked by relevance, effectiveness, recency."""
@@ -260,7 +260,7 @@ def register_learning_tools(server: MCPServer, backend: ToolBackend) -> None:  #
     async def analyze_patterns(
         task_type: TaskType | None = None,
         min_success_rate: Annotated[float, Field(ge=0, le=1)] = 0.0,
-        limit: Annotated[int, Field(ge=1, le=1000)] = 20,
+        limit: Annotated[int, Field(ge=1, le=MAX_PAGE_LIMIT)] = 20,
         domain: str | None = None,
         namespace: Namespace = "default",
     ) -> Annotated[CallToolResult, PatternAnalysisOutput]:

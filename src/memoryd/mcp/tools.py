@@ -20,6 +20,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 import memoryd
+from memoryd.bounds import MCP_MAX_PAGE, MCP_MAX_RECENT_TURNS, MCP_MAX_SEARCH_HITS
 from memoryd.client.routing import Routed
 from memoryd.config import Settings
 from memoryd.errors import MemorydError, NotFound
@@ -118,7 +119,7 @@ def build_server(  # noqa: C901
     async def memory_search(
         query: Annotated[str, Field(description="What to look for, in natural language.")],
         namespace: Namespace = "default",
-        limit: Annotated[int, Field(ge=1, le=100)] = 10,
+        limit: Annotated[int, Field(ge=1, le=MCP_MAX_SEARCH_HITS)] = 10,
         mode: SearchMode = "hybrid",
         kinds: list[Kind] | None = None,
         tags: Annotated[list[str] | None, Field(description="Every tag must match.")] = None,
@@ -194,7 +195,7 @@ def build_server(  # noqa: C901
         kinds: list[Kind] | None = None,
         tags: list[str] | None = None,
         session_id: str | None = None,
-        limit: Annotated[int, Field(ge=1, le=200)] = 20,
+        limit: Annotated[int, Field(ge=1, le=MCP_MAX_PAGE)] = 20,
         cursor: Annotated[str | None, Field(description="next_cursor of the last page.")] = None,
     ) -> Annotated[CallToolResult, ListOutput]:
         """List memories, newest first, one page at a time."""
@@ -224,7 +225,7 @@ def build_server(  # noqa: C901
     @tool(server, "conversation_recent")
     async def conversation_recent(
         session_id: str,
-        n: Annotated[int, Field(ge=1, le=500)] = 20,
+        n: Annotated[int, Field(ge=1, le=MCP_MAX_RECENT_TURNS)] = 20,
         namespace: Namespace = "default",
     ) -> Annotated[CallToolResult, MessagesOutput]:
         """The last n turns of a conversation, oldest first."""
