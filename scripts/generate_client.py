@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from memoryd import Memory
-from memoryd.client.base import ClientBase
 from memoryd.inputs import MISSING
 from memoryd.operations import OPERATIONS, Face, operation
 
@@ -48,6 +47,13 @@ method hands its arguments to ``ClientBase._call``, which builds the request
 when this file is stale.
 """
 '''
+
+
+CLASS_DOC = """The methods of :class:`memoryd.Memory` over a running daemon's REST API.
+
+    Arguments, errors, routing and lifecycle are :class:`~memoryd.client.base.ClientBase`'s;
+    each method's full documentation is its ``Memory`` namesake's.
+    """
 
 
 def _names(annotation: str) -> set[str]:
@@ -140,14 +146,12 @@ def source() -> str:
     """The generated module's text, formatted by ruff."""
     imports: set[str] = {"from memoryd.client.base import ClientBase", "import builtins"}
     methods = [_method(op.name, imports) for op in OPERATIONS if op.serves(Face.CLIENT)]
-    doc = inspect.getdoc(ClientBase) or ""
-    class_doc = "\n".join(("    " + row) if row else "" for row in doc.splitlines())
     text = (
         HEADER
         + "\nfrom __future__ import annotations\n\n"
         + "\n".join(sorted(line for line in imports if line))
         + '\n\n__all__ = ["Client"]\n\n\n'
-        + f'class Client(ClientBase):\n    """{class_doc.lstrip()}\n    """\n\n'
+        + f'class Client(ClientBase):\n    """{CLASS_DOC}"""\n\n'
         + "\n".join(methods)
     )
     fix = [str(RUFF), "check", "--fix-only", "--quiet", "--stdin-filename", str(TARGET), "-"]

@@ -54,34 +54,10 @@ __all__ = ["Client"]
 
 
 class Client(ClientBase):
-    """HTTP client for a running memoryd daemon, with the methods of :class:`memoryd.Memory`.
+    """The methods of :class:`memoryd.Memory` over a running daemon's REST API.
 
-    Same methods, arguments and return types as ``Memory`` (each method's full
-    documentation is its ``Memory`` namesake's); errors are rebuilt
-    from the wire ``code`` (:func:`memoryd.errors.error_from_code`), so callers
-    catch the same classes. A refused or reset connection raises
-    ``BackendUnavailable``, an elapsed timeout ``Timeout``. One keep-alive
-    connection pool per client; thread-safe.
-
-    Args:
-        settings: where the daemon is (``base_url``), its token file
-            (``resolved_token_file``), ``client_timeout_s`` (seconds) and
-            ``max_body_bytes`` (bytes); loaded from env/TOML and ``**overrides`` if omitted.
-        base_url: e.g. ``"http://127.0.0.1:7077"`` (overrides ``settings``).
-        token: the bearer token (default: read from the token file on first call).
-        timeout_s: per-request timeout in seconds (default ``settings.client_timeout_s``).
-        lifecycle: find the daemon of ``settings.data_dir`` (``daemon.json``), start it
-            when allowed and fall back to an in-process engine (per-call timeout
-            ``settings.daemon_timeout_s`` unless ``timeout_s`` is given). Only a daemon
-            that serves the store of ``data_dir`` is used (:mod:`memoryd.lifecycle.identity`).
-        verify_store: with ``base_url``, check once before the first request that the
-            daemon serves the store of ``settings.data_dir`` (when ``data_dir`` was set
-            explicitly and holds a store); ``StoreMismatch`` if not.
-
-    Raises:
-        ValidationError: ``lifecycle=True`` together with ``base_url``.
-
-    Example: ``Client(base_url="http://127.0.0.1:7077", token="...", timeout_s=5.0)``.
+    Arguments, errors, routing and lifecycle are :class:`~memoryd.client.base.ClientBase`'s;
+    each method's full documentation is its ``Memory`` namesake's.
     """
 
     def add(self, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry:
