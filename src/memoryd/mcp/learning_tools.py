@@ -11,7 +11,7 @@ memoryd errors as ``isError`` results with their code.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
@@ -31,7 +31,7 @@ from memoryd.learning.models import (
     TaskType,
 )
 from memoryd.mcp.backend import ToolBackend
-from memoryd.mcp.models import Served, served
+from memoryd.mcp.models import Cut, Served, Truncated, served
 from memoryd.mcp.results import present, run_tool, tool
 from memoryd.reports import StoreStats
 
@@ -64,8 +64,10 @@ class ContextOutput(Served):
     context: ContextResult
 
 
-class RecommendationsOutput(Served):
+class RecommendationsOutput(Served, Truncated):
     """Patterns for a task, best first, with score parts and reasons."""
+
+    CUT: ClassVar[Cut] = Cut("patterns", "first")  # cut to fit: the lowest-ranked go
 
     patterns: list[PatternMatch]
 
