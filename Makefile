@@ -74,9 +74,13 @@ typescript: setup
 	npm ci --prefix $(TS_DIR) --no-audit --no-fund --loglevel=error
 	MEMORYD_BIN=$(abspath $(BIN))/memoryd npm test --prefix $(TS_DIR)
 
-# After a change to the REST API: refresh the OpenAPI copy and the TypeScript types.
+# After a change to the registry or an operation: regenerate the Python client, the
+# OpenAPI copy, the TypeScript types and the MCP tools/list snapshot (the tests fail
+# while any of them is stale).
 openapi: setup
+	$(PY) scripts/generate_client.py
 	$(PY) scripts/export_openapi.py
+	$(PY) scripts/export_mcp_tools.py
 	npm ci --prefix $(TS_DIR) --no-audit --no-fund --loglevel=error
 	npm run generate --prefix $(TS_DIR)
 
