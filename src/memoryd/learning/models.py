@@ -70,11 +70,11 @@ _SHORT = 256
 _TEXT = 10_000
 
 
-class _Model(BaseModel):
+class _StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TaskContext(_Model):
+class TaskContext(_StrictModel):
     """Where a task happens: ``language``, ``framework``, ``complexity``, free ``tags``."""
 
     language: str | None = Field(default=None, max_length=_SHORT)
@@ -83,7 +83,7 @@ class TaskContext(_Model):
     tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
 
 
-class StepResult(_Model):
+class StepResult(_StrictModel):
     """Result of one step: ``success`` (with ``output``), ``error`` or ``timeout`` (``message``)."""
 
     status: StepStatus
@@ -91,7 +91,7 @@ class StepResult(_Model):
     message: str | None = Field(default=None, max_length=_TEXT)
 
 
-class StepInput(_Model):
+class StepInput(_StrictModel):
     """One step an agent logs: a tool call and its result.
 
     ``latency_ms`` is milliseconds; ``tokens`` the LLM tokens the step used.
@@ -118,7 +118,7 @@ class Step(StepInput):
     created_at: datetime
 
 
-class SuccessOutcome(_Model):
+class SuccessOutcome(_StrictModel):
     """The task succeeded: a ``verdict`` and the ``artifacts`` produced (paths, URLs)."""
 
     type: Literal["success"] = "success"
@@ -126,7 +126,7 @@ class SuccessOutcome(_Model):
     artifacts: list[str] = Field(default_factory=list, max_length=256)
 
 
-class PartialOutcome(_Model):
+class PartialOutcome(_StrictModel):
     """Part of the task got done: ``completed`` and ``failed`` sub-goals."""
 
     type: Literal["partial"] = "partial"
@@ -135,7 +135,7 @@ class PartialOutcome(_Model):
     failed: list[str] = Field(default_factory=list, max_length=256)
 
 
-class FailureOutcome(_Model):
+class FailureOutcome(_StrictModel):
     """The task failed, for ``reason``."""
 
     type: Literal["failure"] = "failure"
@@ -143,7 +143,7 @@ class FailureOutcome(_Model):
     details: str | None = Field(default=None, max_length=_TEXT)
 
 
-class AbstainedOutcome(_Model):
+class AbstainedOutcome(_StrictModel):
     """The agent chose not to finish the task (unsafe, out of scope, not enough information)."""
 
     type: Literal["abstained"] = "abstained"
@@ -183,7 +183,7 @@ class Reflection(BaseModel):
     insights: list[str] = Field(default_factory=list)
 
 
-class EpisodeInput(_Model):
+class EpisodeInput(_StrictModel):
     """What ``start_episode`` takes (the REST body of ``POST /v1/episodes``)."""
 
     task_description: str = Field(min_length=1, max_length=_TEXT)
@@ -202,7 +202,7 @@ class EpisodeInput(_Model):
         return value
 
 
-class EpisodePatch(_Model):
+class EpisodePatch(_StrictModel):
     """``update_episode``: replace ``tags`` and/or merge keys into ``metadata``."""
 
     tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
@@ -338,7 +338,7 @@ class ContextResult(BaseModel):
     patterns: list[PatternMatch]
 
 
-class FeedbackInput(_Model):
+class FeedbackInput(_StrictModel):
     """``record_feedback``: whether a pattern was applied, whether that worked, the reward."""
 
     applied: bool = True
