@@ -79,6 +79,9 @@ class EngineCore:
         defer_keyword_index: leave the BM25 index build to the caller
             (``store.start_keyword_index()``); the daemon starts it once it is
             ready, so the build does not compete with start-up for the GIL.
+        defer_index_drain: leave inserting the ``index_log`` tail staged at
+            open (after a crash) into the HNSW graphs to the caller
+            (``store.start_index_drain()``); until then it is searched exactly.
 
     Raises:
         ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
@@ -95,6 +98,7 @@ class EngineCore:
         embedder: Embedder | None = None,
         background: bool = True,
         defer_keyword_index: bool = False,
+        defer_index_drain: bool = False,
         **overrides: Any,
     ) -> None:
         self.settings = settings or load_settings(**overrides)
@@ -128,6 +132,8 @@ class EngineCore:
             # Long-lived engines only: a one-shot CLI engine (background=False)
             # would pay the build (about 1.5 s at 100k rows) for one search.
             self.store.start_keyword_index()
+        if not defer_index_drain:
+            self.store.start_index_drain()  # a no-op unless a tail was staged (long-lived)
         self.fusion = FusionConfig(
             method=self.settings.fusion,
             rrf_k=self.settings.rrf_k,

@@ -33,8 +33,9 @@ __all__ = ["SETTLE_S", "ServerState"]
 log = logging.getLogger("memoryd.server")
 
 #: Seconds after readiness before background work that holds the GIL for long
-#: (the in-memory BM25 build, the MCP SDK import) starts, unless it is needed
-#: sooner: the first requests of a freshly started daemon are served first.
+#: (the in-memory BM25 build, inserting a tail replayed at open into the HNSW
+#: graphs, the MCP SDK import) starts, unless it is needed sooner: the first
+#: requests of a freshly started daemon are served first.
 SETTLE_S = 2.0
 
 
@@ -137,7 +138,7 @@ class ServerState:
 
     def _open(self) -> None:
         try:
-            memory = Memory(self.settings, defer_keyword_index=True)
+            memory = Memory(self.settings, defer_keyword_index=True, defer_index_drain=True)
         except Exception as exc:  # reported by /readyz and run(); never swallowed
             error = exc if isinstance(exc, MemorydError) else StorageError(f"cannot open: {exc}")
             self.error = error
@@ -162,9 +163,14 @@ class ServerState:
         log.info("store open", extra={"db_path": str(self.settings.db_path)})
         if self.on_ready is not None:
             self.on_ready()
-        if self.settings.keyword_index == "memory" and not self._stopping.wait(SETTLE_S):
-            # A little after readiness, so the first requests do not compete with
-            # the build for the GIL; until it is built, keyword search uses FTS5.
+        if self._stopping.wait(SETTLE_S):
+            return
+        # A little after readiness, so the first requests do not compete with
+        # these for the CPU and the GIL. Until the tail replayed at open is in
+        # the HNSW graphs, vector search scans it exactly; until the BM25 index
+        # is built, keyword search uses FTS5.
+        memory.store.start_index_drain()
+        if self.settings.keyword_index == "memory":
             memory.store.start_keyword_index()
 
     def stop(self, timeout_s: float = 60.0) -> None:
