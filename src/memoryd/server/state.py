@@ -155,6 +155,7 @@ class ServerState:
                 target=self._warm_up, args=(embedder, crashed), name="memoryd-warmup", daemon=True
             )
             warming.start()
+            opening = time.monotonic()
             memory = Memory(
                 self.settings, embedder=embedder, defer_keyword_index=True, defer_index_drain=True
             )
@@ -170,6 +171,7 @@ class ServerState:
             if self.on_failure is not None and not isinstance(error, StoreCorrupted):
                 self.on_failure(error)
             return
+        open_s = time.monotonic() - opening
         self._embedder = embedder
         if self.on_open is not None:
             self.on_open(memory)
@@ -178,7 +180,16 @@ class ServerState:
         if crashed:  # not a MemorydError: a defect, never served as warm
             raise crashed[0]
         self._warm = True
-        log.info("store open", extra={"db_path": str(self.settings.db_path)})
+        log.info(
+            "store open",
+            extra={
+                "db_path": str(self.settings.db_path),
+                "index": memory.index_source,
+                "index_tail": memory.store.index_replayed,
+                "open_s": round(open_s, 3),  # store, index, open-time check (≤ its budget)
+                "ready_after_open_s": round(time.monotonic() - opening - open_s, 3),  # warm-up
+            },
+        )
         if self.on_ready is not None:
             self.on_ready()
         if self._stopping.wait(SETTLE_S):
