@@ -7,7 +7,8 @@
   memories with precomputed vectors over HTTP, stops the daemon the cycle's
   way, reads how many ``index_log`` operations the checkpoint on disk is
   behind (the tail the restart must replay), and times spawn → first
-  ``/readyz`` 200 of the restart.
+  ``/readyz`` 200 of the restart, with the 1-minute load average just
+  before it (the machine is shared).
 * :func:`damaged_runs` — on a fresh copy with its largest ``.usearch`` file
   zeroed: the first start (rebuild from ``vectors`` + save) and the next
   start (loads the saved checkpoint), both spawn → ``/readyz`` 200.
@@ -19,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from datetime import datetime
@@ -84,7 +86,7 @@ def _kill(daemon: c.Daemon) -> None:
 
 
 def restart_runs(src: Path, args: Any) -> dict[str, list[c.Row]]:
-    """``{"kill -9": rows, "SIGTERM": rows}``; rows: ready_s, boot_s, tail, stop_s."""
+    """``{"kill -9": rows, "SIGTERM": rows}``; rows: ready_s, boot_s, tail, stop_s, load."""
     out: dict[str, list[c.Row]] = {"kill -9": [], "SIGTERM": []}
     rng = np.random.default_rng(20261203)
     with c.bench_tmp(args.tmp_dir) as tmp:
@@ -108,9 +110,14 @@ def restart_runs(src: Path, args: Any) -> dict[str, list[c.Row]]:
                     daemon.stop()
                 stop_s = time.perf_counter() - t0
                 tail = _tail(data)
+                load = os.getloadavg()[0]
                 ready, boot = timed_start(daemon, args.poll_ms / 1000)
-                out[kind].append({"ready_s": ready, "boot_s": boot, "tail": tail, "stop_s": stop_s})
-                print(f"  restart {cycle + 1} ({kind}, tail {tail}): ready in {ready:.3f} s")
+                row = {"ready_s": ready, "boot_s": boot, "tail": tail, "stop_s": stop_s}
+                out[kind].append(row | {"load": load})
+                print(
+                    f"  restart {cycle + 1} ({kind}, tail {tail}, load {load:.2f}): "
+                    f"ready in {ready:.3f} s"
+                )
         finally:
             daemon.stop()
     return out

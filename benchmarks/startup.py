@@ -44,6 +44,7 @@ Usage::
     .venv/bin/python benchmarks/startup.py                 # 100k store, 5 starts
     .venv/bin/python benchmarks/startup.py --quick         # 2k store, 2 starts
     .venv/bin/python benchmarks/startup.py --synthetic --starts 3 --opens 2
+    .venv/bin/python benchmarks/startup.py --synthetic --only-restarts --restarts 6   # R1 only
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ import _restarts
 
 TARGET_READY_S = 1.5  # median, 100k store
 TARGET_RESTART_S = 2.0  # RELIABILITY.md R1: ready within 2 s of a restart (every restart)
+RESTART_HEADER = [
+    *("restart", "runs", "tail ops median", "tail max", "ready p50 s", "p95 s", "max s"),
+    *("boot p50 s", "ready − boot p50 s", "max s", "stop median s", "load (1 min)", "target"),
+]
 
 
 # Run with ``python -c`` so that nothing but memoryd is imported (numpy, httpx... included).
@@ -155,7 +160,8 @@ def _restart_row(kind: str, rows: list[c.Row]) -> list[Any]:
     """One row of the restart table: ready-time percentiles in seconds, the replayed tail.
 
     "boot" is spawn → the daemon's ``starting`` log event (interpreter and
-    imports); "ready − boot" the rest (store open, index load, model warm-up).
+    imports); "ready − boot" the rest (store open, index load, model warm-up);
+    "load" the range of the 1-minute load average just before the restarts.
     """
     ready = [r["ready_s"] for r in rows]
     p50, p95 = (float(x) for x in np.percentile(ready, [50, 95]))
@@ -167,8 +173,26 @@ def _restart_row(kind: str, rows: list[c.Row]) -> list[Any]:
         statistics.median(after) if after else "—",
         max(after) if after else "—",
         statistics.median(r["stop_s"] for r in rows),
+        f"{min(r['load'] for r in rows):.1f}–{max(r['load'] for r in rows):.1f}",
         c.verdict(max(ready), TARGET_RESTART_S) + " s (max)",
     ]
+
+
+def _restart_ratio(restarts: dict[str, list[c.Row]]) -> str:
+    """kill -9 / SIGTERM ratios of the p50 ready time and of the p50 ready − boot."""
+    kill, term = restarts["kill -9"], restarts["SIGTERM"]
+
+    def p50(rows: list[c.Row], after_boot: bool) -> float:
+        return statistics.median(
+            r["ready_s"] - (r["boot_s"] if after_boot else 0.0)
+            for r in rows
+            if not after_boot or r["boot_s"] is not None
+        )
+
+    return (
+        f"kill -9 / SIGTERM: ready p50 {p50(kill, False) / p50(term, False):.2f}, "
+        f"ready − boot p50 {p50(kill, True) / p50(term, True):.2f}"
+    )
 
 
 def main() -> None:
@@ -188,6 +212,11 @@ def main() -> None:
     ap.add_argument("--restart-writes", type=int, default=200, help="memories written per cycle")
     ap.add_argument("--damaged", type=int, default=2, help="starts over a damaged checkpoint")
     ap.add_argument(
+        "--only-restarts",
+        action="store_true",
+        help="only the kill -9 / SIGTERM restart table (R1), nothing else",
+    )
+    ap.add_argument(
         "--keyword-index",
         default="memory",
         choices=["memory", "fts5"],
@@ -199,6 +228,17 @@ def main() -> None:
         args.restarts, args.damaged = 3, 1
     src = c.cached_store(args.size, rebuild=args.rebuild, synthetic=args.synthetic)
     machine = c.machine_info(Path(args.tmp_dir) if args.tmp_dir else None)
+    if args.only_restarts:
+        restarts = _restarts.restart_runs(src, args)
+        method = (
+            f"{args.restarts} kill -9 + {args.restarts} SIGTERM restarts of one daemon, "
+            f"interleaved, {args.restart_writes} writes before each, on a copy of a cached "
+            f"{args.size:,}-memory store (spawn → first /readyz 200, polled every "
+            f"{args.poll_ms:g} ms). {_restart_ratio(restarts)}. See the module docstring."
+        )
+        table = c.md_table(RESTART_HEADER, [_restart_row(k, rows) for k, rows in restarts.items()])
+        c.report("startup", method, machine, [table], {"restarts": restarts}, args.json)
+        return
     runs, memory = daemon_runs(src, args)
     opens = open_runs(src, args)
     restarts = _restarts.restart_runs(src, args)
@@ -238,9 +278,7 @@ def main() -> None:
         ],
     )
     restart_table = c.md_table(
-        ["restart", "runs", "tail ops median", "tail max", "ready p50 s", "p95 s", "max s"]
-        + ["boot p50 s", "ready − boot p50 s", "max s", "stop median s", "target"],
-        [_restart_row(kind, rows) for kind, rows in restarts.items()],
+        RESTART_HEADER, [_restart_row(kind, rows) for kind, rows in restarts.items()]
     )
     damaged_table = c.md_table(
         ["damaged checkpoint", "runs", "ready median s", "max s", "next start median s"]
@@ -261,8 +299,8 @@ def main() -> None:
         f"daemon keyword index: {args.keyword_index}; "
         f"{'synthetic random unit vectors' if args.synthetic else 'real model vectors'}; "
         f"{args.restarts} kill -9 + {args.restarts} SIGTERM restarts interleaved, "
-        f"{args.restart_writes} writes before each; {args.damaged} damaged-checkpoint starts. "
-        "See the module docstring."
+        f"{args.restart_writes} writes before each ({_restart_ratio(restarts)}); "
+        f"{args.damaged} damaged-checkpoint starts. See the module docstring."
     )
     data = {"params": params, "starts": runs, "opens": opens, "memory": memory}
     data |= {"restarts": restarts, "damaged": damaged, "rebuild": rebuild}

@@ -105,6 +105,9 @@ class Memory:
         defer_keyword_index: leave the BM25 index build to the caller
             (``store.start_keyword_index()``); the daemon starts it once it is
             ready, so the build does not compete with start-up for the GIL.
+        defer_index_drain: leave inserting the ``index_log`` tail staged at
+            open (after a crash) into the HNSW graphs to the caller
+            (``store.start_index_drain()``); until then it is searched exactly.
 
     Raises:
         ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
@@ -121,6 +124,7 @@ class Memory:
         embedder: Embedder | None = None,
         background: bool = True,
         defer_keyword_index: bool = False,
+        defer_index_drain: bool = False,
         **overrides: Any,
     ) -> None:
         self.settings = settings or load_settings(**overrides)
@@ -154,6 +158,8 @@ class Memory:
             # Long-lived engines only: a one-shot CLI engine (background=False)
             # would pay the build (about 1.5 s at 100k rows) for one search.
             self.store.start_keyword_index()
+        if not defer_index_drain:
+            self.store.start_index_drain()  # a no-op unless a tail was staged (long-lived)
         self._closed = False
         self.write_vectors = WriteVectors(
             self.store,

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from memoryd.config import Settings
+from memoryd.embeddings import Embedder, create_embedder
 from memoryd.engine import Memory
 from memoryd.errors import BackendUnavailable, MemorydError, StorageError, StoreCorrupted
 from memoryd.server.activity import Activity
@@ -33,8 +34,9 @@ __all__ = ["SETTLE_S", "ServerState"]
 log = logging.getLogger("memoryd.server")
 
 #: Seconds after readiness before background work that holds the GIL for long
-#: (the in-memory BM25 build, the MCP SDK import) starts, unless it is needed
-#: sooner: the first requests of a freshly started daemon are served first.
+#: (the in-memory BM25 build, inserting a tail replayed at open into the HNSW
+#: graphs, the MCP SDK import) starts, unless it is needed sooner: the first
+#: requests of a freshly started daemon are served first.
 SETTLE_S = 2.0
 
 
@@ -59,6 +61,8 @@ class ServerState:
         self._closing = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        #: The embedder this state created for its own engine (closed in :meth:`stop`).
+        self._embedder: Embedder | None = None
         self.error: MemorydError | None = None
         self.on_failure: Callable[[MemorydError], None] | None = None
         #: Called once the engine is open and warm (the runner sends systemd READY=1).
@@ -136,9 +140,30 @@ class ServerState:
         self._thread.start()
 
     def _open(self) -> None:
+        """Open the engine while the embedding model loads and warms up in a second thread.
+
+        The two overlap (the store open is mostly SQLite and usearch, which
+        release the GIL; the warm-up is onnxruntime): readiness waits for
+        the longer of the two, not their sum.
+        """
+        crashed: list[BaseException] = []
+        embedder: Embedder | None = None
+        warming: threading.Thread | None = None
         try:
-            memory = Memory(self.settings, defer_keyword_index=True)
+            embedder = create_embedder(self.settings)
+            warming = threading.Thread(
+                target=self._warm_up, args=(embedder, crashed), name="memoryd-warmup", daemon=True
+            )
+            warming.start()
+            opening = time.monotonic()
+            memory = Memory(
+                self.settings, embedder=embedder, defer_keyword_index=True, defer_index_drain=True
+            )
         except Exception as exc:  # reported by /readyz and run(); never swallowed
+            if warming is not None:
+                warming.join()
+            if embedder is not None:
+                embedder.close()
             error = exc if isinstance(exc, MemorydError) else StorageError(f"cannot open: {exc}")
             self.error = error
             log.error("cannot open the store", exc_info=exc, extra={"code": error.code})
@@ -146,26 +171,52 @@ class ServerState:
             if self.on_failure is not None and not isinstance(error, StoreCorrupted):
                 self.on_failure(error)
             return
+        open_s = time.monotonic() - opening
+        self._embedder = embedder
         if self.on_open is not None:
             self.on_open(memory)
         self._memory = memory
-        warmup = getattr(memory.embedder, "warmup", None)
-        if callable(warmup):
-            try:
-                warmup()
-            except MemorydError as exc:
-                # Writes still work (queued for backfill); searches fall back to BM25.
-                log.warning(
-                    "embedding model unavailable", extra={"code": exc.code, "reason": exc.message}
-                )
+        warming.join()
+        if crashed:  # not a MemorydError: a defect, never served as warm
+            raise crashed[0]
         self._warm = True
-        log.info("store open", extra={"db_path": str(self.settings.db_path)})
+        log.info(
+            "store open",
+            extra={
+                "db_path": str(self.settings.db_path),
+                "index": memory.index_source,
+                "index_tail": memory.store.index_replayed,
+                "open_s": round(open_s, 3),  # store, index, open-time check (≤ its budget)
+                "ready_after_open_s": round(time.monotonic() - opening - open_s, 3),  # warm-up
+            },
+        )
         if self.on_ready is not None:
             self.on_ready()
-        if self.settings.keyword_index == "memory" and not self._stopping.wait(SETTLE_S):
-            # A little after readiness, so the first requests do not compete with
-            # the build for the GIL; until it is built, keyword search uses FTS5.
+        if self._stopping.wait(SETTLE_S):
+            return
+        # A little after readiness, so the first requests do not compete with
+        # these for the CPU and the GIL. Until the tail replayed at open is in
+        # the HNSW graphs, vector search scans it exactly; until the BM25 index
+        # is built, keyword search uses FTS5.
+        memory.store.start_index_drain()
+        if self.settings.keyword_index == "memory":
             memory.store.start_keyword_index()
+
+    @staticmethod
+    def _warm_up(embedder: Embedder, crashed: list[BaseException]) -> None:
+        """Load the model and run one inference; an unexpected error goes to ``crashed``."""
+        warmup = getattr(embedder, "warmup", None)
+        if not callable(warmup):
+            return
+        try:
+            warmup()
+        except MemorydError as exc:
+            # Writes still work (queued for backfill); searches fall back to BM25.
+            log.warning(
+                "embedding model unavailable", extra={"code": exc.code, "reason": exc.message}
+            )
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the opener thread
+            crashed.append(exc)
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """Refuse new work, wait for the opener thread, close an owned engine (checkpoints).
@@ -180,3 +231,5 @@ class ServerState:
         if self._owns_memory and self._memory is not None:
             self._memory.close()
             log.info("store closed")
+        if self._embedder is not None:
+            self._embedder.close()

@@ -427,6 +427,7 @@ class SQLiteStore(
         """
         self.stop_checks()
         self.stop_keyword_index()
+        self.stop_index_drain()
         try:
             if self.read_only is None and not self.health.corrupted:
                 if self.index_needs_save:

@@ -7,7 +7,9 @@ it that makes top-k search over 100k vectors take about a millisecond
 ``delete`` operation, and :meth:`VectorIndex.apply` replays operations in
 ``seq`` order. Replaying is idempotent, so after a crash the index loaded
 from its last checkpoint catches up by replaying the log from the
-checkpoint's ``applied_seq``.
+checkpoint's ``applied_seq``. A long-lived store stages that tail instead
+(:meth:`VectorIndex.stage`, ``store/index_pending.py``): searched exactly at
+once, inserted into the graphs in the background (:meth:`VectorIndex.drain`).
 
 Files in ``<data_dir>/index/``: ``manifest.json`` (model, dim, applied_seq,
 namespace -> file, and each file's size, CRC-32 and vector count) and one
@@ -31,7 +33,6 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,7 @@ from memoryd.store.index_checkpoint import (
     save_replace,
     verify_file,
 )
+from memoryd.store.index_pending import IndexOp, StagedVectors, StagingMixin, merge_hits
 from memoryd.store.index_scrub import scrub_free_slots
 
 __all__ = [
@@ -102,16 +104,6 @@ def same_vector(indexed: npt.NDArray[np.floating], stored: npt.NDArray[np.float3
     return bool(np.allclose(indexed.reshape(-1), stored.reshape(-1), rtol=0, atol=VECTOR_ATOL))
 
 
-@dataclass(frozen=True)
-class IndexOp:
-    """One replayable operation: ``vector`` is set for upserts, ``None`` for deletes."""
-
-    seq: int
-    rowid: int
-    namespace: str
-    vector: npt.NDArray[np.float32] | None
-
-
 def _file_name(namespace: str, seq: int) -> str:
     """``<sha1(namespace)[:20]>-<seq>.usearch``: each checkpoint writes new files.
 
@@ -124,7 +116,7 @@ def _file_name(namespace: str, seq: int) -> str:
     return f"{digest[:20]}-{seq}.usearch"
 
 
-class VectorIndex:
+class VectorIndex(StagingMixin):
     """Per-namespace usearch HNSW indexes with log replay and checkpoints.
 
     Args:
@@ -148,6 +140,8 @@ class VectorIndex:
         self.damage: str | None = None
         """Why the last :meth:`load_checkpoint` found the checkpoint unusable, or ``None``."""
         self._distrusted: tuple[int, int, int] | None = None
+        #: Upserts applied (``applied_seq`` covers them) but not yet in the graphs.
+        self._staged = StagedVectors()
 
     # --- construction ------------------------------------------------------
     def _new(self) -> Index:
@@ -195,6 +189,7 @@ class VectorIndex:
             manifest, indexes = loaded
             with self._lock:
                 self._indexes = indexes
+                self._staged.clear()
                 self.applied_seq = manifest.applied_seq
                 self._dirty = False
                 # A checkpoint of older code may hold removed vectors: scrub it at the next save.
@@ -253,6 +248,7 @@ class VectorIndex:
         """Drop every namespace index (in memory only)."""
         with self._lock:
             self._indexes = {}
+            self._staged.clear()
             self._unscrubbed = set()
             self.applied_seq = applied_seq
             self._dirty = True
@@ -274,7 +270,8 @@ class VectorIndex:
 
         Consecutive upserts of one namespace are added as one multi-threaded
         batch (bulk imports replay thousands at once); within a run the last
-        upsert of a key wins, as it would one by one.
+        upsert of a key wins, as it would one by one. An upsert of a staged
+        key (:meth:`stage`) replaces the staged vector; a delete drops it.
         """
         pending = [op for op in ops if op.seq > self.applied_seq]
         with self._lock:
@@ -282,10 +279,15 @@ class VectorIndex:
             for op in pending:
                 if op.seq <= self.applied_seq:
                     continue
-                if run and (op.vector is None or op.namespace != run[0].namespace):
+                staged = self._staged.holds(op.namespace, op.rowid)
+                if run and (op.vector is None or staged or op.namespace != run[0].namespace):
                     self._add_run(run)
                     run = []
-                if op.vector is None:
+                if op.vector is not None and staged:
+                    self._staged.put(op.namespace, op.rowid, op.vector, in_graph=True)
+                    self.applied_seq = op.seq
+                elif op.vector is None:
+                    self._staged.discard(op.namespace, op.rowid)
                     index = self._namespace_index(op.namespace)
                     key = np.uint64(op.rowid)
                     if key in index:
@@ -301,16 +303,21 @@ class VectorIndex:
         return len(pending)
 
     def _add_run(self, run: list[IndexOp]) -> None:
-        """Upsert a run of one namespace's vectors (last op per key wins).
+        """Upsert a run of one namespace's vectors (last op per key wins)."""
+        unique: dict[int, npt.NDArray[np.float32]] = {
+            op.rowid: op.vector for op in run if op.vector is not None
+        }
+        self._upsert(run[0].namespace, unique)
+        self.applied_seq = run[-1].seq
+
+    def _upsert(self, namespace: str, unique: dict[int, npt.NDArray[np.float32]]) -> None:
+        """Put ``rowid -> vector`` into the graph of ``namespace``.
 
         Keys not yet indexed are added in one multi-threaded batch. A key
         already indexed with the same vector (a replay after a crash) is left
         alone; one with a different vector is removed and re-added on its own.
         """
-        index = self._namespace_index(run[0].namespace)
-        unique: dict[int, npt.NDArray[np.float32]] = {
-            op.rowid: op.vector for op in run if op.vector is not None
-        }
+        index = self._namespace_index(namespace)
         fresh: list[int] = []
         for rowid, vector in unique.items():
             key = np.uint64(rowid)
@@ -322,12 +329,11 @@ class VectorIndex:
                 continue
             index.remove(key)
             index.add(key, vector)
-            self._unscrubbed.add(run[0].namespace)  # the old vector may sit in a free slot
+            self._unscrubbed.add(namespace)  # the old vector may sit in a free slot
         if fresh:
             keys = np.asarray(fresh, dtype=np.uint64)
             vectors = np.stack([unique[rowid] for rowid in fresh])
             index.add(keys, vectors, threads=os.cpu_count() or 1)
-        self.applied_seq = run[-1].seq
 
     # --- queries -----------------------------------------------------------
     def search(
@@ -335,17 +341,21 @@ class VectorIndex:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Top-``k`` keys and cosine similarities in ``namespace``, best first.
 
-        Exact for namespaces of at most :data:`EXACT_SCAN_MAX` vectors, HNSW above.
+        Exact for namespaces of at most :data:`EXACT_SCAN_MAX` vectors, HNSW above;
+        staged vectors (:meth:`stage`) are scanned exactly and merged in.
         """
         with self._lock:
             index = self._indexes.get(namespace)
-            if index is None or len(index) == 0:
-                return np.empty(0, np.int64), np.empty(0, np.float32)
-            exact = len(index) <= EXACT_SCAN_MAX
-            matches = index.search(query, min(k, len(index)), exact=exact)
-            keys = np.asarray(matches.keys, dtype=np.int64)
-            sims = 1.0 - np.asarray(matches.distances, dtype=np.float32)
-        return keys, sims
+            overridden = self._staged.overrides(namespace)
+            keys, sims = np.empty(0, np.int64), np.empty(0, np.float32)
+            if index is not None and len(index) > 0:
+                exact = len(index) <= EXACT_SCAN_MAX
+                want = min(k + len(overridden), len(index))
+                matches = index.search(query, want, exact=exact)
+                keys = np.asarray(matches.keys, dtype=np.int64)
+                sims = 1.0 - np.asarray(matches.distances, dtype=np.float32)
+            staged = self._staged.search(namespace, query, k)
+            return merge_hits((keys, sims), staged, overridden, k)
 
     def vectors(self, namespace: str, keys: list[int]) -> npt.NDArray[np.float32]:
         """``(len(keys), dim)`` indexed vectors for ``keys`` as float32 (rows of NaN if missing).
@@ -354,29 +364,33 @@ class VectorIndex:
         stored vectors): good for MMR and filtered exact search, not for export.
         """
         out = np.full((len(keys), self.dim), np.nan, dtype=np.float32)
+        if not keys:
+            return out
         with self._lock:
             index = self._indexes.get(namespace)
-            if index is None or not keys:
-                return out
-            got = index.get(np.asarray(keys, dtype=np.uint64))
-        rows = [] if got is None else list(got)
-        for i, vec in enumerate(rows):
-            if vec is not None:
+            got = None if index is None else index.get(np.asarray(keys, dtype=np.uint64))
+            staged = [self._staged.get(namespace, key) for key in keys]  # newer than the graph's
+        rows = [None] * len(keys) if got is None else list(got)
+        for i, (vec, newer) in enumerate(zip(rows, staged, strict=True)):
+            if newer is not None:
+                out[i] = newer
+            elif vec is not None:
                 out[i] = np.asarray(vec, dtype=np.float32).reshape(-1)[: self.dim]
         return out
 
     def namespaces(self) -> list[str]:
         """Namespaces that have an index (possibly empty)."""
         with self._lock:
-            return list(self._indexes)
+            return list(dict.fromkeys([*self._indexes, *self._staged.namespaces()]))
 
     def size(self, namespace: str | None = None) -> int:
         """Number of vectors in one namespace, or in all."""
         with self._lock:
             if namespace is not None:
                 index = self._indexes.get(namespace)
-                return 0 if index is None else len(index)
-            return sum(len(index) for index in self._indexes.values())
+                return (0 if index is None else len(index)) + self._staged.fresh(namespace)
+            fresh = sum(self._staged.fresh(ns) for ns in self._staged.namespaces())
+            return sum(len(index) for index in self._indexes.values()) + fresh
 
     # --- persistence -------------------------------------------------------
     @property
@@ -433,6 +447,8 @@ class VectorIndex:
                 return saved
             for leftover in self.directory.glob("*.tmp"):  # from a killed checkpoint
                 leftover.unlink(missing_ok=True)
+            while self._staged:  # the files hold everything applied_seq covers
+                self.drain(len(self._staged))
             for namespace in sorted(self._unscrubbed & set(self._indexes)):
                 self._indexes[namespace] = scrub_free_slots(self._indexes[namespace], self._new)
             self._unscrubbed.clear()
