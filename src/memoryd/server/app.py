@@ -35,9 +35,7 @@ from memoryd.server.state import ServerState
 __all__ = ["create_app"]
 
 
-def create_app(
-    settings: Settings, memory: Memory | None = None, *, state: ServerState | None = None
-) -> FastAPI:
+def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     """Build the daemon's ASGI app.
 
     Args:
@@ -46,16 +44,13 @@ def create_app(
             shutdown. If ``None``, the app opens ``Memory(settings)`` in a
             background thread at startup (``/readyz`` is 503 until then) and
             closes it (checkpointing the index) at shutdown.
-        state: a :class:`ServerState` the caller built (and may have started:
-            the runner opens the store while this module imports); ``memory``
-            is then ignored.
 
     Raises:
         ConfigError: the token file exists with group/other permissions (S7), or
             is empty or malformed.
     """
     tokens = load_tokens(settings)
-    state = state if state is not None else ServerState(settings, memory)
+    state = ServerState(settings, memory)
     mcp = McpEndpoint(state)
 
     @asynccontextmanager

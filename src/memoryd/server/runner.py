@@ -18,11 +18,12 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
+
+import uvicorn
 
 import memoryd
 from memoryd.config import Settings
@@ -32,14 +33,11 @@ from memoryd.lifecycle.notify import sd_notify
 from memoryd.lifecycle.ports import bind_listener
 from memoryd.lifecycle.runtime import RuntimeInfo, remove_runtime, write_runtime
 from memoryd.logs import configure_logging
+from memoryd.server.app import create_app
+from memoryd.server.daemon_server import DaemonServer
 from memoryd.server.state import ServerState
 from memoryd.store.identity import read_store_id
 from memoryd.store.space import SpaceReserve, out_of_space
-
-if TYPE_CHECKING:  # the HTTP stack loads in run(), once the store has started opening
-    import uvicorn
-
-    from memoryd.server.daemon_server import DaemonServer
 
 __all__ = ["LOOPBACK_HOSTS", "instance_lock", "run", "uvicorn_config"]
 
@@ -121,8 +119,6 @@ def _known_store_id(settings: Settings) -> str | None:
 
 def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
     """The uvicorn settings memoryd serves with (no proxy headers, no server header)."""
-    import uvicorn
-
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=settings.host,
@@ -189,101 +185,50 @@ def run(settings: Settings, *, auto_started: bool = False) -> None:
         file=settings.resolved_log_file,
         console=not auto_started,
     )
-    with instance_lock(settings):
-        # The store opens (and the model warms up) from here on, while the HTTP
-        # stack imports in this thread (FastAPI, uvicorn, the routes): see _serve.
-        state = ServerState(settings)
-        launch = _Launch(settings, store_id=_known_store_id(settings))  # before a new store
-        state.on_failure = launch.failed
-        state.on_open = launch.opened
-        state.on_ready = _notify_ready
-        state.start()
-        try:
-            _serve(settings, state, launch, auto_started)
-        finally:
-            state.stop()  # a no-op after the app's own shutdown closed it
-        if launch.failure:
-            raise launch.failure[0]
-
-
-def _notify_ready() -> None:
-    sd_notify("READY=1")
-
-
-class _Launch:
-    """What the opener thread and the serving thread share while the daemon starts.
-
-    The store opens in a thread of its own (:class:`ServerState`) while the
-    HTTP stack imports and the socket binds here, so either may come first:
-    the store id of a new store is published by whichever of the two sees
-    both the id and the bound port (under :attr:`lock`).
-    """
-
-    def __init__(self, settings: Settings, *, store_id: str | None) -> None:
-        self.settings = settings
-        self.lock = threading.Lock()
-        self.store_id = store_id
-        self.info: RuntimeInfo | None = None  # once bound: what daemon.json says
-        self.failure: list[MemorydError] = []
-        self.server: DaemonServer | None = None
-
-    def failed(self, exc: MemorydError) -> None:
-        """The open failed: stop the server (now, or as soon as it exists)."""
-        self.failure.append(exc)
-        if self.server is not None:
-            self.server.should_exit = True
-
-    def opened(self, memory: Memory) -> None:
-        """The store is open: publish its id if the daemon is bound and it is new."""
-        with self.lock:
-            self.store_id = memory.store_id
-            if self.info is None or self.info.store_id == memory.store_id:
-                return  # not bound yet: the bind publishes the id itself
-            self.info = self.info.model_copy(update={"store_id": memory.store_id})
-            try:  # a new store: its id exists from now on
-                write_runtime(self.settings, self.info)
-            except OSError as exc:  # clients verify over the wire; the file only saves one
-                log.warning(
-                    "cannot publish the store id in daemon.json", extra={"reason": str(exc)}
-                )
-
-    def bound(self, server: DaemonServer, info: RuntimeInfo) -> RuntimeInfo:
-        """The socket is bound: publish ``daemon.json`` (with the id if the store is open)."""
-        with self.lock:
-            self.server = server
-            if self.failure:
-                server.should_exit = True  # the open failed before the server existed
-            self.info = info.model_copy(update={"store_id": self.store_id})
-            if not _publish(self.settings, self.info):
-                server.pending_publish = self._republish
-            return self.info
-
-    def _republish(self) -> bool:
-        with self.lock:
-            return self.info is not None and _publish(self.settings, self.info, first=False)
-
-
-def _serve(settings: Settings, state: ServerState, launch: _Launch, auto_started: bool) -> None:
-    """Import the HTTP stack, bind, publish ``daemon.json`` and serve until stopped."""
-    from memoryd.server.app import create_app
-    from memoryd.server.daemon_server import DaemonServer
-
-    with closing(bind_listener(settings.host, settings.port)) as sock:
-        app = create_app(settings, state=state)
+    with instance_lock(settings), closing(bind_listener(settings.host, settings.port)) as sock:
+        app = create_app(settings)
+        state: ServerState = app.state.server
         server = DaemonServer(
             uvicorn_config(settings, app),
             activity=state.activity,
             idle_timeout_s=settings.idle_timeout_s if auto_started else 0.0,
         )
+        failure: list[MemorydError] = []
+
+        def stop_on_failure(exc: MemorydError) -> None:
+            failure.append(exc)
+            server.should_exit = True
+
+        state.on_failure = stop_on_failure
+
         info = RuntimeInfo(
             pid=os.getpid(),
             host=settings.host,
             port=sock.getsockname()[1],
             auto_started=auto_started,
             version=memoryd.__version__,
-            store_id=None,
+            store_id=_known_store_id(settings),
         )
-        info = launch.bound(server, info)
+        published = [info]  # the newest info: the store id is known once the store opens
+
+        def opened(memory: Memory) -> None:
+            if published[0].store_id == memory.store_id:
+                return
+            published[0] = published[0].model_copy(update={"store_id": memory.store_id})
+            try:  # a new store: its id exists from now on
+                write_runtime(settings, published[0])
+            except OSError as exc:  # clients verify over the wire; the file only saves a request
+                log.warning(
+                    "cannot publish the store id in daemon.json", extra={"reason": str(exc)}
+                )
+
+        def ready() -> None:
+            sd_notify("READY=1")
+
+        state.on_open = opened
+        state.on_ready = ready
+        if not _publish(settings, info):
+            server.pending_publish = lambda: _publish(settings, published[0], first=False)
         log.info(
             "starting",
             extra={**info.model_dump(mode="json"), "data_dir": str(settings.data_dir)},
@@ -293,3 +238,5 @@ def _serve(settings: Settings, state: ServerState, launch: _Launch, auto_started
         finally:
             remove_runtime(settings, os.getpid())
             log.info("stopped", extra={"reason": server.stop_reason or "shutdown"})
+        if failure:
+            raise failure[0]

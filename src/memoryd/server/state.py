@@ -59,7 +59,6 @@ class ServerState:
         self._owns_memory = memory is None
         self._warm = memory is not None
         self._closing = False
-        self._stopped = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         #: The embedder this state created for its own engine (closed in :meth:`stop`).
@@ -132,14 +131,7 @@ class ServerState:
 
     # --- lifecycle ----------------------------------------------------------
     def start(self) -> None:
-        """Open the engine in a background thread (no-op if one was given or it runs).
-
-        The runner starts it before it imports the HTTP stack, so the open
-        overlaps those imports; the app's startup calls it again, which then
-        does nothing.
-        """
-        if self._thread is not None:
-            return
+        """Open the engine in a background thread (no-op if one was given)."""
         if self._memory is not None:
             if self.on_ready is not None:
                 self.on_ready()
@@ -229,14 +221,9 @@ class ServerState:
     def stop(self, timeout_s: float = 60.0) -> None:
         """Refuse new work, wait for the opener thread, close an owned engine (checkpoints).
 
-        Idempotent: the app's shutdown calls it, and the runner again after serving.
-
         Args:
             timeout_s: longest wait for a still-opening engine, in seconds.
         """
-        if self._stopped:
-            return
-        self._stopped = True
         self._closing = True
         self._stopping.set()
         if self._thread is not None:
