@@ -14,7 +14,7 @@ cache=${MEMORYD_BENCH_CACHE:-$HOME/.cache/memoryd-bench}
 old_tree=$(mktemp -d /tmp/memoryd-ab-XXXX); old_cache="$old_tree.cache"
 git -C "$root" worktree add -q --detach "$old_tree" "$ref"
 trap 'git -C "$root" worktree remove --force "$old_tree"' EXIT
-mkdir -p "$old_cache"; ln -sfn "$cache/stores" "$old_cache/stores"; ln -sfn "$cache/data" "$old_cache/data"
+mkdir -p "$old_cache" "$cache/stores" "$cache/data"; ln -sfn "$cache/stores" "$old_cache/stores"; ln -sfn "$cache/data" "$old_cache/data"
 for round in $(seq "$rounds"); do
   echo "=== round $round: $ref ($(uptime))"
   PYTHONPATH="$old_tree/src" MEMORYD_BENCH_CACHE="$old_cache" "$root/.venv/bin/python" "$@"

@@ -11,9 +11,16 @@ from typing import Any
 
 from memoryd.errors import ValidationError
 from memoryd.reports import ForgetScope
-from memoryd.types import MemoryInput
+from memoryd.types import MemoryInput, MemoryPatch
 
-__all__ = ["MISSING", "coerce_input", "explicit_fields", "filter_from_json", "forget_scope"]
+__all__ = [
+    "MISSING",
+    "coerce_input",
+    "coerce_patch",
+    "explicit_fields",
+    "filter_from_json",
+    "forget_scope",
+]
 
 #: Default of ``get_state``/``kv_get``'s ``default``: "none given, raise ``NotFound``".
 #: One object for ``Memory`` and ``Client``, so their signatures are identical.
@@ -43,6 +50,23 @@ def coerce_input(
         return MemoryInput.model_validate({**explicit_fields(content), **fields})
     except ValueError as exc:
         raise ValidationError(f"invalid memory: {exc}") from exc
+
+
+def coerce_patch(patch: MemoryPatch | dict[str, Any] | None, fields: dict[str, Any]) -> MemoryPatch:
+    """``patch`` (a model, a dict or ``None``) with ``fields`` on top, as a :class:`MemoryPatch`.
+
+    Only the fields given count (``exclude_unset``), so an update changes
+    nothing else. Raises ``ValidationError`` when the result is not a valid patch.
+    """
+    try:
+        data = (
+            patch.model_dump(exclude_unset=True)
+            if isinstance(patch, MemoryPatch)
+            else dict(patch or {})
+        )
+        return MemoryPatch.model_validate({**data, **fields})
+    except ValueError as exc:
+        raise ValidationError(f"invalid update: {exc}") from exc
 
 
 def filter_from_json(text: str | None, *, name: str = "filter") -> dict[str, Any] | None:

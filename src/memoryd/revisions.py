@@ -14,8 +14,8 @@ from uuid import UUID
 
 from memoryd.config import Settings
 from memoryd.context import entry_context
-from memoryd.errors import Conflict, ValidationError
-from memoryd.inputs import coerce_input, explicit_fields
+from memoryd.errors import Conflict
+from memoryd.inputs import coerce_input, coerce_patch, explicit_fields
 from memoryd.memories import Memories, checked_vector
 from memoryd.records import record_from_entry, record_from_input
 from memoryd.store.filters import dumps
@@ -62,15 +62,7 @@ class Revisions:
         Raises:
             NotFound, ValidationError, DimensionMismatch.
         """
-        try:
-            data = (
-                patch.model_dump(exclude_unset=True)
-                if isinstance(patch, MemoryPatch)
-                else dict(patch or {})
-            )
-            change = MemoryPatch.model_validate({**data, **fields})
-        except ValueError as exc:
-            raise ValidationError(f"invalid update: {exc}") from exc
+        change = coerce_patch(patch, fields)
         rowid, entry = self.memories.entry_row(id, namespace)
         now = time.time()
         # null means "keep" for every field but expires_at (where it clears the expiry)

@@ -23,7 +23,7 @@ from pydantic_core import to_jsonable_python
 from memoryd.client.requests import query_value, request
 from memoryd.client.transport import Transport, entries, segment
 from memoryd.errors import NotFound, ValidationError
-from memoryd.inputs import MISSING, coerce_input, explicit_fields, forget_scope
+from memoryd.inputs import MISSING, coerce_input, coerce_patch, explicit_fields, forget_scope
 from memoryd.learning.models import (
     CompletionResult,
     Episode,
@@ -80,15 +80,7 @@ def update(
     namespace: str = "default",
     **fields: Any,
 ) -> MemoryEntry:
-    try:
-        data = (
-            patch.model_dump(exclude_unset=True)
-            if isinstance(patch, MemoryPatch)
-            else dict(patch or {})
-        )
-        change = MemoryPatch.model_validate({**data, **fields})
-    except ValueError as exc:
-        raise ValidationError(f"invalid update: {exc}") from exc
+    change = coerce_patch(patch, fields)
     data = t.json(
         "PATCH",
         f"/v1/memories/{segment(str(id))}",

@@ -27,6 +27,7 @@ from memoryd.operations import Rest, operation
 
 __all__ = ["query_value", "request"]
 
+
 def query_value(value: Any) -> Any:
     """A query parameter as the daemon reads it: booleans ``true``/``false``,
     sequences repeated, anything else as text."""
