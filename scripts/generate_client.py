@@ -136,9 +136,7 @@ def _method(name: str, imports: set[str]) -> str:
         imports.add("from typing import cast")
         line = f'return cast("{returns}", {body})'
     return (
-        f"    def {name}({', '.join(params)}) -> {returns}:\n"
-        f'        """{doc}"""\n'
-        f"        {line}\n"
+        f'    def {name}({", ".join(params)}) -> {returns}:\n        """{doc}"""\n        {line}\n'
     )
 
 
