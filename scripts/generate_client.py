@@ -130,11 +130,7 @@ def _method(name: str, imports: set[str]) -> str:
     if "\n" in doc:
         doc += "\n        "
     body = f'self._call("{name}", {{{", ".join(call)}}})'
-    if returns == "None":
-        line = body
-    else:
-        imports.add("from typing import cast")
-        line = f'return cast("{returns}", {body})'
+    line = body if returns == "None" else f"return {body}"
     return (
         f'    def {name}({", ".join(params)}) -> {returns}:\n        """{doc}"""\n        {line}\n'
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from memoryd.client.base import ClientBase
@@ -62,20 +62,17 @@ class Client(ClientBase):
 
     def add(self, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry:
         """Save one memory (durable on return); the same content again returns the stored entry."""
-        return cast("MemoryEntry", self._call("add", {"content": content, **fields}))
+        return self._call("add", {"content": content, **fields})
 
     def add_many(
         self, items: Iterable[MemoryInput | dict[str, Any]], *, batch_size: int = 256
     ) -> builtins.list[MemoryEntry]:
         """Save many memories in order, one transaction per batch."""
-        return cast(
-            "builtins.list[MemoryEntry]",
-            self._call("add_many", {"items": items, "batch_size": batch_size}),
-        )
+        return self._call("add_many", {"items": items, "batch_size": batch_size})
 
     def get(self, id: UUID | str, *, namespace: str = "default") -> MemoryEntry:
         """One entry by id (superseded entries included)."""
-        return cast("MemoryEntry", self._call("get", {"id": id, "namespace": namespace}))
+        return self._call("get", {"id": id, "namespace": namespace})
 
     def update(
         self,
@@ -86,10 +83,7 @@ class Client(ClientBase):
         **fields: Any,
     ) -> MemoryEntry:
         """Change an entry in place (same id); new content is re-embedded."""
-        return cast(
-            "MemoryEntry",
-            self._call("update", {"id": id, "patch": patch, "namespace": namespace, **fields}),
-        )
+        return self._call("update", {"id": id, "patch": patch, "namespace": namespace, **fields})
 
     def delete(self, id: UUID | str, *, namespace: str = "default") -> None:
         """Delete an entry for good."""
@@ -104,18 +98,13 @@ class Client(ClientBase):
         **fields: Any,
     ) -> MemoryEntry:
         """Replace an entry by a new one, keeping the old as history."""
-        return cast(
-            "MemoryEntry",
-            self._call(
-                "supersede", {"id": id, "content": content, "namespace": namespace, **fields}
-            ),
+        return self._call(
+            "supersede", {"id": id, "content": content, "namespace": namespace, **fields}
         )
 
     def history(self, id: UUID | str, *, namespace: str = "default") -> builtins.list[MemoryEntry]:
         """The supersede chain of an entry, oldest first."""
-        return cast(
-            "builtins.list[MemoryEntry]", self._call("history", {"id": id, "namespace": namespace})
-        )
+        return self._call("history", {"id": id, "namespace": namespace})
 
     def list(
         self,
@@ -130,26 +119,23 @@ class Client(ClientBase):
         include_superseded: bool = False,
     ) -> Page:
         """A page of entries, newest first, filtered by kind, session, tags or a filter tree."""
-        return cast(
-            "Page",
-            self._call(
-                "list",
-                {
-                    "namespace": namespace,
-                    "kinds": kinds,
-                    "session_id": session_id,
-                    "tags": tags,
-                    "filter": filter,
-                    "limit": limit,
-                    "cursor": cursor,
-                    "include_superseded": include_superseded,
-                },
-            ),
+        return self._call(
+            "list",
+            {
+                "namespace": namespace,
+                "kinds": kinds,
+                "session_id": session_id,
+                "tags": tags,
+                "filter": filter,
+                "limit": limit,
+                "cursor": cursor,
+                "include_superseded": include_superseded,
+            },
         )
 
     def search(self, query: str | SearchParams | dict[str, Any], **params: Any) -> SearchResult:
         """Hybrid (BM25 + vector, fused by RRF), vector or keyword search, best first."""
-        return cast("SearchResult", self._call("search", {"query": query, **params}))
+        return self._call("search", {"query": query, **params})
 
     def forget(
         self,
@@ -159,11 +145,8 @@ class Client(ClientBase):
         agent_id: str | None = None,
     ) -> ForgetResult:
         """Erase a namespace, user or agent completely (with the derived data)."""
-        return cast(
-            "ForgetResult",
-            self._call(
-                "forget", {"namespace": namespace, "user_id": user_id, "agent_id": agent_id}
-            ),
+        return self._call(
+            "forget", {"namespace": namespace, "user_id": user_id, "agent_id": agent_id}
         )
 
     def append(
@@ -177,93 +160,72 @@ class Client(ClientBase):
         **fields: Any,
     ) -> MemoryEntry:
         """Append one conversation turn to a session."""
-        return cast(
-            "MemoryEntry",
-            self._call(
-                "append",
-                {
-                    "session_id": session_id,
-                    "content": content,
-                    "role": role,
-                    "namespace": namespace,
-                    "created_at": created_at,
-                    **fields,
-                },
-            ),
+        return self._call(
+            "append",
+            {
+                "session_id": session_id,
+                "content": content,
+                "role": role,
+                "namespace": namespace,
+                "created_at": created_at,
+                **fields,
+            },
         )
 
     def session_messages(
         self, session_id: str, *, namespace: str = "default"
     ) -> builtins.list[MemoryEntry]:
         """Every turn of a session, oldest first."""
-        return cast(
-            "builtins.list[MemoryEntry]",
-            self._call("session_messages", {"session_id": session_id, "namespace": namespace}),
-        )
+        return self._call("session_messages", {"session_id": session_id, "namespace": namespace})
 
     def last_messages(
         self, session_id: str, n: int = 10, *, namespace: str = "default"
     ) -> builtins.list[MemoryEntry]:
         """The last N turns of a session, oldest first."""
-        return cast(
-            "builtins.list[MemoryEntry]",
-            self._call("last_messages", {"session_id": session_id, "n": n, "namespace": namespace}),
+        return self._call(
+            "last_messages", {"session_id": session_id, "n": n, "namespace": namespace}
         )
 
     def set_state(
         self, session_id: str, key: str, value: Any, *, namespace: str = "default"
     ) -> MemoryEntry:
         """Save a JSON value under (session, key)."""
-        return cast(
-            "MemoryEntry",
-            self._call(
-                "set_state",
-                {"session_id": session_id, "key": key, "value": value, "namespace": namespace},
-            ),
+        return self._call(
+            "set_state",
+            {"session_id": session_id, "key": key, "value": value, "namespace": namespace},
         )
 
     def get_state(
         self, session_id: str, key: str, default: Any = MISSING, *, namespace: str = "default"
     ) -> Any:
         """The value under (session, key)."""
-        return cast(
-            "Any",
-            self._call(
-                "get_state",
-                {"session_id": session_id, "key": key, "default": default, "namespace": namespace},
-            ),
+        return self._call(
+            "get_state",
+            {"session_id": session_id, "key": key, "default": default, "namespace": namespace},
         )
 
     def delete_state(self, session_id: str, key: str, *, namespace: str = "default") -> bool:
         """Delete a session value; false if there was none."""
-        return cast(
-            "bool",
-            self._call(
-                "delete_state", {"session_id": session_id, "key": key, "namespace": namespace}
-            ),
+        return self._call(
+            "delete_state", {"session_id": session_id, "key": key, "namespace": namespace}
         )
 
     def kv_set(
         self, key: str, value: Any, *, ttl_seconds: float | None = None, namespace: str = "default"
     ) -> MemoryEntry:
         """Save a JSON value under a key, optionally expiring."""
-        return cast(
-            "MemoryEntry",
-            self._call(
-                "kv_set",
-                {"key": key, "value": value, "ttl_seconds": ttl_seconds, "namespace": namespace},
-            ),
+        return self._call(
+            "kv_set",
+            {"key": key, "value": value, "ttl_seconds": ttl_seconds, "namespace": namespace},
         )
 
     def kv_get(self, key: str, default: Any = MISSING, *, namespace: str = "default") -> Any:
         """The value under a key."""
-        return cast(
-            "Any", self._call("kv_get", {"key": key, "default": default, "namespace": namespace})
-        )
+        return self._call("kv_get", {"key": key, "default": default, "namespace": namespace})
 
     def kv_delete(self, key: str, *, namespace: str = "default") -> bool:
         """Delete a key; false if there was none."""
-        return cast("bool", self._call("kv_delete", {"key": key, "namespace": namespace}))
+        return self._call("kv_delete", {"key": key, "namespace": namespace})
 
     def start_episode(
         self,
@@ -273,12 +235,9 @@ class Client(ClientBase):
         **fields: Any,
     ) -> Episode:
         """Start an episode for a task (status running, no steps)."""
-        return cast(
-            "Episode",
-            self._call(
-                "start_episode",
-                {"task_description": task_description, "namespace": namespace, **fields},
-            ),
+        return self._call(
+            "start_episode",
+            {"task_description": task_description, "namespace": namespace, **fields},
         )
 
     def list_episodes(
@@ -293,32 +252,26 @@ class Client(ClientBase):
         cursor: str | None = None,
     ) -> EpisodePage:
         """A page of episodes (without steps), newest first."""
-        return cast(
-            "EpisodePage",
-            self._call(
-                "list_episodes",
-                {
-                    "namespace": namespace,
-                    "domain": domain,
-                    "task_type": task_type,
-                    "status": status,
-                    "outcome": outcome,
-                    "limit": limit,
-                    "cursor": cursor,
-                },
-            ),
+        return self._call(
+            "list_episodes",
+            {
+                "namespace": namespace,
+                "domain": domain,
+                "task_type": task_type,
+                "status": status,
+                "outcome": outcome,
+                "limit": limit,
+                "cursor": cursor,
+            },
         )
 
     def get_episode(
         self, episode_id: UUID | str, *, namespace: str = "default", include_steps: bool = True
     ) -> Episode:
         """One episode with its steps."""
-        return cast(
-            "Episode",
-            self._call(
-                "get_episode",
-                {"episode_id": episode_id, "namespace": namespace, "include_steps": include_steps},
-            ),
+        return self._call(
+            "get_episode",
+            {"episode_id": episode_id, "namespace": namespace, "include_steps": include_steps},
         )
 
     def update_episode(
@@ -330,12 +283,9 @@ class Client(ClientBase):
         **fields: Any,
     ) -> Episode:
         """Replace an episode's tags and/or merge metadata keys."""
-        return cast(
-            "Episode",
-            self._call(
-                "update_episode",
-                {"episode_id": episode_id, "patch": patch, "namespace": namespace, **fields},
-            ),
+        return self._call(
+            "update_episode",
+            {"episode_id": episode_id, "patch": patch, "namespace": namespace, **fields},
         )
 
     def delete_episode(self, episode_id: UUID | str, *, namespace: str = "default") -> None:
@@ -350,11 +300,8 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> builtins.list[Step]:
         """Append several steps to a running episode in one transaction."""
-        return cast(
-            "builtins.list[Step]",
-            self._call(
-                "log_steps", {"episode_id": episode_id, "steps": steps, "namespace": namespace}
-            ),
+        return self._call(
+            "log_steps", {"episode_id": episode_id, "steps": steps, "namespace": namespace}
         )
 
     def log_step(
@@ -366,12 +313,8 @@ class Client(ClientBase):
         **fields: Any,
     ) -> Step:
         """Append one step (tool, action, result, parameters, latency, tokens)."""
-        return cast(
-            "Step",
-            self._call(
-                "log_step",
-                {"episode_id": episode_id, "step": step, "namespace": namespace, **fields},
-            ),
+        return self._call(
+            "log_step", {"episode_id": episode_id, "step": step, "namespace": namespace, **fields}
         )
 
     def complete_episode(
@@ -383,17 +326,14 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> CompletionResult:
         """Complete an episode: reward, reflection, queued pattern extraction."""
-        return cast(
-            "CompletionResult",
-            self._call(
-                "complete_episode",
-                {
-                    "episode_id": episode_id,
-                    "outcome": outcome,
-                    "applied_patterns": applied_patterns,
-                    "namespace": namespace,
-                },
-            ),
+        return self._call(
+            "complete_episode",
+            {
+                "episode_id": episode_id,
+                "outcome": outcome,
+                "applied_patterns": applied_patterns,
+                "namespace": namespace,
+            },
         )
 
     def checkpoint_episode(
@@ -405,29 +345,18 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> HandoffPack:
         """Record a checkpoint of a running episode; returns its hand-off pack."""
-        return cast(
-            "HandoffPack",
-            self._call(
-                "checkpoint_episode",
-                {
-                    "episode_id": episode_id,
-                    "note": note,
-                    "agent_id": agent_id,
-                    "namespace": namespace,
-                },
-            ),
+        return self._call(
+            "checkpoint_episode",
+            {"episode_id": episode_id, "note": note, "agent_id": agent_id, "namespace": namespace},
         )
 
     def resume_episode(
         self, episode_id: UUID | str, *, agent_id: str | None = None, namespace: str = "default"
     ) -> HandoffPack:
         """The hand-off pack to continue a running episode (optionally taking it over)."""
-        return cast(
-            "HandoffPack",
-            self._call(
-                "resume_episode",
-                {"episode_id": episode_id, "agent_id": agent_id, "namespace": namespace},
-            ),
+        return self._call(
+            "resume_episode",
+            {"episode_id": episode_id, "agent_id": agent_id, "namespace": namespace},
         )
 
     def retrieve_context(
@@ -441,19 +370,16 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> ContextResult:
         """The most useful past episodes and patterns for a new task, with reasons."""
-        return cast(
-            "ContextResult",
-            self._call(
-                "retrieve_context",
-                {
-                    "task": task,
-                    "domain": domain,
-                    "task_type": task_type,
-                    "context": context,
-                    "limit": limit,
-                    "namespace": namespace,
-                },
-            ),
+        return self._call(
+            "retrieve_context",
+            {
+                "task": task,
+                "domain": domain,
+                "task_type": task_type,
+                "context": context,
+                "limit": limit,
+                "namespace": namespace,
+            },
         )
 
     def list_patterns(
@@ -467,26 +393,21 @@ class Client(ClientBase):
         limit: int = 100,
     ) -> builtins.list[Pattern]:
         """Live patterns, best Wilson lower bound first."""
-        return cast(
-            "builtins.list[Pattern]",
-            self._call(
-                "list_patterns",
-                {
-                    "namespace": namespace,
-                    "kinds": kinds,
-                    "domain": domain,
-                    "task_type": task_type,
-                    "include_archived": include_archived,
-                    "limit": limit,
-                },
-            ),
+        return self._call(
+            "list_patterns",
+            {
+                "namespace": namespace,
+                "kinds": kinds,
+                "domain": domain,
+                "task_type": task_type,
+                "include_archived": include_archived,
+                "limit": limit,
+            },
         )
 
     def get_pattern(self, pattern_id: UUID | str, *, namespace: str = "default") -> Pattern:
         """One pattern (a merged pattern's id gives the one it was merged into)."""
-        return cast(
-            "Pattern", self._call("get_pattern", {"pattern_id": pattern_id, "namespace": namespace})
-        )
+        return self._call("get_pattern", {"pattern_id": pattern_id, "namespace": namespace})
 
     def search_patterns(
         self,
@@ -498,18 +419,15 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> builtins.list[PatternMatch]:
         """Patterns whose description is closest to a query (cosine similarity)."""
-        return cast(
-            "builtins.list[PatternMatch]",
-            self._call(
-                "search_patterns",
-                {
-                    "query": query,
-                    "domain": domain,
-                    "kinds": kinds,
-                    "limit": limit,
-                    "namespace": namespace,
-                },
-            ),
+        return self._call(
+            "search_patterns",
+            {
+                "query": query,
+                "domain": domain,
+                "kinds": kinds,
+                "limit": limit,
+                "namespace": namespace,
+            },
         )
 
     def recommend_patterns(
@@ -523,19 +441,16 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> builtins.list[PatternMatch]:
         """Patterns for a task, best first: relevance, effectiveness, recency."""
-        return cast(
-            "builtins.list[PatternMatch]",
-            self._call(
-                "recommend_patterns",
-                {
-                    "task": task,
-                    "domain": domain,
-                    "task_type": task_type,
-                    "kinds": kinds,
-                    "limit": limit,
-                    "namespace": namespace,
-                },
-            ),
+        return self._call(
+            "recommend_patterns",
+            {
+                "task": task,
+                "domain": domain,
+                "task_type": task_type,
+                "kinds": kinds,
+                "limit": limit,
+                "namespace": namespace,
+            },
         )
 
     def record_feedback(
@@ -549,19 +464,16 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> Pattern:
         """Record whether a recommended pattern was applied and how it went."""
-        return cast(
-            "Pattern",
-            self._call(
-                "record_feedback",
-                {
-                    "pattern_id": pattern_id,
-                    "applied": applied,
-                    "success": success,
-                    "reward": reward,
-                    "episode_id": episode_id,
-                    "namespace": namespace,
-                },
-            ),
+        return self._call(
+            "record_feedback",
+            {
+                "pattern_id": pattern_id,
+                "applied": applied,
+                "success": success,
+                "reward": reward,
+                "episode_id": episode_id,
+                "namespace": namespace,
+            },
         )
 
     def analyze_patterns(
@@ -574,23 +486,20 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> PatternAnalysis:
         """Patterns above a success rate, with statistics over them."""
-        return cast(
-            "PatternAnalysis",
-            self._call(
-                "analyze_patterns",
-                {
-                    "task_type": task_type,
-                    "min_success_rate": min_success_rate,
-                    "limit": limit,
-                    "domain": domain,
-                    "namespace": namespace,
-                },
-            ),
+        return self._call(
+            "analyze_patterns",
+            {
+                "task_type": task_type,
+                "min_success_rate": min_success_rate,
+                "limit": limit,
+                "domain": domain,
+                "namespace": namespace,
+            },
         )
 
     def extract_patterns(self, *, limit: int | None = None) -> ExtractionReport:
         """Drain the pattern-extraction queue now."""
-        return cast("ExtractionReport", self._call("extract_patterns", {"limit": limit}))
+        return self._call("extract_patterns", {"limit": limit})
 
     def decay_patterns(
         self,
@@ -601,17 +510,14 @@ class Client(ClientBase):
         dry_run: bool = False,
     ) -> DecayReport:
         """Archive patterns whose decayed effectiveness fell below a score."""
-        return cast(
-            "DecayReport",
-            self._call(
-                "decay_patterns",
-                {
-                    "namespace": namespace,
-                    "min_score": min_score,
-                    "min_age_days": min_age_days,
-                    "dry_run": dry_run,
-                },
-            ),
+        return self._call(
+            "decay_patterns",
+            {
+                "namespace": namespace,
+                "min_score": min_score,
+                "min_age_days": min_age_days,
+                "dry_run": dry_run,
+            },
         )
 
     def advanced_pattern_analysis(
@@ -621,29 +527,24 @@ class Client(ClientBase):
         config: Mapping[str, Any] | None = None,
     ) -> SeriesAnalysis:
         """Statistics, trend, forecast, anomalies, change points or Granger causality on series."""
-        return cast(
-            "SeriesAnalysis",
-            self._call(
-                "advanced_pattern_analysis", {"kind": kind, "series": series, "config": config}
-            ),
+        return self._call(
+            "advanced_pattern_analysis", {"kind": kind, "series": series, "config": config}
         )
 
     def stats(self) -> StoreStats:
         """Counts, sizes, index state and integrity of the store."""
-        return cast("StoreStats", self._call("stats", {}))
+        return self._call("stats", {})
 
     def verify_storage(self) -> IntegrityReport:
         """Verify the store file now (SQLite's and FTS5's checks, checksums, id sets)."""
-        return cast("IntegrityReport", self._call("verify_storage", {}))
+        return self._call("verify_storage", {})
 
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:
         """Every entry with its vector (superseded included, expired excluded), streamed."""
-        return cast(
-            "Iterator[MemoryEntry]", self._call("export", {"namespace": namespace, "batch": batch})
-        )
+        return self._call("export", {"namespace": namespace, "batch": batch})
 
     def import_entries(
         self, entries: Iterable[MemoryEntry | dict[str, Any]], *, batch: int = 500
     ) -> int:
         """Restore exported entries losslessly; existing ids are skipped."""
-        return cast("int", self._call("import_entries", {"entries": entries, "batch": batch}))
+        return self._call("import_entries", {"entries": entries, "batch": batch})
