@@ -80,13 +80,11 @@ def request(t: Transport, name: str, args: dict[str, Any]) -> Any:
         raise TypeError(f"{name} has no REST route")
     args = dict(args)
     path = _path(rest, args)
-    params = {
-        rest.wire.get(arg, arg): query_value(args[arg])
-        for arg in rest.query
-        if args.get(arg) is not None
-    }
+    params: dict[str, Any] = {}
     for arg in rest.query:
-        args.pop(arg, None)
+        value = args.pop(arg, None)
+        if value is not None:
+            params[rest.wire.get(arg, arg)] = query_value(value)
     body = None
     if rest.body is not None:
         body = _body(name, rest.body, {rest.wire.get(k, k): v for k, v in args.items()})
