@@ -3,8 +3,10 @@
 To add an operation: write the ``Memory`` method (the engine), declare it here
 with the faces that serve it and the reason for each that does not (the
 reasons are in :mod:`memoryd.operations.reasons`), then add
-the face code the declaration names (a route with ``@endpoint(router, name)``,
-a tool with ``@tool(server, name)``, a ``Client`` method, a CLI command). The
+the face code the declaration names (a tool with ``@tool(server, name)``, a
+CLI command; a REST route only when it is ``hand_route``, with
+``@endpoint(router, name)``: ``server/routes/generated.py`` builds the others,
+and ``scripts/generate_client.py`` the ``Client`` method). The
 face-coverage test (``tests/test_operations.py``) fails until every face
 agrees with this table, and the wire snapshots (``clients/typescript/openapi.json``,
 ``tests/mcp`` ``tools/list``) show what the new operation adds.
@@ -108,7 +110,7 @@ _MEMORIES = (
         "Replace an entry by a new one, keeping the old as history.",
         W,
         MemoryEntry,
-        rest=Rest("POST", "/v1/memories/{id}/supersede", 201, custom=True),
+        rest=Rest("POST", "/v1/memories/{id}/supersede", 201, custom=True, hand_route=True),
         tools=("memory_supersede",),
         raises=(NotFound, Conflict),
         omitted={Face.CLI: CLI_LATER},
@@ -130,7 +132,7 @@ _MEMORIES = (
         "A page of entries, newest first, filtered by kind, session, tags or a filter tree.",
         R,
         Page,
-        rest=Rest("GET", "/v1/memories", custom=True),
+        rest=Rest("GET", "/v1/memories", custom=True, hand_route=True),
         tools=("memory_list",),
         cli="list",
     ),
@@ -139,7 +141,7 @@ _MEMORIES = (
         "Hybrid (BM25 + vector, fused by RRF), vector or keyword search, best first.",
         R,
         SearchResult,
-        rest=Rest("POST", "/v1/search", query=(), body=SearchParams, custom=True),
+        rest=Rest("POST", "/v1/search", query=(), body=SearchParams, custom=True, hand_route=True),
         tools=("memory_search",),
         cli="search",
     ),
@@ -170,7 +172,7 @@ _SESSIONS = (
         "Every turn of a session, oldest first.",
         R,
         list[MemoryEntry],
-        rest=Rest("GET", "/v1/sessions/{session_id}/messages"),
+        rest=Rest("GET", "/v1/sessions/{session_id}/messages", hand_route=True),
         omitted={
             Face.MCP: "conversation_recent serves agents with a bounded number of turns",
             Face.CLI: CLI_LATER,
@@ -269,7 +271,7 @@ _SYSTEM = (
         "Counts, sizes, index state and integrity of the store.",
         R,
         StoreStats,
-        rest=Rest("GET", "/v1/stats", response=ServerStats, query=(), custom=True),
+        rest=Rest("GET", "/v1/stats", response=ServerStats, query=(), custom=True, hand_route=True),
         tools=("health_check", "get_metrics"),
         cli="stats",
     ),
@@ -287,7 +289,7 @@ _SYSTEM = (
         "Every entry with its vector (superseded included, expired excluded), streamed.",
         R,
         Iterator[MemoryEntry],
-        rest=Rest("POST", "/v1/export", custom=True),
+        rest=Rest("POST", "/v1/export", custom=True, hand_route=True),
         cli="export",
         omitted={Face.MCP: BULK},
     ),
@@ -297,7 +299,13 @@ _SYSTEM = (
         W,
         int,
         rest=Rest(
-            "POST", "/v1/import", response=ImportResult, query=(), unwrap="inserted", custom=True
+            "POST",
+            "/v1/import",
+            response=ImportResult,
+            query=(),
+            unwrap="inserted",
+            custom=True,
+            hand_route=True,
         ),
         cli="import",
         raises=(IdConflict,),

@@ -50,7 +50,7 @@ EPISODES = (
         "Start an episode for a task (status running, no steps).",
         W,
         Episode,
-        rest=Rest("POST", "/v1/episodes", 201, custom=True),
+        rest=Rest("POST", "/v1/episodes", 201, custom=True, hand_route=True),
         tools=("create_episode",),
         cli="episode create",
     ),

@@ -5,11 +5,12 @@ with what each face needs to serve it: its REST method and path
 (:class:`Rest`), its MCP tool names and the hints their annotations carry
 (:class:`Effect`), its CLI command, and, for each face that deliberately
 leaves it out, the reason. The faces read it: the REST routes take their
-method, path, status, response model and documented errors from it
-(``server/routes/deps.py``); the MCP tools take their name and annotations
-(``mcp/results.py``); the face-coverage test (``tests/test_operations.py``)
-fails when a face serves an operation the registry does not declare, or
-lacks one without a declared reason.
+method, path, status, response model and documented errors from it, and
+are built from it unless declared ``hand_route`` (``server/routes/``); the
+MCP tools take their name and annotations (``mcp/results.py``); the
+face-coverage test (``tests/test_operations.py``) fails when a face serves
+an operation the registry does not declare, or lacks one without a declared
+reason.
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ class Rest:
         custom: the Python client builds this request by hand
             (``client/requests.py``: local input coercion shared with the
             engine, chunking, streaming); the fields above then only document it.
+        hand_route: the daemon's handler is written by hand (``@endpoint`` in
+            ``server/routes/``) because it does work this declaration cannot
+            say: streaming, metrics, parsing a query value, putting the query's
+            namespace into the body, serving a ``via`` operation. Otherwise
+            ``server/routes/generated.py`` builds the route from the fields
+            above and ``Memory``'s signature, and no route code is written.
     """
 
     method: Method
@@ -98,6 +105,7 @@ class Rest:
     wire: Mapping[str, str] = field(default_factory=dict)
     unwrap: str | None = None
     custom: bool = False
+    hand_route: bool = False
 
     @property
     def path_params(self) -> tuple[str, ...]:
