@@ -1,4 +1,4 @@
-"""Request bodies of the self-learning routes (``routes/episodes.py``, ``routes/patterns.py``).
+"""Request bodies of the self-learning routes (episodes, patterns and their analyses).
 
 Engine models (``EpisodeInput``, ``EpisodePatch``, ``FeedbackInput`` and the
 results) are used as they are; these are the bodies that only the REST face has.

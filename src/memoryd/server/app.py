@@ -28,7 +28,7 @@ from memoryd.server.errors import install_error_handlers
 from memoryd.server.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from memoryd.server.observability import AccessMiddleware
 from memoryd.server.ratelimit import RateLimitMiddleware
-from memoryd.server.routes import learning, memories, sessions, system
+from memoryd.server.routes import generated, handwritten, system
 from memoryd.server.security import SecurityMiddleware, load_tokens
 from memoryd.server.state import ServerState
 
@@ -75,9 +75,8 @@ def create_app(settings: Settings, memory: Memory | None = None) -> FastAPI:
     app.state.server = state
     install_error_handlers(app)
     app.include_router(system.router)
-    app.include_router(memories.router)
-    app.include_router(sessions.router)
-    app.include_router(learning.router)
+    app.include_router(handwritten.router)
+    app.include_router(generated.router)
     app.router.routes.append(Route(MCP_PATH, endpoint=mcp, include_in_schema=False))
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -20,6 +20,9 @@
 * ``POST /v1/import`` — body in the same JSONL format (at most
   ``settings.max_body_bytes`` per request; send several for more). Returns
   ``{"inserted": n}``; existing ids are skipped, so retries are safe.
+
+``/v1/storage/verify`` is built from the registry (``routes/generated.py``);
+stats, export and import are written here by hand (``Rest.hand_route``).
 """
 
 from __future__ import annotations
@@ -89,12 +92,6 @@ def export(memory: MemoryDep, state: StateDep, namespace: str | None = None) -> 
         media_type="application/x-ndjson",
         headers={"content-length": str(spooled.size)},
     )
-
-
-@endpoint(router, "verify_storage")
-def verify_storage(memory: MemoryDep) -> Response:
-    """Verify the store file now (SQLite's checks, FTS5's, every checksum, the id sets)."""
-    return json_response(memory.verify_storage())
 
 
 @endpoint(
