@@ -65,6 +65,8 @@ def test_a_route_naming_what_memory_lacks_is_refused() -> None:
         generated.handler(_declared("get", Rest("GET", "/v1/memories/{id}", query=("limit",))))
     with pytest.raises(ValueError, match="body field 'agent_id' is no parameter of Memory.kv_get"):
         generated.handler(_declared("kv_get", Rest("POST", "/v1/kv/{key}", body=ResumeBody)))
+    with pytest.raises(ValueError, match="names a field of no Rest.response"):
+        generated.handler(_declared("kv_get", Rest("GET", "/v1/kv/{key}", unwrap="value")))
     generated.handler(_declared("kv_set", Rest("PUT", "/v1/kv/{key}", body=KvInput)))
 
 

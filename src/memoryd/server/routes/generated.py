@@ -170,8 +170,9 @@ def handler(op: Operation) -> Callable[..., Response]:
     """The FastAPI handler of operation ``op``'s route, built from its declaration.
 
     Raises:
-        ValueError: ``op`` has no route of its own, is ``hand_route``, or
-            names a path, query or body argument ``Memory.<name>`` lacks.
+        ValueError: ``op`` has no route of its own, is ``hand_route``,
+            names a path, query or body argument ``Memory.<name>`` lacks, or
+            unwraps a result without a ``Rest.response`` to wrap it in.
     """
     rest = op.rest
     if rest is None or rest.via is not None or rest.hand_route:
@@ -191,9 +192,11 @@ def handler(op: Operation) -> Callable[..., Response]:
     params.append(inspect.Parameter("memory", _KW, annotation=MemoryDep))
     params += [_query_parameter(rest.wire.get(lib, lib), library[lib]) for lib in rest.query]
     name, status, unwrap, wrapper = op.name, rest.status, rest.unwrap, rest.response
+    if unwrap is not None and wrapper is None:
+        raise ValueError(f"{op.name}: unwrap={unwrap!r} names a field of no Rest.response")
 
     def route(memory: Memory, body: BaseModel | None = None, **request: Any) -> Response:
-        args = {to_library.get(key, key): value for key, value in request.items()}
+        args = {to_library.get(k, k): v for k, v in request.items()} if to_library else request
         if spread is not None and body is not None:
             args.update(spread(body))
         result = getattr(memory, name)(**args)
