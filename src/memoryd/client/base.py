@@ -135,6 +135,7 @@ class ClientBase:
             raise ValidationError(f"unknown method {name!r}", method=name)
         signature = inspect.signature(getattr(type(self), name))
         bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()  # every argument, as the generated method passes them
         given: dict[str, Any] = {}
         for key, value in list(bound.arguments.items())[1:]:
             if signature.parameters[key].kind is inspect.Parameter.VAR_KEYWORD:

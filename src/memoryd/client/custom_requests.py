@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -35,7 +35,7 @@ from memoryd.learning.models import (
     coerce_model,
 )
 from memoryd.reports import ForgetResult, StoreStats
-from memoryd.types import Filter, Kind, MemoryEntry, MemoryInput, MemoryPatch, Page, SearchParams
+from memoryd.types import Filter, MemoryEntry, MemoryInput, MemoryPatch, Page, SearchParams
 
 __all__ = ["CUSTOMIZED", "send"]
 
@@ -111,28 +111,23 @@ def supersede(
     return MemoryEntry.model_validate(data)
 
 
-def list_entries(
-    t: Transport,
-    namespace: str = "default",
-    kinds: Sequence[Kind] | None = None,
-    session_id: str | None = None,
-    tags: Sequence[str] | None = None,
-    filter: Filter | dict[str, Any] | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-    include_superseded: bool = False,
-) -> Page:
-    given: dict[str, Any] = {"kinds": kinds or None, "tags": tags or None}
-    given |= {"session_id": session_id, "cursor": cursor or None}
-    given["include_superseded"] = include_superseded
-    params: dict[str, Any] = {"namespace": namespace, "limit": limit}
-    params |= {k: query_value(v) for k, v in given.items() if v is not None}
-    if filter is not None:
-        tree = (
-            filter.model_dump(mode="json", by_alias=True, exclude_none=True)
-            if isinstance(filter, Filter)
-            else filter
-        )
+#: ``list`` arguments left out of the query when empty (the daemon's defaults apply).
+_OMITTED_WHEN_EMPTY = frozenset({"kinds", "tags", "cursor"})
+
+
+def list_entries(t: Transport, **args: Any) -> Page:
+    """``list`` with ``Memory.list``'s arguments: the query parameters that are
+    given (``kinds``, ``tags`` and ``cursor`` only when non-empty), the filter
+    tree as JSON text."""
+    tree = args.pop("filter", None)
+    params = {
+        k: query_value(v)
+        for k, v in args.items()
+        if v is not None and (v or k not in _OMITTED_WHEN_EMPTY)
+    }
+    if isinstance(tree, Filter):
+        tree = tree.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if tree is not None:
         try:
             params["filter"] = json.dumps(tree)
         except (TypeError, ValueError) as exc:
