@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from memoryd.bounds import MAX_STEP_TOKENS
 from memoryd.errors import ValidationError
-from memoryd.types import MAX_TAGS, NAMESPACE_PATTERN, check_metadata
+from memoryd.types import MAX_TAGS, NAMESPACE_PATTERN, Metadata
 
 __all__ = [
     "AbstainedOutcome",
@@ -99,16 +99,10 @@ class StepInput(_StrictModel):
 
     tool: str = Field(min_length=1, max_length=_SHORT)
     action: str = Field(min_length=1, max_length=_TEXT)
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: Metadata = Field(default_factory=dict)
     result: StepResult
     latency_ms: float = Field(default=0.0, ge=0.0, le=86_400_000.0)
     tokens: int = Field(default=0, ge=0, le=MAX_STEP_TOKENS)
-
-    @field_validator("parameters")
-    @classmethod
-    def _check_parameters(cls, value: dict[str, Any]) -> dict[str, Any]:
-        check_metadata(value)
-        return value
 
 
 class Step(StepInput):
@@ -191,29 +185,16 @@ class EpisodeInput(_StrictModel):
     task_type: TaskType = "other"
     context: TaskContext = Field(default_factory=TaskContext)
     tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     agent_id: str | None = Field(default=None, max_length=_SHORT)
     namespace: str = Field(default="default", pattern=NAMESPACE_PATTERN)
-
-    @field_validator("metadata")
-    @classmethod
-    def _check_metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
-        check_metadata(value)
-        return value
 
 
 class EpisodePatch(_StrictModel):
     """``update_episode``: replace ``tags`` and/or merge keys into ``metadata``."""
 
     tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
-    metadata: dict[str, Any] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _check_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None:
-            check_metadata(value)
-        return value
+    metadata: Metadata | None = None
 
 
 class Episode(BaseModel):
