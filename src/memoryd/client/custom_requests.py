@@ -23,7 +23,14 @@ from pydantic_core import to_jsonable_python
 from memoryd.client.requests import query_value, request
 from memoryd.client.transport import Transport, entries, segment
 from memoryd.errors import NotFound, ValidationError
-from memoryd.inputs import MISSING, coerce_input, coerce_patch, explicit_fields, forget_scope
+from memoryd.inputs import (
+    MISSING,
+    coerce_input,
+    coerce_patch,
+    coerce_search,
+    explicit_fields,
+    forget_scope,
+)
 from memoryd.learning.models import (
     CompletionResult,
     Episode,
@@ -136,15 +143,7 @@ def list_entries(t: Transport, **args: Any) -> Page:
 
 
 def search(t: Transport, query: str | SearchParams | dict[str, Any], **params: Any) -> Any:
-    try:
-        if isinstance(query, SearchParams):
-            sp = query.model_copy(update=params) if params else query
-        elif isinstance(query, dict):
-            sp = SearchParams.model_validate({**query, **params})
-        else:
-            sp = SearchParams.model_validate({"query": query, **params})
-    except ValueError as exc:
-        raise ValidationError(f"invalid search: {exc}") from exc
+    sp = coerce_search(query, params)
     return request(t, "search", sp.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
