@@ -17,7 +17,6 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import to_jsonable_python
 
 from memoryd.client.requests import query_value, request
@@ -40,13 +39,14 @@ from memoryd.learning.models import (
     Step,
     StepInput,
     coerce_model,
+    coerce_outcome,
+    coerce_steps,
 )
 from memoryd.reports import ForgetResult, StoreStats
 from memoryd.types import Filter, MemoryEntry, MemoryInput, MemoryPatch, Page, SearchParams
 
 __all__ = ["CUSTOMIZED", "send"]
 
-_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
 _STEPS: TypeAdapter[list[Step]] = TypeAdapter(list[Step])
 
 
@@ -238,12 +238,7 @@ def log_steps(
     steps: Iterable[StepInput | dict[str, Any]],
     namespace: str = "default",
 ) -> builtins.list[Step]:
-    items = [coerce_model(StepInput, s, "step") for s in steps]
-    if not items:
-        raise ValidationError("at least one step is required")
-    if len(items) > 1000:
-        raise ValidationError("at most 1000 steps per call", steps=len(items))
-    body = {"steps": [s.model_dump(mode="json") for s in items]}
+    body = {"steps": [s.model_dump(mode="json") for s in coerce_steps(steps)]}
     path = _episode_path(episode_id, "/steps")
     return _STEPS.validate_python(t.json("POST", path, params={"namespace": namespace}, json=body))
 
@@ -266,12 +261,8 @@ def complete_episode(
     applied_patterns: Iterable[UUID | str] = (),
     namespace: str = "default",
 ) -> CompletionResult:
-    try:
-        result = outcome if not isinstance(outcome, dict) else _OUTCOME.validate_python(outcome)
-    except PydanticValidationError as exc:
-        raise ValidationError(f"invalid outcome: {exc}") from exc
     body = {
-        "outcome": result.model_dump(mode="json"),
+        "outcome": coerce_outcome(outcome).model_dump(mode="json"),
         "applied_patterns": [_id(p, "pattern") for p in applied_patterns],
     }
     path = _episode_path(episode_id, "/complete")

@@ -13,11 +13,12 @@ on disk. Latencies are milliseconds; durations seconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from memoryd.bounds import MAX_STEP_TOKENS
@@ -55,6 +56,8 @@ __all__ = [
     "SuccessOutcome",
     "TaskContext",
     "TaskType",
+    "coerce_outcome",
+    "coerce_steps",
     "coerce_model",
 ]
 
@@ -403,3 +406,32 @@ def coerce_model(cls: type[M], value: M | dict[str, Any] | None, what: str, **fi
         return cls.model_validate({**(data or {}), **fields})
     except PydanticValidationError as exc:
         raise ValidationError(f"invalid {what}: {exc}") from exc
+
+
+def coerce_steps(steps: Iterable[StepInput | dict[str, Any]]) -> list[StepInput]:
+    """``log_steps``' ``steps`` (models or dicts) validated as :class:`StepInput`: 1 to 1000.
+
+    Raises:
+        ValidationError: an invalid step, no step, or more than 1000.
+    """
+    items = [coerce_model(StepInput, s, "step") for s in steps]
+    if not items:
+        raise ValidationError("at least one step is required")
+    if len(items) > 1000:
+        raise ValidationError("at most 1000 steps per call", steps=len(items))
+    return items
+
+
+_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
+
+
+def coerce_outcome(outcome: Outcome | dict[str, Any]) -> Outcome:
+    """``complete_episode``'s ``outcome`` (a model or a dict) as an :data:`Outcome`.
+
+    Raises:
+        ValidationError: the dict is not a valid outcome.
+    """
+    try:
+        return outcome if not isinstance(outcome, dict) else _OUTCOME.validate_python(outcome)
+    except PydanticValidationError as exc:
+        raise ValidationError(f"invalid outcome: {exc}") from exc
