@@ -1,8 +1,8 @@
 """Write ``src/memoryd/client/operations.py``: the Python ``Client``, generated from the registry.
 
 Each operation the client serves (:data:`memoryd.operations.OPERATIONS`) becomes
-a method with ``Memory``'s own signature and the registry's summary whose body hands the
-arguments to ``ClientBase._call`` (as qdrant-client generates its async client
+a method with ``Memory``'s own signature and the registry's summary whose body hands its
+arguments (``locals()``) to ``ClientBase._call`` (as qdrant-client generates its async client
 from the sync one). The output is checked in, so ``mypy --strict`` and editors
 see real signatures; ``tests/test_generated_client.py`` fails when it differs
 from what this script writes.
@@ -41,7 +41,7 @@ HEADER = '''"""The operations of :class:`memoryd.Client`: generated, do not edit
 
 Written by ``scripts/generate_client.py`` from the operation registry
 (:mod:`memoryd.operations`: summaries) and ``Memory``'s signatures; each
-method hands its arguments to ``ClientBase._call``, which builds the request
+method hands its arguments (``locals()``) to ``ClientBase._call``, which builds the request
 (:mod:`memoryd.client.requests`) and routes it. Regenerate with
 ``python scripts/generate_client.py``; ``tests/test_generated_client.py`` fails
 when this file is stale.
@@ -102,7 +102,7 @@ def _method(name: str, imports: set[str]) -> str:
     function = getattr(Memory, name)
     home = inspect.unwrap(function).__globals__
     signature = inspect.signature(function)
-    params, call, star = ["self"], [], False
+    params, spread, star = ["self"], "", False
     for param in list(signature.parameters.values())[1:]:
         text = param.name
         if param.annotation is not inspect.Parameter.empty:
@@ -115,13 +115,12 @@ def _method(name: str, imports: set[str]) -> str:
                 imports.add("from memoryd.inputs import MISSING")
         if param.kind is inspect.Parameter.VAR_KEYWORD:
             params.append(f"**{text}")
-            call.append(f"**{param.name}")
+            spread = f', "{param.name}"'
             continue
         if param.kind is inspect.Parameter.KEYWORD_ONLY and not star:
             params.append("*")
             star = True
         params.append(text)
-        call.append(f'"{param.name}": {param.name}')
     returns = _typed(signature.return_annotation)
     for used in _names(returns):
         imports.add(_import_of(used, home) or "")
@@ -129,7 +128,7 @@ def _method(name: str, imports: set[str]) -> str:
     doc = summary if len(summary) <= 86 else textwrap.fill(summary, 88, subsequent_indent=" " * 8)
     if "\n" in doc:
         doc += "\n        "
-    body = f'self._call("{name}", {{{", ".join(call)}}})'
+    body = f'self._call("{name}", locals(){spread})'
     line = body if returns == "None" else f"return {body}"
     return (
         f'    def {name}({", ".join(params)}) -> {returns}:\n        """{doc}"""\n        {line}\n'

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from memoryd.config import Settings
 from memoryd.context import successor_contexts
@@ -36,6 +37,7 @@ __all__ = ["Forgetting"]
 log = logging.getLogger("memoryd.engine")
 
 
+@dataclass(eq=False)
 class Forgetting:
     """``forget`` for :class:`memoryd.Memory` (module docstring has an example).
 
@@ -46,17 +48,10 @@ class Forgetting:
         episode_index: the in-memory episode index (namespaces touched are invalidated).
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: SQLiteStore,
-        query_cache: QueryEmbeddingCache,
-        episode_index: EpisodeIndex,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.query_cache = query_cache
-        self.episode_index = episode_index
+    settings: Settings
+    store: SQLiteStore
+    query_cache: QueryEmbeddingCache
+    episode_index: EpisodeIndex
 
     def forget(
         self,

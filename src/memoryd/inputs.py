@@ -11,12 +11,13 @@ from typing import Any
 
 from memoryd.errors import ValidationError
 from memoryd.reports import ForgetScope
-from memoryd.types import MemoryInput, MemoryPatch
+from memoryd.types import MemoryInput, MemoryPatch, SearchParams
 
 __all__ = [
     "MISSING",
     "coerce_input",
     "coerce_patch",
+    "coerce_search",
     "explicit_fields",
     "filter_from_json",
     "forget_scope",
@@ -67,6 +68,24 @@ def coerce_patch(patch: MemoryPatch | dict[str, Any] | None, fields: dict[str, A
         return MemoryPatch.model_validate({**data, **fields})
     except ValueError as exc:
         raise ValidationError(f"invalid update: {exc}") from exc
+
+
+def coerce_search(
+    query: str | SearchParams | dict[str, Any], params: dict[str, Any]
+) -> SearchParams:
+    """``query`` (text, a dict or a model) with ``params`` on top, as :class:`SearchParams`.
+
+    Raises:
+        ValidationError: the result is not a valid search.
+    """
+    try:
+        if isinstance(query, SearchParams):
+            return query.model_copy(update=params) if params else query
+        if isinstance(query, dict):
+            return SearchParams.model_validate({**query, **params})
+        return SearchParams.model_validate({"query": query, **params})
+    except ValueError as exc:
+        raise ValidationError(f"invalid search: {exc}") from exc
 
 
 def filter_from_json(text: str | None, *, name: str = "filter") -> dict[str, Any] | None:

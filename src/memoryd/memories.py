@@ -26,7 +26,7 @@ from memoryd.config import Settings
 from memoryd.context import batch_contexts, successor_contexts
 from memoryd.embeddings import Embedder, QueryEmbeddingCache
 from memoryd.errors import NotFound, ValidationError
-from memoryd.inputs import coerce_input
+from memoryd.inputs import coerce_input, coerce_search
 from memoryd.records import record_from_input
 from memoryd.reports import IntegrityReport, StoreStats
 from memoryd.search.pipeline import FusionConfig
@@ -295,15 +295,7 @@ class Memories:
             ValidationError: invalid parameters. BackendUnavailable/Timeout:
             vector mode while the embedding provider is down.
         """
-        try:
-            if isinstance(query, SearchParams):
-                sp = query.model_copy(update=params) if params else query
-            elif isinstance(query, dict):
-                sp = SearchParams.model_validate({**query, **params})
-            else:
-                sp = SearchParams.model_validate({"query": query, **params})
-        except ValueError as exc:
-            raise ValidationError(f"invalid search: {exc}") from exc
+        sp = coerce_search(query, params)
         return run_search(
             self.store, self.embedder, self.query_cache, sp, self.fusion, self._keyword_pool
         )

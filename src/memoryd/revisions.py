@@ -9,6 +9,7 @@ that chain. The revisions component of :class:`memoryd.Memory`.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +28,7 @@ from memoryd.write_vectors import WriteVectors
 __all__ = ["Revisions"]
 
 
+@dataclass(eq=False)
 class Revisions:
     """``update``, ``supersede`` and ``history`` for :class:`memoryd.Memory`.
 
@@ -37,17 +39,10 @@ class Revisions:
         memories: the memories component (reads an entry by id).
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: SQLiteStore,
-        write_vectors: WriteVectors,
-        memories: Memories,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.write_vectors = write_vectors
-        self.memories = memories
+    settings: Settings
+    store: SQLiteStore
+    write_vectors: WriteVectors
+    memories: Memories
 
     def update(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from memoryd.config import Settings
@@ -23,6 +24,7 @@ from memoryd.write_vectors import WriteVectors
 __all__ = ["Transfer"]
 
 
+@dataclass(eq=False)
 class Transfer:
     """``export`` and ``import_entries`` for :class:`~memoryd.Memory`.
 
@@ -32,10 +34,9 @@ class Transfer:
         write_vectors: the write-path embedder (imported entries without a vector).
     """
 
-    def __init__(self, settings: Settings, store: SQLiteStore, write_vectors: WriteVectors) -> None:
-        self.settings = settings
-        self.store = store
-        self.write_vectors = write_vectors
+    settings: Settings
+    store: SQLiteStore
+    write_vectors: WriteVectors
 
     # --- export / import ----------------------------------------------------
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:

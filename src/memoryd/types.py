@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "KINDS",
+    "AwareDatetime",
     "Condition",
     "Filter",
     "KeywordBackend",
@@ -24,6 +25,7 @@ __all__ = [
     "MemoryEntry",
     "MemoryInput",
     "MemoryPatch",
+    "Metadata",
     "Page",
     "ScoreExplain",
     "SearchHit",
@@ -108,10 +110,14 @@ def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
+def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+#: A JSON object checked by :func:`check_metadata` (``metadata``, a step's ``parameters``).
+Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
+#: A ``datetime`` made timezone-aware: a naive one is taken as UTC.
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class _Model(BaseModel):
@@ -133,11 +139,11 @@ class MemoryInput(_Model):
     session_id: str | None = Field(default=None, max_length=256)
     agent_id: str | None = Field(default=None, max_length=256)
     user_id: str | None = Field(default=None, max_length=256)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
-    created_at: datetime | None = None
-    expires_at: datetime | None = None
+    created_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None
     ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     vector: list[float] | None = None
     id: UUID | None = None
@@ -147,20 +153,10 @@ class MemoryInput(_Model):
     def _content_not_blank(cls, value: str) -> str:
         return _check_content(value)
 
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_json(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return check_metadata(value)
-
     @field_validator("tags")
     @classmethod
     def _tags_clean(cls, value: list[str]) -> list[str]:
         return _clean_tags(value)
-
-    @field_validator("created_at", "expires_at")
-    @classmethod
-    def _tz(cls, value: datetime | None) -> datetime | None:
-        return _aware(value)
 
     @model_validator(mode="after")
     def _one_expiry(self) -> MemoryInput:
@@ -177,17 +173,12 @@ class MemoryPatch(_Model):
     """
 
     content: str | None = Field(default=None, min_length=1, max_length=MAX_CONTENT_CHARS)
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
     importance: float | None = Field(default=None, ge=0.0, le=1.0)
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None
     ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     vector: list[float] | None = None
-
-    @field_validator("expires_at")
-    @classmethod
-    def _tz(cls, value: datetime | None) -> datetime | None:
-        return _aware(value)
 
     @field_validator("content")
     @classmethod
@@ -198,11 +189,6 @@ class MemoryPatch(_Model):
     @classmethod
     def _tags_clean(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else _clean_tags(value)
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_json(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        return None if value is None else check_metadata(value)
 
 
 class MemoryEntry(_Model):
@@ -316,8 +302,8 @@ class SearchParams(_Model):
     filter: Filter | None = None
     tags: list[str] | None = None
     session_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
     limit: int = Field(default=10, ge=1, le=1000)
     mode: SearchMode = "hybrid"
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -327,11 +313,6 @@ class SearchParams(_Model):
     diversity: float | None = Field(default=None, ge=0.0, le=1.0)
     include_superseded: bool = False
     explain: bool = False
-
-    @field_validator("since", "until")
-    @classmethod
-    def _tz(cls, value: datetime | None) -> datetime | None:
-        return _aware(value)
 
     @field_validator("filter")
     @classmethod

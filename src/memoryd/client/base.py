@@ -115,8 +115,15 @@ class ClientBase:
             return Routed(over_http(), "daemon")
         return self._router.call(name, over_http, **args)
 
-    def _call(self, name: str, args: dict[str, Any]) -> Any:
-        """Operation ``name`` with the library's arguments ``args`` (see :meth:`routed`)."""
+    def _call(self, name: str, args: dict[str, Any], spread: str | None = None) -> Any:
+        """Operation ``name`` with a generated method's ``locals()`` as its arguments.
+
+        ``self`` is dropped; ``spread`` names the method's ``**`` parameter, whose
+        items join the others (see :meth:`routed` for how the call is served).
+        """
+        args = {key: value for key, value in args.items() if key != "self"}
+        if spread is not None:
+            args |= args.pop(spread)
         if self._router is None or name in NOT_ROUTED:
             return send(self._t, name, args)
         routed = self._route(name, args)
@@ -135,6 +142,7 @@ class ClientBase:
             raise ValidationError(f"unknown method {name!r}", method=name)
         signature = inspect.signature(getattr(type(self), name))
         bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()  # every argument, as the generated method passes them
         given: dict[str, Any] = {}
         for key, value in list(bound.arguments.items())[1:]:
             if signature.parameters[key].kind is inspect.Parameter.VAR_KEYWORD:

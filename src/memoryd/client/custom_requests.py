@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
 from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import to_jsonable_python
 
 from memoryd.client.requests import query_value, request
 from memoryd.client.transport import Transport, entries, segment
 from memoryd.errors import NotFound, ValidationError
-from memoryd.inputs import MISSING, coerce_input, coerce_patch, explicit_fields, forget_scope
+from memoryd.inputs import (
+    MISSING,
+    coerce_input,
+    coerce_patch,
+    coerce_search,
+    explicit_fields,
+    forget_scope,
+)
 from memoryd.learning.models import (
     CompletionResult,
     Episode,
@@ -33,13 +39,14 @@ from memoryd.learning.models import (
     Step,
     StepInput,
     coerce_model,
+    coerce_outcome,
+    coerce_steps,
 )
 from memoryd.reports import ForgetResult, StoreStats
-from memoryd.types import Filter, Kind, MemoryEntry, MemoryInput, MemoryPatch, Page, SearchParams
+from memoryd.types import Filter, MemoryEntry, MemoryInput, MemoryPatch, Page, SearchParams
 
 __all__ = ["CUSTOMIZED", "send"]
 
-_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
 _STEPS: TypeAdapter[list[Step]] = TypeAdapter(list[Step])
 
 
@@ -111,28 +118,23 @@ def supersede(
     return MemoryEntry.model_validate(data)
 
 
-def list_entries(
-    t: Transport,
-    namespace: str = "default",
-    kinds: Sequence[Kind] | None = None,
-    session_id: str | None = None,
-    tags: Sequence[str] | None = None,
-    filter: Filter | dict[str, Any] | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-    include_superseded: bool = False,
-) -> Page:
-    given: dict[str, Any] = {"kinds": kinds or None, "tags": tags or None}
-    given |= {"session_id": session_id, "cursor": cursor or None}
-    given["include_superseded"] = include_superseded
-    params: dict[str, Any] = {"namespace": namespace, "limit": limit}
-    params |= {k: query_value(v) for k, v in given.items() if v is not None}
-    if filter is not None:
-        tree = (
-            filter.model_dump(mode="json", by_alias=True, exclude_none=True)
-            if isinstance(filter, Filter)
-            else filter
-        )
+#: ``list`` arguments left out of the query when empty (the daemon's defaults apply).
+_OMITTED_WHEN_EMPTY = frozenset({"kinds", "tags", "cursor"})
+
+
+def list_entries(t: Transport, **args: Any) -> Page:
+    """``list`` with ``Memory.list``'s arguments: the query parameters that are
+    given (``kinds``, ``tags`` and ``cursor`` only when non-empty), the filter
+    tree as JSON text."""
+    tree = args.pop("filter", None)
+    params = {
+        k: query_value(v)
+        for k, v in args.items()
+        if v is not None and (v or k not in _OMITTED_WHEN_EMPTY)
+    }
+    if isinstance(tree, Filter):
+        tree = tree.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if tree is not None:
         try:
             params["filter"] = json.dumps(tree)
         except (TypeError, ValueError) as exc:
@@ -141,15 +143,7 @@ def list_entries(
 
 
 def search(t: Transport, query: str | SearchParams | dict[str, Any], **params: Any) -> Any:
-    try:
-        if isinstance(query, SearchParams):
-            sp = query.model_copy(update=params) if params else query
-        elif isinstance(query, dict):
-            sp = SearchParams.model_validate({**query, **params})
-        else:
-            sp = SearchParams.model_validate({"query": query, **params})
-    except ValueError as exc:
-        raise ValidationError(f"invalid search: {exc}") from exc
+    sp = coerce_search(query, params)
     return request(t, "search", sp.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
@@ -244,12 +238,7 @@ def log_steps(
     steps: Iterable[StepInput | dict[str, Any]],
     namespace: str = "default",
 ) -> builtins.list[Step]:
-    items = [coerce_model(StepInput, s, "step") for s in steps]
-    if not items:
-        raise ValidationError("at least one step is required")
-    if len(items) > 1000:
-        raise ValidationError("at most 1000 steps per call", steps=len(items))
-    body = {"steps": [s.model_dump(mode="json") for s in items]}
+    body = {"steps": [s.model_dump(mode="json") for s in coerce_steps(steps)]}
     path = _episode_path(episode_id, "/steps")
     return _STEPS.validate_python(t.json("POST", path, params={"namespace": namespace}, json=body))
 
@@ -272,12 +261,8 @@ def complete_episode(
     applied_patterns: Iterable[UUID | str] = (),
     namespace: str = "default",
 ) -> CompletionResult:
-    try:
-        result = outcome if not isinstance(outcome, dict) else _OUTCOME.validate_python(outcome)
-    except PydanticValidationError as exc:
-        raise ValidationError(f"invalid outcome: {exc}") from exc
     body = {
-        "outcome": result.model_dump(mode="json"),
+        "outcome": coerce_outcome(outcome).model_dump(mode="json"),
         "applied_patterns": [_id(p, "pattern") for p in applied_patterns],
     }
     path = _episode_path(episode_id, "/complete")

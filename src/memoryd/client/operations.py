@@ -2,7 +2,7 @@
 
 Written by ``scripts/generate_client.py`` from the operation registry
 (:mod:`memoryd.operations`: summaries) and ``Memory``'s signatures; each
-method hands its arguments to ``ClientBase._call``, which builds the request
+method hands its arguments (``locals()``) to ``ClientBase._call``, which builds the request
 (:mod:`memoryd.client.requests`) and routes it. Regenerate with
 ``python scripts/generate_client.py``; ``tests/test_generated_client.py`` fails
 when this file is stale.
@@ -62,17 +62,17 @@ class Client(ClientBase):
 
     def add(self, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry:
         """Save one memory (durable on return); the same content again returns the stored entry."""
-        return self._call("add", {"content": content, **fields})
+        return self._call("add", locals(), "fields")
 
     def add_many(
         self, items: Iterable[MemoryInput | dict[str, Any]], *, batch_size: int = 256
     ) -> builtins.list[MemoryEntry]:
         """Save many memories in order, one transaction per batch."""
-        return self._call("add_many", {"items": items, "batch_size": batch_size})
+        return self._call("add_many", locals())
 
     def get(self, id: UUID | str, *, namespace: str = "default") -> MemoryEntry:
         """One entry by id (superseded entries included)."""
-        return self._call("get", {"id": id, "namespace": namespace})
+        return self._call("get", locals())
 
     def update(
         self,
@@ -83,11 +83,11 @@ class Client(ClientBase):
         **fields: Any,
     ) -> MemoryEntry:
         """Change an entry in place (same id); new content is re-embedded."""
-        return self._call("update", {"id": id, "patch": patch, "namespace": namespace, **fields})
+        return self._call("update", locals(), "fields")
 
     def delete(self, id: UUID | str, *, namespace: str = "default") -> None:
         """Delete an entry for good."""
-        self._call("delete", {"id": id, "namespace": namespace})
+        self._call("delete", locals())
 
     def supersede(
         self,
@@ -98,13 +98,11 @@ class Client(ClientBase):
         **fields: Any,
     ) -> MemoryEntry:
         """Replace an entry by a new one, keeping the old as history."""
-        return self._call(
-            "supersede", {"id": id, "content": content, "namespace": namespace, **fields}
-        )
+        return self._call("supersede", locals(), "fields")
 
     def history(self, id: UUID | str, *, namespace: str = "default") -> builtins.list[MemoryEntry]:
         """The supersede chain of an entry, oldest first."""
-        return self._call("history", {"id": id, "namespace": namespace})
+        return self._call("history", locals())
 
     def list(
         self,
@@ -119,23 +117,11 @@ class Client(ClientBase):
         include_superseded: bool = False,
     ) -> Page:
         """A page of entries, newest first, filtered by kind, session, tags or a filter tree."""
-        return self._call(
-            "list",
-            {
-                "namespace": namespace,
-                "kinds": kinds,
-                "session_id": session_id,
-                "tags": tags,
-                "filter": filter,
-                "limit": limit,
-                "cursor": cursor,
-                "include_superseded": include_superseded,
-            },
-        )
+        return self._call("list", locals())
 
     def search(self, query: str | SearchParams | dict[str, Any], **params: Any) -> SearchResult:
         """Hybrid (BM25 + vector, fused by RRF), vector or keyword search, best first."""
-        return self._call("search", {"query": query, **params})
+        return self._call("search", locals(), "params")
 
     def forget(
         self,
@@ -145,9 +131,7 @@ class Client(ClientBase):
         agent_id: str | None = None,
     ) -> ForgetResult:
         """Erase a namespace, user or agent completely (with the derived data)."""
-        return self._call(
-            "forget", {"namespace": namespace, "user_id": user_id, "agent_id": agent_id}
-        )
+        return self._call("forget", locals())
 
     def append(
         self,
@@ -160,72 +144,49 @@ class Client(ClientBase):
         **fields: Any,
     ) -> MemoryEntry:
         """Append one conversation turn to a session."""
-        return self._call(
-            "append",
-            {
-                "session_id": session_id,
-                "content": content,
-                "role": role,
-                "namespace": namespace,
-                "created_at": created_at,
-                **fields,
-            },
-        )
+        return self._call("append", locals(), "fields")
 
     def session_messages(
         self, session_id: str, *, namespace: str = "default"
     ) -> builtins.list[MemoryEntry]:
         """Every turn of a session, oldest first."""
-        return self._call("session_messages", {"session_id": session_id, "namespace": namespace})
+        return self._call("session_messages", locals())
 
     def last_messages(
         self, session_id: str, n: int = 10, *, namespace: str = "default"
     ) -> builtins.list[MemoryEntry]:
         """The last N turns of a session, oldest first."""
-        return self._call(
-            "last_messages", {"session_id": session_id, "n": n, "namespace": namespace}
-        )
+        return self._call("last_messages", locals())
 
     def set_state(
         self, session_id: str, key: str, value: Any, *, namespace: str = "default"
     ) -> MemoryEntry:
         """Save a JSON value under (session, key)."""
-        return self._call(
-            "set_state",
-            {"session_id": session_id, "key": key, "value": value, "namespace": namespace},
-        )
+        return self._call("set_state", locals())
 
     def get_state(
         self, session_id: str, key: str, default: Any = MISSING, *, namespace: str = "default"
     ) -> Any:
         """The value under (session, key)."""
-        return self._call(
-            "get_state",
-            {"session_id": session_id, "key": key, "default": default, "namespace": namespace},
-        )
+        return self._call("get_state", locals())
 
     def delete_state(self, session_id: str, key: str, *, namespace: str = "default") -> bool:
         """Delete a session value; false if there was none."""
-        return self._call(
-            "delete_state", {"session_id": session_id, "key": key, "namespace": namespace}
-        )
+        return self._call("delete_state", locals())
 
     def kv_set(
         self, key: str, value: Any, *, ttl_seconds: float | None = None, namespace: str = "default"
     ) -> MemoryEntry:
         """Save a JSON value under a key, optionally expiring."""
-        return self._call(
-            "kv_set",
-            {"key": key, "value": value, "ttl_seconds": ttl_seconds, "namespace": namespace},
-        )
+        return self._call("kv_set", locals())
 
     def kv_get(self, key: str, default: Any = MISSING, *, namespace: str = "default") -> Any:
         """The value under a key."""
-        return self._call("kv_get", {"key": key, "default": default, "namespace": namespace})
+        return self._call("kv_get", locals())
 
     def kv_delete(self, key: str, *, namespace: str = "default") -> bool:
         """Delete a key; false if there was none."""
-        return self._call("kv_delete", {"key": key, "namespace": namespace})
+        return self._call("kv_delete", locals())
 
     def start_episode(
         self,
@@ -235,10 +196,7 @@ class Client(ClientBase):
         **fields: Any,
     ) -> Episode:
         """Start an episode for a task (status running, no steps)."""
-        return self._call(
-            "start_episode",
-            {"task_description": task_description, "namespace": namespace, **fields},
-        )
+        return self._call("start_episode", locals(), "fields")
 
     def list_episodes(
         self,
@@ -252,27 +210,13 @@ class Client(ClientBase):
         cursor: str | None = None,
     ) -> EpisodePage:
         """A page of episodes (without steps), newest first."""
-        return self._call(
-            "list_episodes",
-            {
-                "namespace": namespace,
-                "domain": domain,
-                "task_type": task_type,
-                "status": status,
-                "outcome": outcome,
-                "limit": limit,
-                "cursor": cursor,
-            },
-        )
+        return self._call("list_episodes", locals())
 
     def get_episode(
         self, episode_id: UUID | str, *, namespace: str = "default", include_steps: bool = True
     ) -> Episode:
         """One episode with its steps."""
-        return self._call(
-            "get_episode",
-            {"episode_id": episode_id, "namespace": namespace, "include_steps": include_steps},
-        )
+        return self._call("get_episode", locals())
 
     def update_episode(
         self,
@@ -283,14 +227,11 @@ class Client(ClientBase):
         **fields: Any,
     ) -> Episode:
         """Replace an episode's tags and/or merge metadata keys."""
-        return self._call(
-            "update_episode",
-            {"episode_id": episode_id, "patch": patch, "namespace": namespace, **fields},
-        )
+        return self._call("update_episode", locals(), "fields")
 
     def delete_episode(self, episode_id: UUID | str, *, namespace: str = "default") -> None:
         """Delete an episode, its steps and its evidence in patterns."""
-        self._call("delete_episode", {"episode_id": episode_id, "namespace": namespace})
+        self._call("delete_episode", locals())
 
     def log_steps(
         self,
@@ -300,9 +241,7 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> builtins.list[Step]:
         """Append several steps to a running episode in one transaction."""
-        return self._call(
-            "log_steps", {"episode_id": episode_id, "steps": steps, "namespace": namespace}
-        )
+        return self._call("log_steps", locals())
 
     def log_step(
         self,
@@ -313,9 +252,7 @@ class Client(ClientBase):
         **fields: Any,
     ) -> Step:
         """Append one step (tool, action, result, parameters, latency, tokens)."""
-        return self._call(
-            "log_step", {"episode_id": episode_id, "step": step, "namespace": namespace, **fields}
-        )
+        return self._call("log_step", locals(), "fields")
 
     def complete_episode(
         self,
@@ -326,15 +263,7 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> CompletionResult:
         """Complete an episode: reward, reflection, queued pattern extraction."""
-        return self._call(
-            "complete_episode",
-            {
-                "episode_id": episode_id,
-                "outcome": outcome,
-                "applied_patterns": applied_patterns,
-                "namespace": namespace,
-            },
-        )
+        return self._call("complete_episode", locals())
 
     def checkpoint_episode(
         self,
@@ -345,19 +274,13 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> HandoffPack:
         """Record a checkpoint of a running episode; returns its hand-off pack."""
-        return self._call(
-            "checkpoint_episode",
-            {"episode_id": episode_id, "note": note, "agent_id": agent_id, "namespace": namespace},
-        )
+        return self._call("checkpoint_episode", locals())
 
     def resume_episode(
         self, episode_id: UUID | str, *, agent_id: str | None = None, namespace: str = "default"
     ) -> HandoffPack:
         """The hand-off pack to continue a running episode (optionally taking it over)."""
-        return self._call(
-            "resume_episode",
-            {"episode_id": episode_id, "agent_id": agent_id, "namespace": namespace},
-        )
+        return self._call("resume_episode", locals())
 
     def retrieve_context(
         self,
@@ -370,17 +293,7 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> ContextResult:
         """The most useful past episodes and patterns for a new task, with reasons."""
-        return self._call(
-            "retrieve_context",
-            {
-                "task": task,
-                "domain": domain,
-                "task_type": task_type,
-                "context": context,
-                "limit": limit,
-                "namespace": namespace,
-            },
-        )
+        return self._call("retrieve_context", locals())
 
     def list_patterns(
         self,
@@ -393,21 +306,11 @@ class Client(ClientBase):
         limit: int = 100,
     ) -> builtins.list[Pattern]:
         """Live patterns, best Wilson lower bound first."""
-        return self._call(
-            "list_patterns",
-            {
-                "namespace": namespace,
-                "kinds": kinds,
-                "domain": domain,
-                "task_type": task_type,
-                "include_archived": include_archived,
-                "limit": limit,
-            },
-        )
+        return self._call("list_patterns", locals())
 
     def get_pattern(self, pattern_id: UUID | str, *, namespace: str = "default") -> Pattern:
         """One pattern (a merged pattern's id gives the one it was merged into)."""
-        return self._call("get_pattern", {"pattern_id": pattern_id, "namespace": namespace})
+        return self._call("get_pattern", locals())
 
     def search_patterns(
         self,
@@ -419,16 +322,7 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> builtins.list[PatternMatch]:
         """Patterns whose description is closest to a query (cosine similarity)."""
-        return self._call(
-            "search_patterns",
-            {
-                "query": query,
-                "domain": domain,
-                "kinds": kinds,
-                "limit": limit,
-                "namespace": namespace,
-            },
-        )
+        return self._call("search_patterns", locals())
 
     def recommend_patterns(
         self,
@@ -441,17 +335,7 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> builtins.list[PatternMatch]:
         """Patterns for a task, best first: relevance, effectiveness, recency."""
-        return self._call(
-            "recommend_patterns",
-            {
-                "task": task,
-                "domain": domain,
-                "task_type": task_type,
-                "kinds": kinds,
-                "limit": limit,
-                "namespace": namespace,
-            },
-        )
+        return self._call("recommend_patterns", locals())
 
     def record_feedback(
         self,
@@ -464,17 +348,7 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> Pattern:
         """Record whether a recommended pattern was applied and how it went."""
-        return self._call(
-            "record_feedback",
-            {
-                "pattern_id": pattern_id,
-                "applied": applied,
-                "success": success,
-                "reward": reward,
-                "episode_id": episode_id,
-                "namespace": namespace,
-            },
-        )
+        return self._call("record_feedback", locals())
 
     def analyze_patterns(
         self,
@@ -486,20 +360,11 @@ class Client(ClientBase):
         namespace: str = "default",
     ) -> PatternAnalysis:
         """Patterns above a success rate, with statistics over them."""
-        return self._call(
-            "analyze_patterns",
-            {
-                "task_type": task_type,
-                "min_success_rate": min_success_rate,
-                "limit": limit,
-                "domain": domain,
-                "namespace": namespace,
-            },
-        )
+        return self._call("analyze_patterns", locals())
 
     def extract_patterns(self, *, limit: int | None = None) -> ExtractionReport:
         """Drain the pattern-extraction queue now."""
-        return self._call("extract_patterns", {"limit": limit})
+        return self._call("extract_patterns", locals())
 
     def decay_patterns(
         self,
@@ -510,15 +375,7 @@ class Client(ClientBase):
         dry_run: bool = False,
     ) -> DecayReport:
         """Archive patterns whose decayed effectiveness fell below a score."""
-        return self._call(
-            "decay_patterns",
-            {
-                "namespace": namespace,
-                "min_score": min_score,
-                "min_age_days": min_age_days,
-                "dry_run": dry_run,
-            },
-        )
+        return self._call("decay_patterns", locals())
 
     def advanced_pattern_analysis(
         self,
@@ -527,24 +384,22 @@ class Client(ClientBase):
         config: Mapping[str, Any] | None = None,
     ) -> SeriesAnalysis:
         """Statistics, trend, forecast, anomalies, change points or Granger causality on series."""
-        return self._call(
-            "advanced_pattern_analysis", {"kind": kind, "series": series, "config": config}
-        )
+        return self._call("advanced_pattern_analysis", locals())
 
     def stats(self) -> StoreStats:
         """Counts, sizes, index state and integrity of the store."""
-        return self._call("stats", {})
+        return self._call("stats", locals())
 
     def verify_storage(self) -> IntegrityReport:
         """Verify the store file now (SQLite's and FTS5's checks, checksums, id sets)."""
-        return self._call("verify_storage", {})
+        return self._call("verify_storage", locals())
 
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:
         """Every entry with its vector (superseded included, expired excluded), streamed."""
-        return self._call("export", {"namespace": namespace, "batch": batch})
+        return self._call("export", locals())
 
     def import_entries(
         self, entries: Iterable[MemoryEntry | dict[str, Any]], *, batch: int = 500
     ) -> int:
         """Restore exported entries losslessly; existing ids are skipped."""
-        return self._call("import_entries", {"entries": entries, "batch": batch})
+        return self._call("import_entries", locals())

@@ -8,6 +8,7 @@ answer ("Yes, last May") is found by the words of the question before it.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from memoryd.types import MemoryEntry
 __all__ = ["Conversations"]
 
 
+@dataclass(eq=False)
 class Conversations:
     """``append``, ``last_messages`` and ``session_messages`` for :class:`memoryd.Memory`.
 
@@ -30,9 +32,8 @@ class Conversations:
         memories: the memories component (a turn is saved through its ``add``).
     """
 
-    def __init__(self, store: SQLiteStore, memories: Memories) -> None:
-        self.store = store
-        self.memories = memories
+    store: SQLiteStore
+    memories: Memories
 
     def append(
         self,

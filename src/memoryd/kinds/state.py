@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from memoryd.errors import IdConflict, NotFound, ValidationError
@@ -38,6 +39,7 @@ def _record_id(namespace: str, kind: str, key: str, session_id: str | None) -> s
     return str(deterministic_id(namespace, kind, f"{session_id}/{key}" if session_id else key))
 
 
+@dataclass(eq=False)
 class KeyedState:
     """``set_state``/``get_state``/``delete_state`` and ``kv_set``/``kv_get``/``kv_delete``.
 
@@ -52,10 +54,9 @@ class KeyedState:
         memories: the memories component (a new key is saved through its ``add``).
     """
 
-    def __init__(self, store: SQLiteStore, write_vectors: WriteVectors, memories: Memories) -> None:
-        self.store = store
-        self.write_vectors = write_vectors
-        self.memories = memories
+    store: SQLiteStore
+    write_vectors: WriteVectors
+    memories: Memories
 
     def _own_row(
         self, namespace: str, kind: str, id: str, now: float

@@ -26,9 +26,6 @@ from collections.abc import Iterable
 from typing import Any, get_args
 from uuid import UUID, uuid4
 
-from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
-
 from memoryd.errors import EpisodeNotFound, ValidationError
 from memoryd.learning.base import LearningParts
 from memoryd.learning.models import (
@@ -46,6 +43,8 @@ from memoryd.learning.models import (
     TaskContext,
     TaskType,
     coerce_model,
+    coerce_outcome,
+    coerce_steps,
 )
 from memoryd.learning.recommend import EpisodeScore, rank_patterns
 from memoryd.learning.reflection import Reflector, reflect
@@ -54,7 +53,6 @@ from memoryd.store.rows import from_ts
 
 __all__ = ["Episodes"]
 
-_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
 _NO_STEPS = "no steps were logged, so there is no tool sequence, decision or recovery to learn from"
 
 
@@ -165,11 +163,7 @@ class Episodes:
         Raises:
             ValidationError (nothing is stored then), EpisodeNotFound, EpisodeAlreadyCompleted.
         """
-        items = [coerce_model(StepInput, s, "step") for s in steps]
-        if not items:
-            raise ValidationError("at least one step is required")
-        if len(items) > 1000:
-            raise ValidationError("at most 1000 steps per call", steps=len(items))
+        items = coerce_steps(steps)
         return self.episode_store.append_steps(self._id(episode_id), namespace, items, time.time())
 
     def complete_episode(
@@ -190,10 +184,7 @@ class Episodes:
         Raises:
             ValidationError, EpisodeNotFound, EpisodeAlreadyCompleted.
         """
-        try:
-            result = outcome if not isinstance(outcome, dict) else _OUTCOME.validate_python(outcome)
-        except PydanticValidationError as exc:
-            raise ValidationError(f"invalid outcome: {exc}") from exc
+        result = coerce_outcome(outcome)
         id = self._id(episode_id)
         episode = self.episode_store.get(id, namespace)
         applied = [self._id(p) for p in applied_patterns]

@@ -13,16 +13,17 @@ on disk. Latencies are milliseconds; durations seconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from memoryd.bounds import MAX_STEP_TOKENS
 from memoryd.errors import ValidationError
-from memoryd.types import MAX_TAGS, NAMESPACE_PATTERN, check_metadata
+from memoryd.types import MAX_TAGS, NAMESPACE_PATTERN, Metadata
 
 __all__ = [
     "AbstainedOutcome",
@@ -55,6 +56,8 @@ __all__ = [
     "SuccessOutcome",
     "TaskContext",
     "TaskType",
+    "coerce_outcome",
+    "coerce_steps",
     "coerce_model",
 ]
 
@@ -99,16 +102,10 @@ class StepInput(_StrictModel):
 
     tool: str = Field(min_length=1, max_length=_SHORT)
     action: str = Field(min_length=1, max_length=_TEXT)
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: Metadata = Field(default_factory=dict)
     result: StepResult
     latency_ms: float = Field(default=0.0, ge=0.0, le=86_400_000.0)
     tokens: int = Field(default=0, ge=0, le=MAX_STEP_TOKENS)
-
-    @field_validator("parameters")
-    @classmethod
-    def _check_parameters(cls, value: dict[str, Any]) -> dict[str, Any]:
-        check_metadata(value)
-        return value
 
 
 class Step(StepInput):
@@ -191,29 +188,16 @@ class EpisodeInput(_StrictModel):
     task_type: TaskType = "other"
     context: TaskContext = Field(default_factory=TaskContext)
     tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     agent_id: str | None = Field(default=None, max_length=_SHORT)
     namespace: str = Field(default="default", pattern=NAMESPACE_PATTERN)
-
-    @field_validator("metadata")
-    @classmethod
-    def _check_metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
-        check_metadata(value)
-        return value
 
 
 class EpisodePatch(_StrictModel):
     """``update_episode``: replace ``tags`` and/or merge keys into ``metadata``."""
 
     tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
-    metadata: dict[str, Any] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _check_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None:
-            check_metadata(value)
-        return value
+    metadata: Metadata | None = None
 
 
 class Episode(BaseModel):
@@ -422,3 +406,32 @@ def coerce_model(cls: type[M], value: M | dict[str, Any] | None, what: str, **fi
         return cls.model_validate({**(data or {}), **fields})
     except PydanticValidationError as exc:
         raise ValidationError(f"invalid {what}: {exc}") from exc
+
+
+def coerce_steps(steps: Iterable[StepInput | dict[str, Any]]) -> list[StepInput]:
+    """``log_steps``' ``steps`` (models or dicts) validated as :class:`StepInput`: 1 to 1000.
+
+    Raises:
+        ValidationError: an invalid step, no step, or more than 1000.
+    """
+    items = [coerce_model(StepInput, s, "step") for s in steps]
+    if not items:
+        raise ValidationError("at least one step is required")
+    if len(items) > 1000:
+        raise ValidationError("at most 1000 steps per call", steps=len(items))
+    return items
+
+
+_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
+
+
+def coerce_outcome(outcome: Outcome | dict[str, Any]) -> Outcome:
+    """``complete_episode``'s ``outcome`` (a model or a dict) as an :data:`Outcome`.
+
+    Raises:
+        ValidationError: the dict is not a valid outcome.
+    """
+    try:
+        return outcome if not isinstance(outcome, dict) else _OUTCOME.validate_python(outcome)
+    except PydanticValidationError as exc:
+        raise ValidationError(f"invalid outcome: {exc}") from exc

@@ -34,7 +34,13 @@ from pydantic import ValidationError as PydanticValidationError
 
 from memoryd.config import Settings
 from memoryd.errors import BackendUnavailable, StoreMismatch, Unauthorized
-from memoryd.lifecycle.runtime import RuntimeInfo, pid_alive, read_runtime, read_token
+from memoryd.lifecycle.runtime import (
+    RuntimeInfo,
+    daemon_get,
+    pid_alive,
+    read_runtime,
+    read_token,
+)
 from memoryd.store.identity import StoreIdentity, local_identity, read_store_id
 
 __all__ = [
@@ -109,12 +115,7 @@ def check_daemon(settings: Settings, url: str, token: str, *, timeout_s: float) 
         StorageError: this data dir's database exists but cannot be read.
     """
     try:
-        response = httpx.get(
-            f"{url.rstrip('/')}{IDENTITY_PATH}",
-            headers={"authorization": f"Bearer {token}"},
-            timeout=timeout_s,
-            trust_env=False,
-        )
+        response = daemon_get(url, IDENTITY_PATH, token, timeout_s=timeout_s)
     except httpx.TimeoutException:
         return DaemonCheck(url, "unreachable", f"no answer within {timeout_s:g} s")
     except httpx.HTTPError as exc:

@@ -24,6 +24,7 @@ from memoryd.tokens import client_token
 
 __all__ = [
     "RuntimeInfo",
+    "daemon_get",
     "discover",
     "healthz",
     "pid_alive",
@@ -119,13 +120,28 @@ def discover(settings: Settings, *, timeout_s: float | None = None) -> RuntimeIn
     return info if healthz(info.url, timeout_s=budget) else None
 
 
-def healthz(url: str, *, timeout_s: float) -> bool:
-    """True when ``GET url/healthz`` answers 200 within ``timeout_s`` seconds (no proxy)."""
+def daemon_get(url: str, path: str, token: str | None, *, timeout_s: float) -> httpx.Response:
+    """``GET url+path`` bearing ``token`` (if any), past any proxy, within ``timeout_s`` seconds.
+
+    Raises:
+        httpx.HTTPError: no answer (``httpx.TimeoutException`` when the timeout elapsed).
+    """
+    headers = {"authorization": f"Bearer {token}"} if token is not None else None
+    return httpx.get(
+        f"{url.rstrip('/')}{path}", headers=headers, timeout=timeout_s, trust_env=False
+    )
+
+
+def _answers_ok(url: str, path: str, token: str | None, timeout_s: float) -> bool:
     try:
-        response = httpx.get(f"{url.rstrip('/')}/healthz", timeout=timeout_s, trust_env=False)
+        return daemon_get(url, path, token, timeout_s=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False
-    return response.status_code == 200
+
+
+def healthz(url: str, *, timeout_s: float) -> bool:
+    """True when ``GET url/healthz`` answers 200 within ``timeout_s`` seconds (no proxy)."""
+    return _answers_ok(url, "/healthz", None, timeout_s)
 
 
 def read_token(settings: Settings) -> str | None:
@@ -143,13 +159,4 @@ def readyz(url: str, token: str, *, timeout_s: float) -> bool:
 
     ``timeout_s`` is the request's connect and read timeout, in seconds.
     """
-    try:
-        response = httpx.get(
-            f"{url}/readyz",
-            headers={"authorization": f"Bearer {token}"},
-            timeout=timeout_s,
-            trust_env=False,
-        )
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+    return _answers_ok(url, "/readyz", token, timeout_s)

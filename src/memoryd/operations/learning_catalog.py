@@ -6,6 +6,8 @@ joins them into :data:`~memoryd.operations.catalog.OPERATIONS`).
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from memoryd.errors import EpisodeAlreadyCompleted, EpisodeNotFound, PatternNotFound
 from memoryd.learning.models import (
     CompletionResult,
@@ -37,11 +39,18 @@ from memoryd.operations.learning_bodies import (
     StepsBody,
 )
 from memoryd.operations.reasons import CLI_LATER, LEARNING_TOOLS, OPERATOR, PATTERN_TOOLS
-from memoryd.operations.spec import Effect, Face, Operation, Rest
+from memoryd.operations.spec import Effect, Face, Method, Operation, Rest
 
 __all__ = ["EPISODES", "PATTERNS"]
 
 R, W, D = Effect.READ, Effect.WRITE, Effect.DELETE
+
+
+def _one(thing: Literal["episode", "pattern"], method: Method, tail: str = "", **rest: Any) -> Rest:
+    """The route of an act on one episode or pattern: ``/v1/<thing>s/{id}<tail>``, where
+    ``{id}`` is the library's ``<thing>_id`` (``rest``: the other :class:`Rest` fields)."""
+    return Rest(method, f"/v1/{thing}s/{{id}}{tail}", wire={f"{thing}_id": "id"}, **rest)
+
 
 #: The episode operations (the self-learning layer's record of tasks).
 EPISODES = (
@@ -72,12 +81,7 @@ EPISODES = (
         "One episode with its steps.",
         R,
         Episode,
-        rest=Rest(
-            "GET",
-            "/v1/episodes/{id}",
-            query=("namespace", "include_steps"),
-            wire={"episode_id": "id"},
-        ),
+        rest=_one("episode", "GET", query=("namespace", "include_steps")),
         cli="episode view",
         raises=(EpisodeNotFound,),
         omitted={Face.MCP: LEARNING_TOOLS},
@@ -87,9 +91,7 @@ EPISODES = (
         "Replace an episode's tags and/or merge metadata keys.",
         W,
         Episode,
-        rest=Rest(
-            "PATCH", "/v1/episodes/{id}", body=EpisodePatch, wire={"episode_id": "id"}, custom=True
-        ),
+        rest=_one("episode", "PATCH", body=EpisodePatch, custom=True),
         raises=(EpisodeNotFound,),
         idempotent=True,
         omitted={Face.MCP: LEARNING_TOOLS, Face.CLI: CLI_LATER},
@@ -99,7 +101,7 @@ EPISODES = (
         "Delete an episode, its steps and its evidence in patterns.",
         D,
         None,
-        rest=Rest("DELETE", "/v1/episodes/{id}", 204, wire={"episode_id": "id"}),
+        rest=_one("episode", "DELETE", status=204),
         cli="episode delete",
         raises=(EpisodeNotFound,),
         omitted={Face.MCP: LEARNING_TOOLS},
@@ -109,14 +111,7 @@ EPISODES = (
         "Append several steps to a running episode in one transaction.",
         W,
         list[Step],
-        rest=Rest(
-            "POST",
-            "/v1/episodes/{id}/steps",
-            201,
-            body=StepsBody,
-            wire={"episode_id": "id"},
-            custom=True,
-        ),
+        rest=_one("episode", "POST", "/steps", status=201, body=StepsBody, custom=True),
         raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
         omitted={
             Face.MCP: "add_episode_step logs one step per call, as agents act",
@@ -128,14 +123,7 @@ EPISODES = (
         "Append one step (tool, action, result, parameters, latency, tokens).",
         W,
         Step,
-        rest=Rest(
-            "POST",
-            "/v1/episodes/{id}/steps",
-            201,
-            via="log_steps",
-            wire={"episode_id": "id"},
-            custom=True,
-        ),
+        rest=_one("episode", "POST", "/steps", status=201, via="log_steps", custom=True),
         tools=("add_episode_step",),
         cli="episode log-step",
         raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
@@ -145,13 +133,7 @@ EPISODES = (
         "Complete an episode: reward, reflection, queued pattern extraction.",
         W,
         CompletionResult,
-        rest=Rest(
-            "POST",
-            "/v1/episodes/{id}/complete",
-            body=CompleteBody,
-            wire={"episode_id": "id"},
-            custom=True,
-        ),
+        rest=_one("episode", "POST", "/complete", body=CompleteBody, custom=True),
         tools=("complete_episode",),
         cli="episode complete",
         raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
@@ -161,9 +143,7 @@ EPISODES = (
         "Record a checkpoint of a running episode; returns its hand-off pack.",
         W,
         HandoffPack,
-        rest=Rest(
-            "POST", "/v1/episodes/{id}/checkpoint", body=CheckpointBody, wire={"episode_id": "id"}
-        ),
+        rest=_one("episode", "POST", "/checkpoint", body=CheckpointBody),
         cli="episode checkpoint",
         raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
         omitted={Face.MCP: LEARNING_TOOLS},
@@ -173,7 +153,7 @@ EPISODES = (
         "The hand-off pack to continue a running episode (optionally taking it over).",
         W,
         HandoffPack,
-        rest=Rest("POST", "/v1/episodes/{id}/resume", body=ResumeBody, wire={"episode_id": "id"}),
+        rest=_one("episode", "POST", "/resume", body=ResumeBody),
         cli="episode resume",
         raises=(EpisodeNotFound, EpisodeAlreadyCompleted),
         omitted={Face.MCP: LEARNING_TOOLS},
@@ -209,7 +189,7 @@ PATTERNS = (
         "One pattern (a merged pattern's id gives the one it was merged into).",
         R,
         Pattern,
-        rest=Rest("GET", "/v1/patterns/{id}", wire={"pattern_id": "id"}),
+        rest=_one("pattern", "GET"),
         cli="pattern view",
         raises=(PatternNotFound,),
         omitted={Face.MCP: PATTERN_TOOLS},
@@ -237,9 +217,7 @@ PATTERNS = (
         "Record whether a recommended pattern was applied and how it went.",
         W,
         Pattern,
-        rest=Rest(
-            "POST", "/v1/patterns/{id}/feedback", body=FeedbackInput, wire={"pattern_id": "id"}
-        ),
+        rest=_one("pattern", "POST", "/feedback", body=FeedbackInput),
         tools=("record_feedback",),
         cli="pattern feedback",
         raises=(PatternNotFound,),
