@@ -8,16 +8,13 @@ Candidates, in order: the daemon published in ``<data_dir>/daemon.json``
 (only when the data dir already holds a store and a token). A daemon of
 another store is skipped with a warning, and the store is opened in-process
 with :class:`memoryd.Memory`. An explicit ``--url`` that serves another store
-is an error (``store_mismatch``). Both backends expose the same methods
-(:class:`CommandBackend`).
+is an error (``store_mismatch``). Both backends have the same methods
+(:data:`CommandBackend`).
 """
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Protocol
-from uuid import UUID
+from typing import TYPE_CHECKING, TypeAlias
 
 from memoryd.config import Settings
 from memoryd.errors import BackendUnavailable
@@ -29,52 +26,17 @@ from memoryd.lifecycle.identity import (
     require_same_store,
 )
 from memoryd.lifecycle.runtime import healthz, read_runtime, read_token
-from memoryd.reports import ForgetResult, StoreStats
-from memoryd.types import Kind, MemoryEntry, MemoryInput, Page, SearchParams, SearchResult
+
+if TYPE_CHECKING:
+    from memoryd.client import Client
+    from memoryd.engine import Memory
 
 __all__ = ["CommandBackend", "daemon_answers", "open_backend"]
 
 
-class CommandBackend(Protocol):
-    """The methods the CLI uses; :class:`memoryd.Memory` and :class:`memoryd.Client` have them."""
-
-    def add(self, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry: ...
-
-    def add_many(
-        self, items: Iterable[MemoryInput | dict[str, Any]], *, batch_size: int = ...
-    ) -> builtins.list[MemoryEntry]: ...
-
-    def get(self, id: UUID | str, *, namespace: str = ...) -> MemoryEntry: ...
-
-    def delete(self, id: UUID | str, *, namespace: str = ...) -> None: ...
-
-    def list(
-        self,
-        *,
-        namespace: str = ...,
-        kinds: Sequence[Kind] | None = ...,
-        session_id: str | None = ...,
-        limit: int = ...,
-        cursor: str | None = ...,
-    ) -> Page: ...
-
-    def search(self, query: str | SearchParams | dict[str, Any], **params: Any) -> SearchResult: ...
-
-    def stats(self) -> StoreStats: ...
-
-    def forget(
-        self,
-        *,
-        namespace: str | None = ...,
-        user_id: str | None = ...,
-        agent_id: str | None = ...,
-    ) -> ForgetResult: ...
-
-    def export(self, *, namespace: str | None = ...) -> Iterator[MemoryEntry]: ...
-
-    def import_entries(self, entries: Iterable[MemoryEntry | dict[str, Any]]) -> int: ...
-
-    def close(self) -> None: ...
+#: What a command talks to: both have every operation, with the same signatures
+#: (``tests/test_public_api.py``). A string, so the engine loads only when opened.
+CommandBackend: TypeAlias = "Memory | Client"
 
 
 def daemon_answers(url: str, *, timeout_s: float) -> bool:

@@ -9,13 +9,13 @@ import typer
 from rich.table import Table
 
 from memoryd.cli.app import command_group, state_of
-from memoryd.cli.memories import ModeChoice
+from memoryd.cli.options import option
 from memoryd.cli.progress import ProgressBar
 from memoryd.cli.render import render
 from memoryd.errors import ValidationError
 from memoryd.formats.locomo import read_locomo
 from memoryd.paths import check_directory, check_output_file, check_user_file, write_atomic
-from memoryd.types import SearchMode
+from memoryd.types import SearchMode, SearchParams
 
 if TYPE_CHECKING:
     from memoryd.eval.locomo import LocomoReport
@@ -74,7 +74,7 @@ def locomo(
         int | None,
         typer.Option("--limit-conversations", min=1, help="Only the first N conversations."),
     ] = None,
-    mode: Annotated[ModeChoice, typer.Option("--mode", help="Search mode.")] = ModeChoice.hybrid,
+    mode: SearchMode = option(SearchParams, "mode", "--mode", help="Search mode."),
     k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "1,5,10,25,50",
     out: Annotated[Path | None, typer.Option("--out", help="Write the report as JSON.")] = None,
     data_dir: Annotated[
@@ -98,10 +98,9 @@ def locomo(
 
     conversations = read_locomo(source, limit=limit_conversations)
     keep = data_dir or state.data_dir
-    search_mode: SearchMode = mode.value
     with eval_memory(settings, keep) as memory, ProgressBar() as bar:
         report = evaluate_locomo(
-            memory, conversations, mode=search_mode, ks=ks, dataset=source.name, progress=bar
+            memory, conversations, mode=mode, ks=ks, dataset=source.name, progress=bar
         )
         report.embedding_model = memory.embedder.model
         report.data_dir = str(keep) if keep is not None else None

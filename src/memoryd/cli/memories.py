@@ -7,44 +7,28 @@ in-process or :class:`memoryd.Client` over HTTP) and renders the result.
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from memoryd.cli.app import app, id_argument, run, state_of
-from memoryd.cli.render import render
+from memoryd.bounds import MAX_PAGE_LIMIT
+from memoryd.cli.app import app, id_argument, run
+from memoryd.cli.options import NAMESPACE, deleted, option, plain_command
+from memoryd.client import Client
 from memoryd.errors import ValidationError
 from memoryd.inputs import filter_from_json
-from memoryd.types import Kind
+from memoryd.types import Kind, MemoryInput, SearchParams
 
-__all__ = ["KindChoice", "ModeChoice", "parse_meta"]
+__all__ = ["Meta", "parse_meta"]
 
-_NAMESPACE_HELP = "Namespace (tenant/scope)."
-
-
-class KindChoice(StrEnum):
-    """``--kind`` values (:data:`memoryd.types.KINDS`)."""
-
-    memory = "memory"
-    message = "message"
-    state = "state"
-    kv = "kv"
-    chunk = "chunk"
-    episode = "episode"
-    pattern = "pattern"
-
-
-class ModeChoice(StrEnum):
-    """``--mode`` values: hybrid (BM25 + vector, fused), vector or keyword (BM25)."""
-
-    hybrid = "hybrid"
-    vector = "vector"
-    keyword = "keyword"
-
-
-Namespace = Annotated[str, typer.Option("--namespace", "-n", help=_NAMESPACE_HELP)]
-EntryId = Annotated[str, id_argument("entry")]
+#: The arguments that name one entry.
+_ENTRY = {"id": Annotated[str, id_argument("entry")], "namespace": NAMESPACE}
+#: ``--meta key=value`` (repeat), parsed by :func:`parse_meta`.
+Meta = Annotated[
+    list[str] | None,
+    typer.Option("--meta", "-m", help="Metadata key=value; JSON values parsed (repeat)."),
+]
+_KINDS_HELP = "Only these kinds (repeat)."
 
 
 def parse_meta(pairs: list[str]) -> dict[str, Any]:
@@ -70,125 +54,68 @@ def parse_meta(pairs: list[str]) -> dict[str, Any]:
 def add(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="The memory's content.")],
-    namespace: Namespace = "default",
-    kind: Annotated[
-        KindChoice, typer.Option("--kind", "-k", help="Entry kind.")
-    ] = KindChoice.memory,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeat).")] = None,
-    meta: Annotated[
-        list[str] | None,
-        typer.Option("--meta", "-m", help="Metadata key=value; JSON values parsed (repeat)."),
-    ] = None,
-    importance: Annotated[
-        float | None, typer.Option("--importance", help="Importance 0..1 (default 0.5).")
-    ] = None,
-    ttl: Annotated[
-        float | None, typer.Option("--ttl", help="Expire after this many seconds.")
-    ] = None,
-    session: Annotated[
-        str | None, typer.Option("--session", help="Session id (conversation turns).")
-    ] = None,
+    namespace: str = NAMESPACE,
+    kind: Kind = option(MemoryInput, "kind", "--kind", "-k", help="Entry kind."),
+    tag: list[str] | None = option(MemoryInput, "tags", "--tag", "-t", help="Tag (repeat)."),
+    meta: Meta = None,
+    importance: float = option(MemoryInput, "importance", "--importance", help="Importance."),
+    ttl: float | None = option(
+        MemoryInput, "ttl_seconds", "--ttl", help="Expire after this many seconds."
+    ),
+    session: str | None = option(
+        MemoryInput, "session_id", "--session", help="Session id (conversation turns)."
+    ),
 ) -> None:
     """Save one memory and print the stored entry."""
-    fields: dict[str, Any] = {
+    fields = {
         "namespace": namespace,
-        "kind": kind.value,
+        "kind": kind,
         "tags": tag or [],
         "metadata": parse_meta(meta or []),
+        "importance": importance,
+        "ttl_seconds": ttl,
+        "session_id": session,
     }
-    if importance is not None:
-        fields["importance"] = importance
-    if ttl is not None:
-        fields["ttl_seconds"] = ttl
-    if session is not None:
-        fields["session_id"] = session
     run(ctx, lambda engine: engine.add(text, **fields))
 
 
-@app.command()
-def search(
-    ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="What to look for.")],
-    namespace: Namespace = "default",
-    limit: Annotated[int, typer.Option("--limit", "-l", help="Most hits returned.")] = 10,
-    mode: Annotated[
-        ModeChoice, typer.Option("--mode", help="hybrid (BM25 + vector), vector or keyword.")
-    ] = ModeChoice.hybrid,
-    kind: Annotated[
-        list[KindChoice] | None,
-        typer.Option("--kind", "-k", help="Only these kinds (repeat)."),
-    ] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Only entries with these tags.")
-    ] = None,
-    filter: Annotated[
+plain_command(
+    "search",
+    "Search memories (hybrid BM25 + vector by default), best first.",
+    query=Annotated[str, typer.Argument(help="What to look for.")],
+    namespace=NAMESPACE,
+    limit=option(SearchParams, "limit", "--limit", "-l", help="Most hits returned."),
+    mode=option(SearchParams, "mode", "--mode", help="hybrid (BM25 + vector), vector or keyword."),
+    kinds=option(SearchParams, "kinds", "--kind", "-k", help=_KINDS_HELP),
+    tags=option(SearchParams, "tags", "--tag", "-t", help="Only entries with these tags."),
+    filter=Annotated[
         str | None,
-        typer.Option("--filter", help='Metadata filter JSON: {"field": "speaker", "value": "Ann"}'),
-    ] = None,
-    explain: Annotated[
-        bool, typer.Option("--explain", help="Show the parts of each score.")
-    ] = False,
-) -> None:
-    """Search memories (hybrid BM25 + vector by default), best first."""
-    params: dict[str, Any] = {
-        "namespace": namespace,
-        "limit": limit,
-        "mode": mode.value,
-        "explain": explain,
-        "filter": filter_from_json(filter, name="--filter"),
-    }
-    if kind:
-        params["kinds"] = [k.value for k in kind]
-    if tag:
-        params["tags"] = tag
-    run(ctx, lambda engine: engine.search(query, **params))
-
-
-@app.command()
-def get(
-    ctx: typer.Context,
-    id: EntryId,
-    namespace: Namespace = "default",
-) -> None:
-    """Print one entry by id."""
-    run(ctx, lambda engine: engine.get(id, namespace=namespace))
-
-
-@app.command(name="list")
-def list_entries(
-    ctx: typer.Context,
-    namespace: Namespace = "default",
-    kind: Annotated[
-        list[KindChoice] | None,
-        typer.Option("--kind", "-k", help="Only these kinds (repeat)."),
-    ] = None,
-    session: Annotated[str | None, typer.Option("--session", help="Only this session.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-l", help="Page size (1..1000).")] = 50,
-    cursor: Annotated[
-        str | None, typer.Option("--cursor", help="next_cursor of the previous page.")
-    ] = None,
-) -> None:
-    """List entries, newest first, one page at a time."""
-    kinds: list[Kind] | None = [k.value for k in kind] if kind else None
-    run(
-        ctx,
-        lambda engine: engine.list(
-            namespace=namespace, kinds=kinds, session_id=session, limit=limit, cursor=cursor
+        typer.Option(
+            "--filter",
+            help='Metadata filter JSON: {"field": "speaker", "value": "Ann"}',
+            parser=lambda text: filter_from_json(text, name="--filter"),
         ),
-    )
+    ],
+    explain=option(SearchParams, "explain", "--explain", help="Show the parts of each score."),
+)
+plain_command("get", "Print one entry by id.", **_ENTRY)
+plain_command(
+    "list",
+    "List entries, newest first, one page at a time.",
+    namespace=NAMESPACE,
+    kinds=option(Client.list, "kinds", "--kind", "-k", help=_KINDS_HELP),
+    session_id=option(Client.list, "session_id", "--session", help="Only this session."),
+    limit=option(Client.list, "limit", "--limit", "-l", help=f"Page size (1..{MAX_PAGE_LIMIT})."),
+    cursor=option(Client.list, "cursor", "--cursor", help="next_cursor of the previous page."),
+)
 
 
-@app.command()
-def delete(
-    ctx: typer.Context,
-    id: EntryId,
-    namespace: Namespace = "default",
-) -> None:
-    """Delete one entry for good."""
-    state = state_of(ctx)
-    with state.backend() as engine:
-        engine.delete(id, namespace=namespace)
-    render({"deleted": id, "namespace": namespace}, state.output)
+plain_command(
+    "delete",
+    "Delete one entry for good.",
+    shown=deleted("id"),
+    **_ENTRY,
+)
 
 
 @app.command()
@@ -218,7 +145,4 @@ def forget(
     run(ctx, lambda engine: engine.forget(namespace=namespace, user_id=user, agent_id=agent))
 
 
-@app.command()
-def stats(ctx: typer.Context) -> None:
-    """Counts, sizes and index state of the store."""
-    run(ctx, lambda engine: engine.stats())
+plain_command("stats", "Counts, sizes and index state of the store.")

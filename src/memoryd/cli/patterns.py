@@ -7,17 +7,22 @@ Each command parses its options, calls the backend (``Memory`` or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from memoryd.cli.app import command_group, id_argument, state_of
-from memoryd.cli.episodes import TaskTypeChoice, learning, run_learning
-from memoryd.cli.memories import Namespace
+from memoryd.cli.app import command_group, id_argument, run, state_of
+from memoryd.cli.options import NAMESPACE, option, plain_command
 from memoryd.cli.render import render, rows_table
-from memoryd.learning.models import Pattern, PatternKind, PatternMatch
+from memoryd.client import Client
+from memoryd.learning.models import FeedbackInput, Pattern, PatternMatch
+from memoryd.operations.learning_bodies import (
+    DecayBody,
+    ExtractBody,
+    RecommendBody,
+    SearchBody,
+)
 
 __all__ = ["pattern_app"]
 
@@ -25,27 +30,17 @@ pattern_app = command_group(
     "pattern", "Learned patterns: recommendations, feedback, extraction, decay."
 )
 
-PatternId = Annotated[str, id_argument("pattern")]
+#: The arguments that name one pattern.
+_PATTERN = {"pattern_id": Annotated[str, id_argument("pattern")], "namespace": NAMESPACE}
 
 
-class PatternKindChoice(StrEnum):
-    """``--kind`` values of patterns."""
-
-    tool_sequence = "tool_sequence"
-    decision_point = "decision_point"
-    error_recovery = "error_recovery"
-    context_pattern = "context_pattern"
-
-
-KindOption = Annotated[
-    list[PatternKindChoice] | None, typer.Option("--kind", "-k", help="Only these kinds (repeat).")
-]
-DomainOption = Annotated[str | None, typer.Option("--domain", "-d", help="Domain.")]
-LimitOption = Annotated[int, typer.Option("--limit", "-l", help="Most results.")]
-
-
-def _kinds(kind: list[PatternKindChoice] | None) -> list[PatternKind] | None:
-    return [k.value for k in kind] if kind else None
+def _scope(source: Any) -> dict[str, Any]:
+    """``--kind``, ``--domain``, ``--limit`` of a command that finds patterns, from ``source``."""
+    return {
+        "kinds": option(source, "kinds", "--kind", "-k", help="Only these kinds (repeat)."),
+        "domain": option(source, "domain", "--domain", "-d", help="Domain."),
+        "limit": option(source, "limit", "--limit", "-l", help="Most results."),
+    }
 
 
 def _patterns_table(items: Sequence[Pattern]) -> Table:
@@ -83,133 +78,74 @@ def _matches_table(items: Sequence[PatternMatch]) -> Table:
     return rows_table(columns, rows)
 
 
-@pattern_app.command("list")
-def list_patterns(
-    ctx: typer.Context,
-    namespace: Namespace = "default",
-    kind: KindOption = None,
-    domain: DomainOption = None,
-    task_type: Annotated[
-        TaskTypeChoice | None, typer.Option("--task-type", help="Only this task type.")
-    ] = None,
-    archived: Annotated[
-        bool, typer.Option("--include-archived", help="Include archived patterns.")
-    ] = False,
-    limit: LimitOption = 100,
-) -> None:
-    """List live patterns, best Wilson lower bound first."""
-    run_learning(
-        ctx,
-        lambda engine: engine.list_patterns(
-            namespace=namespace,
-            kinds=_kinds(kind),
-            domain=domain,
-            task_type=task_type.value if task_type else None,
-            include_archived=archived,
-            limit=limit,
-        ),
-        table=_patterns_table,
-    )
+plain_command(
+    "pattern list",
+    "List live patterns, best Wilson lower bound first.",
+    table=_patterns_table,
+    namespace=NAMESPACE,
+    **_scope(Client.list_patterns),
+    task_type=option(Pattern, "task_type", "--task-type", help="Only this task type."),
+    include_archived=option(
+        Client.list_patterns,
+        "include_archived",
+        "--include-archived",
+        help="Include archived patterns.",
+    ),
+)
+plain_command(
+    "pattern view",
+    "Print one pattern with its evidence and effectiveness.",
+    **_PATTERN,
+)
+plain_command(
+    "pattern search",
+    "Patterns whose description is closest to the query.",
+    table=_matches_table,
+    query=Annotated[str, typer.Argument(help="Text to match pattern descriptions against.")],
+    namespace=NAMESPACE,
+    **_scope(SearchBody),
+)
+plain_command(
+    "pattern recommend",
+    "Patterns for a task, ranked by relevance, effectiveness and recency.",
+    table=_matches_table,
+    task=Annotated[str, typer.Argument(help="The new task.")],
+    namespace=NAMESPACE,
+    **_scope(RecommendBody),
+    task_type=option(Pattern, "task_type", "--task-type", help="The task's type."),
+)
 
 
-@pattern_app.command("view")
-def view(ctx: typer.Context, pattern_id: PatternId, namespace: Namespace = "default") -> None:
-    """Print one pattern with its evidence and effectiveness."""
-    run_learning(ctx, lambda engine: engine.get_pattern(pattern_id, namespace=namespace))
-
-
-@pattern_app.command("search")
-def search(
-    ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="Text to match pattern descriptions against.")],
-    namespace: Namespace = "default",
-    kind: KindOption = None,
-    domain: DomainOption = None,
-    limit: LimitOption = 10,
-) -> None:
-    """Patterns whose description is closest to the query."""
-    run_learning(
-        ctx,
-        lambda engine: engine.search_patterns(
-            query, namespace=namespace, kinds=_kinds(kind), domain=domain, limit=limit
-        ),
-        table=_matches_table,
-    )
-
-
-@pattern_app.command("recommend")
-def recommend(
-    ctx: typer.Context,
-    task: Annotated[str, typer.Argument(help="The new task.")],
-    namespace: Namespace = "default",
-    domain: DomainOption = None,
-    task_type: Annotated[
-        TaskTypeChoice | None, typer.Option("--task-type", help="The task's type.")
-    ] = None,
-    kind: KindOption = None,
-    limit: LimitOption = 5,
-) -> None:
-    """Patterns for a task, ranked by relevance, effectiveness and recency."""
-    run_learning(
-        ctx,
-        lambda engine: engine.recommend_patterns(
-            task,
-            namespace=namespace,
-            domain=domain,
-            task_type=task_type.value if task_type else None,
-            kinds=_kinds(kind),
-            limit=limit,
-        ),
-        table=_matches_table,
-    )
-
-
-@pattern_app.command("feedback")
-def feedback(
-    ctx: typer.Context,
-    pattern_id: PatternId,
-    namespace: Namespace = "default",
-    applied: Annotated[
-        bool, typer.Option("--applied/--not-applied", help="Whether the agent applied it.")
-    ] = True,
-    success: Annotated[
-        bool | None, typer.Option("--success/--failure", help="Whether applying it worked.")
-    ] = None,
-    reward: Annotated[float | None, typer.Option("--reward", help="Episode reward.")] = None,
-    episode: Annotated[str | None, typer.Option("--episode", help="Episode id.")] = None,
-) -> None:
-    """Record how a recommended pattern worked; the ranking uses it."""
-    run_learning(
-        ctx,
-        lambda engine: (
-            engine.record_feedback(
-                pattern_id,
-                applied=applied,
-                success=success,
-                reward=reward,
-                episode_id=episode,
-                namespace=namespace,
-            ).effectiveness
-        ),
-    )
+plain_command(
+    "pattern feedback",
+    "Record how a recommended pattern worked; the ranking uses it.",
+    shown=lambda pattern, _: pattern.effectiveness,
+    **_PATTERN,
+    applied=option(
+        FeedbackInput, "applied", "--applied/--not-applied", help="Whether the agent applied it."
+    ),
+    success=option(
+        FeedbackInput, "success", "--success/--failure", help="Whether applying it worked."
+    ),
+    reward=option(FeedbackInput, "reward", "--reward", help="Episode reward."),
+    episode_id=option(FeedbackInput, "episode_id", "--episode", help="Episode id."),
+)
 
 
 @pattern_app.command("effectiveness")
 def effectiveness(
     ctx: typer.Context,
     pattern_id: Annotated[str | None, typer.Argument(help="One pattern's id (else all).")] = None,
-    namespace: Namespace = "default",
-    limit: LimitOption = 100,
+    namespace: str = NAMESPACE,
+    limit: int = option(Client.list_patterns, "limit", "--limit", "-l", help="Most results."),
 ) -> None:
     """Feedback statistics: retrieved, applied, success when applied, reward delta."""
     if pattern_id is not None:
-        run_learning(
-            ctx, lambda engine: engine.get_pattern(pattern_id, namespace=namespace).effectiveness
-        )
+        run(ctx, lambda engine: engine.get_pattern(pattern_id, namespace=namespace).effectiveness)
         return
     state = state_of(ctx)
     with state.backend() as engine:
-        items = learning(engine).list_patterns(namespace=namespace, limit=limit)
+        items = engine.list_patterns(namespace=namespace, limit=limit)
     columns = ("id", "kind", "retrieved", "applied", "worked", "reward_delta")
     table = rows_table(columns, (_effectiveness_row(p) for p in items))
     data = [{"id": str(p.id), **p.effectiveness.model_dump()} for p in items]
@@ -222,33 +158,22 @@ def _effectiveness_row(p: Pattern) -> tuple[str, ...]:
     return (str(p.id), p.kind, str(e.retrieved), str(e.applied), str(e.applied_successes), delta)
 
 
-@pattern_app.command("extract")
-def extract(
-    ctx: typer.Context,
-    limit: Annotated[
-        int | None, typer.Option("--limit", "-l", help="Most episodes (default: all queued).")
-    ] = None,
-) -> None:
-    """Drain the durable extraction queue now and print what was done."""
-    run_learning(ctx, lambda engine: engine.extract_patterns(limit=limit))
-
-
-@pattern_app.command("decay")
-def decay(
-    ctx: typer.Context,
-    namespace: Namespace = "default",
-    min_score: Annotated[
-        float, typer.Option("--min-score", help="Archive below this decayed score (0..1).")
-    ] = 0.05,
-    min_age_days: Annotated[
-        float, typer.Option("--min-age-days", help="Only patterns unused this long (days).")
-    ] = 30.0,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, archive nothing.")] = False,
-) -> None:
-    """Archive patterns whose decayed effectiveness fell below --min-score."""
-    run_learning(
-        ctx,
-        lambda engine: engine.decay_patterns(
-            namespace=namespace, min_score=min_score, min_age_days=min_age_days, dry_run=dry_run
-        ),
-    )
+plain_command(
+    "pattern extract",
+    "Drain the durable extraction queue now and print what was done.",
+    limit=option(
+        ExtractBody, "limit", "--limit", "-l", help="Most episodes (default: all queued)."
+    ),
+)
+plain_command(
+    "pattern decay",
+    "Archive patterns whose decayed effectiveness fell below --min-score.",
+    namespace=NAMESPACE,
+    min_score=option(
+        DecayBody, "min_score", "--min-score", help="Archive below this decayed score (0..1)."
+    ),
+    min_age_days=option(
+        DecayBody, "min_age_days", "--min-age-days", help="Only patterns unused this long (days)."
+    ),
+    dry_run=option(DecayBody, "dry_run", "--dry-run", help="Report, archive nothing."),
+)
