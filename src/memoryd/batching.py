@@ -56,7 +56,6 @@ class _Request(Generic[T, R]):
     led_at_once: bool = False
     wake: threading.Event = field(default_factory=threading.Event)
     finished: bool = False
-    promoted: bool = False
     result: list[R] | None = None
     error: BaseException | None = None
 
@@ -109,7 +108,6 @@ class GroupCommitter(Generic[T, R]):
             if request.finished:
                 break
             request.wake.clear()  # promoted to leader while still queued
-            request.promoted = False
             lead = True
         if request.error is not None:
             raise request.error
@@ -131,9 +129,7 @@ class GroupCommitter(Generic[T, R]):
     def _hand_off(self) -> None:
         with self._lock:
             if self._queue:
-                successor = self._queue[0]
-                successor.promoted = True
-                successor.wake.set()
+                self._queue[0].wake.set()
             else:
                 self._leader_active = False
 

@@ -2,11 +2,11 @@
 
 Example::
 
-    from memoryd.logs import configure_logging, get_logger
+    from memoryd.logs import configure_logging
     configure_logging(level="info", fmt="json")
-    get_logger("memoryd.server").info("request", method="GET", path="/v1/stats", status=200)
+    structlog.get_logger("memoryd.server").info("request", method="GET", status=200)
 
-prints ``{"event": "request", "method": "GET", ..., "level": "info", "logger":
+prints ``{"event": "request", "method": "GET", "status": 200, "level": "info", "logger":
 "memoryd.server", "timestamp": "2025-01-01T00:00:00.000000Z"}``.
 
 Standard-library loggers (uvicorn, the engine's ``logging.getLogger`` calls) go
@@ -39,7 +39,7 @@ from typing import IO, Any, Literal
 
 import structlog
 
-__all__ = ["REDACTED", "configure_logging", "get_logger", "redact_secrets"]
+__all__ = ["REDACTED", "configure_logging", "redact_secrets"]
 
 REDACTED = "[redacted]"
 _SECRET_MARKERS = ("token", "authorization", "api_key", "apikey", "password", "secret", "cookie")
@@ -208,11 +208,3 @@ def configure_logging(
         logging.getLogger("memoryd.logs").warning(
             "cannot open the log file %s (%s); logging to stderr", file, file_error
         )
-
-
-def get_logger(name: str) -> Any:
-    """A structlog logger bound to the standard logger ``name``.
-
-    Call :func:`configure_logging` first; before that structlog prints to stdout.
-    """
-    return structlog.stdlib.get_logger(name)

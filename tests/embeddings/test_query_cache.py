@@ -1,4 +1,4 @@
-"""QueryEmbeddingCache: LRU behaviour, read-only vectors, batching of misses, threads."""
+"""QueryEmbeddingCache: LRU behaviour, read-only vectors, one query's vector, threads."""
 
 from __future__ import annotations
 
@@ -76,20 +76,6 @@ def test_embed_one_hits_after_first_call(counting: CountingEmbedder) -> None:
     assert first.shape == (384,) and first.dtype == np.float32
     np.testing.assert_array_equal(first, second)
     assert counting.calls == [["where does Ann live"]]
-
-
-def test_embed_batches_only_distinct_misses(counting: CountingEmbedder) -> None:
-    cache = QueryEmbeddingCache()
-    cache.embed_one(counting, "known")
-    out = cache.embed(counting, ["new one", "known", "new one", "another"])
-    assert counting.calls[-1] == ["new one", "another"]
-    direct = counting.inner.embed(["new one", "known", "new one", "another"])
-    np.testing.assert_allclose(out, direct, atol=1e-6)
-    assert out.shape == (4, 384) and out.dtype == np.float32
-    assert cache.embed(counting, []).shape == (0, 384)
-    calls = len(counting.calls)
-    cache.embed(counting, ["known", "another"])
-    assert len(counting.calls) == calls  # all hits: the model is not called
 
 
 def test_concurrent_use_stays_bounded() -> None:

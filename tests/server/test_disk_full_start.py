@@ -21,7 +21,7 @@ from memoryd import BackendUnavailable, Settings, StorageFull
 from memoryd.embeddings.onnx_export import MODEL_NAME, ensure_exported
 from memoryd.lifecycle.runtime import RuntimeInfo, read_runtime, write_runtime
 from memoryd.logs import configure_logging
-from memoryd.server.security import ensure_token
+from memoryd.server.security import load_tokens
 
 RESERVE = 256 * 1024
 
@@ -49,10 +49,10 @@ def test_daemon_json_and_token_use_the_reserve_on_a_full_disk(
     small_disk: Callable[[int], Any],
 ) -> None:
     disk, settings = _full_data_dir(small_disk, RESERVE)
-    token = ensure_token(settings)
+    token = load_tokens(settings).first.secret
     write_runtime(settings, RuntimeInfo(pid=1234, host="127.0.0.1", port=7077))
     assert read_runtime(settings) is not None and read_runtime(settings).pid == 1234  # type: ignore[union-attr]
-    assert ensure_token(settings) == token  # read back, not made twice
+    assert load_tokens(settings).first.secret == token  # read back, not made twice
     assert settings.reserve_file.stat().st_size == 0  # given up for them
     assert _temporary_files(disk.path) == []
 
@@ -62,7 +62,7 @@ def test_without_a_reserve_they_fail_cleanly_and_leave_no_temporary_file(
 ) -> None:
     disk, settings = _full_data_dir(small_disk, 0)
     with pytest.raises(StorageFull) as info:
-        ensure_token(settings)
+        load_tokens(settings)
     assert "token file" in info.value.message
     with pytest.raises(OSError):
         write_runtime(settings, RuntimeInfo(pid=1234, host="127.0.0.1", port=7077))

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from memoryd import ConfigError, Forbidden, Settings, Unauthorized
 from memoryd.client import Client
 from memoryd.server import create_app, run
-from memoryd.server.security import ensure_token, host_allowed
+from memoryd.server.security import host_allowed, load_tokens
 
 DUMMY = {
     "id": "00000000-0000-4000-8000-000000000000",
@@ -144,10 +144,10 @@ def test_host_names() -> None:
 
 # --- S7 -------------------------------------------------------------------
 def test_token_file_is_private(server_settings: Settings) -> None:
-    token = ensure_token(server_settings)
+    token = load_tokens(server_settings).first.secret
     path = server_settings.resolved_token_file
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert len(token) >= 43 and ensure_token(server_settings) == token
+    assert len(token) >= 43 and load_tokens(server_settings).first.secret == token
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 
 import numpy as np
 
-from memoryd.embeddings._util import check_texts
 from memoryd.embeddings.base import Embedder, Vectors
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "QueryEmbeddingCache"]
@@ -66,30 +64,6 @@ class QueryEmbeddingCache:
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
-
-    def embed(self, embedder: Embedder, texts: Sequence[str]) -> Vectors:
-        """Embed ``texts`` with ``embedder``, computing only the cache misses (one call).
-
-        Returns:
-            ``(len(texts), embedder.dim)`` float32, rows L2-normalised, in input order.
-
-        Raises:
-            Whatever ``embedder.embed`` raises (nothing is cached then).
-        """
-        items = check_texts(texts)
-        found = [self.get(embedder.model, text) for text in items]
-        missing = list(dict.fromkeys(t for t, v in zip(items, found, strict=True) if v is None))
-        fresh: dict[str, Vectors] = {}
-        if missing:
-            vectors = embedder.embed(missing)
-            for text, vector in zip(missing, vectors, strict=True):
-                self.put(embedder.model, text, vector)
-                fresh[text] = vector
-        if not items:
-            return np.zeros((0, embedder.dim), dtype=np.float32)
-        rows = [v if v is not None else fresh[t] for t, v in zip(items, found, strict=True)]
-        out: Vectors = np.stack(rows).astype(np.float32, copy=False)
-        return out
 
     def embed_one(self, embedder: Embedder, text: str) -> Vectors:
         """The ``(dim,)`` vector of one query text (a read-only cached array on a hit)."""

@@ -21,6 +21,7 @@ import errno
 import json
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,7 +31,6 @@ from memoryd.types import MemoryEntry, MemoryInput
 __all__ = [
     "JsonlRecord",
     "Spooled",
-    "is_exported_entry",
     "parse_record",
     "read_jsonl",
     "spool_jsonl",
@@ -48,33 +48,25 @@ def read_jsonl(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         ValidationError: a line is not UTF-8, not JSON, or not a JSON object
             (message names the line).
     """
-    lines = iter(stream)
     number = 0
-    while True:
-        number += 1
-        try:
-            line = next(lines)
-        except StopIteration:
-            return
-        except UnicodeDecodeError as exc:
-            raise ValidationError(
-                f"line {number} or near it: not UTF-8 ({exc.reason})", line=number
-            ) from exc
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            raise ValidationError(f"line {number}: invalid JSON: {reason}", line=number) from exc
-        if not isinstance(value, dict):
-            raise ValidationError(f"line {number}: expected a JSON object", line=number)
-        yield number, value
-
-
-def is_exported_entry(record: dict[str, Any]) -> bool:
-    """True when ``record`` is an exported entry (it carries a ``content_hash``)."""
-    return "content_hash" in record
+    try:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                raise ValidationError(
+                    f"line {number}: invalid JSON: {reason}", line=number
+                ) from exc
+            if not isinstance(value, dict):
+                raise ValidationError(f"line {number}: expected a JSON object", line=number)
+            yield number, value
+    except UnicodeDecodeError as exc:  # decoding the line after the last one read
+        raise ValidationError(
+            f"line {number + 1} or near it: not UTF-8 ({exc.reason})", line=number + 1
+        ) from exc
 
 
 def parse_record(
@@ -94,7 +86,7 @@ def parse_record(
     if namespace is not None:
         data["namespace"] = namespace
     try:
-        if is_exported_entry(data):
+        if "content_hash" in data:  # an exported entry
             return MemoryEntry.model_validate(data)
         return MemoryInput.model_validate(data)
     except ValueError as exc:
@@ -113,17 +105,17 @@ def write_jsonl(entries: Iterable[MemoryEntry], stream: IO[str]) -> int:
     return count
 
 
+@dataclass(frozen=True)
 class Spooled:
     """A complete JSONL export in an anonymous temporary file (nothing is left on disk).
 
     Attributes:
         file: the file, positioned at its start.
-        count: entries written.
         size: bytes written.
     """
 
-    def __init__(self, file: IO[bytes], count: int, size: int) -> None:
-        self.file, self.count, self.size = file, count, size
+    file: IO[bytes]
+    size: int
 
     def chunks(self, chunk_bytes: int = 1 << 16) -> Iterator[bytes]:
         """The file's bytes in chunks of at most ``chunk_bytes``; closes it at the end."""
@@ -150,10 +142,8 @@ def spool_jsonl(entries: Iterable[MemoryEntry], *, directory: Path | None = None
     except OSError as exc:
         raise _spool_error(exc) from exc
     try:
-        count = 0
         for entry in entries:
             handle.write(entry.model_dump_json().encode() + b"\n")
-            count += 1
         handle.flush()
         size = handle.tell()
         handle.seek(0)
@@ -163,7 +153,7 @@ def spool_jsonl(entries: Iterable[MemoryEntry], *, directory: Path | None = None
     except BaseException:
         handle.close()
         raise
-    return Spooled(handle, count, size)
+    return Spooled(handle, size)
 
 
 def _spool_error(exc: OSError) -> Exception:

@@ -32,11 +32,6 @@ class Activity:
             self._in_flight -= 1
             self._last = time.monotonic()
 
-    @property
-    def in_flight(self) -> int:
-        """Requests being served now."""
-        return self._in_flight
-
     def idle_s(self) -> float:
         """Seconds since the last request started or ended; 0 while any is in flight."""
         with self._lock:

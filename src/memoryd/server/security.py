@@ -48,7 +48,6 @@ __all__ = [
     "PUBLIC_PATHS",
     "SecurityMiddleware",
     "TokenUser",
-    "ensure_token",
     "host_allowed",
     "load_tokens",
     "parse_host",
@@ -82,19 +81,6 @@ def load_tokens(settings: Settings) -> TokenSet:
         if out_of_space(exc, path):
             raise storage_full(path, "the token file") from exc
         raise
-
-
-def ensure_token(settings: Settings) -> str:
-    """The first token of the token file (the one clients send), creating the file if needed.
-
-    Returns:
-        the token string (43 URL-safe characters when generated here).
-
-    Raises:
-        ConfigError: as :func:`load_tokens`.
-        StorageFull: as :func:`load_tokens`.
-    """
-    return load_tokens(settings).first.secret
 
 
 def _port_ok(rest: str) -> bool:
