@@ -135,11 +135,8 @@ def source_model_dir() -> tuple[Path, str]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def load_cached(directory: Path, *, verify: bool = False) -> ExportedModel | None:
