@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Sequence
 
-from memoryd.store.filters import scope_where
+from memoryd.store.filters import SqlWhere, scope_where
 from memoryd.store.fts import index_text
 from memoryd.store.sqlite import SQLiteStore
 from memoryd.types import MemoryEntry, MemoryInput
@@ -18,6 +18,17 @@ from memoryd.types import MemoryEntry, MemoryInput
 __all__ = ["batch_contexts", "entry_context", "previous_turn", "successor_contexts"]
 
 _PAGE = 64
+
+
+def _session_turns(namespace: str, session_id: str) -> SqlWhere:
+    """The scope of every message of a session, history (superseded turns) included."""
+    return scope_where(
+        namespace=namespace,
+        now=time.time(),
+        kinds=["message"],
+        session_id=session_id,
+        include_superseded=True,
+    )
 
 
 def previous_turn(
@@ -33,13 +44,7 @@ def previous_turn(
     History (superseded turns) counts; ``exclude`` leaves entries out by id
     (the turn itself, turns being deleted).
     """
-    where = scope_where(
-        namespace=namespace,
-        now=time.time(),
-        kinds=["message"],
-        session_id=session_id,
-        include_superseded=True,
-    )
+    where = _session_turns(namespace, session_id)
     if before is not None:
         where.add("m.created_at <= ?", before)
     order = "ORDER BY m.created_at DESC, m.rowid DESC"
@@ -116,13 +121,7 @@ def successor_contexts(
     for entry in deleted:
         if entry.kind != "message" or entry.session_id is None:
             continue
-        where = scope_where(
-            namespace=entry.namespace,
-            now=time.time(),
-            kinds=["message"],
-            session_id=entry.session_id,
-            include_superseded=True,
-        )
+        where = _session_turns(entry.namespace, entry.session_id)
         at = entry.created_at.timestamp()
         where.add("m.created_at >= ?", at)
         rows = [

@@ -149,11 +149,9 @@ class WriteVectors:
     def should_defer(self, texts: int, info: BatchInfo | None) -> bool:
         """Whether a batch needing ``texts`` embeddings should commit first (see the module doc)."""
         per_text = self._per_text_s
-        if not self.can_defer or info is None or texts == 0 or per_text is None:
+        if not self.can_defer or info is None or not info.contended:
             return False
-        if not info.contended:
-            return False
-        if info.waited_s + texts * per_text <= self.budget_s:
+        if texts == 0 or per_text is None or info.waited_s + texts * per_text <= self.budget_s:
             return False
         room = int(self.backlog_max_s / per_text) + 1  # counting past it changes nothing
         return (self.store.pending_embeddings(limit=room) + texts) * per_text <= self.backlog_max_s

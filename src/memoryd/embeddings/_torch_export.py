@@ -126,34 +126,25 @@ def _export(source: Path, onnx_path: Path, exporters: Sequence[str]) -> tuple[st
             expected = encoder(*args).numpy()
             for exporter in exporters:
                 onnx_path.unlink(missing_ok=True)
+                dynamo = exporter != "torchscript"
+                opset = DYNAMO_OPSET if dynamo else OPSET
+                options: dict[str, Any] = {"external_data": False} if dynamo else {}  # one file
                 try:
-                    if exporter == "torchscript":
-                        torch.onnx.export(
-                            encoder,
-                            args,
-                            str(onnx_path),
-                            dynamo=False,
-                            dynamic_axes=axes,
-                            opset_version=OPSET,
-                            **common,
-                        )
-                    else:
-                        torch.onnx.export(
-                            encoder,
-                            args,
-                            str(onnx_path),
-                            dynamo=True,
-                            external_data=False,
-                            opset_version=DYNAMO_OPSET,
-                            dynamic_axes=axes,
-                            **common,
-                        )
+                    torch.onnx.export(
+                        encoder,
+                        args,
+                        str(onnx_path),
+                        dynamo=dynamo,
+                        opset_version=opset,
+                        dynamic_axes=axes,
+                        **options,
+                        **common,
+                    )
                     _check_against(onnx_path, sample, expected)
                 except Exception as exc:  # noqa: BLE001 - try the next exporter, report all
                     errors.append(f"{exporter}: {type(exc).__name__}: {str(exc)[:400]}")
                     continue
-                fusion = _fuse(onnx_path, encoder.m.config, sample, expected)
-                return exporter, OPSET if exporter == "torchscript" else DYNAMO_OPSET, fusion
+                return exporter, opset, _fuse(onnx_path, encoder.m.config, sample, expected)
     raise BackendUnavailable(
         "ONNX export of the local embedding model failed: " + " | ".join(errors)
     )

@@ -34,7 +34,6 @@ from memoryd.errors import ValidationError
 from memoryd.formats.locomo import (
     CATEGORY_NAMES,
     LocomoConversation,
-    LocomoQuestion,
     conversation_inputs,
     namespace_for,
 )
@@ -195,27 +194,18 @@ def _search_all(
     for conversation in conversations:
         namespace = namespace_for(conversation)
         for question in conversation.questions:
-            results.append(_ask(target, question, namespace, mode, limit, latencies))
+            started = time.perf_counter()
+            found = target.search(question.question, namespace=namespace, limit=limit, mode=mode)
+            latencies.append((time.perf_counter() - started) * 1000.0)
+            retrieved = [str(hit.entry.metadata.get("dia_id", "")) for hit in found.hits]
+            results.append(
+                QuestionResult(
+                    category=question.category, evidence=question.evidence, retrieved=retrieved
+                )
+            )
             if progress is not None:
                 progress.advance()
     return results, latencies
-
-
-def _ask(
-    target: EvalTarget,
-    question: LocomoQuestion,
-    namespace: str,
-    mode: SearchMode,
-    limit: int,
-    latencies: list[float],
-) -> QuestionResult:
-    started = time.perf_counter()
-    found = target.search(question.question, namespace=namespace, limit=limit, mode=mode)
-    latencies.append((time.perf_counter() - started) * 1000.0)
-    retrieved = [str(hit.entry.metadata.get("dia_id", "")) for hit in found.hits]
-    return QuestionResult(
-        category=question.category, evidence=question.evidence, retrieved=retrieved
-    )
 
 
 def evaluate_locomo(

@@ -135,20 +135,18 @@ def normalize_evidence(raw: list[str], known: set[str] | None = None) -> list[st
 def _session_turns(conversation: dict[str, Any], key: str) -> list[LocomoTurn]:
     date_text = str(conversation.get(f"{key}_date_time", ""))
     start = parse_session_date(date_text)
-    turns = []
-    for position, raw in enumerate(conversation[key]):
-        turns.append(
-            LocomoTurn(
-                dia_id=str(raw["dia_id"]),
-                speaker=str(raw["speaker"]),
-                text=str(raw.get("text", "")),
-                blip_caption=raw.get("blip_caption") or None,
-                session=key,
-                session_date=date_text,
-                created_at=start + timedelta(seconds=position),
-            )
+    return [
+        LocomoTurn(
+            dia_id=str(raw["dia_id"]),
+            speaker=str(raw["speaker"]),
+            text=str(raw.get("text", "")),
+            blip_caption=raw.get("blip_caption") or None,
+            session=key,
+            session_date=date_text,
+            created_at=start + timedelta(seconds=position),
         )
-    return turns
+        for position, raw in enumerate(conversation[key])
+    ]
 
 
 def parse_conversation(sample: dict[str, Any]) -> LocomoConversation:

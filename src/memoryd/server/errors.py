@@ -90,18 +90,6 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    # Only location, message and type: ``input``/``ctx`` may echo large or odd values.
-    return [
-        {
-            "loc": [str(part) for part in err.get("loc", ())],
-            "msg": err.get("msg"),
-            "type": err.get("type"),
-        }
-        for err in exc.errors()
-    ]
-
-
 async def _memoryd_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MemorydError)
     if exc.http_status >= 500:
@@ -114,7 +102,15 @@ async def _memoryd_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = _validation_details(exc)
+    # Only location, message and type: ``input``/``ctx`` may echo large or odd values.
+    errors = [
+        {
+            "loc": [str(p) for p in err.get("loc", ())],
+            "msg": err.get("msg"),
+            "type": err.get("type"),
+        }
+        for err in exc.errors()
+    ]
     malformed = any(err["type"] == "json_invalid" for err in errors)
     message = "malformed JSON body" if malformed else "request does not match the schema"
     return _json_error(400 if malformed else 422, "validation_error", message, {"errors": errors})

@@ -61,12 +61,6 @@ class Metrics:
         return bytes(generate_latest(self.registry))
 
 
-def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return str(path) if path else "<unmatched>"
-
-
 class AccessMiddleware:
     """Pure ASGI middleware: count, time, log and track (idle stop) every HTTP request."""
 
@@ -99,7 +93,7 @@ class AccessMiddleware:
             self.activity.end()
             elapsed = time.perf_counter() - start
             method = str(scope.get("method", ""))
-            route = _route_template(scope)
+            route = str(getattr(scope.get("route"), "path", None) or "<unmatched>")
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             access_log.info(
