@@ -341,22 +341,15 @@ class ServiceError(MemorydError):
     http_status = 500
 
 
-def _all_subclasses(cls: type[MemorydError]) -> list[type[MemorydError]]:
-    out: list[type[MemorydError]] = []
-    for sub in cls.__subclasses__():
-        out.append(sub)
-        out.extend(_all_subclasses(sub))
-    return out
-
-
 def error_from_code(code: str, message: str, details: dict[str, Any] | None = None) -> MemorydError:
     """Rebuild the exception for a wire ``code`` (used by the HTTP client).
 
     Unknown codes become a plain :class:`MemorydError` carrying the code in
     ``details['code']``.
     """
-    classes: list[type[MemorydError]] = [MemorydError, *_all_subclasses(MemorydError)]
-    for cls in classes:
+    classes: list[type[MemorydError]] = [MemorydError]
+    for cls in classes:  # the whole tree: the list grows by each class's subclasses
         if cls.code == code:
             return cls(message, **(details or {}))
+        classes.extend(cls.__subclasses__())
     return MemorydError(message, code=code, **(details or {}))

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import errno
 import os
+import posixpath
 import re
 import stat
 import sys
@@ -140,22 +141,16 @@ def resolve_within(root: Path, user_path: str, *, from_url: bool = False) -> Pat
     text = text.replace("\\", "/")
     if text.startswith("/") or _DRIVE.match(text):
         raise _invalid(user_path, "absolute", purpose, "must be relative to its root")
-    parts: list[str] = []
-    for part in text.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                raise PathOutsideRoot(
-                    f"{purpose} path {_shown(user_path)}: leads outside its root",
-                    path=_shown(user_path),
-                    reason="dot_dot",
-                )
-            parts.pop()
-            continue
-        parts.append(part)
-    if not parts:
+    normal = posixpath.normpath(text)  # "a/./b//../c" -> "a/c"; leading ".." parts are kept
+    if normal == ".." or normal.startswith("../"):
+        raise PathOutsideRoot(
+            f"{purpose} path {_shown(user_path)}: leads outside its root",
+            path=_shown(user_path),
+            reason="dot_dot",
+        )
+    if normal == ".":
         raise _invalid(user_path, "empty", purpose, "names no file inside its root")
+    parts = normal.split("/")
     real_root = Path(os.path.realpath(root))
     if not real_root.is_dir():
         raise InvalidPath(f"the root {root} is not a folder", reason="not_directory")

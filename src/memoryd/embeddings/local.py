@@ -23,7 +23,6 @@ from memoryd.embeddings.onnx_export import (
     INSTALL_HINT,
     MAX_SEQ_LENGTH,
     MODEL_NAME,
-    ExportedModel,
     ensure_exported,
     load_cached,
 )
@@ -96,16 +95,12 @@ class OnnxEmbedder:
             return self._session, self._tokenizer
 
     def _open(self) -> tuple[Any, Any]:
-        found: ExportedModel | None
-        if self._export:
-            found = ensure_exported(self.directory)
-        else:
-            found = load_cached(self.directory)
-            if found is None:
-                raise BackendUnavailable(
-                    f"no exported model in {self.directory}; enable export (needs {INSTALL_HINT})",
-                    path=str(self.directory),
-                )
+        found = ensure_exported(self.directory) if self._export else load_cached(self.directory)
+        if found is None:
+            raise BackendUnavailable(
+                f"no exported model in {self.directory}; enable export (needs {INSTALL_HINT})",
+                path=str(self.directory),
+            )
         if found.manifest.get("dim") != DIM:
             raise BackendUnavailable(
                 f"exported model in {found.directory} has dim {found.manifest.get('dim')}, "
