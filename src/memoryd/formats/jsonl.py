@@ -99,8 +99,7 @@ def write_jsonl(entries: Iterable[MemoryEntry], stream: IO[str]) -> int:
     """Write one entry per line (all fields, ``vector`` included); returns the count."""
     count = 0
     for entry in entries:
-        stream.write(entry.model_dump_json())
-        stream.write("\n")
+        stream.write(entry.model_dump_json() + "\n")
         count += 1
     return count
 

@@ -77,7 +77,6 @@ class LocomoQuestion(BaseModel):
     answer: Any = None
     category: int
     evidence: list[str] = Field(default_factory=list)
-    raw_evidence: list[str] = Field(default_factory=list)
 
 
 class LocomoConversation(BaseModel):
@@ -172,7 +171,6 @@ def parse_conversation(sample: dict[str, Any]) -> LocomoConversation:
                 question=str(qa["question"]),
                 answer=qa.get("answer", qa.get("adversarial_answer")),
                 category=int(qa["category"]),
-                raw_evidence=[str(e) for e in qa.get("evidence") or []],
                 evidence=normalize_evidence([str(e) for e in qa.get("evidence") or []], known),
             )
             for qa in sample.get("qa", [])
