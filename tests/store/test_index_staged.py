@@ -19,8 +19,9 @@ import numpy.typing as npt
 
 import waits
 from memoryd import Memory, Settings
+from memoryd.store.index_pending import IndexOp
 from memoryd.store.maintenance import consistency_report
-from memoryd.store.vector_index import VECTOR_ATOL, IndexOp, VectorIndex
+from memoryd.store.vector_index import VECTOR_ATOL, VectorIndex
 
 DIM = 32
 MODEL = "test-model"

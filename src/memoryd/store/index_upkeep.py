@@ -24,10 +24,11 @@ import numpy as np
 
 from memoryd.errors import StorageError, StorageFull
 from memoryd.store.connection import ConnectionPool
+from memoryd.store.index_pending import IndexOp
 from memoryd.store.keyword_upkeep import KeywordUpkeep
 from memoryd.store.rows import decode_vector, meta_value
 from memoryd.store.space import NEARLY_FULL_BYTES, free_bytes, storage_full
-from memoryd.store.vector_index import IndexOp, VectorIndex
+from memoryd.store.vector_index import VectorIndex
 
 __all__ = ["DRAIN_CHUNK", "INDEX_LOG_KEEP", "VectorUpkeep"]
 

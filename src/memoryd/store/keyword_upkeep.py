@@ -65,10 +65,10 @@ class KeywordUpkeep:
         if self.index is not None or (self._thread is not None and self._thread.is_alive()):
             return
         if not background:
-            self._build_keywords()
+            self._build()
             return
         self._thread = threading.Thread(
-            target=self._build_keywords, name="memoryd-keyword-index", daemon=True
+            target=self._build, name="memoryd-keyword-index", daemon=True
         )
         self._thread.start()
 
@@ -88,7 +88,7 @@ class KeywordUpkeep:
             thread.join(timeout)
         return self.index is not None
 
-    def _build_keywords(self) -> None:
+    def _build(self) -> None:
         try:
             conn = self.pool.reader()
             # The seq first, then the rows: rows newer than seq are replayed again (idempotent).

@@ -58,15 +58,7 @@ from memoryd.store.index_checkpoint import (
 from memoryd.store.index_pending import IndexOp, StagedVectors, merge_hits
 from memoryd.store.index_scrub import scrub_free_slots
 
-__all__ = [
-    "HNSW_DTYPE",
-    "HNSW_PARAMS",
-    "INDEX_FORMAT",
-    "VECTOR_ATOL",
-    "IndexOp",
-    "VectorIndex",
-    "same_vector",
-]
+__all__ = ["HNSW_DTYPE", "HNSW_PARAMS", "INDEX_FORMAT", "VECTOR_ATOL", "VectorIndex", "same_vector"]
 
 log = logging.getLogger("memoryd.store")
 
