@@ -13,7 +13,7 @@
   zeroed: the first start (rebuild from ``vectors`` + save) and the next
   start (loads the saved checkpoint), both spawn → ``/readyz`` 200.
 * :func:`rebuild_in_process` — the same rebuild without the daemon around it:
-  ``SQLiteStore.rebuild_index()`` (read ``vectors``, build the HNSW graphs),
+  ``store.vectors.rebuild()`` (read ``vectors``, build the HNSW graphs),
   the checkpoint save (files, CRC-32, manifest), and a checkpoint load.
 """
 
@@ -169,12 +169,12 @@ def rebuild_in_process(src: Path, args: Any) -> c.Row:
         store = SQLiteStore(data / "memoryd.db", data / "index", Pragmas(), model=model, dim=dim)
         try:
             t0 = time.perf_counter()
-            vectors = store.rebuild_index()
+            vectors = store.vectors.rebuild()
             rebuild_s = time.perf_counter() - t0
-            store.index_ready = True
-            store.index.distrust_saved()  # replace the copied checkpoint (same seq)
+            store.vectors.ready = True
+            store.vectors.index.distrust_saved()  # replace the copied checkpoint (same seq)
             t0 = time.perf_counter()
-            store.checkpoint_index()
+            store.vectors.checkpoint()
             save_s = time.perf_counter() - t0
         finally:
             store.close()

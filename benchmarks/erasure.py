@@ -63,7 +63,7 @@ def _erase_pass(memory: Any) -> dict[str, float]:
     store = memory.store
     return {
         "fts_optimize_s": _timed(store.erasure.optimize_fts),
-        "index_checkpoint_s": _timed(store.checkpoint_index),
+        "index_checkpoint_s": _timed(store.vectors.checkpoint),
         "wal_truncate_s": _timed(store.erasure.truncate_wal),
     }
 
@@ -74,7 +74,7 @@ def run_one(n: int, rounds: int, subject: int, work: Path, only_ab: bool) -> c.R
     data_dir = c.copy_store(c.cached_store(n), work / f"erase-{n}")
     texts, tags, vectors = c.dataset(n)
     with Memory(c.bench_settings(data_dir), background=False) as memory:
-        memory.store.start_keyword_index(background=False)
+        memory.store.keywords.start(background=False)
         ab = _ab(memory, rounds, vectors)
         if only_ab:  # also runs on code without erasure (benchmarks/ab.sh)
             return {"n": n, **{k: c.summarize(v) for k, v in ab.items()}}

@@ -206,7 +206,7 @@ def _open_times(store: Path, work: Path, embedder: Any) -> c.Row:
         memory = Memory(settings, embedder=embedder, defer_keyword_index=True)
         key = "default" if budget else "zero"
         out[f"open_s_budget_{key}"] = time.perf_counter() - t0
-        assert memory.store.wait_open_check()
+        assert memory.store.integrity.wait_open_check()
         out[f"quick_check_done_s_budget_{key}"] = time.perf_counter() - t0
         assert not memory.store.health.corrupted
         memory.close()

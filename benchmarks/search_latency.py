@@ -75,12 +75,12 @@ def in_process(
             engines[backend] = memory
             rss0 = proc.memory_info().rss
             t0 = time.perf_counter()
-            memory.store.start_keyword_index(background=False)
+            memory.store.keywords.start(background=False)
             extra[backend] = {
                 "keyword_build_s": round(time.perf_counter() - t0, 3),
                 "keyword_rss_delta_mib": round((proc.memory_info().rss - rss0) / 2**20, 1),
             }
-            assert memory.store.keywords is not None
+            assert memory.store.keywords.index is not None
         times: dict[tuple[str, str], list[float]] = {}
         took: dict[tuple[str, str], list[float]] = {}
         hits: dict[tuple[str, str], int] = {}

@@ -82,7 +82,7 @@ memory = Memory(Settings(data_dir=Path(sys.argv[1]), model_cache_dir=Path(sys.ar
 t2 = time.perf_counter()
 memory.embedder.warmup()
 t3 = time.perf_counter()
-source, size = memory.index_source, memory.store.index.size()
+source, size = memory.index_source, memory.store.vectors.index.size()
 memory.close()
 print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "warmup_s": t3 - t2,
                   "index": source, "index_size": size}))

@@ -1,4 +1,4 @@
-"""The shape of the engine: no import cycles, SQL only in ``store/``, ``Memory`` by composition.
+"""The shape of the engine: no import cycles, SQL only in ``store/``, composition, no mixins.
 
 The source is parsed (``ast``): every ``import`` counts, also those under
 ``TYPE_CHECKING`` and inside functions, so a cycle hidden behind a lazy
@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from memoryd import Memory
+from memoryd.store.sqlite import SQLiteStore
+from memoryd.store.vector_index import VectorIndex
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "memoryd"
 _SQL = re.compile(
@@ -136,3 +138,21 @@ def test_memory_is_composed_and_delegates_each_public_method() -> None:
         assert target.__module__ != "memoryd.engine", name  # declared in its component
         assert inspect.signature(vars(Memory)[name]) == inspect.signature(target)
         assert vars(Memory)[name].__doc__ == target.__doc__
+
+
+def test_the_store_is_composed() -> None:
+    assert SQLiteStore.__mro__ == (SQLiteStore, object)
+    assert VectorIndex.__mro__ == (VectorIndex, object)
+
+
+def test_no_class_name_is_defined_twice() -> None:
+    names: dict[str, str] = {}
+    twice = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                where = str(path.relative_to(SRC))
+                if node.name in names:
+                    twice.append(f"{node.name}: {names[node.name]}, {where}")
+                names.setdefault(node.name, where)
+    assert twice == []

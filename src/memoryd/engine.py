@@ -99,15 +99,15 @@ class Memory:
         background: start the TTL-purge, embedding-backfill, index
             checkpoint, storage, erasure, integrity and pattern-extraction
             workers and the in-memory BM25 index build (default true; without
-            them keyword search uses FTS5 unless ``store.start_keyword_index()``
+            them keyword search uses FTS5 unless ``store.keywords.start()``
             is called, and every write embeds before its commit: no worker
             would embed deferred ones).
         defer_keyword_index: leave the BM25 index build to the caller
-            (``store.start_keyword_index()``); the daemon starts it once it is
+            (``store.keywords.start()``); the daemon starts it once it is
             ready, so the build does not compete with start-up for the GIL.
         defer_index_drain: leave inserting the ``index_log`` tail staged at
             open (after a crash) into the HNSW graphs to the caller
-            (``store.start_index_drain()``); until then it is searched exactly.
+            (``store.vectors.start_drain()``); until then it is searched exactly.
 
     Raises:
         ConfigError: unsafe config file or SQLite refused the required PRAGMAs.
@@ -157,9 +157,9 @@ class Memory:
         if self.settings.keyword_index == "memory" and background and not defer_keyword_index:
             # Long-lived engines only: a one-shot CLI engine (background=False)
             # would pay the build (about 1.5 s at 100k rows) for one search.
-            self.store.start_keyword_index()
+            self.store.keywords.start()
         if not defer_index_drain:
-            self.store.start_index_drain()  # a no-op unless a tail was staged (long-lived)
+            self.store.vectors.start_drain()  # a no-op unless a tail was staged (long-lived)
         self._closed = False
         self.write_vectors = WriteVectors(
             self.store,
@@ -206,9 +206,9 @@ class Memory:
         and the periodic full check cover the store.
         """
         if background:
-            self.store.start_open_check(self.settings.integrity_open_check_budget_s)
-        self.index_source = self.store.open_index()
-        self.store.await_open_check()
+            self.store.integrity.start_open_check(self.settings.integrity_open_check_budget_s)
+        self.index_source = self.store.vectors.open()
+        self.store.integrity.await_open_check()
 
     # --- lifecycle ----------------------------------------------------------
     def close(self) -> None:
@@ -236,7 +236,7 @@ class Memory:
     @property
     def ready(self) -> bool:
         """True when the store is open and the vector index is loaded."""
-        return not self._closed and self.store.index_ready
+        return not self._closed and self.store.vectors.ready
 
     @property
     def store_id(self) -> str:

@@ -70,9 +70,9 @@ def full_storage_check(store: SQLiteStore) -> IntegrityReport:
     reads it); damage trips the store's latch. Never raises for damage: the
     report's ``ok`` is false then.
     """
-    report = store.verify("full")
+    report = store.integrity.verify("full")
     if report.ok:
-        store.record_full_check(report)
+        store.integrity.record_full_check(report)
     return report
 
 
@@ -177,7 +177,7 @@ class Memories:
         if not records:  # every item re-saved a stored text: no write transaction at all
             return [r for r in results if isinstance(r, MemoryEntry)]
         deferred = self.write_vectors.fill(records, info)
-        placed = self.store.insert(records, dedup_kinds=_DEDUP_KINDS)
+        placed = self.store.writes.insert(records, dedup_kinds=_DEDUP_KINDS)
         if deferred:
             queued = sum(
                 1 for r, p in zip(records, placed, strict=True) if p.inserted and r.vector is None
@@ -191,11 +191,11 @@ class Memories:
         """The stored duplicate of ``item`` (kinds ``memory``/``chunk``), read before embedding.
 
         Only a hint that spares the embedding of a re-saved text:
-        ``SQLiteStore.insert`` decides dedup again inside its transaction.
+        ``store.writes.insert`` decides dedup again inside its transaction.
         """
         if item.kind not in _DEDUP_KINDS:
             return None
-        rowid = self.store.find_duplicate(item.namespace, item.kind, chash, now)
+        rowid = self.store.writes.find_duplicate(item.namespace, item.kind, chash, now)
         return None if rowid is None else self.store.fetch([rowid]).get(rowid)
 
     def entry_row(self, id: UUID | str, namespace: str) -> tuple[int, MemoryEntry]:
@@ -231,7 +231,7 @@ class Memories:
                 self.store, [row_to_entry(row)], enabled=self.settings.message_context
             )
         )
-        if not self.store.delete_entry(namespace, str(id), contexts=contexts):
+        if not self.store.writes.delete_entry(namespace, str(id), contexts=contexts):
             raise NotFound.entry(id, namespace)
 
     # --- reads --------------------------------------------------------------

@@ -90,10 +90,10 @@ class Revisions:
                 **({"content": change.content} if change.content else {}),
             )
             self.write_vectors.fill([rec])
-            self.store.replace(rowid, rec)
+            self.store.writes.replace(rowid, rec)
         else:
             columns = {k: dumps(v) if k in ("metadata", "tags") else v for k, v in updates.items()}
-            self.store.update_fields(rowid, namespace=namespace, id=str(entry.id), **columns)
+            self.store.writes.update_fields(rowid, namespace=namespace, id=str(entry.id), **columns)
         return self.memories.get(id, namespace=namespace)
 
     def supersede(
@@ -138,7 +138,7 @@ class Revisions:
             supersedes=str(old.id),
         )
         self.write_vectors.fill([rec])
-        rowid = self.store.insert([rec], supersede_id=str(old.id))[0].rowid
+        rowid = self.store.writes.insert([rec], supersede_id=str(old.id))[0].rowid
         return self.store.fetch([rowid])[rowid]
 
     def history(self, id: UUID | str, *, namespace: str = "default") -> list[MemoryEntry]:

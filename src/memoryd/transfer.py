@@ -83,5 +83,5 @@ class Transfer:
             for e, context in zip(fresh, contexts, strict=True)
         ]
         self.write_vectors.fill(records)
-        placed = self.store.insert(records, existing_ids="skip") if records else []
+        placed = self.store.writes.insert(records, existing_ids="skip") if records else []
         return sum(1 for p in placed if p.inserted)

@@ -7,7 +7,7 @@ A failing iteration is logged with its traceback and retried next interval;
 it is never silently dropped. A full disk (``StorageFull``) is logged once per
 outage and worker instead (:class:`~memoryd.store.space.FullDiskNotice`), and
 the worker retries at its interval; the storage worker ends the outage once
-space returns (:meth:`~memoryd.store.space_upkeep.SpaceUpkeepMixin.storage_upkeep`).
+space returns (:meth:`~memoryd.store.space_upkeep.SpaceUpkeep.upkeep`).
 it is never silently dropped. A store that went read-only after a disk I/O
 error (:class:`~memoryd.errors.StorageReadOnly`) stops the worker instead.
 Once the store is found damaged, the workers that write (purge, backfill,
@@ -112,7 +112,7 @@ class Workers:
                 s.index_save_interval_s,
                 self.checkpoint,
                 threading.Event(),
-                TAIL_SAVE_DELAY_S if self.store.index_unsaved else None,
+                TAIL_SAVE_DELAY_S if self.store.vectors.unsaved else None,
             ),
             ("storage", s.disk_recheck_interval_s, self.storage_upkeep, threading.Event(), None),
             ("erasure", s.erase_interval_s, self.erase, threading.Event(), None),
@@ -138,7 +138,7 @@ class Workers:
         """Seconds until the first full check (see the class docstring)."""
         s = self.settings
         try:
-            last = self.store.last_full_check()
+            last = self.store.integrity.last_full_check()
         except StoreCorrupted:  # latched: the check then runs after the delay
             last = None
         due = 0.0 if last is None else last + s.integrity_check_interval_s - time.time()
@@ -209,24 +209,24 @@ class Workers:
 
     def purge_expired(self) -> int:
         """Delete expired entries; returns how many."""
-        return self.store.purge_expired(time.time())
+        return self.store.writes.purge_expired(time.time())
 
     def checkpoint(self) -> int:
         """Save the vector index if it needs it; returns the checkpointed log seq (0 if none).
 
-        See :attr:`~memoryd.store.sqlite.SQLiteStore.index_needs_save`: the
+        See :attr:`~memoryd.store.index_upkeep.VectorUpkeep.needs_save`: the
         first run comes :data:`TAIL_SAVE_DELAY_S` after start when the store
         opened with a tail replayed since the last checkpoint (after a crash),
         else after the interval.
         """
         store = self.store
-        if store.index_needs_save:
-            return store.checkpoint_index()
+        if store.vectors.needs_save:
+            return store.vectors.checkpoint()
         return 0
 
     def storage_upkeep(self) -> int:
         """End a full-disk outage once space returns; 1 when one ended, else 0."""
-        return int(self.store.storage_upkeep())
+        return int(self.store.space.upkeep())
 
     def erase(self) -> int:
         """Run the erasure pass if anything was deleted since the last one; returns 1 if it ran.
@@ -251,7 +251,7 @@ class Workers:
         provider rejects (any other :class:`~memoryd.errors.MemorydError`) are
         retried one by one, and the rejected rows are marked and go to the
         back of the queue, so they never block the rows behind them. Each
-        batch is leased first (:meth:`SQLiteStore.lease_queued`), so the
+        batch is leased first (:meth:`EmbeddingQueue.lease`), so the
         workers of several processes on one store embed different rows.
 
         Raises:
@@ -262,7 +262,7 @@ class Workers:
         rejected: set[int] = set()  # rows the provider rejected in this pass
         with self._backfill_lock:
             while not self._stop.is_set():
-                items = self.store.lease_queued(
+                items = self.store.queue.lease(
                     _BACKFILL_BATCH,
                     backfill_lease_s(self.settings.embedding_timeout_s),
                     exclude=rejected,
@@ -290,7 +290,7 @@ class Workers:
     def _fill(self, items: list[tuple[int, str]]) -> int:
         hashes = {text: text_hash(text) for _, text in items}
         vectors = self.write_vectors.vectors_for({h: t for t, h in hashes.items()})
-        return self.store.fill_vectors(
+        return self.store.queue.fill(
             [(rowid, vectors[hashes[text]], hashes[text], text) for rowid, text in items]
         )
 
@@ -305,4 +305,4 @@ class Workers:
             return 0
 
     def _mark_failed(self, rowids: list[int], exc: MemorydError) -> None:
-        self.store.mark_queue_failure(rowids, f"{exc.code}: {exc}")
+        self.store.queue.mark_failure(rowids, f"{exc.code}: {exc}")

@@ -131,7 +131,7 @@ class WriteVectors:
     ) -> tuple[dict[str, npt.NDArray[np.float32]], dict[str, str]]:
         """``texts`` (text hash → text) split into the vectors the embedding cache
         holds and the texts it lacks, both keyed by text hash."""
-        cached = self.store.cached_vectors(sorted(texts))
+        cached = self.store.queue.cached_vectors(sorted(texts))
         missing = {h: text for h, text in texts.items() if h not in cached}
         return cached, missing
 
@@ -154,7 +154,7 @@ class WriteVectors:
         if texts == 0 or per_text is None or info.waited_s + texts * per_text <= self.budget_s:
             return False
         room = int(self.backlog_max_s / per_text) + 1  # counting past it changes nothing
-        return (self.store.pending_embeddings(limit=room) + texts) * per_text <= self.backlog_max_s
+        return (self.store.queue.pending(limit=room) + texts) * per_text <= self.backlog_max_s
 
     def fill(self, records: Sequence[NewRecord], info: BatchInfo | None = None) -> int:
         """Set ``vector`` on records that lack one; returns how many the budget deferred.
@@ -164,7 +164,7 @@ class WriteVectors:
         number: after the commit, call :meth:`count_committed` and wake the
         backfill worker), or the provider is down (returns 0: the worker
         retries on its own schedule). Rows left with ``vector=None`` get a
-        queue entry in the same transaction as their row (``SQLiteStore.insert``).
+        queue entry in the same transaction as their row (``store.writes.insert``).
         """
         todo = [r for r in records if r.vector is None]
         if not todo:

@@ -105,13 +105,13 @@ def test_a_stale_queue_text_is_never_filled(tmp_path: Path, provider: FakeProvid
         provider.script.extend(DOWN)
         memory.update(entry.id, content="Ann drinks coffee")
         assert _queue(memory) == {rowid: ("Ann drinks coffee", 0)}
-        assert memory.store.fill_vectors([(rowid, old_vector, text_hash(old), old)]) == 0
+        assert memory.store.queue.fill([(rowid, old_vector, text_hash(old), old)]) == 0
         assert _stored_vector(memory, rowid) is None
 
         # Updated again with the provider up: the row has its vector, no queue entry.
         memory.update(entry.id, content="Ann drinks cocoa")
         assert _queue(memory) == {}
-        assert memory.store.fill_vectors([(rowid, old_vector, text_hash(old), old)]) == 0
+        assert memory.store.queue.fill([(rowid, old_vector, text_hash(old), old)]) == 0
         np.testing.assert_allclose(
             _stored_vector(memory, rowid), provider.unit("Ann drinks cocoa"), atol=1e-6
         )
@@ -141,10 +141,10 @@ def test_workers_of_two_engines_lease_different_rows(
     with _memory(tmp_path, provider) as a, _memory(tmp_path, provider) as b:
         rows = [_add_while_down(a, provider, f"fact number {i}") for i in range(3)]
         lease_s = waits.budget(2.0)  # outlasts the checks below on a loaded machine
-        held = a.store.lease_queued(2, lease_s)  # A's worker is embedding these
+        held = a.store.queue.lease(2, lease_s)  # A's worker is embedding these
         assert [rowid for rowid, _ in held] == rows[:2]
-        assert b.store.lease_queued(10, 60.0) == [(rows[2], "fact number 2")]
-        assert b.store.lease_queued(10, 60.0) == []  # everything is leased now
+        assert b.store.queue.lease(10, 60.0) == [(rows[2], "fact number 2")]
+        assert b.store.queue.lease(10, 60.0) == []  # everything is leased now
 
         assert b.workers.backfill() == 0  # nothing free: A's lease and its own still hold
         assert set(_queue(b)) == set(rows)
@@ -158,8 +158,8 @@ def test_workers_of_two_engines_lease_different_rows(
 def test_a_failed_attempt_ends_the_lease(tmp_path: Path, provider: FakeProvider) -> None:
     with _memory(tmp_path, provider) as a, _memory(tmp_path, provider) as b:
         rowid = _add_while_down(a, provider, "the ferry leaves at nine")
-        assert a.store.lease_queued(5, 60.0) == [(rowid, "the ferry leaves at nine")]
-        a.store.mark_queue_failure([rowid], "backend_unavailable: provider down")
+        assert a.store.queue.lease(5, 60.0) == [(rowid, "the ferry leaves at nine")]
+        a.store.queue.mark_failure([rowid], "backend_unavailable: provider down")
         assert _queue(a) == {rowid: ("the ferry leaves at nine", 1)}
         assert b.workers.backfill() == 1  # free again at once, not after 60 s
         assert _queue(a) == {}

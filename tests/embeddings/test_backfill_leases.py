@@ -34,8 +34,8 @@ _CHILD = textwrap.dedent(
     from memoryd import Memory, Settings
     settings = Settings.model_validate_json(sys.argv[1])
     memory = Memory(settings, background=False)
-    held = memory.store.lease_queued(64, 3600.0)
-    print(json.dumps({"rows": [r for r, _ in held], "holder": memory.store.lease_holder.id}),
+    held = memory.store.queue.lease(64, 3600.0)
+    print(json.dumps({"rows": [r for r, _ in held], "holder": memory.store.queue.lease_holder.id}),
           flush=True)
     time.sleep(3600)
     """
@@ -75,16 +75,16 @@ def test_rows_of_a_killed_holder_are_leased_at_once(tmp_path: Path, provider: Fa
     try:
         assert held["rows"] == rows and held["holder"]
         with Memory(settings, background=False) as memory:
-            assert memory.store.lease_queued(64, 60.0) == []  # a live holder's lease holds
+            assert memory.store.queue.lease(64, 60.0) == []  # a live holder's lease holds
             child.send_signal(signal.SIGKILL)
             child.wait(waits.budget(30))
-            directory = memory.store.lease_holder.directory
+            directory = memory.store.queue.lease_holder.directory
             assert not holder_alive(directory, held["holder"])
             assert not (directory / f"{held['holder']}.lock").exists()  # noticed, removed
-            again = memory.store.lease_queued(64, 60.0)
+            again = memory.store.queue.lease(64, 60.0)
             assert [r for r, _ in again] == rows  # an hour-long lease, taken at once
             assert memory.workers.backfill() == 0  # now leased by this engine
-            memory.store.mark_queue_failure(rows, "test: give the lease back")
+            memory.store.queue.mark_failure(rows, "test: give the lease back")
             assert memory.workers.backfill() == 3
             assert consistency_report(memory.store)["ok"]
     finally:

@@ -33,7 +33,7 @@ def quiet(tmp_path: Path, model_cache_dir: Path, embedder: Any) -> Iterator[Memo
         embedder=embedder,
         background=False,
     )
-    memory.store.start_keyword_index(background=False)
+    memory.store.keywords.start(background=False)
     yield memory
     memory.close()
 
@@ -98,7 +98,7 @@ def test_a_deleted_turn_leaves_no_copy_in_the_next_turns_context(
     )
     with Memory(settings, embedder=embedder, background=False) as memory:
         if keyword_index == "memory":
-            memory.store.start_keyword_index(background=False)
+            memory.store.keywords.start(background=False)
         memory.append("s1", "Where did you go last summer?", role="bob")
         middle = memory.append("s1", SECRET, role="ann")
         last = memory.append("s1", "That sounds like a great trip", role="bob")
@@ -129,7 +129,7 @@ def test_the_erasure_pass_removes_a_deleted_entrys_copies_from_every_file(
         quiet.add(f"filler memory number {i} about gardening and tools")
     secret = quiet.add(SECRET)
     vector = quiet.embedder.embed([SECRET])[0]
-    quiet.store.checkpoint_index()  # the secret's vector is now in the index file too
+    quiet.store.vectors.checkpoint()  # the secret's vector is now in the index file too
     assert _traces(quiet, SECRET, vector) != []
     quiet.delete(secret.id)
     assert quiet.store.erasure.pending()

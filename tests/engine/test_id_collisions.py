@@ -230,11 +230,11 @@ def test_a_reused_rowid_never_writes_another_namespaces_entry(memory: Memory) ->
     theirs = memory.add("theirs", namespace="b", metadata={"owner": "b"})
     assert int(memory.store.get_row(str(theirs.id), "b", time.time())["rowid"]) == rowid
     with pytest.raises(NotFound):
-        memory.store.update_fields(rowid, namespace="a", id=str(mine.id), metadata='{"x":1}')
+        memory.store.writes.update_fields(rowid, namespace="a", id=str(mine.id), metadata='{"x":1}')
     stale = memory.store.fetch([rowid])[rowid].model_copy(update={"namespace": "a", "id": mine.id})
     with pytest.raises(NotFound):
-        memory.store.replace(rowid, record_from_entry(stale, content="overwritten"))
+        memory.store.writes.replace(rowid, record_from_entry(stale, content="overwritten"))
     kept = memory.get(theirs.id, namespace="b")
     assert (kept.content, kept.metadata) == ("theirs", {"owner": "b"})
-    assert memory.store.delete_entry("a", str(mine.id)) is False
+    assert memory.store.writes.delete_entry("a", str(mine.id)) is False
     assert memory.get(theirs.id, namespace="b").content == "theirs"

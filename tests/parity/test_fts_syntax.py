@@ -61,11 +61,11 @@ def seeded(request: pytest.FixtureRequest) -> tuple[Backend, str]:
     """A face holding :data:`SEED` in a namespace of its own, keyword leg ready."""
     if request.param == "library":
         memory: Memory = request.getfixturevalue("memory_backend")
-        assert memory.store.wait_keyword_index(waits.budget(60))
+        assert memory.store.keywords.wait(waits.budget(60))
         backend: Backend = memory
     elif request.param == "library-fts5":
         fts5: Memory = request.getfixturevalue("fts5_backend")
-        assert fts5.store.keywords is None  # every keyword search goes to FTS5
+        assert fts5.store.keywords.index is None  # every keyword search goes to FTS5
         backend = fts5
     else:
         backend = request.getfixturevalue("client_backend")

@@ -278,5 +278,5 @@ def store_fingerprint(memory: Any) -> dict[str, object]:
         name: sorted((tuple(row) for row in conn.execute(f'SELECT * FROM "{name}"')), key=repr)
         for name in sorted(names)
     }
-    out["index"] = (memory.store.index.size(), memory.store.index.applied_seq)
+    out["index"] = (memory.store.vectors.index.size(), memory.store.vectors.index.applied_seq)
     return out

@@ -15,7 +15,7 @@ once (a fresh interpreter costs ~1 CPU-second, which would not let 100 cycles
 fit the CI budget). Either way the writer opens the store itself, after the
 fork, and only one writer has the store open at a time.
 
-The second test kills a child looping ``store.checkpoint_index()`` + ``add``
+The second test kills a child looping ``store.vectors.checkpoint()`` + ``add``
 over a store seeded with 3,000 vectors: after the U(50, 400) ms wait the kill
 is aimed inside the next checkpoint (U(0, 0.6 x median checkpoint time) after
 it starts), so most kills tear a checkpoint (temporary index files or a new

@@ -147,7 +147,7 @@ def _seeded_store(data_dir: Path, rows: int) -> None:
     store = open_store(data_dir)
     try:
         for start in range(0, rows, 1000):
-            store.insert([record(rng, f"seed row {i}") for i in range(start, start + 1000)])
+            store.writes.insert([record(rng, f"seed row {i}") for i in range(start, start + 1000)])
     finally:
         store.close()
 
@@ -227,7 +227,7 @@ def test_kill9_during_wal_checkpoint_truncate_loses_nothing(tmp_path: Path) -> N
         (data_dir / "memoryd.db-shm").unlink(missing_ok=True)
         store = open_store(data_dir)
         try:
-            store.open_index()
+            store.vectors.open()
             stored = {r[0] for r in store.pool.reader().execute("SELECT id FROM memories")}
             assert acked <= stored, f"cycle {cycle}: {len(acked - stored)} acknowledged rows lost"
             report = consistency_report(store)

@@ -109,7 +109,7 @@ def test_io_error_makes_the_engine_read_only(
         with pytest.raises(StorageReadOnly):
             memory.add("a write after the disk came back")
         with pytest.raises(StorageReadOnly):
-            memory.store.checkpoint_index()
+            memory.store.vectors.checkpoint()
         assert faultvfs.stat("syncs") == syncs
 
         # Reads go on.

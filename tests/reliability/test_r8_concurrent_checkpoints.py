@@ -76,7 +76,7 @@ def test_processes_checkpointing_one_index_concurrently(
         conn = memory.store.pool.reader()
         rowids = {str(r[0]): int(r[1]) for r in conn.execute("SELECT id, rowid FROM memories")}
         for ack in live:
-            keys, sims = memory.store.index.search(
+            keys, sims = memory.store.vectors.index.search(
                 ack["ns"], np.asarray(ack["vector"], dtype=np.float32), 1
             )
             assert len(keys) and int(keys[0]) == rowids[ack["id"]] and sims[0] > 0.999, ack["id"]

@@ -116,7 +116,7 @@ def test_serve_rebuilds_a_damaged_checkpoint_and_sigterm_saves_the_index(
 ) -> None:
     with Memory(settings, embedder=embedder, background=False) as mem:
         mem.add(TEXT)
-        mem.store.checkpoint_index()
+        mem.store.vectors.checkpoint()
     INDEX_DAMAGE[damage](settings.index_dir)
     log = tmp_path / "daemon.out"
     with _daemon(settings, log) as (process, client):
@@ -140,7 +140,7 @@ def test_after_kill_9_the_restart_replays_the_tail_and_saves_it(
 ) -> None:
     with Memory(settings, embedder=embedder, background=False) as mem:
         mem.add(TEXT)
-        mem.store.checkpoint_index()
+        mem.store.vectors.checkpoint()
     saved = _saved_seq(settings, embedder)
     log = tmp_path / "daemon.out"
     with _daemon(settings, log) as (process, client):

@@ -123,13 +123,13 @@ def test_a_failed_commit_on_a_full_filesystem_rolls_back_and_writes_resume(
         assert m.get(seeded[0].id).content == seeded[0].content
         assert m.search("seeded tmpfs", limit=5).hits
         with pytest.raises(StorageFull):  # still full: the WAL checkpoint cannot grow the db
-            m.store.storage_upkeep()
+            m.store.space.upkeep()
         disk.empty()
         m.add("the first write after space returned")
         assert m.stats().total == 6 + acked
-        assert m.store.storage_upkeep()  # the outage ends: WAL checkpointed (TRUNCATE)
+        assert m.store.space.upkeep()  # the outage ends: WAL checkpointed (TRUNCATE)
         assert m.store.pool.full_since is None
-        assert m.store.wal_path.stat().st_size == 0
+        assert m.store.space.wal_path.stat().st_size == 0
         assert consistency_report(m.store)["ok"]
     finally:
         m.close()
@@ -158,7 +158,7 @@ def test_the_store_opens_on_a_full_disk_by_giving_up_the_reserve(
             m.add("a write while the reserve is given up")
         assert m.stats().total == 1
         disk.empty()
-        assert m.store.storage_upkeep()
+        assert m.store.space.upkeep()
         assert m.store.reserve.state == "held"
         m.add("space returned: writes resume")
         assert m.stats().total == 2
@@ -175,7 +175,7 @@ def test_a_vector_index_checkpoint_on_a_full_disk_leaves_no_temporary_file(
         m.add_many([f"vector number {i} in the index" for i in range(50)])
         disk.fill()
         with pytest.raises(StorageFull):
-            m.store.checkpoint_index()
+            m.store.vectors.checkpoint()
         index_dir = disk.path / "data" / "index"
         assert [p.name for p in index_dir.iterdir() if p.name.endswith(".tmp")] == []
     finally:

@@ -37,7 +37,7 @@ def _fill(settings: Settings, embedder: Any) -> dict[str, str]:
     """One row in each of two namespaces, checkpointed; ``{namespace: id}``."""
     with Memory(settings, embedder=embedder, background=False) as mem:
         ids = {ns: mem.add(text, namespace=ns).id for ns, text in TEXTS.items()}
-        mem.store.checkpoint_index()
+        mem.store.vectors.checkpoint()
     return ids
 
 
@@ -69,13 +69,13 @@ def test_a_damaged_checkpoint_is_rebuilt_with_a_warning_and_saved(
         Memory(settings, embedder=embedder) as mem,  # a long-lived engine, as the daemon
     ):
         assert mem.index_source == "rebuilt"
-        assert mem.store.index.damage is not None
+        assert mem.store.vectors.index.damage is not None
         assert mem.ready
         _finds(mem, ids)
         assert consistency_report(mem.store)["ok"]
         saved = _saved(settings, embedder)  # saved at open: the next start loads it
         assert saved is not None and saved.size() == 2
-        assert saved.applied_seq == mem.store.index.applied_seq
+        assert saved.applied_seq == mem.store.vectors.index.applied_seq
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("vector-index checkpoint" in w and "is damaged" in w for w in warnings), warnings
     assert _tmp_files(settings.data_dir) == []
@@ -105,7 +105,7 @@ def test_a_checkpoint_for_another_dimension_is_rebuilt(settings: Settings, embed
     other.checkpoint()  # a sound checkpoint of 8-dim vectors: a store of another model
     with Memory(settings, embedder=embedder) as mem:
         assert mem.index_source == "rebuilt"
-        assert mem.store.index.damage is None  # not damage: for another dimension
+        assert mem.store.vectors.index.damage is None  # not damage: for another dimension
         _finds(mem, ids)
     assert json.loads((settings.index_dir / "manifest.json").read_text())["dim"] == embedder.dim
     # The 8-dim files under a manifest that claims this dimension: damage (the file says 8).
@@ -114,7 +114,9 @@ def test_a_checkpoint_for_another_dimension_is_rebuilt(settings: Settings, embed
     (settings.index_dir / "manifest.json").write_text(json.dumps(manifest | {"dim": embedder.dim}))
     with Memory(settings, embedder=embedder) as mem:
         assert mem.index_source == "rebuilt"
-        assert mem.store.index.damage is not None and "8-dim" in mem.store.index.damage
+        assert (
+            mem.store.vectors.index.damage is not None and "8-dim" in mem.store.vectors.index.damage
+        )
         _finds(mem, ids)
 
 
@@ -123,7 +125,7 @@ def test_after_a_crash_only_the_tail_is_replayed_and_saved_soon(
 ) -> None:
     writer = Memory(settings, embedder=embedder, background=False)
     writer.add("written before the checkpoint")
-    writer.store.checkpoint_index()
+    writer.store.vectors.checkpoint()
     tail = [writer.add(f"written after the checkpoint, number {i}").id for i in range(3)]
     head = writer.store.pool.reader().execute("SELECT MAX(seq) FROM index_log").fetchone()[0]
     writer.store.pool.close()  # like kill -9: no checkpoint at close
@@ -131,7 +133,7 @@ def test_after_a_crash_only_the_tail_is_replayed_and_saved_soon(
     patient = settings.model_copy(update={"index_save_interval_s": 3600.0})
     with Memory(patient, embedder=embedder) as mem:
         assert mem.index_source == "checkpoint"
-        assert mem.store.index_replayed == 3  # the tail, not the whole table
+        assert mem.store.vectors.replayed == 3  # the tail, not the whole table
         # The checkpoint worker saves the caught-up index soon, not after its interval.
         waits.wait_until(
             lambda: (s := _saved(settings, embedder)) is not None and s.applied_seq == head,
@@ -141,7 +143,7 @@ def test_after_a_crash_only_the_tail_is_replayed_and_saved_soon(
         hits = mem.search("after the checkpoint number 2", mode="vector", limit=3).hits
         assert tail[2] in [h.entry.id for h in hits]
     with Memory(settings, embedder=embedder, background=False) as mem:
-        assert mem.index_source == "checkpoint" and mem.store.index_replayed == 0
+        assert mem.index_source == "checkpoint" and mem.store.vectors.replayed == 0
 
 
 def test_a_rebuilt_index_on_a_full_disk_serves_and_leaves_no_temporary_file(
@@ -163,7 +165,7 @@ def test_a_rebuilt_index_on_a_full_disk_serves_and_leaves_no_temporary_file(
     ):
         assert mem.index_source == "rebuilt" and mem.ready
         _finds(mem, ids)
-        assert mem.store.index_unsaved  # the checkpoint worker tries again later
+        assert mem.store.vectors.unsaved  # the checkpoint worker tries again later
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("cannot save the rebuilt vector index" in w for w in warnings), warnings
     assert _tmp_files(settings.data_dir) == []

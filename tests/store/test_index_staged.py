@@ -19,8 +19,9 @@ import numpy.typing as npt
 
 import waits
 from memoryd import Memory, Settings
+from memoryd.store.index_pending import IndexOp
 from memoryd.store.maintenance import consistency_report
-from memoryd.store.vector_index import VECTOR_ATOL, IndexOp, VectorIndex
+from memoryd.store.vector_index import VECTOR_ATOL, VectorIndex
 
 DIM = 32
 MODEL = "test-model"
@@ -116,22 +117,24 @@ def test_after_a_crash_the_tail_is_searchable_at_open_and_drained_in_the_backgro
 ) -> None:
     writer = Memory(settings, embedder=embedder, background=False)
     writer.add("written before the checkpoint")
-    writer.store.checkpoint_index()
+    writer.store.vectors.checkpoint()
     texts = [f"a tail memory about harbour crane number {i}" for i in range(6)]
     tail = [writer.add(text).id for text in texts]
     gone = writer.add("a tail memory deleted before the crash").id
     writer.delete(gone)
     writer.store.pool.close()  # like kill -9: no checkpoint at close
     with Memory(settings, embedder=embedder, defer_index_drain=True) as mem:
-        assert mem.store.index_replayed == 8 and mem.store.index.staged == 6
+        assert mem.store.vectors.replayed == 8 and mem.store.vectors.index.staged == 6
         for ident, text in zip(tail, texts, strict=True):  # visible before any drain
             hits = mem.search(text, mode="vector", limit=1).hits
             assert [h.entry.id for h in hits] == [ident]
         report = consistency_report(mem.store)
         assert report["ok"], report
-        mem.store.start_index_drain()
+        mem.store.vectors.start_drain()
         waits.wait_until(
-            lambda: mem.store.index.staged == 0, timeout_s=30, message="the staged tail drained"
+            lambda: mem.store.vectors.index.staged == 0,
+            timeout_s=30,
+            message="the staged tail drained",
         )
         for ident, text in zip(tail, texts, strict=True):
             hits = mem.search(text, mode="vector", limit=1).hits

@@ -58,9 +58,9 @@ def test_checksums_follow_every_write_path(memory: Memory) -> None:
         assert other.verify_storage().ok
     store = memory.store
     rec = record_from_input(MemoryInput(content="queued for the backfill"), context="", vector=None)
-    rowid = store.insert([rec])[0].rowid  # no vector: a queue entry
+    rowid = store.writes.insert([rec])[0].rowid  # no vector: a queue entry
     vector = np.asarray(_unit(99), dtype=np.float32)
-    assert store.fill_vectors([(rowid, vector, text_hash(rec.embed_text), rec.embed_text)]) == 1
+    assert store.queue.fill([(rowid, vector, text_hash(rec.embed_text), rec.embed_text)]) == 1
     report = memory.verify_storage()
     assert report.ok, report.problems
     assert report.rows["memories"] == memory.stats().total
@@ -83,7 +83,7 @@ def test_a_model_change_keeps_checksums(settings: Settings, memory: Memory) -> N
     )
     try:
         assert store.reembed_started
-        report = store.verify("full")
+        report = store.integrity.verify("full")
         assert report.ok, report.problems
     finally:
         store.close()

@@ -47,7 +47,7 @@ QUERIES = [
 
 def _ranking(memory: Memory, query: str, k: int = 50) -> list[tuple[int, float]]:
     where = scope_where(namespace="default", now=time.time())
-    return memory.store.keyword_candidates(query_terms(query), "default", where, k)
+    return memory.store.candidates.keyword(query_terms(query), "default", where, k)
 
 
 def _key(ranked: list[tuple[int, float]]) -> list[tuple[float, int]]:
@@ -70,20 +70,20 @@ def test_ranking_equals_fts5(settings: Settings, embedder: Embedder) -> None:
         for i in range(3):  # the context column (weight 0.5) and namespaces other than default
             fast.append("s1", f"Caroline said she loves running {i}")
             fast.add("running caroline elsewhere", namespace="other")
-        assert fast.store.wait_keyword_index(60)
+        assert fast.store.keywords.wait(60)
         fts_settings = settings.model_copy(update={"keyword_index": "fts5"})
         with Memory(fts_settings, embedder=embedder) as fts:
-            assert fts.store.keywords is None
+            assert fts.store.keywords.index is None
             for query in QUERIES:
                 got, want = _ranking(fast, query), _ranking(fts, query)
-                assert fast.store.keywords is not None
+                assert fast.store.keywords.index is not None
                 assert [r for _, r in _key(got)] == [r for _, r in _key(want)], query
                 for (g, _), (w, _) in zip(_key(got), _key(want), strict=True):
                     assert g == pytest.approx(w, rel=1e-5), query
 
 
 def test_writes_deletes_and_history_are_reflected(memory: Memory) -> None:
-    assert memory.store.wait_keyword_index(60)
+    assert memory.store.keywords.wait(60)
     first = memory.add("the quokka lives on Rottnest island")
     assert [h.entry.id for h in memory.search("quokka", mode="keyword").hits] == [first.id]
     memory.update(first.id, content="the wombat digs burrows")
@@ -96,9 +96,9 @@ def test_writes_deletes_and_history_are_reflected(memory: Memory) -> None:
     assert [h.entry.id for h in memory.search("wombat", mode="keyword").hits] == [first.id]
     short = memory.add("the platypus lays eggs", ttl_seconds=1)
     assert [h.entry.id for h in memory.search("platypus", mode="keyword").hits] == [short.id]
-    assert memory.store.purge_expired(time.time() + 5) == 1
+    assert memory.store.writes.purge_expired(time.time() + 5) == 1
     assert memory.search("platypus", mode="keyword").hits == []
-    index = memory.store.keywords
+    index = memory.store.keywords.index
     rows = memory.store.pool.reader().execute("SELECT count(*) FROM memories").fetchone()[0]
     assert index is not None and len(index) == rows == 1
 
@@ -119,7 +119,7 @@ def test_write_in_another_process_is_found_on_next_search(
     settings: Settings, embedder: Embedder
 ) -> None:
     with Memory(settings, embedder=embedder) as parent:
-        assert parent.store.wait_keyword_index(60)
+        assert parent.store.keywords.wait(60)
         keep = parent.add("a capybara swims in the river")
         gone = parent.add("a tapir eats fruit")
         assert parent.search("tapir", mode="keyword").hits
@@ -130,18 +130,18 @@ def test_write_in_another_process_is_found_on_next_search(
             env=env,
             timeout=waits.budget(120),
         )
-        assert parent.store.keywords is not None
+        assert parent.store.keywords.index is not None
         assert [h.entry.content for h in parent.search("narwhal", mode="keyword").hits] == [
             "a narwhal was seen near Svalbard"
         ]
         assert [h.entry.id for h in parent.search("okapi", mode="keyword").hits] == [keep.id]
         assert parent.search("capybara", mode="keyword").hits == []
         assert parent.search("tapir", mode="keyword").hits == []
-        assert parent.store.keywords is not None  # the in-memory path answered
+        assert parent.store.keywords.index is not None  # the in-memory path answered
 
 
 def test_behind_a_log_compaction_rebuilds(memory: Memory) -> None:
-    assert memory.store.wait_keyword_index(60)
+    assert memory.store.keywords.wait(60)
     memory.add("an axolotl regrows its legs")
     with memory.store.pool.write() as conn:  # as if another process compacted far ahead
         newest = conn.execute("SELECT MAX(seq) FROM keyword_log").fetchone()[0]
@@ -152,13 +152,13 @@ def test_behind_a_log_compaction_rebuilds(memory: Memory) -> None:
         conn.execute("INSERT INTO keyword_log(seq, rowid) VALUES (?, 1)", (newest + 11,))
     # FTS5 answers while the index is rebuilt, then the rebuilt index does.
     assert len(memory.search("axolotl", mode="keyword").hits) == 1
-    assert memory.store.wait_keyword_index(60)
+    assert memory.store.keywords.wait(60)
     assert len(memory.search("axolotl", mode="keyword").hits) == 1
-    assert memory.store.keywords is not None
+    assert memory.store.keywords.index is not None
 
 
 def test_cjk_and_any_user_string(memory: Memory) -> None:
-    assert memory.store.wait_keyword_index(60)
+    assert memory.store.keywords.wait(60)
     tokyo = memory.add("東京タワーは赤い")
     assert [h.entry.id for h in memory.search("東京", mode="keyword").hits] == [tokyo.id]
     assert [h.entry.id for h in memory.search("赤", mode="keyword").hits] == [tokyo.id]
@@ -185,10 +185,10 @@ def test_index_build_and_incremental_agree() -> None:
 
 
 def test_filters_widen_the_window(memory: Memory) -> None:
-    assert memory.store.wait_keyword_index(60)
+    assert memory.store.keywords.wait(60)
     memory.add_many([{"content": f"kiwi note number {i}", "tags": ["bulk"]} for i in range(300)])
     # Long, so it ranks last of the 301 matches: found only after the window widens.
     rare = memory.add("kiwi note " + "filler words " * 40, tags=["rare"])
     hits = memory.search("kiwi note", mode="keyword", tags=["rare"]).hits
     assert [h.entry.id for h in hits] == [rare.id]
-    assert memory.store.keywords is not None
+    assert memory.store.keywords.index is not None

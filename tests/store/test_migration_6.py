@@ -49,7 +49,7 @@ def _fill_version_5(memory: Memory) -> dict[str, Any]:
     memory.delete(gone.id, namespace="team/a")
     # a row acknowledged with a queue entry instead of its vector
     queued = record_from_input(MemoryInput(content="waiting for its vector", namespace="team/a"))
-    memory.store.insert([queued])
+    memory.store.writes.insert([queued])
     for n in range(2):  # one episode extracted into patterns, one left in the queue
         episode = memory.start_episode(f"fix the failing test {n}", domain="code")
         memory.log_steps(episode.id, _STEPS)
@@ -59,7 +59,7 @@ def _fill_version_5(memory: Memory) -> dict[str, Any]:
             memory.extract_patterns()
     pattern = memory.list_patterns()[0]
     memory.record_feedback(pattern.id, success=True, reward=0.8)
-    memory.store.checkpoint_index()  # index checkpoint on disk, as a daemon leaves it
+    memory.store.vectors.checkpoint()  # index checkpoint on disk, as a daemon leaves it
     return {"kept": kept, "old": old, "new": new, "queued_id": queued.id}
 
 

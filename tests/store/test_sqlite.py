@@ -81,7 +81,7 @@ def test_precomputed_vector_is_stored_normalised(memory: Memory) -> None:
 def test_index_checkpoint_then_replay_after_reopen(settings, embedder) -> None:  # type: ignore[no-untyped-def]
     mem = Memory(settings, embedder=embedder, background=False)
     first = mem.add("the lighthouse keeper painted the door blue")
-    seq = mem.store.checkpoint_index()
+    seq = mem.store.vectors.checkpoint()
     assert seq > 0
     # Written after the checkpoint: must be replayed from index_log on reopen.
     second = mem.add("a violin concert on saturday night")
@@ -138,10 +138,10 @@ def test_float32_checkpoint_is_rebuilt_as_float16(settings, embedder) -> None:  
             mem.store.pool.reader().execute("SELECT rowid, vector FROM vectors").fetchone()
         )
         stored = decode_vector(blob)
-        indexed = mem.store.index.vectors("default", [rowid])[0]
+        indexed = mem.store.vectors.index.vectors("default", [rowid])[0]
         assert np.abs(indexed - stored).max() <= VECTOR_ATOL  # a float16 copy of the truth
         assert consistency_report(mem.store)["ok"]
-        mem.store.checkpoint_index()
+        mem.store.vectors.checkpoint()
     assert json.loads(manifest_path.read_text())["version"] == INDEX_FORMAT
     with Memory(settings, embedder=embedder, background=False) as mem:
         assert mem.index_source == "checkpoint"
@@ -155,7 +155,7 @@ def test_second_process_view_catches_up_through_index_log(settings, embedder) ->
         hits = a.search("quantum lecture", mode="vector", limit=1).hits
         assert hits and hits[0].entry.id == written.id
         # A checkpoint by one compacts the log; the other reloads and stays correct.
-        b.store.checkpoint_index()
+        b.store.vectors.checkpoint()
         again = b.add("second note about photons")
         hits = a.search("photons", mode="vector", limit=1).hits
         assert hits[0].entry.id == again.id

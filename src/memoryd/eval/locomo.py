@@ -270,5 +270,5 @@ def eval_memory(settings: Settings, data_dir: Path | None = None) -> Iterator[Me
         )
         with Memory(local, background=False) as memory:
             if local.keyword_index == "memory":  # every search of the run on one backend
-                memory.store.start_keyword_index(background=False)
+                memory.store.keywords.start(background=False)
             yield memory

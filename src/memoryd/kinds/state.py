@@ -127,7 +127,7 @@ class KeyedState:
             expires_at=expiry(ttl_seconds, None, now),
         )
         if rec.content_hash == entry.content_hash:
-            self.store.update_fields(
+            self.store.writes.update_fields(
                 rowid,
                 namespace=entry.namespace,
                 id=str(entry.id),
@@ -137,7 +137,7 @@ class KeyedState:
             )
         else:
             self.write_vectors.fill([rec])
-            self.store.replace(rowid, rec)
+            self.store.writes.replace(rowid, rec)
         return self.memories.get(entry.id, namespace=entry.namespace)
 
     def _lookup(
@@ -152,7 +152,7 @@ class KeyedState:
         return default
 
     def _remove(self, namespace: str, kind: str, key: str, session_id: str | None) -> bool:
-        return self.store.delete_entry(
+        return self.store.writes.delete_entry(
             namespace, _record_id(namespace, kind, key, session_id), kind=kind
         )
 

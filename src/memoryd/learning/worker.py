@@ -62,7 +62,7 @@ def embed_texts(
         BackendUnavailable, Timeout: the provider is down (nothing is cached then).
     """
     hashes = {text_hash(t): t for t in texts}
-    found = store.cached_vectors(sorted(hashes))
+    found = store.queue.cached_vectors(sorted(hashes))
     missing = [h for h in hashes if h not in found]
     if missing:
         vectors = embedder.embed([hashes[h] for h in missing])

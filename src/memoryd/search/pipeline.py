@@ -90,9 +90,9 @@ def search(
     if params.mode in ("hybrid", "keyword"):
         terms = query_terms(params.query)
         if terms and executor is not None and params.mode == "hybrid":
-            pending = executor.submit(store.keyword_candidates, terms, params.namespace, where, k)
+            pending = executor.submit(store.candidates.keyword, terms, params.namespace, where, k)
         elif terms:
-            bm25 = store.keyword_candidates(terms, params.namespace, where, k)
+            bm25 = store.candidates.keyword(terms, params.namespace, where, k)
     if params.mode in ("hybrid", "vector"):
         try:
             qvec = cache.embed_one(embedder, params.query)
@@ -101,8 +101,8 @@ def search(
                 raise
             notes.append(f"vector search skipped: {exc.code}: {exc.message}")
         if qvec is not None:
-            vector = store.vector_candidates(params.namespace, qvec, where, k, filtered=filtered)
-            waiting = store.pending_embeddings(params.namespace, limit=_PENDING_COUNT_LIMIT)
+            vector = store.candidates.vector(params.namespace, qvec, where, k, filtered=filtered)
+            waiting = store.queue.pending(params.namespace, limit=_PENDING_COUNT_LIMIT)
             if waiting:
                 many = "at least " if waiting >= _PENDING_COUNT_LIMIT else ""
                 notes.append(
@@ -162,7 +162,7 @@ def _rank(
     mmr_scores: dict[int, float] = {}
     if params.diversity is not None and scored:
         rowids = [s[0].rowid for s in scored]
-        vectors = store.index.vectors(params.namespace, rowids)
+        vectors = store.vectors.index.vectors(params.namespace, rowids)
         order = mmr(
             np.array([s[1] for s in scored]), vectors, lambda_=params.diversity, limit=params.limit
         )

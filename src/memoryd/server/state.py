@@ -185,7 +185,7 @@ class ServerState:
             extra={
                 "db_path": str(self.settings.db_path),
                 "index": memory.index_source,
-                "index_tail": memory.store.index_replayed,
+                "index_tail": memory.store.vectors.replayed,
                 "open_s": round(open_s, 3),  # store, index, open-time check (≤ its budget)
                 "ready_after_open_s": round(time.monotonic() - opening - open_s, 3),  # warm-up
             },
@@ -198,9 +198,9 @@ class ServerState:
         # these for the CPU and the GIL. Until the tail replayed at open is in
         # the HNSW graphs, vector search scans it exactly; until the BM25 index
         # is built, keyword search uses FTS5.
-        memory.store.start_index_drain()
+        memory.store.vectors.start_drain()
         if self.settings.keyword_index == "memory":
-            memory.store.start_keyword_index()
+            memory.store.keywords.start()
 
     @staticmethod
     def _warm_up(embedder: Embedder, crashed: list[BaseException]) -> None:

@@ -1,29 +1,30 @@
-"""Candidate queries: BM25 and vector top-k inside one namespace, filters applied in SQL.
+"""The store's candidate queries (``store.candidates``): BM25 and vector top-k.
 
-Both legs take their top of the ranking where it is cheap (the in-memory
-BM25 index or FTS5 restricted by the namespace token; the namespace's own
-HNSW index), then check the
-remaining conditions (expiry, history, kinds, tags, metadata, time) by rowid
-in SQL, widening the window when too few survive. Selective filters fall
-back to exact computation.
+Both run inside one namespace and take their top of the ranking where it is
+cheap (the in-memory BM25 index or FTS5 restricted by the namespace token;
+the namespace's own HNSW index), then check the remaining conditions
+(expiry, history, kinds, tags, metadata, time) by rowid in SQL, widening the
+window when too few survive. Selective filters fall back to exact computation.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from memoryd.errors import StorageError
+from memoryd.store.connection import ConnectionPool
 from memoryd.store.filters import SqlWhere
 from memoryd.store.fts import match_expression, namespace_token
-from memoryd.store.index_upkeep import IndexUpkeepMixin
+from memoryd.store.index_upkeep import VectorUpkeep
 from memoryd.store.keyword_index import query_tokens
-from memoryd.store.keyword_upkeep import KeywordUpkeepMixin
+from memoryd.store.keyword_upkeep import KeywordUpkeep
 
-__all__ = ["EXACT_SEARCH_LIMIT", "FTS_WINDOW_LIMIT", "CandidatesMixin"]
+__all__ = ["EXACT_SEARCH_LIMIT", "FTS_WINDOW_LIMIT", "Candidates"]
 
 #: Filtered vector searches whose filtered set is at most this many rows are
 #: computed exactly (dot products over the index's stored vectors).
@@ -43,10 +44,15 @@ def first_window(k: int) -> int:
     return k + max(20, k // 4)
 
 
-class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
-    """``keyword_candidates`` and ``vector_candidates`` for the SQLite store."""
+@dataclass(eq=False)
+class Candidates:
+    """BM25 (:meth:`keyword`) and vector (:meth:`vector`) candidates of one namespace."""
 
-    def keyword_candidates(
+    pool: ConnectionPool
+    vectors: VectorUpkeep
+    keywords: KeywordUpkeep
+
+    def keyword(
         self, terms: list[str], namespace: str, where: SqlWhere, k: int
     ) -> list[tuple[int, float]]:
         """BM25 top-``k`` ``(rowid, score)`` for query ``terms`` in ``namespace``, best first.
@@ -66,7 +72,7 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
         match = match_expression(terms, namespace)
         if match is None:
             return []
-        index = self.sync_keywords() if self.keywords is not None else None
+        index = self.keywords.sync()
         tokens = query_tokens(terms) if index is not None else None
         if index is not None and tokens is not None:
             rowids, scores = index.score(tokens, namespace_token(namespace))
@@ -109,7 +115,7 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
             raise StorageError(f"full-text query failed: {exc}") from exc
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def vector_candidates(
+    def vector(
         self,
         namespace: str,
         query: npt.NDArray[np.float32],
@@ -124,13 +130,13 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
         survive, the search widens, and a selective ``filtered`` query whose
         rows number at most :data:`EXACT_SEARCH_LIMIT` is computed exactly.
         """
-        self.sync_index()
-        total = self.index.size(namespace)
+        self.vectors.sync()
+        total = self.vectors.index.size(namespace)
         if total == 0:
             return []
         want = min(total, first_window(k))
         while True:
-            keys, sims = self.index.search(namespace, query, want)
+            keys, sims = self.vectors.index.search(namespace, query, want)
             alive = self._alive(keys.tolist(), where)
             hits = [
                 (int(key), float(sim))
@@ -176,7 +182,7 @@ class CandidatesMixin(IndexUpkeepMixin, KeywordUpkeepMixin):
         if len(rows) > EXACT_SEARCH_LIMIT:
             return None
         rowids = [int(r[0]) for r in rows]
-        vectors = self.index.vectors(namespace, rowids)
+        vectors = self.vectors.index.vectors(namespace, rowids)
         present = ~np.isnan(vectors[:, 0]) if len(rowids) else np.zeros(0, bool)
         ids = np.asarray(rowids, dtype=np.int64)[present]
         sims = vectors[present] @ query

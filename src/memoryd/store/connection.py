@@ -225,7 +225,7 @@ class ConnectionPool:
         self.pragmas = pragmas
         self.reserve = reserve
         #: ``time.monotonic()`` of the first write refused for space since the
-        #: last recovery (:meth:`SQLiteStore.storage_upkeep` clears it), else ``None``.
+        #: last recovery (:meth:`SpaceUpkeep.upkeep` clears it), else ``None``.
         self.full_since: float | None = None
         self.health = health or StoreHealth(path)
         self.read_only_file = read_only_file

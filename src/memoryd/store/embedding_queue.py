@@ -1,4 +1,4 @@
-"""The embedding queue and cache of :class:`~memoryd.store.sqlite.SQLiteStore`.
+"""The store's embedding queue and cache (``store.queue``).
 
 ``embedding_queue`` holds rows acknowledged without a vector (provider down
 at write time, or deferred by the write latency budget); the backfill worker
@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from memoryd.store.checksums import checksum
-from memoryd.store.connection import SQL_CHUNK
-from memoryd.store.index_upkeep import IndexUpkeepMixin
+from memoryd.store.connection import SQL_CHUNK, ConnectionPool
+from memoryd.store.index_upkeep import VectorUpkeep
 from memoryd.store.lease_holders import LEASES_DIR, LeaseHolder, holder_alive
 from memoryd.store.rows import decode_vector, encode_vector
 
-__all__ = ["CACHE_INSERT", "VECTOR_UPSERT", "EmbeddingQueueMixin", "cache_row", "vector_row"]
+__all__ = ["CACHE_INSERT", "VECTOR_UPSERT", "EmbeddingQueue", "cache_row", "vector_row"]
 
 #: Adds a computed vector to ``embedding_cache``; parameters: :func:`cache_row`.
 CACHE_INSERT = (
@@ -41,14 +42,19 @@ def vector_row(rowid: int, blob: bytes) -> tuple[int, bytes, int]:
     return rowid, blob, checksum(rowid, blob)
 
 
-class EmbeddingQueueMixin(IndexUpkeepMixin):
-    """Queue leases, fills and failures, pending counts and cached vectors
-    (a filled vector is replayed into the index by :meth:`sync_index`)."""
+@dataclass(eq=False)
+class EmbeddingQueue:
+    """Queue leases, fills and failures, pending counts and cached vectors.
 
+    A filled vector is replayed into ``vectors`` (the store's index); ``model``
+    and ``dim`` are those of the vectors filled and cached.
+    """
+
+    pool: ConnectionPool
+    vectors: VectorUpkeep
     model: str
     dim: int
-    wrote: bool
-    _lease_holder: LeaseHolder | None = None
+    _lease_holder: LeaseHolder | None = field(default=None, init=False)
 
     @property
     def lease_holder(self) -> LeaseHolder:
@@ -57,7 +63,7 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
             self._lease_holder = LeaseHolder(self.pool.path.parent / LEASES_DIR)
         return self._lease_holder
 
-    def close_lease_holder(self) -> None:
+    def close(self) -> None:
         """Release the lease-holder id (at close; leases it still holds become free)."""
         if self._lease_holder is not None:
             self._lease_holder.close()
@@ -73,7 +79,7 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
         directory = self.lease_holder.directory
         return [h for (h,) in rows if h != me and not holder_alive(directory, h)]
 
-    def lease_queued(
+    def lease(
         self, limit: int, lease_s: float, *, exclude: Collection[int] = ()
     ) -> list[tuple[int, str]]:
         """Lease up to ``limit`` ``(rowid, text)`` pairs waiting for a vector.
@@ -83,8 +89,8 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
         provider keeps rejecting do not block the rows queued behind them.
         They are held for ``lease_s`` seconds: the backfill of another process
         on the same store skips them meanwhile. Filling a row
-        (:meth:`fill_vectors`) or recording a failure
-        (:meth:`mark_queue_failure`) ends its lease. Each lease names its
+        (:meth:`fill`) or recording a failure
+        (:meth:`mark_failure`) ends its lease. Each lease names its
         holder (``leased_by``), so the rows of a holder that died (kill -9) are
         taken at once instead of after ``lease_s`` (``store/lease_holders.py``).
         The lease only saves work: a row embedded twice is still filled once,
@@ -112,7 +118,7 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
             )
         return [(int(r[0]), str(r[1])) for r in rows]
 
-    def pending_embeddings(self, namespace: str | None = None, *, limit: int = -1) -> int:
+    def pending(self, namespace: str | None = None, *, limit: int = -1) -> int:
         """How many rows (of ``namespace``, or of all) wait in the embedding queue.
 
         With ``limit`` ≥ 0 counting stops there (a search only says "at least").
@@ -129,7 +135,7 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
         row = self.pool.reader().execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()  # nosec B608 # constant SQL, '?' marks; values bound
         return int(row[0])
 
-    def fill_vectors(self, items: Sequence[tuple[int, npt.NDArray[np.float32], str, str]]) -> int:
+    def fill(self, items: Sequence[tuple[int, npt.NDArray[np.float32], str, str]]) -> int:
         """Store backfilled vectors ``(rowid, vector, text_hash, text)``; returns rows filled.
 
         A row is filled only if its queue entry still holds ``text``, the text
@@ -166,11 +172,10 @@ class EmbeddingQueueMixin(IndexUpkeepMixin):
                 )
                 conn.execute("DELETE FROM embedding_queue WHERE rowid = ?", (rowid,))
                 filled += 1
-        self.wrote = True
-        self.sync_index()
+        self.vectors.written()
         return filled
 
-    def mark_queue_failure(self, rowids: Sequence[int], error: str) -> None:
+    def mark_failure(self, rowids: Sequence[int], error: str) -> None:
         """Record a failed backfill attempt: the rows stay queued, their lease ends."""
         with self.pool.write() as conn:
             conn.executemany(

@@ -7,7 +7,7 @@ in the vector-index checkpoint and its pages in the WAL. memoryd removes them
 in two steps:
 
 1. In the deleting transaction (:func:`purge_cache`, the ``contexts`` of
-   :meth:`SQLiteStore.delete_rows`): cached vectors no other row uses, and the
+   :meth:`Writes.delete_rows`): cached vectors no other row uses, and the
    successors' FTS context. The writer runs with ``PRAGMA secure_delete=ON``,
    so SQLite overwrites deleted cells and freed pages with zeros
    (https://sqlite.org/pragma.html#pragma_secure_delete). The transaction

@@ -214,6 +214,5 @@ def forget_subject(
     with store.pool.write() as conn:
         deleted = delete_memory_rows(conn, store.model, rowids, contexts)
         learned = forget_learning(conn, store.model, scope)
-    store.wrote = True
-    store.sync_index()
+    store.vectors.written()
     return deleted, learned

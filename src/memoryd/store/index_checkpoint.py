@@ -25,7 +25,10 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from usearch.index import Index
 
 __all__ = [
     "MANIFEST",
@@ -34,6 +37,7 @@ __all__ = [
     "Manifest",
     "checkpoint_lock",
     "file_crc32",
+    "load_indexes",
     "manifest_text",
     "read_manifest",
     "save_replace",
@@ -184,6 +188,29 @@ def verify_file(directory: Path, entry: FileEntry) -> Path:
     except OSError as exc:
         raise CheckpointDamaged(f"cannot read {path}: {exc}") from exc
     return path
+
+
+def load_indexes(directory: Path, manifest: Manifest, new: Callable[[], Index]) -> dict[str, Index]:
+    """Namespace -> its index, loaded from the files ``manifest`` names (``new()``: an empty one).
+
+    Raises:
+        CheckpointDamaged: a file fails :func:`verify_file`, usearch cannot load
+            it, or it holds vectors of another dimension or count than the manifest.
+    """
+    indexes: dict[str, Index] = {}
+    for namespace, entry in manifest.files.items():
+        path = verify_file(directory, entry)
+        index = new()
+        try:
+            index.load(str(path))
+        except (RuntimeError, ValueError, OSError) as exc:  # usearch: "Failed to read vectors"
+            raise CheckpointDamaged(f"usearch cannot load {path}: {exc}") from exc
+        if index.ndim != manifest.dim:
+            raise CheckpointDamaged(f"{path} holds {index.ndim}-dim vectors, not {manifest.dim}")
+        if entry.count is not None and len(index) != entry.count:
+            raise CheckpointDamaged(f"{path} holds {len(index)} vectors, not {entry.count}")
+        indexes[namespace] = index
+    return indexes
 
 
 def _fsync_replace(tmp: Path, final: Path) -> None:

@@ -23,18 +23,13 @@ staged key goes through this buffer (:meth:`VectorIndex.apply`).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from usearch.index import Index
-
-__all__ = ["IndexOp", "StagedVectors", "StagingMixin", "merge_hits"]
+__all__ = ["IndexOp", "StagedVectors", "merge_hits"]
 
 
 @dataclass(frozen=True)
@@ -172,58 +167,3 @@ def merge_hits(
     all_sims = np.concatenate([sims, staged[1]]).astype(np.float32)
     order = np.argsort(-all_sims, kind="stable")[:k]
     return all_keys[order], all_sims[order]
-
-
-class StagingMixin:
-    """Staging and draining for :class:`~memoryd.store.vector_index.VectorIndex`."""
-
-    applied_seq: int
-    _indexes: dict[str, Index]
-    _lock: threading.RLock
-    _dirty: bool
-    _staged: StagedVectors
-
-    if TYPE_CHECKING:
-
-        def apply(self, ops: Iterable[IndexOp]) -> int: ...
-        def _upsert(self, namespace: str, unique: dict[int, npt.NDArray[np.float32]]) -> None: ...
-
-    def stage(self, ops: Iterable[IndexOp]) -> int:
-        """Like :meth:`apply`, but upserts wait in the staged buffer instead of the graphs.
-
-        Deletes are applied at once (removing a key costs microseconds);
-        staged vectors are searched exactly until :meth:`drain` inserts them.
-        For the tail replayed at open, so that start-up does not wait for the
-        HNSW inserts (``store/index_pending.py``). Returns how many applied.
-        """
-        pending = [op for op in ops if op.seq > self.applied_seq]
-        with self._lock:
-            for op in pending:
-                if op.vector is None:
-                    self.apply([op])
-                    continue
-                index = self._indexes.get(op.namespace)
-                in_graph = index is not None and np.uint64(op.rowid) in index
-                self._staged.put(op.namespace, op.rowid, op.vector, in_graph=in_graph)
-                self.applied_seq = op.seq
-            if pending:
-                self._dirty = True
-        return len(pending)
-
-    @property
-    def staged(self) -> int:
-        """Staged vectors not yet inserted into the graphs (:meth:`stage`)."""
-        with self._lock:
-            return len(self._staged)
-
-    def drain(self, limit: int) -> int:
-        """Insert up to ``limit`` staged vectors of one namespace into its graph.
-
-        Holds the index lock meanwhile (searches wait), so callers pass a
-        small ``limit``. Returns how many stay staged.
-        """
-        with self._lock:
-            taken = self._staged.take(limit)
-            if taken is not None:
-                self._upsert(*taken)
-            return len(self._staged)

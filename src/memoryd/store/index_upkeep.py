@@ -1,15 +1,16 @@
-"""Keeping the in-memory HNSW index in step with the ``vectors`` table.
+"""The store's vector index (``store.vectors``): in step with the ``vectors`` table.
 
-``index_log`` orders every vector upsert/delete; :meth:`IndexUpkeepMixin.sync_index`
-replays what the index has not applied yet, :meth:`open_index` loads the last
-checkpoint (or rebuilds from the table), and :meth:`checkpoint_index` saves
-the index and compacts the log, keeping the newest :data:`INDEX_LOG_KEEP`
-operations so other processes sharing the store can still replay them.
+``index_log`` orders every vector upsert/delete; :meth:`VectorUpkeep.sync`
+replays what the index has not applied yet, :meth:`VectorUpkeep.open` loads
+the last checkpoint (or rebuilds from the table), and
+:meth:`VectorUpkeep.checkpoint` saves the index and compacts the log, keeping
+the newest :data:`INDEX_LOG_KEEP` operations so other processes sharing the
+store can still replay them.
 
 A long-lived store (the daemon) stages the tail it replays at open instead
 of inserting it into the HNSW graphs before it can serve (a few ms per vector
-at 100k): :meth:`IndexUpkeepMixin.start_index_drain` inserts it afterwards in
-a background thread, :data:`DRAIN_CHUNK` vectors per hold of the index lock
+at 100k): :meth:`VectorUpkeep.start_drain` inserts it afterwards in a
+background thread, :data:`DRAIN_CHUNK` vectors per hold of the index lock
 (``store/index_pending.py``).
 """
 
@@ -21,11 +22,15 @@ import time
 
 import numpy as np
 
+from memoryd.errors import StorageError, StorageFull
 from memoryd.store.connection import ConnectionPool
-from memoryd.store.rows import decode_vector
-from memoryd.store.vector_index import IndexOp, VectorIndex
+from memoryd.store.index_pending import IndexOp
+from memoryd.store.keyword_upkeep import KeywordUpkeep
+from memoryd.store.rows import decode_vector, meta_value
+from memoryd.store.space import NEARLY_FULL_BYTES, free_bytes, storage_full
+from memoryd.store.vector_index import VectorIndex
 
-__all__ = ["DRAIN_CHUNK", "INDEX_LOG_KEEP", "IndexUpkeepMixin"]
+__all__ = ["DRAIN_CHUNK", "INDEX_LOG_KEEP", "VectorUpkeep"]
 
 log = logging.getLogger("memoryd.store")
 
@@ -36,36 +41,55 @@ INDEX_LOG_KEEP = 20_000
 DRAIN_CHUNK = 16
 
 
-class IndexUpkeepMixin:
-    """Index replay, rebuild, load and checkpoint for :class:`~memoryd.store.sqlite.SQLiteStore`."""
+class VectorUpkeep:
+    """Replay, rebuild, load, drain and checkpoint of a store's :class:`VectorIndex`.
 
-    pool: ConnectionPool
-    index: VectorIndex
-    index_ready: bool
-    index_replayed: int
-    long_lived: bool
-    _drain_thread: threading.Thread | None = None
-    _drain_stop: threading.Event | None = None
+    Args:
+        pool: the store's connections.
+        index: the in-memory index (:attr:`index`).
+        keywords: the keyword index; its ``keyword_log`` is compacted with each checkpoint.
+        long_lived: a daemon or long-lived engine: it stages the tail replayed at
+            open and saves an index it rebuilt at open (see :meth:`open`).
+    """
 
-    def meta(self, key: str) -> str | None:
-        """A value of the ``meta`` table."""
-        row = self.pool.reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+    def __init__(
+        self, pool: ConnectionPool, index: VectorIndex, keywords: KeywordUpkeep, *, long_lived: bool
+    ) -> None:
+        self.pool = pool
+        self.index = index
+        self._keywords = keywords
+        self.long_lived = long_lived
+        self.ready = False
+        """:meth:`open` made the index ready."""
+        self.replayed = 0
+        """``index_log`` operations replayed on top of the checkpoint at open."""
+        self.unsaved = False
+        """The index holds what no checkpoint on disk holds (a rebuild or a replayed
+        tail at open, or a save at open that failed): the workers and the store's
+        ``close`` save it even if this process never writes."""
+        self.wrote = False
+        """True once this process has written (:meth:`written`): only writers checkpoint."""
+        self._drain_thread: threading.Thread | None = None
+        self._drain_stop: threading.Event | None = None
 
-    # --- index upkeep -------------------------------------------------------
-    def sync_index(self, *, stage: bool = False) -> int:
+    def written(self) -> None:
+        """After a committed write: note that this process wrote, and replay ``index_log``."""
+        self.wrote = True
+        self.sync()
+
+    def sync(self, *, stage: bool = False) -> int:
         """Replay ``index_log`` entries newer than the index; returns how many.
 
         With ``stage`` upserts are staged (:meth:`VectorIndex.stage`): searched
-        exactly at once, inserted into the graphs by :meth:`start_index_drain`.
+        exactly at once, inserted into the graphs by :meth:`start_drain`.
         """
         conn = self.pool.reader()
         applied = self.index.applied_seq
-        compacted = int(self.meta("index_log_compacted") or 0)
+        compacted = int(meta_value(conn, "index_log_compacted") or 0)
         if applied < compacted and (
             not self.index.load_checkpoint() or self.index.applied_seq < compacted
         ):
-            self.rebuild_index()
+            self.rebuild()
             return 0
         rows = conn.execute(
             "SELECT l.seq, l.rowid, l.namespace, l.op, v.vector FROM index_log l "
@@ -84,11 +108,11 @@ class IndexUpkeepMixin:
         ]
         return self.index.stage(ops) if stage else self.index.apply(ops)
 
-    def rebuild_index(self) -> int:
+    def rebuild(self) -> int:
         """Rebuild every namespace index from the ``vectors`` table; returns vectors loaded."""
         conn = self.pool.reader()
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM index_log").fetchone()[0]
-        compacted = int(self.meta("index_log_compacted") or 0)
+        compacted = int(meta_value(conn, "index_log_compacted") or 0)
         self.index.reset(max(int(seq), compacted))
         total = 0
         namespaces = [r[0] for r in conn.execute("SELECT DISTINCT namespace FROM memories")]
@@ -106,30 +130,83 @@ class IndexUpkeepMixin:
             total += len(rows)
         return total
 
-    def open_index(self) -> str:
-        """Make the vector index ready: load the checkpoint and replay, or rebuild.
+    def open(self) -> str:
+        """Make the index ready: load the checkpoint and replay, or rebuild.
 
         A checkpoint that is missing, for another model or dimension, or
         damaged (:meth:`VectorIndex.load_checkpoint`) is rebuilt from the
-        table; :attr:`index_replayed` counts the ``index_log`` operations
-        replayed on top (the tail since the checkpoint). A long-lived store
-        stages that tail's upserts (:meth:`sync_index`) rather than waiting
-        for their HNSW inserts: call :meth:`start_index_drain` once started.
+        table; :attr:`replayed` counts the ``index_log`` operations replayed
+        on top (the tail since the checkpoint). A long-lived store stages that
+        tail's upserts (:meth:`sync`) rather than waiting for their HNSW
+        inserts: call :meth:`start_drain` once started.
+
+        A checkpoint ahead of the database is refused: under
+        ``synchronous=NORMAL`` a commit is durable only once the WAL is synced,
+        so a power loss can take back commits that a checkpoint already saved
+        (RELIABILITY.md R2). Such a checkpoint's ``applied_seq`` is above the
+        highest ``index_log`` seq the database ever handed out
+        (``sqlite_sequence``, which survives compaction), and it would keep the
+        vectors of lost rows and skip the new operations that reuse those seqs.
+        It is rebuilt from ``vectors`` and saved at once: left on disk, it would
+        pass this check again as soon as new writes pushed the seq past it.
 
         Returns:
             ``"checkpoint"`` or ``"rebuilt"``.
         """
         how = "checkpoint" if self.index.load_checkpoint() else "rebuilt"
         if how == "rebuilt":
-            self.rebuild_index()
-        self.index_replayed = self.sync_index(stage=self.long_lived)
-        self.index_ready = True
+            self.rebuild()
+        self.replayed = self.sync(stage=self.long_lived)
+        self.ready = True
+        row = (
+            self.pool.reader()
+            .execute("SELECT seq FROM sqlite_sequence WHERE name = 'index_log'")
+            .fetchone()
+        )
+        high_water = int(row[0]) if row is not None else 0
+        ahead = how == "checkpoint" and self.index.applied_seq > high_water
+        if ahead:
+            log.warning(
+                "vector-index checkpoint is ahead of the database (seq %d > %d): rebuilding",
+                self.index.applied_seq,
+                high_water,
+            )
+            self.index.distrust_saved()
+            self.rebuild()
+            self.sync()
+            how = "rebuilt"
+        pool = self.pool
+        if pool.read_only is not None or pool.health.corrupted or pool.read_only_file:
+            return how  # a failed or damaged store writes nothing
+        if ahead or self.index.damage is not None:
+            self._save_at_open()  # any process: left on disk, it is wrong for everyone
+        elif self.long_lived and how == "rebuilt" and self.index.size() > 0:
+            self._save_at_open()  # the next start loads it instead of rebuilding
+        elif self.long_lived and self.replayed:
+            self.unsaved = True  # a tail after a crash: the checkpoint worker saves it
         return how
 
-    def start_index_drain(self) -> None:
-        """Insert the staged tail (:meth:`open_index`) into the graphs in a daemon thread.
+    def _save_at_open(self) -> None:
+        """Checkpoint an index rebuilt at open; on a full or read-only disk, warn and go on.
 
-        A no-op when nothing is staged or a drain runs; :meth:`stop_index_drain`
+        The store serves either way: the index in memory is complete, only the
+        next start will rebuild again. :attr:`unsaved` stays set then, so the
+        checkpoint worker retries at its interval.
+        """
+        self.unsaved = True
+        try:
+            self.checkpoint()
+        except (StorageFull, StorageError) as exc:  # StorageReadOnly included
+            log.warning(
+                "cannot save the rebuilt vector index (%s); serving, the worker retries",
+                exc.message,
+                extra={"code": exc.code},
+            )
+
+    def start_drain(self) -> None:
+        """Insert the staged tail (:meth:`open`) into the graphs in a daemon thread.
+
+        A no-op when nothing is staged or a drain runs; :meth:`stop_drain`
         stops it (a checkpoint inserts what is left before it saves).
         """
         if self.index.staged == 0 or (
@@ -157,7 +234,7 @@ class IndexUpkeepMixin:
                 extra={"vectors": total, "took_s": round(time.monotonic() - started, 3)},
             )
 
-    def stop_index_drain(self) -> None:
+    def stop_drain(self) -> None:
         """Stop a running drain and wait for it (before a close checkpoints the index)."""
         if self._drain_stop is not None:
             self._drain_stop.set()
@@ -165,22 +242,57 @@ class IndexUpkeepMixin:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
-    def checkpoint_index(self) -> int:
-        """Save the vector index and compact ``index_log`` behind the saved point.
+    def checkpoint(self) -> int:
+        """Save the index, compact ``index_log`` and ``keyword_log``; returns the saved seq.
 
         The newest :data:`INDEX_LOG_KEEP` operations stay in the log even when
         checkpointed, so another process sharing the store catches up by
-        replaying them instead of reloading every index file.
+        replaying them instead of reloading every index file. Under
+        ``synchronous=NORMAL`` the WAL is synced first and this process's
+        writers wait until the index is saved
+        (:meth:`ConnectionPool.durable_point`), so the checkpoint never holds
+        a commit that a power loss takes back (R2).
+
+        Raises:
+            StorageFull: the disk is full (the index files or the log could not be written).
+            StorageReadOnly: the store failed (fail-stop): nothing is written.
+            StorageError: the index files could not be written for another reason.
         """
-        self.sync_index()
+        self.pool.refuse_if_read_only()
+        directory = self.index.directory
+        try:
+            with self.pool.durable_point():
+                seq = self._save_and_compact()
+        except (OSError, RuntimeError) as exc:  # usearch: "Failed to serialize into stream"
+            if free_bytes(directory) < NEARLY_FULL_BYTES:
+                raise storage_full(directory, "the vector index checkpoint") from exc
+            raise StorageError(f"cannot save the vector index checkpoint: {exc}") from exc
+        with self.pool.write() as conn:
+            self._keywords.compact_log(conn)
+        if not self.index.dirty:
+            self.unsaved = False
+        return seq
+
+    def _save_and_compact(self) -> int:
+        self.sync()
         seq = self.index.checkpoint()
         with self.pool.write() as conn:
             newest = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM index_log").fetchone()[0])
             upto = min(seq, newest - INDEX_LOG_KEEP)
-            compacted = int(self.meta("index_log_compacted") or 0)
+            compacted = int(meta_value(conn, "index_log_compacted") or 0)
             if upto > compacted:
                 conn.execute("DELETE FROM index_log WHERE seq <= ?", (upto,))
                 conn.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('index_log_compacted', ?)", (str(upto),)
                 )
         return seq
+
+    @property
+    def needs_save(self) -> bool:
+        """Whether the workers and the store's ``close`` should checkpoint the index now.
+
+        When it changed since the last checkpoint and this process wrote, or
+        holds what no checkpoint holds (:attr:`unsaved`). A process that only
+        read leaves checkpoints to the writers.
+        """
+        return self.ready and self.index.dirty and (self.wrote or self.unsaved)

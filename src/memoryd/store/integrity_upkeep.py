@@ -1,4 +1,4 @@
-"""Corruption detection of :class:`~memoryd.store.sqlite.SQLiteStore`: at open, on reads, on demand.
+"""The store's corruption detection (``store.integrity``): at open, on reads, on demand.
 
 * **Before SQLite opens the file** the ``-wal`` header is checked
   (:func:`~memoryd.store.integrity.wal_header_damage`); a damaged one trips
@@ -6,16 +6,16 @@
   close rewrites the files (the damaged WAL stays for a restore).
 * **At open** (long-lived engines) ``PRAGMA quick_check`` runs in a thread;
   the engine waits for it at most ``integrity_open_check_budget_s`` seconds
-  (:meth:`IntegrityUpkeepMixin.await_open_check`), so start-up stays fast on
+  (:meth:`IntegrityUpkeep.await_open_check`), so start-up stays fast on
   big stores while a small store is checked before it is served. A check
   that outlasts the budget finishes in the background and trips the latch
   if it finds damage.
 * **On every read** of an entry its row checksum is compared
-  (:meth:`IntegrityUpkeepMixin.intact_rows`), and a statement meeting a
+  (:meth:`IntegrityUpkeep.intact_rows`), and a statement meeting a
   malformed page raises through the guarded connections
   (``store/health.py``): a damaged row is never served.
 * **On demand** (the periodic worker, ``verify_storage``, ``memoryd storage
-  verify``) :meth:`IntegrityUpkeepMixin.verify` runs the full check.
+  verify``) :meth:`IntegrityUpkeep.verify` runs the full check.
 """
 
 from __future__ import annotations
@@ -31,20 +31,24 @@ from memoryd.reports import IntegrityReport
 from memoryd.store.connection import ConnectionPool
 from memoryd.store.health import StoreHealth
 from memoryd.store.integrity import Verification, open_check_connection, run_verification
-from memoryd.store.rows import entry_row_intact
+from memoryd.store.rows import entry_row_intact, meta_value
 
-__all__ = ["IntegrityUpkeepMixin"]
+__all__ = ["IntegrityUpkeep"]
 
 log = logging.getLogger("memoryd.store")
 
 
-class IntegrityUpkeepMixin:
-    """The open-time check, row verification and full verification of a store."""
+class IntegrityUpkeep:
+    """The open-time check (in its own thread), row verification and full verification.
 
-    pool: ConnectionPool
-    health: StoreHealth
+    Args:
+        pool: the store's connections.
+        health: the store's corruption latch.
+    """
 
-    def _init_integrity(self) -> None:
+    def __init__(self, pool: ConnectionPool, health: StoreHealth) -> None:
+        self.pool = pool
+        self.health = health
         self._verify_lock = threading.Lock()
         self._check_conns: set[sqlite3.Connection] = set()
         self._check_thread: threading.Thread | None = None
@@ -118,7 +122,7 @@ class IntegrityUpkeepMixin:
         read-only store it is skipped.
 
         Raises:
-            BackendUnavailable: interrupted by :meth:`stop_checks`, or the
+            BackendUnavailable: interrupted by :meth:`stop`, or the
                 store stayed locked beyond the busy timeout.
         """
         with self._verify_lock:
@@ -142,12 +146,8 @@ class IntegrityUpkeepMixin:
 
     def last_full_check(self) -> float | None:
         """Unix seconds of the last full check that passed, as recorded in ``meta``."""
-        row = (
-            self.pool.reader()
-            .execute("SELECT value FROM meta WHERE key = 'integrity_checked_at'")
-            .fetchone()
-        )
-        return None if row is None else float(row[0])
+        value = meta_value(self.pool.reader(), "integrity_checked_at")
+        return None if value is None else float(value)
 
     def record_full_check(self, report: IntegrityReport) -> None:
         """Record a passed full check in ``meta`` (the schedule of the periodic check uses it)."""
@@ -163,7 +163,7 @@ class IntegrityUpkeepMixin:
                     (repr(report.checked_at.timestamp()),),
                 )
 
-    def stop_checks(self) -> None:
+    def stop(self) -> None:
         """Interrupt a running check and wait for the open check's thread (before closing)."""
         for conn in list(self._check_conns):
             conn.interrupt()

@@ -15,7 +15,7 @@ with ``k1 = 1.2``, ``b = 0.75``; ``tf`` is the column-weighted count
 (``body`` 1.0, ``context`` 0.5, ``ns`` 0.0); ``|D|`` counts the tokens of all
 columns (the namespace token included, as FTS5 does); ``N``, ``n(t)`` and
 ``avgdl`` are over the whole table (every namespace), as in FTS5. Scores are
-the positive ``-bm25()`` value that :meth:`CandidatesMixin.keyword_candidates`
+the positive ``-bm25()`` value that :meth:`Candidates.keyword`
 returns.
 
 Layout: a document is a *slot* (``rowid``, length, namespace id, alive flag,

@@ -40,7 +40,7 @@ def _counts(store: SQLiteStore) -> dict[str, Any]:
     except StoreCorrupted:
         counted["vectors"] = None
     try:
-        counted["pending_embeddings"] = store.pending_embeddings()
+        counted["pending_embeddings"] = store.queue.pending()
     except StoreCorrupted:
         counted["pending_embeddings"] = None
     return counted
@@ -59,9 +59,9 @@ def store_stats(store: SQLiteStore) -> StoreStats:
         db_path=str(store.path),
         db_bytes=_size(str(store.path)),
         wal_bytes=_size(str(store.path) + "-wal"),
-        index_ready=store.index_ready,
-        index_size=store.index.size(),
-        keyword_backend=store.keyword_backend,
+        index_ready=store.vectors.ready,
+        index_size=store.vectors.index.size(),
+        keyword_backend=store.keywords.backend,
         schema_version=store.schema_version,
         store_id=store.store_id,
     )
@@ -80,7 +80,7 @@ def _index_differences(store: SQLiteStore, chunk: int = 4096) -> tuple[int, int,
     ):
         by_ns.setdefault(str(namespace), []).append(int(rowid))
     missing = stale = extra = 0
-    for namespace in set(by_ns) | set(store.index.namespaces()):
+    for namespace in set(by_ns) | set(store.vectors.index.namespaces()):
         keys = by_ns.get(namespace, [])
         present = 0
         for start in range(0, len(keys), chunk):
@@ -89,7 +89,7 @@ def _index_differences(store: SQLiteStore, chunk: int = 4096) -> tuple[int, int,
             stored = dict(
                 conn.execute(f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", part)  # nosec B608 # constant SQL, '?' marks; values bound
             )
-            got = store.index.vectors(namespace, part)
+            got = store.vectors.index.vectors(namespace, part)
             for key, vec in zip(part, got, strict=True):
                 if np.isnan(vec[0]):
                     missing += 1
@@ -97,7 +97,7 @@ def _index_differences(store: SQLiteStore, chunk: int = 4096) -> tuple[int, int,
                 present += 1
                 if not same_vector(vec, decode_vector(stored[key])):
                     stale += 1
-        extra += store.index.size(namespace) - present
+        extra += store.vectors.index.size(namespace) - present
     return missing, stale, extra
 
 
@@ -118,8 +118,8 @@ def consistency_report(store: SQLiteStore) -> dict[str, object]:
     fts = {r[0] for r in conn.execute("SELECT rowid FROM memories_fts")}
     vectors = {r[0] for r in conn.execute("SELECT rowid FROM vectors")}
     queued = {r[0] for r in conn.execute("SELECT rowid FROM embedding_queue")}
-    store.sync_index()
-    indexed = store.index.size()
+    store.vectors.sync()
+    indexed = store.vectors.index.size()
     index_missing, index_stale, index_extra = _index_differences(store)
     quick = str(conn.execute("PRAGMA quick_check").fetchone()[0])
     report: dict[str, object] = {

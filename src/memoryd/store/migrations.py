@@ -116,56 +116,41 @@ class Migration:
             self.apply(conn)
 
 
-_MEMORIES_COLUMNS = (
-    "id",
-    "namespace",
-    "kind",
-    "content",
-    "content_hash",
-    "session_id",
-    "agent_id",
-    "user_id",
-    "metadata",
-    "tags",
-    "importance",
-    "created_at",
-    "updated_at",
-    "expires_at",
-    "embedding_model",
-    "dim",
-    "supersedes",
-    "superseded_by",
-    "text_hash",
+#: ``memories`` of versions 1 to 7 (``rowid`` aside): each column and its declaration.
+_MEMORIES_V1 = (
+    ("id", "TEXT NOT NULL"),
+    ("namespace", "TEXT NOT NULL"),
+    ("kind", "TEXT NOT NULL"),
+    ("content", "TEXT NOT NULL"),
+    ("content_hash", "TEXT NOT NULL"),
+    ("session_id", "TEXT"),
+    ("agent_id", "TEXT"),
+    ("user_id", "TEXT"),
+    ("metadata", "TEXT NOT NULL DEFAULT '{}'"),
+    ("tags", "TEXT NOT NULL DEFAULT '[]'"),
+    ("importance", "REAL NOT NULL DEFAULT 0.5"),
+    ("created_at", "REAL NOT NULL"),
+    ("updated_at", "REAL NOT NULL"),
+    ("expires_at", "REAL"),
+    ("embedding_model", "TEXT"),
+    ("dim", "INTEGER"),
+    ("supersedes", "TEXT"),
+    ("superseded_by", "TEXT"),
+    ("text_hash", "TEXT NOT NULL"),
 )
+_MEMORIES_COLUMNS = tuple(name for name, _ in _MEMORIES_V1)
 
-#: ``memories`` as of version 6: the columns of version 1, ids unique per namespace.
-_MEMORIES_V6 = """CREATE TABLE {name} (
-    rowid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    content TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    session_id TEXT,
-    agent_id TEXT,
-    user_id TEXT,
-    metadata TEXT NOT NULL DEFAULT '{{}}',
-    tags TEXT NOT NULL DEFAULT '[]',
-    importance REAL NOT NULL DEFAULT 0.5,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    expires_at REAL,
-    embedding_model TEXT,
-    dim INTEGER,
-    supersedes TEXT,
-    superseded_by TEXT,
-    text_hash TEXT NOT NULL,
-    UNIQUE (namespace, id)
-)"""
+
+def _memories_table(name: str, unique: str) -> str:
+    """``CREATE TABLE name`` of :data:`_MEMORIES_V1` with the constraint ``unique``."""
+    lines = ["rowid INTEGER PRIMARY KEY", *(f"{c} {decl}" for c, decl in _MEMORIES_V1), unique]
+    return f"CREATE TABLE {name} (\n    " + ",\n    ".join(lines) + "\n)"
 
 
 def _ids_unique_per_namespace(conn: sqlite3.Connection) -> None:
-    rebuild_table(conn, "memories", _MEMORIES_V6, _MEMORIES_COLUMNS)
+    # ``memories`` as of version 6: the columns of version 1, ids unique per namespace.
+    table = _memories_table("{name}", "UNIQUE (namespace, id)")
+    rebuild_table(conn, "memories", table, _MEMORIES_COLUMNS)
     # A delete makes the entry it superseded current again: found by this index.
     conn.execute(
         "CREATE INDEX ix_memories_superseded ON memories(namespace, superseded_by) "
@@ -178,28 +163,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         1,
         "initial",
         (
-            """CREATE TABLE memories (
-                rowid INTEGER PRIMARY KEY,
-                id TEXT NOT NULL UNIQUE,
-                namespace TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                content TEXT NOT NULL,
-                content_hash TEXT NOT NULL,
-                session_id TEXT,
-                agent_id TEXT,
-                user_id TEXT,
-                metadata TEXT NOT NULL DEFAULT '{}',
-                tags TEXT NOT NULL DEFAULT '[]',
-                importance REAL NOT NULL DEFAULT 0.5,
-                created_at REAL NOT NULL,
-                updated_at REAL NOT NULL,
-                expires_at REAL,
-                embedding_model TEXT,
-                dim INTEGER,
-                supersedes TEXT,
-                superseded_by TEXT,
-                text_hash TEXT NOT NULL
-            )""",
+            _memories_table("memories", "UNIQUE (id)"),
             "CREATE INDEX ix_memories_ns_created ON memories(namespace, created_at, rowid)",
             "CREATE INDEX ix_memories_ns_hash ON memories(namespace, kind, content_hash)",
             "CREATE INDEX ix_memories_session ON memories(namespace, session_id, kind, created_at)",

@@ -26,6 +26,7 @@ __all__ = [
     "encode_vector",
     "entry_row_intact",
     "from_ts",
+    "meta_value",
     "row_to_entry",
     "to_ts",
 ]
@@ -34,6 +35,12 @@ __all__ = [
 ENTRY_COLUMNS = "m.rowid, " + select_list(MEMORY_COLUMNS, "m.") + ", m.checksum"
 _COVERED = len(MEMORY_COLUMNS)
 _LE_F32 = np.dtype("<f4")
+
+
+def meta_value(conn: sqlite3.Connection, key: str) -> str | None:
+    """The value of ``key`` in the ``meta`` table, or ``None``."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def encode_vector(vector: npt.NDArray[np.float32]) -> bytes:

@@ -1,8 +1,8 @@
-"""The store's side of a full disk: ending an outage, checkpoints at close (RELIABILITY.md R5).
+"""The store's side of a full disk (``store.space``): ending an outage, checkpoints at close (R5).
 
 While the disk is full, writes fail with ``StorageFull`` and
 ``ConnectionPool.full_since`` records when the outage began. The storage
-worker (:class:`memoryd.workers.Workers`) calls :meth:`SpaceUpkeepMixin.storage_upkeep`
+worker (:class:`memoryd.workers.Workers`) calls :meth:`SpaceUpkeep.upkeep`
 every ``Settings.disk_recheck_interval_s`` seconds; once space returns it
 remakes the space reserve and checkpoints the WAL. Writes themselves never
 wait for it: each one simply tries again (or, while the reserve is released,
@@ -15,13 +15,14 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from memoryd.errors import MemorydError
 from memoryd.store.connection import ConnectionPool
 from memoryd.store.space import SpaceReserve
 
-__all__ = ["CLOSE_WAIT_MS", "SpaceUpkeepMixin"]
+__all__ = ["CLOSE_WAIT_MS", "SpaceUpkeep"]
 
 log = logging.getLogger("memoryd.store")
 #: Longest wait for readers of other processes in the WAL checkpoint at close, in milliseconds.
@@ -32,19 +33,19 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-class SpaceUpkeepMixin:
-    """Outage recovery and close-time checkpoints for :class:`~memoryd.store.sqlite.SQLiteStore`."""
+@dataclass(eq=False)
+class SpaceUpkeep:
+    """Outage recovery and close-time checkpoints of a store (``reserve``: the data dir's)."""
 
-    path: Path
     pool: ConnectionPool
     reserve: SpaceReserve | None
 
     @property
     def wal_path(self) -> Path:
         """``<db>-wal``, the write-ahead log."""
-        return Path(f"{self.path}-wal")
+        return Path(f"{self.pool.path}-wal")
 
-    def storage_upkeep(self) -> bool:
+    def upkeep(self) -> bool:
         """After writes were refused for space, end the outage once space returns.
 
         First checkpoints the WAL (``TRUNCATE``, not waiting for readers): the

@@ -10,6 +10,9 @@ Every read query carries the namespace (and expiry, history and filter)
 conditions inside SQL; vector search runs in the namespace's own index.
 Every entry row read is checked against its checksum before it is returned,
 and a damaged store refuses writes (``store/integrity_upkeep.py``).
+
+The store holds its components (``writes``, ``vectors``, ``keywords``, ``queue``,
+``candidates``, ``integrity``, ``space``: ``docs/ARCHITECTURE.md``, "The store").
 """
 
 from __future__ import annotations
@@ -23,23 +26,25 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from memoryd.errors import DimensionMismatch, StorageError, StorageFull, StorageReadOnly
+from memoryd.errors import DimensionMismatch, StorageReadOnly
 from memoryd.store.backup import backup_database
-from memoryd.store.candidates import CandidatesMixin
+from memoryd.store.candidates import Candidates
 from memoryd.store.checksums import checksum
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool, Pragmas, translate_sqlite_error
-from memoryd.store.embedding_queue import EmbeddingQueueMixin
+from memoryd.store.embedding_queue import EmbeddingQueue
 from memoryd.store.erasure import Erasure
 from memoryd.store.filters import SqlWhere
 from memoryd.store.health import StoreHealth
+from memoryd.store.index_upkeep import VectorUpkeep
 from memoryd.store.integrity import wal_header_damage
-from memoryd.store.integrity_upkeep import IntegrityUpkeepMixin
+from memoryd.store.integrity_upkeep import IntegrityUpkeep
+from memoryd.store.keyword_upkeep import KeywordUpkeep
 from memoryd.store.migrations import migrate, pending
-from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, row_to_entry
-from memoryd.store.space import NEARLY_FULL_BYTES, SpaceReserve, free_bytes, storage_full
-from memoryd.store.space_upkeep import SpaceUpkeepMixin
+from memoryd.store.rows import ENTRY_COLUMNS, decode_vector, meta_value, row_to_entry
+from memoryd.store.space import SpaceReserve
+from memoryd.store.space_upkeep import SpaceUpkeep
 from memoryd.store.vector_index import VectorIndex
-from memoryd.store.writes import NewRecord, Placement, WritesMixin
+from memoryd.store.writes import NewRecord, Placement, Writes
 from memoryd.types import MemoryEntry
 
 __all__ = ["NewRecord", "Placement", "SQLiteStore"]
@@ -47,10 +52,8 @@ __all__ = ["NewRecord", "Placement", "SQLiteStore"]
 log = logging.getLogger("memoryd.store")
 
 
-class SQLiteStore(
-    WritesMixin, IntegrityUpkeepMixin, EmbeddingQueueMixin, CandidatesMixin, SpaceUpkeepMixin
-):
-    """SQLite + FTS5 + HNSW store for one data directory.
+class SQLiteStore:
+    """SQLite + FTS5 + HNSW store for one data directory, composed of its components.
 
     Args:
         path: the database file (created with its directory if missing).
@@ -61,7 +64,7 @@ class SQLiteStore(
         reserve: the data dir's space reserve: released (and the open retried)
             when the disk is too full to open the store, and checked before writes.
         long_lived: a daemon or long-lived engine (not a one-shot CLI): it saves
-            an index it rebuilt or caught up at open (see :meth:`open_index`).
+            an index it rebuilt or caught up at open (:meth:`VectorUpkeep.open`).
 
     Raises:
         StorageFull: the disk is too full to open the store (or to migrate it).
@@ -83,35 +86,31 @@ class SQLiteStore(
         long_lived: bool = False,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.long_lived = long_lived
         self.path = path
         self.reserve = reserve
         self.health = StoreHealth(path)
         damage = wal_header_damage(path)
         if damage is not None:
             self.health.mark_corrupted("wal_header", damage)
-        self._init_integrity()
         self.pool, self.schema_version = (
             reserve.call(lambda: self._open(pragmas), path) if reserve else self._open(pragmas)
         )
-        row = self.pool.writer.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
-        self.store_id: str = "" if row is None else str(row[0])
+        self.integrity = IntegrityUpkeep(self.pool, self.health)
+        self.store_id: str = meta_value(self.pool.writer, "store_id") or ""
         """This store's id (``meta.store_id``, a UUID set once by migration 7); empty
         for a damaged store of an older schema, which is opened without migrating."""
         self.model = model
         self.dim = dim
         self.reembed_started = self._record_model(model, dim)
-        self.index = VectorIndex(index_dir, dim, model)
-        self.index_ready = False
-        self.index_replayed = 0
-        self.index_unsaved = False
-        """The index holds what no checkpoint on disk holds (a rebuild or a replayed
-        tail at open, or a save at open that failed): the workers and :meth:`close`
-        save it even if this process never writes."""
+        self.keywords = KeywordUpkeep(self.pool)
+        self.vectors = VectorUpkeep(
+            self.pool, VectorIndex(index_dir, dim, model), self.keywords, long_lived=long_lived
+        )
+        self.writes = Writes(self.pool, self.vectors, model, dim)
+        self.queue = EmbeddingQueue(self.pool, self.vectors, model, dim)
+        self.candidates = Candidates(self.pool, self.vectors, self.keywords)
+        self.space = SpaceUpkeep(self.pool, reserve)
         self.erasure = Erasure(self.pool)
-        self._init_keywords()
-        self.wrote = False
-        """True once this process has written; only writers checkpoint at close."""
 
     def _open(self, pragmas: Pragmas) -> tuple[ConnectionPool, int]:
         """Open the connections and apply pending migrations; ``(pool, schema version)``.
@@ -219,7 +218,7 @@ class SQLiteStore(
             .fetchone()
         )
         if row is not None:
-            self.intact_rows((row,))
+            self.integrity.intact_rows((row,))
         return row
 
     def select(
@@ -236,7 +235,7 @@ class SQLiteStore(
             sql += " LIMIT ?"
             params.append(limit)
         rows: list[sqlite3.Row] = self.pool.reader().execute(sql, params).fetchall()
-        self.intact_rows(rows)
+        self.integrity.intact_rows(rows)
         return rows
 
     def fetch(self, rowids: Sequence[int], *, with_vectors: bool = False) -> dict[int, MemoryEntry]:
@@ -265,7 +264,7 @@ class SQLiteStore(
                 f"SELECT {ENTRY_COLUMNS}{extra} FROM memories m{join} WHERE m.rowid IN ({marks})",  # nosec B608 # constant SQL, '?' marks; values bound
                 chunk,
             ).fetchall()
-            self.intact_rows(rows)
+            self.integrity.intact_rows(rows)
             for row in rows:
                 vec = self._stored_vector(row) if with_vectors else None
                 out[int(row["rowid"])] = row_to_entry(row, vec)
@@ -281,72 +280,12 @@ class SQLiteStore(
         """
         started = time.time()
         self.erasure.optimize_fts()
-        if self.index_ready:
-            self.checkpoint_index()
+        if self.vectors.ready:
+            self.vectors.checkpoint()
         done = self.erasure.truncate_wal()
         if done:
             self.erasure.finish(started)
         return done
-
-    def open_index(self) -> str:
-        """Load the vector-index checkpoint (or rebuild), refusing one ahead of the database.
-
-        Under ``synchronous=NORMAL`` a commit is durable only once the WAL is
-        synced, so a power loss can take back commits that an index checkpoint
-        already saved (RELIABILITY.md R2): such a checkpoint's ``applied_seq``
-        is above the highest ``index_log`` seq the database ever handed out
-        (``sqlite_sequence``, which survives compaction), and it would keep the
-        vectors of lost rows and skip the new operations that reuse those seqs.
-        It is rebuilt from ``vectors`` and saved at once: left on disk, it would
-        pass this check again as soon as new writes pushed the seq past it.
-
-        Returns:
-            ``"checkpoint"`` or ``"rebuilt"``.
-        """
-        how = super().open_index()
-        row = (
-            self.pool.reader()
-            .execute("SELECT seq FROM sqlite_sequence WHERE name = 'index_log'")
-            .fetchone()
-        )
-        high_water = int(row[0]) if row is not None else 0
-        ahead = how == "checkpoint" and self.index.applied_seq > high_water
-        if ahead:
-            log.warning(
-                "vector-index checkpoint is ahead of the database (seq %d > %d): rebuilding",
-                self.index.applied_seq,
-                high_water,
-            )
-            self.index.distrust_saved()
-            self.rebuild_index()
-            self.sync_index()
-            how = "rebuilt"
-        if self.read_only is not None or self.health.corrupted or self.pool.read_only_file:
-            return how  # a failed or damaged store writes nothing
-        if ahead or self.index.damage is not None:
-            self._save_index_at_open()  # any process: left on disk, it is wrong for everyone
-        elif self.long_lived and how == "rebuilt" and self.index.size() > 0:
-            self._save_index_at_open()  # the next start loads it instead of rebuilding
-        elif self.long_lived and self.index_replayed:
-            self.index_unsaved = True  # a tail after a crash: the checkpoint worker saves it
-        return how
-
-    def _save_index_at_open(self) -> None:
-        """Checkpoint an index rebuilt at open; on a full or read-only disk, warn and go on.
-
-        The store serves either way: the index in memory is complete, only the
-        next start will rebuild again. :attr:`index_unsaved` stays set then, so
-        the checkpoint worker retries at its interval.
-        """
-        self.index_unsaved = True
-        try:
-            self.checkpoint_index()
-        except (StorageFull, StorageError) as exc:  # StorageReadOnly included
-            log.warning(
-                "cannot save the rebuilt vector index (%s); serving, the worker retries",
-                exc.message,
-                extra={"code": exc.code},
-            )
 
     def _stored_vector(self, row: sqlite3.Row) -> list[float] | None:
         rowid = int(row["rowid"])
@@ -363,44 +302,6 @@ class SQLiteStore(
         vector: list[float] = decode_vector(row["vec"]).tolist()
         return vector
 
-    def checkpoint_index(self) -> int:
-        """Save the vector index and compact ``index_log`` and ``keyword_log``.
-
-        Under ``synchronous=NORMAL`` the WAL is synced first and this
-        process's writers wait until the index is saved
-        (:meth:`ConnectionPool.durable_point`), so the checkpoint never holds
-        a commit that a power loss takes back (R2).
-
-        Raises:
-            StorageFull: the disk is full (the index files or the log could not be written).
-            StorageReadOnly: the store failed (fail-stop): nothing is written.
-            StorageError: the index files could not be written for another reason.
-        """
-        self.pool.refuse_if_read_only()
-        directory = self.index.directory
-        try:
-            with self.pool.durable_point():
-                seq = super().checkpoint_index()
-        except (OSError, RuntimeError) as exc:  # usearch: "Failed to serialize into stream"
-            if free_bytes(directory) < NEARLY_FULL_BYTES:
-                raise storage_full(directory, "the vector index checkpoint") from exc
-            raise StorageError(f"cannot save the vector index checkpoint: {exc}") from exc
-        with self.pool.write() as conn:
-            self.compact_keyword_log(conn)
-        if not self.index.dirty:
-            self.index_unsaved = False
-        return seq
-
-    @property
-    def index_needs_save(self) -> bool:
-        """Whether the workers and :meth:`close` should checkpoint the index now.
-
-        When it changed since the last checkpoint and this process wrote, or
-        holds what no checkpoint holds (:attr:`index_unsaved`). A process that
-        only read leaves checkpoints to the writers.
-        """
-        return self.index_ready and self.index.dirty and (self.wrote or self.index_unsaved)
-
     def backup_to(self, target: Path) -> Path:
         """Write a consistent copy of the database to ``target``: valid or absent, never partial.
 
@@ -415,7 +316,7 @@ class SQLiteStore(
         )
 
     def close(self) -> None:
-        """Checkpoint the index (:attr:`index_needs_save`) and the WAL if this process wrote;
+        """Checkpoint the index (:attr:`VectorUpkeep.needs_save`) and the WAL if this process wrote;
         close connections.
 
         A process that only read (a CLI search) leaves checkpoints to the
@@ -425,16 +326,17 @@ class SQLiteStore(
         failed (fail-stop, :attr:`read_only`) writes nothing more.
         A damaged store is left as it is: no index checkpoint, no statistics.
         """
-        self.stop_checks()
-        self.stop_keyword_index()
-        self.stop_index_drain()
+        self.integrity.stop()
+        self.keywords.stop()
+        self.vectors.stop_drain()
+        space = self.space
         try:
             if self.read_only is None and not self.health.corrupted:
-                if self.index_needs_save:
-                    self.at_close("vector index checkpoint", self.checkpoint_index)
-                if self.wrote:
-                    self.at_close("PRAGMA optimize", self.optimize)
-                    self.at_close("WAL checkpoint", self.checkpoint_wal_at_close)
+                if self.vectors.needs_save:
+                    space.at_close("vector index checkpoint", self.vectors.checkpoint)
+                if self.vectors.wrote:
+                    space.at_close("PRAGMA optimize", space.optimize)
+                    space.at_close("WAL checkpoint", space.checkpoint_wal_at_close)
         finally:
-            self.close_lease_holder()
+            self.queue.close()
             self.pool.close()

@@ -63,7 +63,7 @@ def rebuild_table(
             (table,),
         )
     ]
-    conn.execute(create_sql.format(name=temporary))
+    conn.execute(create_sql.replace("{name}", temporary))
     names = ", ".join(["rowid", *columns])
     copied = conn.execute(
         f"INSERT INTO {temporary}({names}) SELECT {names} FROM {table} ORDER BY rowid"  # nosec B608 # our table and column names

@@ -1,7 +1,7 @@
 """The SQL of export and import (``memoryd/transfer.py``): which rows to export, which ids exist.
 
 Entries themselves are read by ``SQLiteStore.fetch`` and written by
-``SQLiteStore.insert``; this module only selects rowids and ids.
+``store.writes.insert``; this module only selects rowids and ids.
 """
 
 from __future__ import annotations

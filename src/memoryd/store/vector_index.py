@@ -50,23 +50,15 @@ from memoryd.store.index_checkpoint import (
     Manifest,
     checkpoint_lock,
     file_crc32,
+    load_indexes,
     manifest_text,
     read_manifest,
     save_replace,
-    verify_file,
 )
-from memoryd.store.index_pending import IndexOp, StagedVectors, StagingMixin, merge_hits
+from memoryd.store.index_pending import IndexOp, StagedVectors, merge_hits
 from memoryd.store.index_scrub import scrub_free_slots
 
-__all__ = [
-    "HNSW_DTYPE",
-    "HNSW_PARAMS",
-    "INDEX_FORMAT",
-    "VECTOR_ATOL",
-    "IndexOp",
-    "VectorIndex",
-    "same_vector",
-]
+__all__ = ["HNSW_DTYPE", "HNSW_PARAMS", "INDEX_FORMAT", "VECTOR_ATOL", "VectorIndex", "same_vector"]
 
 log = logging.getLogger("memoryd.store")
 
@@ -116,7 +108,7 @@ def _file_name(namespace: str, seq: int) -> str:
     return f"{digest[:20]}-{seq}.usearch"
 
 
-class VectorIndex(StagingMixin):
+class VectorIndex:
     """Per-namespace usearch HNSW indexes with log replay and checkpoints.
 
     Args:
@@ -224,25 +216,7 @@ class VectorIndex(StagingMixin):
                 self.dim,
             )
             return None
-        return manifest, {ns: self._load_file(entry) for ns, entry in manifest.files.items()}
-
-    def _load_file(self, entry: FileEntry) -> Index:
-        """One namespace's index from its checked file.
-
-        Raises:
-            CheckpointDamaged: see :meth:`load_checkpoint`.
-        """
-        path = verify_file(self.directory, entry)
-        index = self._new()
-        try:
-            index.load(str(path))
-        except (RuntimeError, ValueError, OSError) as exc:  # usearch: "Failed to read vectors"
-            raise CheckpointDamaged(f"usearch cannot load {path}: {exc}") from exc
-        if index.ndim != self.dim:
-            raise CheckpointDamaged(f"{path} holds {index.ndim}-dim vectors, not {self.dim}")
-        if entry.count is not None and len(index) != entry.count:
-            raise CheckpointDamaged(f"{path} holds {len(index)} vectors, not {entry.count}")
-        return index
+        return manifest, load_indexes(self.directory, manifest, self._new)
 
     def reset(self, applied_seq: int = 0) -> None:
         """Drop every namespace index (in memory only)."""
@@ -335,6 +309,46 @@ class VectorIndex(StagingMixin):
             vectors = np.stack([unique[rowid] for rowid in fresh])
             index.add(keys, vectors, threads=os.cpu_count() or 1)
 
+    def stage(self, ops: Iterable[IndexOp]) -> int:
+        """Like :meth:`apply`, but upserts wait in the staged buffer instead of the graphs.
+
+        Deletes are applied at once (removing a key costs microseconds);
+        staged vectors are searched exactly until :meth:`drain` inserts them.
+        For the tail replayed at open, so that start-up does not wait for the
+        HNSW inserts (``store/index_pending.py``). Returns how many applied.
+        """
+        pending = [op for op in ops if op.seq > self.applied_seq]
+        with self._lock:
+            for op in pending:
+                if op.vector is None:
+                    self.apply([op])
+                    continue
+                index = self._indexes.get(op.namespace)
+                in_graph = index is not None and np.uint64(op.rowid) in index
+                self._staged.put(op.namespace, op.rowid, op.vector, in_graph=in_graph)
+                self.applied_seq = op.seq
+            if pending:
+                self._dirty = True
+        return len(pending)
+
+    @property
+    def staged(self) -> int:
+        """Staged vectors not yet inserted into the graphs (:meth:`stage`)."""
+        with self._lock:
+            return len(self._staged)
+
+    def drain(self, limit: int) -> int:
+        """Insert up to ``limit`` staged vectors of one namespace into its graph.
+
+        Holds the index lock meanwhile (searches wait), so callers pass a
+        small ``limit``. Returns how many stay staged.
+        """
+        with self._lock:
+            taken = self._staged.take(limit)
+            if taken is not None:
+                self._upsert(*taken)
+            return len(self._staged)
+
     # --- queries -----------------------------------------------------------
     def search(
         self, namespace: str, query: npt.NDArray[np.float32], k: int
@@ -410,7 +424,7 @@ class VectorIndex(StagingMixin):
         """Let the next :meth:`checkpoint` replace the manifest now on disk whatever its seq.
 
         For a checkpoint found damaged, or ahead of the database
-        (:meth:`SQLiteStore.open_index`): left in place, its seq would make
+        (:meth:`VectorUpkeep.open`): left in place, its seq would make
         the next checkpoint think it is already saved. A manifest another
         process writes afterwards is a new file and is trusted again.
         """

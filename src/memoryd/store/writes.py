@@ -1,4 +1,4 @@
-"""The write path of :class:`~memoryd.store.sqlite.SQLiteStore`: insert, replace, delete.
+"""The store's write path (``store.writes``): insert, replace, delete.
 
 A write is acknowledged only after one ``BEGIN IMMEDIATE`` transaction has
 committed the row, its FTS entry and either its vector (plus an
@@ -39,10 +39,10 @@ from memoryd.store.connection import ConnectionPool
 from memoryd.store.embedding_queue import CACHE_INSERT, VECTOR_UPSERT, cache_row, vector_row
 from memoryd.store.erasure import delete_memory_rows, purge_cache
 from memoryd.store.fts import namespace_token
-from memoryd.store.index_upkeep import IndexUpkeepMixin
+from memoryd.store.index_upkeep import VectorUpkeep
 from memoryd.store.rows import encode_vector
 
-__all__ = ["NewRecord", "Placement", "WritesMixin", "fts_values"]
+__all__ = ["NewRecord", "Placement", "Writes", "fts_values"]
 
 
 @dataclass
@@ -79,7 +79,7 @@ class NewRecord:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where one record of :meth:`WritesMixin.insert` landed.
+    """Where one record of :meth:`Writes.insert` landed.
 
     Attributes:
         rowid: the row now holding the record: the new row, or the existing
@@ -122,13 +122,18 @@ def duplicate_rowid(
     return None if row is None else int(row[0])
 
 
-class WritesMixin(IndexUpkeepMixin):
-    """Inserts, in-place rewrites and deletes (module docstring: what is decided in the txn)."""
+@dataclass(eq=False)
+class Writes:
+    """Inserts, in-place rewrites and deletes (module docstring: what is decided in the txn).
+
+    ``vectors`` (the store's index) replays each committed write; ``model`` and
+    ``dim`` are recorded with the vectors written.
+    """
 
     pool: ConnectionPool
+    vectors: VectorUpkeep
     model: str
     dim: int
-    wrote: bool
 
     # --- rows -------------------------------------------------------------
     def _write_vector_parts(self, conn: sqlite3.Connection, rowid: int, rec: NewRecord) -> None:
@@ -267,8 +272,7 @@ class WritesMixin(IndexUpkeepMixin):
             placed = [self._place(conn, rec, now, dedup_kinds, existing_ids) for rec in records]
             if supersede_id is not None:
                 self._mark_superseded(conn, supersede_id, records[0])
-        self.wrote = True
-        self.sync_index()
+        self.vectors.written()
         return placed
 
     def replace(self, rowid: int, rec: NewRecord) -> None:
@@ -314,8 +318,7 @@ class WritesMixin(IndexUpkeepMixin):
             self._write_vector_parts(conn, rowid, rec)
             if old is not None and old[0] != rec.text_hash:
                 purge_cache(conn, self.model, [str(old[0])])
-        self.wrote = True
-        self.sync_index()
+        self.vectors.written()
 
     def update_fields(self, rowid: int, *, namespace: str, id: str, **columns: object) -> None:
         """Set plain columns (metadata, tags, importance, expires_at...) of entry ``id``.
@@ -364,8 +367,7 @@ class WritesMixin(IndexUpkeepMixin):
         """
         with self.pool.write() as conn:
             deleted = self._delete_in(conn, rowids, contexts)
-        self.wrote = True
-        self.sync_index()
+        self.vectors.written()
         return deleted
 
     def delete_entry(
@@ -390,8 +392,7 @@ class WritesMixin(IndexUpkeepMixin):
             if row is None or (kind is not None and row["kind"] != kind):
                 return False
             self._delete_in(conn, [int(row["rowid"])], contexts)
-        self.wrote = True
-        self.sync_index()
+        self.vectors.written()
         return True
 
     def purge_expired(self, now: float) -> int:

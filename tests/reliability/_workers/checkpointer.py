@@ -8,7 +8,7 @@ Usage::
 Protocol: ``ready`` once the store is open; after ``go`` on stdin it loops
 for ``--seconds``: ``add`` of one memory with a random unit vector (and, every
 fourth round, an ``update`` of its own previous memory to a new vector), then
-``memory.store.checkpoint_index()``. It then closes the store and prints one
+``memory.store.vectors.checkpoint()``. It then closes the store and prints one
 ``ack`` per live memory it wrote (id, namespace, vector) and ``done`` with
 the number of checkpoints and every error message.
 """
@@ -61,7 +61,7 @@ def main() -> None:
             else:
                 entry = memory.add(f"{args.tag} {n} checkpoint race", namespace=ns, vector=vector)
                 live[str(entry.id)] = {"id": str(entry.id), "ns": ns, "vector": vector.tolist()}
-            memory.store.checkpoint_index()
+            memory.store.vectors.checkpoint()
             checkpoints += 1
         except Exception as exc:  # noqa: BLE001 - count every error a client would see
             errors.append(f"{type(exc).__name__}: {exc}")

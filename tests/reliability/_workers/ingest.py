@@ -23,7 +23,7 @@ call has returned. Modes:
 * ``ingest``: a random mix of ``add``, ``add_many`` batches, conversation
   ``append`` turns, ``kv_set`` of fresh keys and of one ``counter`` key whose
   value only grows.
-* ``checkpoint``: ``memory.store.checkpoint_index()``, then ``add_many`` of
+* ``checkpoint``: ``memory.store.vectors.checkpoint()``, then ``add_many`` of
   1-3 memories, in a loop (``ckpt-start``/``ckpt-end``
   lines bracket each checkpoint).
 
@@ -110,7 +110,7 @@ def checkpoint_loop(memory: Any, rng: random.Random, cycle: int) -> None:
     while True:
         seq += 1
         emit("ckpt-start")
-        applied = memory.store.checkpoint_index()
+        applied = memory.store.vectors.checkpoint()
         emit("ckpt-end", seq=applied)
         items = [
             {"content": _text(rng, cycle, seq * 10 + i), "namespace": rng.choice(NAMESPACES)}

@@ -13,7 +13,7 @@ loaded). Protocol (stdout, JSON lines):
 * ``migrate``: ``opening`` right before the store is opened (which migrates
   it), ``migrated`` with ``version`` and ``seconds`` after; then it exits.
 * ``backup``: loops ``backup-start`` / ``store.backup_to(TARGET)`` / ``backup-done``.
-* ``checkpoint``: sets ``wal_autocheckpoint=0``, then loops: ``store.insert``
+* ``checkpoint``: sets ``wal_autocheckpoint=0``, then loops: ``store.writes.insert``
   of ``--batch`` records with vectors, ``ack`` with their ids (after the
   commit), ``ckpt-start``, ``PRAGMA wal_checkpoint(TRUNCATE)``, ``ckpt-end``.
 """
@@ -93,7 +93,7 @@ def backup_loop(data_dir: Path, target: Path) -> None:
 
 def checkpoint_loop(data_dir: Path, batch: int) -> None:
     store = open_store(data_dir)
-    store.open_index()
+    store.vectors.open()
     store.pool.writer.execute("PRAGMA wal_autocheckpoint=0")
     rng = np.random.default_rng(int(time.time_ns() % 2**32))
     emit("ready")
@@ -102,7 +102,7 @@ def checkpoint_loop(data_dir: Path, batch: int) -> None:
         seq += 1
         words = [str(rng.choice(WORDS)) for _ in range(8)]
         records = [record(rng, f"r4 {seq}.{i} {' '.join(words)}") for i in range(batch)]
-        store.insert(records)
+        store.writes.insert(records)
         emit("ack", ids=[r.id for r in records])
         emit("ckpt-start")
         with store.pool.write_lock:
