@@ -102,7 +102,7 @@ async def fit_result(
     output_model: Any,
     max_bytes: int,
     *,
-    refetch: Callable[[int], Awaitable[CallToolResult | InputRequiredResult]],
+    refetch: Callable[[dict[str, Any]], Awaitable[CallToolResult | InputRequiredResult]],
 ) -> CallToolResult | InputRequiredResult:
     """``result``, or a shorter one whose JSON text is at most ``max_bytes`` UTF-8 bytes.
 
@@ -121,7 +121,7 @@ async def fit_result(
         result: the tool's result.
         output_model: the tool's output model (``FuncMetadata.output_model``).
         max_bytes: ``Settings.mcp_max_result_bytes``.
-        refetch: runs the tool again with ``CUT.refetch`` set to the given count.
+        refetch: runs the tool again with the given arguments changed (``CUT.refetch``: a count).
 
     Returns:
         ``result`` itself when it fits, is an error, or has at most one item;
@@ -138,7 +138,7 @@ async def fit_result(
         keep = _largest_fit(data, cut, max_bytes, total)
         if cut.refetch is None:
             return _structured(_shortened(data, cut, keep, total))
-        again = await refetch(keep)
+        again = await refetch({cut.refetch: keep})
         if not isinstance(again, CallToolResult) or again.is_error:
             return again
         data = again.structured_content or {}

@@ -187,9 +187,9 @@ class CompactSchemaServer(MCPServer):
         if not isinstance(result, CallToolResult) or tool is None:
             return result
 
-        async def again(limit: int) -> CallToolResult | InputRequiredResult:
+        async def again(changes: dict[str, Any]) -> CallToolResult | InputRequiredResult:
             return await super(CompactSchemaServer, self).call_tool(
-                name, {**arguments, "limit": limit}, context
+                name, {**arguments, **changes}, context
             )
 
         return await fit_result(
