@@ -18,7 +18,9 @@ the result would exceed ``Settings.mcp_max_result_bytes``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 
@@ -112,21 +114,18 @@ class MemoryView(BaseModel):
 
 
 def entry_out(entry: MemoryEntry) -> MemoryView:
-    """The agent's view of ``entry`` (no vector, hash or model bookkeeping)."""
-    return MemoryView(
-        id=str(entry.id),
-        content=entry.content,
-        kind=entry.kind,
-        namespace=entry.namespace,
-        session_id=entry.session_id,
-        tags=entry.tags,
-        metadata=entry.metadata,
-        importance=entry.importance,
-        created_at=entry.created_at.isoformat(),
-        expires_at=entry.expires_at.isoformat() if entry.expires_at else None,
-        supersedes=str(entry.supersedes) if entry.supersedes else None,
-        superseded_by=str(entry.superseded_by) if entry.superseded_by else None,
-    )
+    """The agent's view of ``entry`` (no vector, hash or model bookkeeping).
+
+    Each field of :class:`MemoryView` is the entry's, ids as text and times
+    in ISO 8601 (``datetime.isoformat``).
+    """
+    return MemoryView(**{name: _plain(getattr(entry, name)) for name in MemoryView.model_fields})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 class MemoryOutput(Served):
