@@ -1,6 +1,8 @@
 """memoryd as an MCP server: the same tools over stdio (``memoryd mcp``) and at ``/mcp``.
 
 * :mod:`.models` — structured outputs (pydantic), each saying ``served_by`` and ``degraded``.
+* :mod:`.maker`, :mod:`.params` — tools made from declarations (a signature, the
+  registry's operation, an output model) and the parameter types they share.
 * :mod:`.backend` — where a tool call runs: the daemon's own engine, or a
   lifecycle :class:`memoryd.Client` (daemon, restart, in-process fallback).
 * :mod:`.tools` — :func:`build_server`: tools ``memory_save``, ``memory_search``,

@@ -13,21 +13,28 @@ The outputs that hold a list which can grow long (search hits, list pages,
 conversation turns) derive from :class:`Truncated` and name the list in
 ``CUT``: :func:`memoryd.mcp.results.fit_result` leaves items out of it when
 the result would exceed ``Settings.mcp_max_result_bytes``.
+
+Each output is built from a call's answer by :meth:`Served.of`; an output
+that only holds the operation's answer is derived from the registry's
+``response`` by :func:`answer_model`.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self, cast
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from memoryd.client.routing import Routed
 from memoryd.types import MemoryEntry, SearchMode
 
 __all__ = [
+    "NOT_SET",
     "Cut",
     "DeleteOutput",
     "HitOutput",
@@ -39,6 +46,7 @@ __all__ = [
     "Served",
     "StateOutput",
     "Truncated",
+    "answer_model",
     "entry_out",
     "served",
 ]
@@ -84,10 +92,27 @@ class Served(BaseModel):
     degraded: bool = Field(description="True when the daemon could not serve the call.")
     reason: str | None = Field(default=None, description="Why the call was degraded or re-routed.")
 
+    @classmethod
+    def of(cls, routed: Routed[Any], arguments: Mapping[str, Any]) -> Self:
+        """The output of a call: its answer in the one field beyond the common ones.
+
+        Outputs of another shape override it; ``arguments`` are the tool's, validated.
+        Raises ``TypeError`` when the model has not exactly one field of its own.
+        """
+        common = Served.model_fields.keys() | Truncated.model_fields.keys()
+        own = [name for name in cls.model_fields if name not in common]
+        if len(own) != 1:
+            raise TypeError(f"{cls.__name__} has fields {own}, not one: override of()")
+        return cls(**{own[0]: routed.value}, **served(routed))
+
 
 def served(routed: Routed[Any]) -> dict[str, Any]:
     """The :class:`Served` fields of a routed call, as keyword arguments."""
     return {"served_by": routed.served_by, "degraded": routed.degraded, "reason": routed.reason}
+
+
+#: What ``state_get`` passes as ``get_state``'s default: the answer when the key is not set.
+NOT_SET: Any = object()
 
 
 class MemoryView(BaseModel):
@@ -133,6 +158,11 @@ class MemoryOutput(Served):
 
     memory: MemoryView
 
+    @classmethod
+    def of(cls, routed: Routed[Any], arguments: Mapping[str, Any]) -> Self:
+        """The memory the call answered (a ``MemoryEntry``), as the agent's view."""
+        return cls(memory=entry_out(routed.value), **served(routed))
+
 
 class HitOutput(BaseModel):
     """One search result: the memory and its fused score in [0, 1]."""
@@ -151,12 +181,29 @@ class SearchOutput(Served, Truncated):
     took_ms: float = Field(description="Engine time in milliseconds.")
     notes: list[str] = Field(default_factory=list)
 
+    @classmethod
+    def of(cls, routed: Routed[Any], arguments: Mapping[str, Any]) -> Self:
+        """The hits of a ``SearchResult``, each memory as the agent's view."""
+        result = routed.value
+        return cls(
+            hits=[HitOutput(memory=entry_out(hit.entry), score=hit.score) for hit in result.hits],
+            mode=result.mode,
+            took_ms=result.took_ms,
+            notes=result.notes,
+            **served(routed),
+        )
+
 
 class DeleteOutput(Served):
     """The outcome of a delete."""
 
     id: str
     deleted: bool
+
+    @classmethod
+    def of(cls, routed: Routed[Any], arguments: Mapping[str, Any]) -> Self:
+        """The memory ``arguments["id"]`` is deleted (a delete that fails raises)."""
+        return cls(id=arguments["id"], deleted=True, **served(routed))
 
 
 class ListOutput(Served, Truncated):
@@ -169,6 +216,13 @@ class ListOutput(Served, Truncated):
     items: list[MemoryView]
     next_cursor: str | None = None
 
+    @classmethod
+    def of(cls, routed: Routed[Any], arguments: Mapping[str, Any]) -> Self:
+        """A ``Page``'s items as the agent's views, and its cursor."""
+        page = routed.value
+        items = [entry_out(entry) for entry in page.items]
+        return cls(items=items, next_cursor=page.next_cursor, **served(routed))
+
 
 class MessagesOutput(Served, Truncated):
     """Conversation turns of one session, oldest first."""
@@ -178,6 +232,12 @@ class MessagesOutput(Served, Truncated):
     session_id: str
     messages: list[MemoryView]
 
+    @classmethod
+    def of(cls, routed: Routed[Any], arguments: Mapping[str, Any]) -> Self:
+        """The turns (``MemoryEntry`` list) of session ``arguments["session_id"]``."""
+        messages = [entry_out(entry) for entry in routed.value]
+        return cls(session_id=arguments["session_id"], messages=messages, **served(routed))
+
 
 class StateOutput(Served):
     """A session-state value (``found`` is False when the key is not set)."""
@@ -186,3 +246,34 @@ class StateOutput(Served):
     key: str
     found: bool
     value: Any = None
+
+    @classmethod
+    def of(cls, routed: Routed[Any], arguments: Mapping[str, Any]) -> Self:
+        """The value set (``state_set``'s argument) or read (the answer; :data:`NOT_SET`: none)."""
+        value = arguments.get("value", routed.value)
+        found = value is not NOT_SET
+        return cls(
+            session_id=arguments["session_id"],
+            key=arguments["key"],
+            found=found,
+            value=value if found else None,
+            **served(routed),
+        )
+
+
+@functools.cache
+def answer_model(
+    name: str, field: str, doc: str, response: Any, *, cut: Cut | None = None
+) -> type[Served]:
+    """An output model holding an operation's answer, of type ``response``, in ``field``.
+
+    ``name`` and ``doc`` are the schema's ``title`` and ``description``; with
+    ``cut`` the model is :class:`Truncated` too and the ``field`` list is cut
+    to fit. The same arguments give the same model.
+    """
+    bases: tuple[type[BaseModel], ...] = (Served,) if cut is None else (Served, Truncated)
+    fields: dict[str, Any] = {field: (response, ...)}
+    model = create_model(name, __base__=bases, __doc__=doc, **fields)
+    if cut is not None:
+        model.CUT = cut  # type: ignore[attr-defined]
+    return cast(type[Served], model)

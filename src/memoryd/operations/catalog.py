@@ -3,7 +3,7 @@
 To add an operation: write the ``Memory`` method (the engine), declare it here
 with the faces that serve it and the reason for each that does not (the
 reasons are in :mod:`memoryd.operations.reasons`), then add
-the face code the declaration names (a tool with ``@tool(server, name)``, a
+the face code the declaration names (a tool declaration, ``mcp/maker.py``; a
 CLI command; a REST route only when it is ``hand_route``, with
 ``@endpoint(router, name)``: ``server/routes/generated.py`` builds the others,
 and ``scripts/generate_client.py`` the ``Client`` method). The

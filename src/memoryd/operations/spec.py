@@ -7,7 +7,7 @@ with what each face needs to serve it: its REST method and path
 leaves it out, the reason. The faces read it: the REST routes take their
 method, path, status, response model and documented errors from it, and
 are built from it unless declared ``hand_route`` (``server/routes/``); the
-MCP tools take their name and annotations (``mcp/results.py``); the
+MCP tools take their operation and annotations (``mcp/maker.py``); the
 face-coverage test (``tests/test_operations.py``) fails when a face serves
 an operation the registry does not declare, or lacks one without a declared
 reason.
