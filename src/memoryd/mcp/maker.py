@@ -5,16 +5,17 @@ the input schema, its docstring the description. :class:`ToolMaker` adds it
 with the operation and annotations the registry declares for it
 (:func:`memoryd.operations.tool_operation`) and maps each answer to the output
 model (:meth:`Served.of <memoryd.mcp.models.Served.of>`). Most declarations
-have no body: the tool's arguments are the operation's keyword arguments (left
-out when at a ``None`` default, so the library's defaults apply). One whose
-arguments must be reshaped returns a :class:`Call` instead.
+have no body (``-> None``): the tool's arguments are the operation's keyword
+arguments (left out when at a ``None`` default, so the library's defaults
+apply). One whose arguments must be reshaped (``-> Call``) returns a
+:class:`Call` with the operation's arguments.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
@@ -64,6 +65,7 @@ class ToolMaker:
 
         Raises:
             KeyError: no operation declares a tool of the declaration's name.
+            TypeError: the declaration is annotated to return neither ``None`` nor ``Call``.
         """
         return self._adder(lambda response: output, {})
 
@@ -84,6 +86,7 @@ class ToolMaker:
 
         Raises:
             KeyError: no operation declares a tool of the declaration's name.
+            TypeError: the declaration is annotated to return neither ``None`` nor ``Call``.
         """
         return self._adder(
             lambda response: answer_model(name, field, doc, response, cut=cut), rename or {}
@@ -98,19 +101,23 @@ class ToolMaker:
             model = output(op.response)
             signature = inspect.signature(declaration, eval_str=True)
             optional = {p.name for p in signature.parameters.values() if p.default is None}
+            passes = signature.return_annotation is None  # no body: the arguments pass through
+            if not passes and signature.return_annotation is not Call:
+                raise TypeError(f"{name}: a tool declaration returns None or Call")
 
             async def run(**arguments: Any) -> CallToolResult:
-                call = declaration(**arguments)
-                if call is None:
-                    call = Call(
-                        **{
-                            rename.get(key, key): value
-                            for key, value in arguments.items()
-                            if value is not None or key not in optional
-                        }
-                    )
+                if passes:
+                    args: tuple[Any, ...] = ()
+                    kwargs = {
+                        rename.get(key, key): value
+                        for key, value in arguments.items()
+                        if value is not None or key not in optional
+                    }
+                else:
+                    call = cast(Call, declaration(**arguments))
+                    args, kwargs = call.args, call.kwargs
                 try:
-                    routed = await self._backend.call(op.name, *call.args, **call.kwargs)
+                    routed = await self._backend.call(op.name, *args, **kwargs)
                 except MemorydError as exc:
                     return error_result(exc)
                 return ok_result(model.of(routed, arguments), compact=self._compact)

@@ -25,10 +25,9 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Self, cast
-from uuid import UUID
+from typing import Annotated, Any, ClassVar, Literal, Self, cast
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, BeforeValidator, Field, create_model
 
 from memoryd.client.routing import Routed
 from memoryd.types import MemoryEntry, SearchMode
@@ -86,6 +85,9 @@ class Truncated(BaseModel):
 class Served(BaseModel):
     """How a call was served."""
 
+    #: The field that holds the operation's answer (outputs of :func:`answer_model`).
+    ANSWER: ClassVar[str]
+
     served_by: Literal["daemon", "local"] = Field(
         description="'daemon': the shared memoryd daemon; 'local': this process's own engine."
     )
@@ -94,16 +96,11 @@ class Served(BaseModel):
 
     @classmethod
     def of(cls, routed: Routed[Any], arguments: Mapping[str, Any]) -> Self:
-        """The output of a call: its answer in the one field beyond the common ones.
+        """The output of a call (``arguments``: the tool's, validated): its answer as ``ANSWER``.
 
-        Outputs of another shape override it; ``arguments`` are the tool's, validated.
-        Raises ``TypeError`` when the model has not exactly one field of its own.
+        Outputs of another shape override it.
         """
-        common = Served.model_fields.keys() | Truncated.model_fields.keys()
-        own = [name for name in cls.model_fields if name not in common]
-        if len(own) != 1:
-            raise TypeError(f"{cls.__name__} has fields {own}, not one: override of()")
-        return cls(**{own[0]: routed.value}, **served(routed))
+        return cls(**{cls.ANSWER: routed.value}, **served(routed))
 
 
 def served(routed: Routed[Any]) -> dict[str, Any]:
@@ -115,6 +112,14 @@ def served(routed: Routed[Any]) -> dict[str, Any]:
 NOT_SET: Any = object()
 
 
+#: Text of an id: the view reads the entry's ``UUID`` as ``str``.
+_IdText = Annotated[str, BeforeValidator(str)]
+#: Text of a time: the view reads the entry's ``datetime`` as ISO 8601 (``isoformat``).
+_TimeText = Annotated[
+    str, BeforeValidator(lambda value: value.isoformat() if isinstance(value, datetime) else value)
+]
+
+
 class MemoryView(BaseModel):
     """A memory as an agent sees it: what it says and how to refer to it.
 
@@ -124,7 +129,7 @@ class MemoryView(BaseModel):
     Python SDK 7 ms per 10-hit search; see docs/PERFORMANCE.md).
     """
 
-    id: str
+    id: _IdText
     content: str
     kind: str
     namespace: str
@@ -132,25 +137,15 @@ class MemoryView(BaseModel):
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
     importance: float
-    created_at: str = Field(description="ISO 8601, UTC.")
-    expires_at: str | None = None
-    supersedes: str | None = Field(default=None, description="Id of the version it replaced.")
-    superseded_by: str | None = None
+    created_at: _TimeText = Field(description="ISO 8601, UTC.")
+    expires_at: _TimeText | None = None
+    supersedes: _IdText | None = Field(default=None, description="Id of the version it replaced.")
+    superseded_by: _IdText | None = None
 
 
 def entry_out(entry: MemoryEntry) -> MemoryView:
-    """The agent's view of ``entry`` (no vector, hash or model bookkeeping).
-
-    Each field of :class:`MemoryView` is the entry's, ids as text and times
-    in ISO 8601 (``datetime.isoformat``).
-    """
-    return MemoryView(**{name: _plain(getattr(entry, name)) for name in MemoryView.model_fields})
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    return value.isoformat() if isinstance(value, datetime) else value
+    """The agent's view of ``entry`` (the fields :class:`MemoryView` names; ids, times as text)."""
+    return MemoryView.model_validate(entry, from_attributes=True)
 
 
 class MemoryOutput(Served):
@@ -273,7 +268,8 @@ def answer_model(
     """
     bases: tuple[type[BaseModel], ...] = (Served,) if cut is None else (Served, Truncated)
     fields: dict[str, Any] = {field: (response, ...)}
-    model = create_model(name, __base__=bases, __doc__=doc, **fields)
+    model = cast(type[Served], create_model(name, __base__=bases, __doc__=doc, **fields))
+    model.ANSWER = field
     if cut is not None:
         model.CUT = cut  # type: ignore[attr-defined]
-    return cast(type[Served], model)
+    return model
