@@ -32,12 +32,7 @@ Declaration = TypeVar("Declaration", bound=Callable[..., "Call | None"])
 
 
 class Call:
-    """The arguments of a tool's operation, when they are not the tool's own.
-
-    Args:
-        *args: positional arguments of the ``Memory`` method.
-        **kwargs: its keyword arguments.
-    """
+    """The arguments of the tool's ``Memory`` method, when they are not the tool's own."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.args = args
@@ -80,13 +75,9 @@ class ToolMaker:
     ) -> Callable[[Declaration], Declaration]:
         """A decorator that adds the declared tool; its output holds the operation's answer.
 
-        Args:
-            name, field, doc, cut: the output model's (:func:`~memoryd.mcp.models.answer_model`).
-            rename: tool argument name -> the operation's, where they differ.
-
-        Raises:
-            KeyError: no operation declares a tool of the declaration's name.
-            TypeError: the declaration is annotated to return neither ``None`` nor ``Call``.
+        ``name``, ``field``, ``doc`` and ``cut`` are the output model's
+        (:func:`~memoryd.mcp.models.answer_model`); ``rename`` maps a tool argument's
+        name to the operation's where they differ. Raises as calling the maker does.
         """
         return self._adder(
             lambda response: answer_model(name, field, doc, response, cut=cut), rename or {}

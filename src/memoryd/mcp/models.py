@@ -134,9 +134,8 @@ class MemoryView(BaseModel):
     superseded_by: str | None = None
 
 
-# Field by field on purpose: this runs for every memory of every result, and the derived
-# forms (a loop over the view's fields, validators on MemoryView, which the SDK runs again
-# when it checks each result) measured slower.
+# Field by field on purpose: it runs for every memory of every result, and derived forms (a
+# loop over the fields; validators on MemoryView, run again by the SDK's check) are slower.
 def entry_out(entry: MemoryEntry) -> MemoryView:
     """The agent's view of ``entry`` (no vector, hash or model bookkeeping)."""
     return MemoryView(
