@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from memoryd.reports import ForgetScope
 from memoryd.store.checksums import fts_checksum
 from memoryd.store.connection import SQL_CHUNK, ConnectionPool
+from memoryd.store.rows import meta_value
 
 __all__ = [
     "DeletedRows",
@@ -202,12 +203,7 @@ class Erasure:
 
     def pending(self) -> bool:
         """True when a delete committed since the last completed erasure pass (any process)."""
-        row = (
-            self.pool.reader()
-            .execute("SELECT value FROM meta WHERE key = ?", (_ERASE_PENDING,))
-            .fetchone()
-        )
-        return row is not None
+        return meta_value(self.pool.reader(), _ERASE_PENDING) is not None
 
     def optimize_fts(self) -> None:
         """Merge every FTS5 segment into one, dropping the postings of deleted rows."""
@@ -225,6 +221,6 @@ class Erasure:
     def finish(self, since: float) -> None:
         """Clear ``meta.erase_pending`` unless a delete committed after ``since`` (unix s)."""
         with self.pool.write() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_ERASE_PENDING,)).fetchone()
-            if row is not None and float(row[0]) <= since:
+            value = meta_value(conn, _ERASE_PENDING)
+            if value is not None and float(value) <= since:
                 conn.execute("DELETE FROM meta WHERE key = ?", (_ERASE_PENDING,))

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from memoryd.store.connection import translate_sqlite_error
+from memoryd.store.rows import meta_value
 
 __all__ = ["StoreIdentity", "file_id", "local_identity", "read_store_id"]
 
@@ -58,7 +59,7 @@ def read_store_id(db_path: Path, *, busy_timeout_s: float) -> str | None:
     except sqlite3.Error as exc:
         raise translate_sqlite_error(exc, db_path) from exc
     try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+        store_id = meta_value(conn, "store_id")
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
             return None  # a file still being created: no schema yet
@@ -67,7 +68,7 @@ def read_store_id(db_path: Path, *, busy_timeout_s: float) -> str | None:
         raise translate_sqlite_error(exc, db_path) from exc
     finally:
         conn.close()
-    return str(row[0]) if row is not None else None
+    return store_id
 
 
 def file_id(path: Path) -> str | None:

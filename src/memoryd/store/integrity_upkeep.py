@@ -29,7 +29,6 @@ from collections.abc import Iterable
 from memoryd.errors import BackendUnavailable, StoreCorrupted
 from memoryd.reports import IntegrityReport
 from memoryd.store.connection import ConnectionPool
-from memoryd.store.health import StoreHealth
 from memoryd.store.integrity import Verification, open_check_connection, run_verification
 from memoryd.store.rows import entry_row_intact, meta_value
 
@@ -42,13 +41,12 @@ class IntegrityUpkeep:
     """The open-time check (in its own thread), row verification and full verification.
 
     Args:
-        pool: the store's connections.
-        health: the store's corruption latch.
+        pool: the store's connections (``pool.health``: the store's corruption latch).
     """
 
-    def __init__(self, pool: ConnectionPool, health: StoreHealth) -> None:
+    def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
-        self.health = health
+        self.health = pool.health
         self._verify_lock = threading.Lock()
         self._check_conns: set[sqlite3.Connection] = set()
         self._check_thread: threading.Thread | None = None

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from memoryd.errors import MemorydError
 from memoryd.store.connection import ConnectionPool
-from memoryd.store.space import SpaceReserve
 
 __all__ = ["CLOSE_WAIT_MS", "SpaceUpkeep"]
 
@@ -35,10 +34,9 @@ def _size(path: Path) -> int:
 
 @dataclass(eq=False)
 class SpaceUpkeep:
-    """Outage recovery and close-time checkpoints of a store (``reserve``: the data dir's)."""
+    """Outage recovery and close-time checkpoints of a store (space reserve: ``pool.reserve``)."""
 
     pool: ConnectionPool
-    reserve: SpaceReserve | None
 
     @property
     def wal_path(self) -> Path:
@@ -59,7 +57,7 @@ class SpaceUpkeep:
         Raises:
             StorageFull: the checkpoint could not grow the database file yet.
         """
-        reserve = self.reserve
+        reserve = self.pool.reserve
         since = self.pool.full_since
         if since is None and (reserve is None or reserve.state != "released"):
             if reserve is not None:

@@ -95,7 +95,7 @@ class SQLiteStore:
         self.pool, self.schema_version = (
             reserve.call(lambda: self._open(pragmas), path) if reserve else self._open(pragmas)
         )
-        self.integrity = IntegrityUpkeep(self.pool, self.health)
+        self.integrity = IntegrityUpkeep(self.pool)
         self.store_id: str = meta_value(self.pool.writer, "store_id") or ""
         """This store's id (``meta.store_id``, a UUID set once by migration 7); empty
         for a damaged store of an older schema, which is opened without migrating."""
@@ -109,7 +109,7 @@ class SQLiteStore:
         self.writes = Writes(self.pool, self.vectors, model, dim)
         self.queue = EmbeddingQueue(self.pool, self.vectors, model, dim)
         self.candidates = Candidates(self.pool, self.vectors, self.keywords)
-        self.space = SpaceUpkeep(self.pool, reserve)
+        self.space = SpaceUpkeep(self.pool)
         self.erasure = Erasure(self.pool)
 
     def _open(self, pragmas: Pragmas) -> tuple[ConnectionPool, int]:
