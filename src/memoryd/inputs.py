@@ -80,7 +80,10 @@ def coerce_search(
     """
     try:
         if isinstance(query, SearchParams):
-            return query.model_copy(update=params) if params else query
+            if not params:
+                return query
+            # Validated again: model_copy(update=...) would skip the bounds (limit <= 1000).
+            return SearchParams.model_validate({**query.model_dump(exclude_unset=True), **params})
         if isinstance(query, dict):
             return SearchParams.model_validate({**query, **params})
         return SearchParams.model_validate({"query": query, **params})

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from memoryd import Client, Filter, Memory, SearchParams
+from memoryd.errors import ValidationError
 
 Backend = Memory | Client
 
@@ -141,3 +142,12 @@ def test_search_results_agree(memory_backend: Memory, client_backend: Client) ->
         there = client_backend.search("who works on apollo", namespace="agree", mode=mode)
         assert [h.entry.content for h in here.hits] == [h.entry.content for h in there.hits]
         assert [h.score for h in here.hits] == pytest.approx([h.score for h in there.hits])
+
+
+def test_params_over_a_model_are_validated(backend: Backend, ns: str) -> None:
+    """Keyword arguments on top of a ``SearchParams`` are held to its bounds too."""
+    query = SearchParams(query="anything", namespace=ns)
+    with pytest.raises(ValidationError) as caught:
+        backend.search(query, limit=5000)
+    assert caught.value.code == "validation_error"
+    assert "limit" in str(caught.value)
