@@ -17,7 +17,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 __all__ = [
     "KINDS",
-    "AwareDatetime",
     "Condition",
     "Filter",
     "KeywordBackend",
@@ -32,6 +31,7 @@ __all__ = [
     "SearchMode",
     "SearchParams",
     "SearchResult",
+    "UtcDatetime",
     "check_metadata",
     "utcnow",
 ]
@@ -116,8 +116,9 @@ def _aware(value: datetime) -> datetime:
 
 #: A JSON object checked by :func:`check_metadata` (``metadata``, a step's ``parameters``).
 Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
-#: A ``datetime`` made timezone-aware: a naive one is taken as UTC.
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+#: A ``datetime`` made timezone-aware: a naive one is taken as UTC (pydantic's
+#: ``AwareDatetime`` refuses it instead).
+UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class _Model(BaseModel):
@@ -142,8 +143,8 @@ class MemoryInput(_Model):
     metadata: Metadata = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
-    created_at: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = None
+    created_at: UtcDatetime | None = None
+    expires_at: UtcDatetime | None = None
     ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     vector: list[float] | None = None
     id: UUID | None = None
@@ -176,7 +177,7 @@ class MemoryPatch(_Model):
     metadata: Metadata | None = None
     tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
     importance: float | None = Field(default=None, ge=0.0, le=1.0)
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcDatetime | None = None
     ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     vector: list[float] | None = None
 
@@ -302,8 +303,8 @@ class SearchParams(_Model):
     filter: Filter | None = None
     tags: list[str] | None = None
     session_id: str | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None
     limit: int = Field(default=10, ge=1, le=1000)
     mode: SearchMode = "hybrid"
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
