@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 from memoryd.client import Client
 from memoryd.mcp.backend import ClientBackend
 from memoryd.mcp.maker import ToolMaker
-from memoryd.mcp.models import MemoryOutput
+from memoryd.mcp.models import MemoryOutput, Served
 
 
 def _maker() -> ToolMaker:
@@ -31,3 +31,11 @@ def test_a_tool_the_registry_does_not_declare_is_refused() -> None:
         @tools(MemoryOutput)
         def memory_teleport(id: str) -> None:
             """Not an operation's tool."""
+
+
+def test_an_output_with_no_answer_field_and_no_of_is_refused() -> None:
+    class Bare(Served):
+        value: int
+
+    with pytest.raises(TypeError, match="Bare: set ANSWER or override of"):
+        _maker()(Bare)

@@ -60,8 +60,12 @@ class ToolMaker:
 
         Raises:
             KeyError: no operation declares a tool of the declaration's name.
-            TypeError: the declaration is annotated to return neither ``None`` nor ``Call``.
+            TypeError: the declaration is annotated to return neither ``None`` nor
+                ``Call``, or ``output`` names no ``ANSWER`` field and keeps
+                :meth:`Served.of <memoryd.mcp.models.Served.of>`, which needs one.
         """
+        if not hasattr(output, "ANSWER") and output.of.__func__ is Served.of.__func__:  # type: ignore[attr-defined]
+            raise TypeError(f"{output.__name__}: set ANSWER or override of()")
         return self._adder(lambda response: output, {})
 
     def answer(
