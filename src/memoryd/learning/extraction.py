@@ -21,8 +21,9 @@ store counts each ``(pattern, episode, key)`` once.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from memoryd.learning.models import Episode, PatternKind, Step
@@ -115,87 +116,87 @@ def recoveries(steps: Sequence[Step], *, window: int = 4) -> list[tuple[Step, li
     return out
 
 
-def _tool_sequence_candidate(episode: Episode) -> PatternCandidate | None:
-    tools = tool_sequence(episode.steps)
-    if len(tools) < 2:
-        return None
-    arrow = " → ".join(tools)
+def _candidate(
+    kind: PatternKind,
+    episode: Episode,
+    content: Sequence[str],
+    description: str,
+    data: dict[str, Any],
+    *,
+    typed: bool = False,
+) -> PatternCandidate:
+    """A candidate of ``episode`` keyed ``kind|domain|content...`` (task type only if ``typed``)."""
     return PatternCandidate(
-        kind="tool_sequence",
-        key=f"tool_sequence|{episode.domain}|{episode.task_type}|{'>'.join(tools)}",
+        kind=kind,
+        key="|".join((kind, episode.domain, *content)),
         domain=episode.domain,
-        task_type=episode.task_type,
-        description=f"tool sequence for {episode.task_type} in {episode.domain}: {arrow}",
-        data={"tools": tools},
+        task_type=episode.task_type if typed else None,
+        description=description,
+        data=data,
     )
 
 
-def _decision_candidates(episode: Episode) -> list[PatternCandidate]:
-    out: list[PatternCandidate] = []
-    steps = episode.steps
-    for step, nxt in zip(steps, steps[1:], strict=False):
+def _tool_sequence_candidates(episode: Episode) -> Iterator[PatternCandidate]:
+    tools = tool_sequence(episode.steps)
+    if len(tools) >= 2:
+        yield _candidate(
+            "tool_sequence",
+            episode,
+            (episode.task_type, ">".join(tools)),
+            f"tool sequence for {episode.task_type} in {episode.domain}: {' → '.join(tools)}",
+            {"tools": tools},
+            typed=True,
+        )
+
+
+def _decision_candidates(episode: Episode) -> Iterator[PatternCandidate]:
+    for step, nxt in pairwise(episode.steps):
         if not _DECISION.search(step.action):
             continue
         condition = _words(step.action, 8)
-        out.append(
-            PatternCandidate(
-                kind="decision_point",
-                key=f"decision_point|{episode.domain}|{step.tool}|{condition}|{nxt.tool}",
-                domain=episode.domain,
-                task_type=None,
-                description=(
-                    f"decision in {episode.domain}: {condition} ({step.tool}), then {nxt.tool}"
-                ),
-                data={
-                    "condition": condition,
-                    "tool": step.tool,
-                    "check_status": step.result.status,
-                    "then": nxt.tool,
-                },
-            )
+        yield _candidate(
+            "decision_point",
+            episode,
+            (step.tool, condition, nxt.tool),
+            f"decision in {episode.domain}: {condition} ({step.tool}), then {nxt.tool}",
+            {
+                "condition": condition,
+                "tool": step.tool,
+                "check_status": step.result.status,
+                "then": nxt.tool,
+            },
         )
-    return out
 
 
-def _recovery_candidates(episode: Episode) -> list[PatternCandidate]:
-    out: list[PatternCandidate] = []
+def _recovery_candidates(episode: Episode) -> Iterator[PatternCandidate]:
     for failed, recovery in recoveries(episode.steps):
         signature = error_signature(failed)
         tools = [s.tool for s in recovery]
-        out.append(
-            PatternCandidate(
-                kind="error_recovery",
-                key=f"error_recovery|{episode.domain}|{failed.tool}|{signature}|{'>'.join(tools)}",
-                domain=episode.domain,
-                task_type=None,
-                description=(
-                    f"recovery in {episode.domain}: {signature} in {failed.tool} "
-                    f"fixed by {' → '.join(tools)}"
-                ),
-                data={"error": signature, "failed_tool": failed.tool, "recovery": tools},
-            )
+        yield _candidate(
+            "error_recovery",
+            episode,
+            (failed.tool, signature, ">".join(tools)),
+            f"recovery in {episode.domain}: {signature} in {failed.tool} "
+            f"fixed by {' → '.join(tools)}",
+            {"error": signature, "failed_tool": failed.tool, "recovery": tools},
         )
-    return out
 
 
 def _context_candidate(episode: Episode) -> PatternCandidate:
     ctx = episode.context
     stack = "/".join(x for x in (ctx.language, ctx.framework) if x) or "any stack"
-    return PatternCandidate(
-        kind="context_pattern",
-        key=(
-            f"context_pattern|{episode.domain}|{episode.task_type}|"
-            f"{ctx.language or '-'}|{ctx.framework or '-'}"
-        ),
-        domain=episode.domain,
-        task_type=episode.task_type,
-        description=f"{episode.task_type} tasks in {episode.domain} with {stack}",
-        data={
+    return _candidate(
+        "context_pattern",
+        episode,
+        (episode.task_type, ctx.language or "-", ctx.framework or "-"),
+        f"{episode.task_type} tasks in {episode.domain} with {stack}",
+        {
             "language": ctx.language,
             "framework": ctx.framework,
             "task_type": episode.task_type,
             "tools": tool_sequence(episode.steps),
         },
+        typed=True,
     )
 
 
@@ -206,14 +207,12 @@ def extract_candidates(episode: Episode) -> list[PatternCandidate]:
     """
     if not episode.steps:
         return []
-    found: list[PatternCandidate] = []
-    seq = _tool_sequence_candidate(episode)
-    if seq is not None:
-        found.append(seq)
-    found.extend(_decision_candidates(episode))
-    found.extend(_recovery_candidates(episode))
-    found.append(_context_candidate(episode))
     unique: dict[str, PatternCandidate] = {}
-    for candidate in found:
+    for candidate in (
+        *_tool_sequence_candidates(episode),
+        *_decision_candidates(episode),
+        *_recovery_candidates(episode),
+        _context_candidate(episode),
+    ):
         unique.setdefault(candidate.key, candidate)
     return list(unique.values())
