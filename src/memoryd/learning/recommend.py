@@ -33,7 +33,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -166,8 +166,12 @@ class _Matrix:
         self.completed.append(values[3])
         new.append(vec)
 
-    def freeze(self, new: list[npt.NDArray[np.float32]]) -> None:
-        """Stack new vectors and rebuild the column arrays used by queries."""
+    def load(self, rows: Iterable[sqlite3.Row]) -> None:
+        """Add or replace ``rows``, then rebuild the column arrays used by queries."""
+        position = {id: i for i, id in enumerate(self.ids)}
+        new: list[npt.NDArray[np.float32]] = []
+        for row in rows:
+            self.add(row, position, new)
         if new:
             stacked = np.vstack(new).astype(np.float32)
             self.vectors = stacked if self.vectors.size == 0 else np.vstack([self.vectors, stacked])
@@ -213,14 +217,11 @@ class EpisodeIndex:
         if current is not None and current.key == key:
             return current
         matrix = current if current is not None else _Matrix()
-        rows = self.episodes.completed_rows(
-            namespace, updated_after=None if current is None else current.key[1]
+        matrix.load(
+            self.episodes.completed_rows(
+                namespace, updated_after=None if current is None else current.key[1]
+            )
         )
-        position = {id: i for i, id in enumerate(matrix.ids)}
-        new: list[npt.NDArray[np.float32]] = []
-        for row in rows:
-            matrix.add(row, position, new)
-        matrix.freeze(new)
         matrix.key = key
         if len(matrix.ids) + len(matrix.without_vector) != key[0]:
             # a deletion, or rows another process wrote with older times: reload everything
@@ -230,11 +231,7 @@ class EpisodeIndex:
 
     def _reload(self, namespace: str, key: tuple[int, float]) -> _Matrix:
         matrix = _Matrix(key=key)
-        position: dict[str, int] = {}
-        new: list[npt.NDArray[np.float32]] = []
-        for row in self.episodes.completed_rows(namespace):
-            matrix.add(row, position, new)
-        matrix.freeze(new)
+        matrix.load(self.episodes.completed_rows(namespace))
         self._matrices[namespace] = matrix
         return matrix
 
