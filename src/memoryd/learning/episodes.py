@@ -113,18 +113,12 @@ class Episodes:
         Raises:
             ValidationError.
         """
-        if isinstance(task_description, str):
-            item = coerce_model(
-                EpisodeInput,
-                {"task_description": task_description, "namespace": namespace},
-                "episode",
-                **fields,
-            )
-        elif isinstance(task_description, dict):
-            data = {"namespace": namespace, **task_description}
-            item = coerce_model(EpisodeInput, data, "episode", **fields)
-        else:
-            item = coerce_model(EpisodeInput, task_description, "episode", **fields)
+        value = task_description
+        if isinstance(value, str):
+            value = {"task_description": value}
+        if isinstance(value, dict):
+            value = {"namespace": namespace, **value}
+        item = coerce_model(EpisodeInput, value, "episode", **fields)
         id = str(uuid4())
         self.episode_store.insert(
             id, item, self.learning.task_vector(item.task_description), time.time()
