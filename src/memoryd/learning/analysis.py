@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -274,7 +275,7 @@ def _changepoints(y: Series, config: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "method": "binary segmentation, Welch t-test with Bonferroni correction",
         "changepoints": found,
-        "segment_means": [float(np.mean(y[a:b])) for a, b in zip(bounds, bounds[1:], strict=False)],
+        "segment_means": [float(np.mean(y[a:b])) for a, b in pairwise(bounds)],
     }
 
 
@@ -370,12 +371,11 @@ def advanced_pattern_analysis(
         ValidationError: unknown kind or bad config. InvalidSeries: bad series.
     """
     cfg, data = validate_request(kind, series, config)
-    notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if kind == "causality":
             results = _causality(data, cfg)
         else:
             results = {name: _SINGLE[kind](y, cfg) for name, y in data.items()}
-    notes.extend(sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
+    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     return SeriesAnalysis(kind=kind, alpha=float(cfg["alpha"]), results=results, notes=notes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 from uuid import UUID
@@ -280,16 +281,13 @@ class Patterns:
             for p in self._all_patterns(namespace, task_type=task_type, domain=domain)
             if p.success_rate >= min_success_rate
         ]
-        by_kind: dict[str, int] = {}
-        for p in patterns:
-            by_kind[p.kind] = by_kind.get(p.kind, 0) + 1
         n = len(patterns)
         return PatternAnalysis.model_validate(
             {
                 "task_type": task_type,
                 "min_success_rate": min_success_rate,
                 "count": n,
-                "by_kind": by_kind,
+                "by_kind": Counter(p.kind for p in patterns),
                 "total_occurrences": sum(p.occurrences for p in patterns),
                 "mean_success_rate": sum(p.success_rate for p in patterns) / n if n else None,
                 "mean_wilson_lower_bound": (

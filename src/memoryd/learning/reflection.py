@@ -116,9 +116,7 @@ def reflect(
         tool, spent = by_tool.most_common(1)[0]
         if spent / total_latency > 0.5 and len(by_tool) > 1:
             improvements.append(f"{tool} took {spent / total_latency:.0%} of the step time")
-    sequence = tool_sequence(steps)
-    verdict = outcome.type
-    insights.append(f"tool sequence {' → '.join(sequence)} ended in {verdict}")
+    insights.append(f"tool sequence {' → '.join(tool_sequence(steps))} ended in {outcome.type}")
     tool, count = Counter(s.tool for s in steps).most_common(1)[0]
     insights.append(f"most used tool: {tool} ({count} of {len(steps)} steps)")
     tokens = sum(s.tokens for s in steps)
