@@ -330,9 +330,6 @@ def validate_request(
 ) -> tuple[dict[str, Any], dict[str, Series]]:
     """Check an analysis request; returns ``(config with defaults, float64 series)``.
 
-    The HTTP client runs this before sending, so bad series (NaN, lengths)
-    raise the same ``InvalidSeries`` in-process and over HTTP.
-
     Raises:
         ValidationError: unknown kind or bad ``alpha``. InvalidSeries: bad series.
     """
