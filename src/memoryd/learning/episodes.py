@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any, get_args
 from uuid import UUID, uuid4
 
+from memoryd.bounds import check_count
 from memoryd.errors import EpisodeNotFound, ValidationError
 from memoryd.learning.base import LearningParts
 from memoryd.learning.models import (
@@ -36,6 +37,7 @@ from memoryd.learning.models import (
     EpisodeMatch,
     EpisodePage,
     EpisodePatch,
+    EpisodeStatus,
     HandoffPack,
     Outcome,
     Step,
@@ -248,7 +250,7 @@ class Episodes:
         Raises ``ValidationError`` (bad limit 1..1000 or cursor).
         """
         for name, value, allowed in (
-            ("status", status, ("running", "completed")),
+            ("status", status, get_args(EpisodeStatus)),
             ("outcome", outcome, ("success", "partial", "failure", "abstained")),
             ("task_type", task_type, get_args(TaskType)),
         ):
@@ -372,8 +374,7 @@ class Episodes:
         Raises:
             ValidationError (empty task, limit outside 1..100), BackendUnavailable, Timeout.
         """
-        if not 1 <= limit <= 100:
-            raise ValidationError("limit must be between 1 and 100", limit=limit)
+        check_count(limit, "limit", high=100)
         if context is not None:
             coerce_model(TaskContext, context, "context")
         query = self.learning.query_vector(task)

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 from uuid import UUID
 
+from memoryd.bounds import MAX_PAGE_LIMIT, check_count
 from memoryd.errors import ValidationError
 from memoryd.learning.analysis import advanced_pattern_analysis as run_analysis
 from memoryd.learning.base import LearningParts
@@ -62,8 +63,7 @@ class Patterns:
         kinds: Sequence[PatternKind] | None,
         limit: int,
     ) -> builtins.list[PatternMatch]:
-        if not 1 <= limit <= 100:
-            raise ValidationError("limit must be between 1 and 100", limit=limit)
+        check_count(limit, "limit", high=100)
         matches = rank_patterns(
             self.pattern_store,
             self.learning.query_vector(task),
@@ -151,8 +151,7 @@ class Patterns:
 
         Raises ``ValidationError`` (limit outside 1..1000).
         """
-        if not 1 <= limit <= 1000:
-            raise ValidationError("limit must be between 1 and 1000", limit=limit)
+        check_count(limit, "limit", high=MAX_PAGE_LIMIT)
         return self._all_patterns(
             namespace, kinds=kinds, domain=domain, task_type=task_type, archived=include_archived
         )[:limit]
@@ -274,8 +273,7 @@ class Patterns:
             raise ValidationError("min_success_rate must be between 0 and 1")
         if task_type is not None and task_type not in get_args(TaskType):
             raise ValidationError(f"unknown task_type {task_type!r}", task_type=task_type)
-        if not 1 <= limit <= 1000:
-            raise ValidationError("limit must be between 1 and 1000", limit=limit)
+        check_count(limit, "limit", high=MAX_PAGE_LIMIT)
         patterns = [
             p
             for p in self._all_patterns(namespace, task_type=task_type, domain=domain)
