@@ -190,6 +190,25 @@ def test_list_filters_are_validated(learning_memory: Memory) -> None:
         learning_memory.list_episodes(cursor="garbage")
 
 
+def test_learning_limits_are_validated(learning_memory: Memory) -> None:
+    m = learning_memory
+    calls = {
+        100: (
+            lambda n: m.recommend_patterns("a task", limit=n),
+            lambda n: m.search_patterns("a task", limit=n),
+            lambda n: m.retrieve_context("a task", limit=n),
+        ),
+        1000: (lambda n: m.list_patterns(limit=n), lambda n: m.analyze_patterns(limit=n)),
+    }
+    for high, bounded in calls.items():
+        for call in bounded:
+            for bad in (0, high + 1):
+                with pytest.raises(ValidationError, match=f"between 1 and {high}"):
+                    call(bad)
+            with pytest.raises(ValidationError, match="must be an integer"):
+                call(True)  # a bool is not a count
+
+
 class _Annotator:
     """A reflection provider of our own (the protocol an LLM provider would implement)."""
 
