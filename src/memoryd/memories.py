@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -149,13 +150,8 @@ class Memories:
         Returns the entries in input order (duplicates resolve to the stored entry).
         """
         out: list[MemoryEntry] = []
-        batch: list[MemoryInput] = []
-        for item in items:
-            batch.append(coerce_input(item, {}))
-            if len(batch) >= batch_size:
-                out.extend(self.writes.submit(batch))
-                batch = []
-        if batch:
+        rest = iter(items)
+        while batch := [coerce_input(item, {}) for item in islice(rest, max(batch_size, 1))]:
             out.extend(self.writes.submit(batch))
         return out
 
