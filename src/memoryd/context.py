@@ -48,7 +48,7 @@ def previous_turn(
     if before is not None:
         where.add("m.created_at <= ?", before)
     order = "ORDER BY m.created_at DESC, m.rowid DESC"
-    page = len(exclude) + 1 if len(exclude) < _PAGE else _PAGE
+    page = min(len(exclude) + 1, _PAGE)
     while True:
         rows = store.select(where, order=order, limit=page)
         for row in rows:

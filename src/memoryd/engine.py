@@ -71,26 +71,14 @@ def _delegate(component: str, method: _Method[_P, _R]) -> Callable[Concatenate[M
 class Memory:
     """The memory engine over one data directory.
 
-    Memories: ``add``, ``add_many``, ``get``, ``update``, ``delete``, ``list``,
-    ``search``, ``supersede``, ``history``, ``export``, ``import_entries``,
-    ``stats``, ``forget`` (erase a namespace, user or agent). Conversations:
-    ``append``, ``last_messages``, ``session_messages``. Session state:
-    ``set_state``, ``get_state``, ``delete_state``. Key/value with TTL:
-    ``kv_set``, ``kv_get``, ``kv_delete``.
-    Episodes (``memoryd.learning``): ``start_episode``, ``log_step``,
-    ``log_steps``, ``complete_episode``, ``get_episode``, ``list_episodes``,
-    ``update_episode``, ``delete_episode``, ``checkpoint_episode``,
-    ``resume_episode``, ``retrieve_context``. Patterns: ``recommend_patterns``,
-    ``search_patterns``, ``get_pattern``, ``list_patterns``,
-    ``record_feedback``, ``extract_patterns``, ``decay_patterns``,
-    ``analyze_patterns``, ``advanced_pattern_analysis``.
-
-    Built from named components, each a plain class holding the parts it
-    needs: ``memories`` (:class:`~memoryd.memories.Memories`), ``revisions``,
-    ``conversations``, ``keyed`` (state and key/value), ``transfer``,
-    ``episodes``, ``patterns`` (both over ``learning``, the shared
-    :class:`~memoryd.learning.base.LearningParts`) and ``forgetting``; every
-    public method above delegates to one of them (:func:`_delegate`).
+    Memories, conversations, session state, key/value with TTL, export and
+    import, ``forget``, episodes and patterns: the public methods, grouped at
+    the end of the class, each delegate (:func:`_delegate`) to one of the
+    named components, plain classes holding the parts they need: ``memories``
+    (:class:`~memoryd.memories.Memories`), ``revisions``, ``conversations``,
+    ``keyed`` (state and key/value), ``transfer``, ``episodes``, ``patterns``
+    (both over ``learning``, the shared
+    :class:`~memoryd.learning.base.LearningParts`) and ``forgetting``.
 
     Args:
         settings: full settings; if omitted they are loaded from env/TOML and

@@ -15,6 +15,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -76,6 +78,7 @@ def full_storage_check(store: SQLiteStore) -> IntegrityReport:
     return report
 
 
+@dataclass(eq=False)
 class Memories:
     """Memory entries over one store: the write path, reads, search and stats.
 
@@ -88,27 +91,20 @@ class Memories:
         wake_backfill: called after a commit left rows to the backfill worker.
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: SQLiteStore,
-        embedder: Embedder,
-        query_cache: QueryEmbeddingCache,
-        write_vectors: WriteVectors,
-        wake_backfill: Callable[[], None],
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.embedder = embedder
-        self.query_cache = query_cache
-        self.write_vectors = write_vectors
-        self._wake_backfill = wake_backfill
+    settings: Settings
+    store: SQLiteStore
+    embedder: Embedder
+    query_cache: QueryEmbeddingCache
+    write_vectors: WriteVectors
+    wake_backfill: Callable[[], None]
+
+    def __post_init__(self) -> None:
         self.fusion = FusionConfig(
-            method=settings.fusion,
-            rrf_k=settings.rrf_k,
-            bm25_weight=settings.bm25_weight,
-            vector_weight=settings.vector_weight,
-            candidates=settings.candidates,
+            method=self.settings.fusion,
+            rrf_k=self.settings.rrf_k,
+            bm25_weight=self.settings.bm25_weight,
+            vector_weight=self.settings.vector_weight,
+            candidates=self.settings.candidates,
         )
         # The BM25 leg of a hybrid search runs here while the caller embeds the query.
         self._keyword_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memoryd-bm25")
@@ -149,13 +145,8 @@ class Memories:
         Returns the entries in input order (duplicates resolve to the stored entry).
         """
         out: list[MemoryEntry] = []
-        batch: list[MemoryInput] = []
-        for item in items:
-            batch.append(coerce_input(item, {}))
-            if len(batch) >= batch_size:
-                out.extend(self.writes.submit(batch))
-                batch = []
-        if batch:
+        rest = iter(items)
+        while batch := [coerce_input(item, {}) for item in islice(rest, max(batch_size, 1))]:
             out.extend(self.writes.submit(batch))
         return out
 
@@ -183,7 +174,7 @@ class Memories:
                 1 for r, p in zip(records, placed, strict=True) if p.inserted and r.vector is None
             )
             self.write_vectors.count_committed(queued)
-            self._wake_backfill()
+            self.wake_backfill()
         entries = self.store.fetch([p.rowid for p in placed])
         return [r if isinstance(r, MemoryEntry) else entries[placed[r].rowid] for r in results]
 

@@ -18,7 +18,7 @@ from memoryd.context import entry_context
 from memoryd.errors import Conflict
 from memoryd.inputs import coerce_input, coerce_patch, explicit_fields
 from memoryd.memories import Memories, checked_vector
-from memoryd.records import record_from_entry, record_from_input
+from memoryd.records import expiry, record_from_entry, record_from_input
 from memoryd.store.filters import dumps
 from memoryd.store.rows import row_to_entry
 from memoryd.store.sqlite import SQLiteStore
@@ -73,13 +73,7 @@ class Revisions:
             if name in values:
                 updates[name] = values[name]
         if change.ttl_seconds is not None or "expires_at" in values:
-            updates["expires_at"] = (
-                now + change.ttl_seconds
-                if change.ttl_seconds is not None
-                else change.expires_at.timestamp()
-                if change.expires_at
-                else None
-            )
+            updates["expires_at"] = expiry(change.ttl_seconds, change.expires_at, now)
         if change.content is not None or change.vector is not None:
             context = entry_context(self.store, entry, enabled=self.settings.message_context)
             rec = record_from_entry(

@@ -6,9 +6,9 @@ The JSONL export format is one :class:`~memoryd.types.MemoryEntry` per line
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from memoryd.config import Settings
@@ -22,6 +22,14 @@ from memoryd.types import MemoryEntry
 from memoryd.write_vectors import WriteVectors
 
 __all__ = ["Transfer"]
+
+
+def _entry(raw: MemoryEntry | dict[str, Any]) -> MemoryEntry:
+    """``raw`` as an entry. Raises ``ValidationError`` for an invalid export record."""
+    try:
+        return raw if isinstance(raw, MemoryEntry) else MemoryEntry.model_validate(raw)
+    except ValueError as exc:
+        raise ValidationError(f"invalid export record: {exc}") from exc
 
 
 @dataclass(eq=False)
@@ -57,22 +65,12 @@ class Transfer:
         were inserted.
         """
         inserted = 0
-        chunk: builtins.list[MemoryEntry] = []
-        for raw in entries:
-            try:
-                chunk.append(
-                    raw if isinstance(raw, MemoryEntry) else MemoryEntry.model_validate(raw)
-                )
-            except ValueError as exc:
-                raise ValidationError(f"invalid export record: {exc}") from exc
-            if len(chunk) >= batch:
-                inserted += self._import_chunk(chunk)
-                chunk = []
-        if chunk:
+        rest = iter(entries)
+        while chunk := [_entry(raw) for raw in islice(rest, max(batch, 1))]:
             inserted += self._import_chunk(chunk)
         return inserted
 
-    def _import_chunk(self, chunk: builtins.list[MemoryEntry]) -> int:
+    def _import_chunk(self, chunk: list[MemoryEntry]) -> int:
         # Entries already stored are left out before embedding (a re-import
         # embeds nothing); the insert checks ids again inside its transaction.
         existing = stored_ids(self.store.pool, {(e.namespace, str(e.id)) for e in chunk})

@@ -8,8 +8,8 @@ it is never silently dropped. A full disk (``StorageFull``) is logged once per
 outage and worker instead (:class:`~memoryd.store.space.FullDiskNotice`), and
 the worker retries at its interval; the storage worker ends the outage once
 space returns (:meth:`~memoryd.store.space_upkeep.SpaceUpkeep.upkeep`).
-it is never silently dropped. A store that went read-only after a disk I/O
-error (:class:`~memoryd.errors.StorageReadOnly`) stops the worker instead.
+A store that went read-only after a disk I/O error
+(:class:`~memoryd.errors.StorageReadOnly`) stops the worker instead.
 Once the store is found damaged, the workers that write (purge, backfill,
 checkpoint, storage, erasure) stand still: the store refuses writes, and
 retrying them would only repeat the error.
@@ -190,9 +190,8 @@ class Workers:
                 log.error("worker %s stops: %s", name, exc, extra={"code": exc.code})
                 return
             except Exception:  # noqa: BLE001 - logged with its traceback, retried
-                # e.g. a full disk during a checkpoint: report it with its
-                # traceback and try again next interval instead of dying, so
-                # that no worker (the backfill above all) stops for good.
+                # Retried next interval instead of dying: no worker (the backfill above all)
+                # stops for good.
                 log.exception("worker %s failed; retrying in %.0f s", name, interval)
 
     def integrity_check(self) -> int:
@@ -219,10 +218,8 @@ class Workers:
         opened with a tail replayed since the last checkpoint (after a crash),
         else after the interval.
         """
-        store = self.store
-        if store.vectors.needs_save:
-            return store.vectors.checkpoint()
-        return 0
+        vectors = self.store.vectors
+        return vectors.checkpoint() if vectors.needs_save else 0
 
     def storage_upkeep(self) -> int:
         """End a full-disk outage once space returns; 1 when one ended, else 0."""
@@ -234,10 +231,9 @@ class Workers:
         See :meth:`~memoryd.store.sqlite.SQLiteStore.erase_traces`; a pass the
         WAL's readers kept from finishing stays pending and runs again next interval.
         """
-        store = self.store
-        if not store.erasure.pending():
+        if not self.store.erasure.pending():
             return 0
-        store.erase_traces()
+        self.store.erase_traces()
         return 1
 
     def backfill(self) -> int:

@@ -76,13 +76,12 @@ class KeyedState:
 
     def _upsert(
         self,
-        *,
         namespace: str,
         kind: str,
         key: str,
-        value: Any,
         session_id: str | None,
-        ttl_seconds: float | None,
+        value: Any,
+        ttl_seconds: float | None = None,
     ) -> MemoryEntry:
         if not key or len(key) > 512:
             raise ValidationError("key must be 1-512 characters", key=key[:64])
@@ -160,14 +159,7 @@ class KeyedState:
         self, session_id: str, key: str, value: Any, *, namespace: str = "default"
     ) -> MemoryEntry:
         """Save a JSON ``value`` under ``(session_id, key)``; returns the entry."""
-        return self._upsert(
-            namespace=namespace,
-            kind="state",
-            key=key,
-            value=value,
-            session_id=session_id,
-            ttl_seconds=None,
-        )
+        return self._upsert(namespace, "state", key, session_id, value)
 
     def get_state(
         self,
@@ -198,14 +190,7 @@ class KeyedState:
                 f"ttl_seconds must be positive and at most {MAX_TTL_SECONDS:.0f} (100 years)",
                 ttl_seconds=ttl_seconds,
             )
-        return self._upsert(
-            namespace=namespace,
-            kind="kv",
-            key=key,
-            value=value,
-            session_id=None,
-            ttl_seconds=ttl_seconds,
-        )
+        return self._upsert(namespace, "kv", key, None, value, ttl_seconds)
 
     def kv_get(self, key: str, default: Any = MISSING, *, namespace: str = "default") -> Any:
         """The value under ``key``; ``default`` if given, else ``NotFound``."""

@@ -26,6 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -71,6 +72,7 @@ def embed_texts(
     return found
 
 
+@dataclass(eq=False)
 class Extractor:
     """Runs extraction passes over the queue.
 
@@ -82,21 +84,12 @@ class Extractor:
         merge_eps: DBSCAN ``eps`` (cosine distance) for merging; ``None`` disables merging.
     """
 
-    def __init__(
-        self,
-        store: SQLiteStore,
-        embedder: Embedder,
-        episodes: EpisodeStore,
-        patterns: PatternStore,
-        *,
-        merge_eps: float | None = DEFAULT_MERGE_EPS,
-    ) -> None:
-        self.store = store
-        self.embedder = embedder
-        self.episodes = episodes
-        self.patterns = patterns
-        self.merge_eps = merge_eps
-        self._lock = threading.Lock()
+    store: SQLiteStore
+    embedder: Embedder
+    episodes: EpisodeStore
+    patterns: PatternStore
+    merge_eps: float | None = field(default=DEFAULT_MERGE_EPS, kw_only=True)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run(
         self, limit: int | None = None, *, stop: threading.Event | None = None
