@@ -37,11 +37,13 @@ from memoryd.paths import check_directory, check_file_path, check_user_file
 
 __all__ = [
     "DEFAULT_PORT",
+    "LOOPBACK_HOSTS",
     "RATE_LIMIT_WINDOW_S",
     "Settings",
     "check_private_file",
     "config_file",
     "default_config_path",
+    "http_url",
     "load_settings",
 ]
 
@@ -49,7 +51,8 @@ __all__ = [
 DEFAULT_PORT = 7077
 #: Seconds over which the ``rate_limit_*_rps`` rates are enforced (a moving window).
 RATE_LIMIT_WINDOW_S = 10
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+#: Host names that reach only this machine (any other needs ``allow_remote``).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def default_config_path() -> Path:
@@ -70,14 +73,10 @@ def config_file() -> Path | None:
     path = default_config_path()
     try:
         os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
-        return None  # a parent is a file: there is no such config file
-    except OSError:
-        pass  # check_user_file names the problem
-    except ValueError:
-        pass  # NUL byte: check_user_file names it
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # absent, or a parent is a file: there is no such config file
+    except (OSError, ValueError):
+        pass  # unreadable, a NUL byte...: check_user_file names the problem
     return check_user_file(path, purpose="config")
 
 
@@ -302,7 +301,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_bind(self) -> Settings:
-        if self.host not in _LOOPBACK and not self.allow_remote:
+        if self.host not in LOOPBACK_HOSTS and not self.allow_remote:
             raise ValueError(
                 f"host {self.host!r} is not loopback; set allow_remote=true to bind it "
                 "(the bearer token stays required)"
@@ -347,9 +346,13 @@ class Settings(BaseSettings):
 
     @property
     def base_url(self) -> str:
-        """``http://host:port`` of the daemon (IPv6 hosts bracketed)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        """``http://host:port`` of the daemon (:func:`http_url`)."""
+        return http_url(self.host, self.port)
+
+
+def http_url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 host bracketed (``http://[::1]:7077``)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def check_private_file(path: Path, what: str, why: str) -> None:

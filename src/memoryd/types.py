@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 Kind = Literal["memory", "message", "state", "kv", "chunk", "episode", "pattern"]
-KINDS: tuple[str, ...] = ("memory", "message", "state", "kv", "chunk", "episode", "pattern")
+KINDS: tuple[str, ...] = get_args(Kind)
 SearchMode = Literal["hybrid", "vector", "keyword"]
 #: What ranks keyword searches: the in-memory BM25 index, FTS5 while it is built, or FTS5.
 KeywordBackend = Literal["memory", "building", "fts5"]
@@ -119,6 +119,12 @@ Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
 #: A ``datetime`` made timezone-aware: a naive one is taken as UTC (pydantic's
 #: ``AwareDatetime`` refuses it instead).
 UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
+#: An entry's text: not blank, no NUL characters.
+Content = Annotated[
+    str, Field(min_length=1, max_length=MAX_CONTENT_CHARS), AfterValidator(_check_content)
+]
+#: Tags, each stripped to 1-64 characters, duplicates dropped.
+Tags = Annotated[list[str], Field(max_length=MAX_TAGS), AfterValidator(_clean_tags)]
 
 
 class _Model(BaseModel):
@@ -134,30 +140,20 @@ class MemoryInput(_Model):
     given to import history (defaults to now).
     """
 
-    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    content: Content
     kind: Kind = "memory"
     namespace: str = Field(default="default", pattern=NAMESPACE_PATTERN)
     session_id: str | None = Field(default=None, max_length=256)
     agent_id: str | None = Field(default=None, max_length=256)
     user_id: str | None = Field(default=None, max_length=256)
     metadata: Metadata = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
+    tags: Tags = Field(default_factory=list)
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
     created_at: UtcDatetime | None = None
     expires_at: UtcDatetime | None = None
     ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     vector: list[float] | None = None
     id: UUID | None = None
-
-    @field_validator("content")
-    @classmethod
-    def _content_not_blank(cls, value: str) -> str:
-        return _check_content(value)
-
-    @field_validator("tags")
-    @classmethod
-    def _tags_clean(cls, value: list[str]) -> list[str]:
-        return _clean_tags(value)
 
     @model_validator(mode="after")
     def _one_expiry(self) -> MemoryInput:
@@ -173,23 +169,13 @@ class MemoryPatch(_Model):
     text as history use ``supersede`` instead.
     """
 
-    content: str | None = Field(default=None, min_length=1, max_length=MAX_CONTENT_CHARS)
+    content: Content | None = None
     metadata: Metadata | None = None
-    tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
+    tags: Tags | None = None
     importance: float | None = Field(default=None, ge=0.0, le=1.0)
     expires_at: UtcDatetime | None = None
     ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     vector: list[float] | None = None
-
-    @field_validator("content")
-    @classmethod
-    def _content_not_blank(cls, value: str | None) -> str | None:
-        return None if value is None else _check_content(value)
-
-    @field_validator("tags")
-    @classmethod
-    def _tags_clean(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else _clean_tags(value)
 
 
 class MemoryEntry(_Model):

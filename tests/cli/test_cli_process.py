@@ -17,7 +17,8 @@ import pytest
 
 import waits
 from memoryd import Memory, Settings
-from memoryd.cli.backend import daemon_answers, open_backend
+from memoryd.cli.backend import open_backend
+from memoryd.lifecycle.runtime import healthz
 
 SCRIPT = Path(sys.executable).with_name("memoryd")
 pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="memoryd script not installed")
@@ -68,7 +69,7 @@ def daemon(tmp_path: Path, data_dir: Path, embedder: object) -> Iterator[tuple[s
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = waits.deadline(90)
-        while not daemon_answers(url, timeout_s=0.5):
+        while not healthz(url, timeout_s=0.5):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"daemon did not start: {log.read_text(encoding='utf-8')}")
             time.sleep(0.2)

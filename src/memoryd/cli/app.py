@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -33,7 +32,6 @@ __all__ = [
     "MemorydGroup",
     "app",
     "command_group",
-    "exit_code_for",
     "fail",
     "id_argument",
     "run",
@@ -44,11 +42,6 @@ T = TypeVar("T")
 
 
 _PYDANTIC_URL = re.compile(r"For further information visit \S+")
-
-
-def exit_code_for(error: MemorydError) -> int:
-    """2 for validation errors (bad input), 1 for everything else."""
-    return 2 if isinstance(error, ValidationError) else 1
 
 
 def fail(code: str, message: str, exit_code: int) -> NoReturn:
@@ -76,7 +69,7 @@ class MemorydGroup(TyperGroup):
             exc.show()
             sys.exit(exc.exit_code)
         except MemorydError as exc:
-            fail(exc.code, exc.message, exit_code_for(exc))
+            fail(exc.code, exc.message, 2 if isinstance(exc, ValidationError) else 1)
         except UsageError as exc:
             fail("usage_error", exc.format_message(), exc.exit_code)
         except ClickException as exc:
@@ -113,14 +106,9 @@ class CLIState:
         chosen = data_dir if data_dir is not None else self.data_dir
         return load_settings(**{**overrides, "data_dir": chosen})
 
-    @contextmanager
-    def backend(self) -> Iterator[CommandBackend]:
-        """The daemon's client if one answers, else the store in-process; closed at exit."""
-        engine = open_backend(self.settings(), url=self.url, token=self.token, local=self.local)
-        try:
-            yield engine
-        finally:
-            engine.close()
+    def backend(self) -> CommandBackend:
+        """The daemon's client if one answers, else the store in-process; ``with`` closes it."""
+        return open_backend(self.settings(), url=self.url, token=self.token, local=self.local)
 
 
 def state_of(ctx: typer.Context) -> CLIState:

@@ -31,17 +31,12 @@ if TYPE_CHECKING:
     from memoryd.client import Client
     from memoryd.engine import Memory
 
-__all__ = ["CommandBackend", "daemon_answers", "open_backend"]
+__all__ = ["CommandBackend", "open_backend"]
 
 
 #: What a command talks to: both have every operation, with the same signatures
 #: (``tests/test_public_api.py``). A string, so the engine loads only when opened.
 CommandBackend: TypeAlias = "Memory | Client"
-
-
-def daemon_answers(url: str, *, timeout_s: float) -> bool:
-    """True if ``GET <url>/healthz`` answers 200 within ``timeout_s`` seconds (liveness only)."""
-    return healthz(url, timeout_s=timeout_s)
 
 
 def _client(url: str, token: str | None, settings: Settings) -> CommandBackend:
@@ -56,7 +51,7 @@ def _named_url(settings: Settings, url: str, token: str | None) -> CommandBacken
     key = token or read_token(settings)
     if key is not None and names_store(settings):
         require_same_store(settings, url, key, timeout_s=settings.probe_timeout_s)
-    elif not daemon_answers(url, timeout_s=settings.probe_timeout_s):
+    elif not healthz(url, timeout_s=settings.probe_timeout_s):
         raise BackendUnavailable(f"no memoryd daemon answers at {url}", url=url)
     return _client(url, token, settings)
 

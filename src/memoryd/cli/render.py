@@ -17,10 +17,9 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from memoryd.reports import StoreStats
 from memoryd.types import MemoryEntry, Page, SearchResult
 
-__all__ = ["OutputFormat", "render", "rows_table", "stderr_console", "stdout_console"]
+__all__ = ["OutputFormat", "render", "rows_table", "stderr_console"]
 
 _PREVIEW = 80
 
@@ -31,11 +30,6 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     yaml = "yaml"
-
-
-def stdout_console() -> Console:
-    """A rich console on the current ``sys.stdout`` (results)."""
-    return Console(file=sys.stdout, soft_wrap=False, highlight=False)
 
 
 def stderr_console() -> Console:
@@ -135,7 +129,7 @@ def _table(value: Any) -> Any:
         return _hits_table(value)
     if isinstance(value, Page):
         return _entries_table(value.items)
-    if isinstance(value, (StoreStats, BaseModel)):
+    if isinstance(value, BaseModel):
         return _mapping_table(_plain(value))
     if isinstance(value, dict):
         return _mapping_table(value)
@@ -149,7 +143,7 @@ def render(value: Any, output: OutputFormat, *, table: Any = None) -> None:
     commands with a custom layout.
     """
     if output is OutputFormat.table:
-        console = stdout_console()
+        console = Console(file=sys.stdout, soft_wrap=False, highlight=False)
         console.print(table if table is not None else _table(value))
         if isinstance(value, Page) and value.next_cursor:
             stderr_console().print(f"next cursor: {value.next_cursor}")

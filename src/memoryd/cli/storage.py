@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from memoryd.cli.app import command_group, state_of
-from memoryd.cli.render import OutputFormat, render
+from memoryd.cli.render import OutputFormat, render, rows_table
 from memoryd.errors import StoreCorrupted
 from memoryd.reports import IntegrityReport
 from memoryd.store.health import restore_hint
@@ -29,11 +29,8 @@ storage_app = command_group("storage", "Check the store file (verify).")
 
 
 def _report_table(report: IntegrityReport) -> Group:
-    checks = Table(title=f"{report.path}: {'ok' if report.ok else 'DAMAGED'}")
-    checks.add_column("check")
-    checks.add_column("result")
-    for name, result in report.checks.items():
-        checks.add_row(name, result)
+    title = f"{report.path}: {'ok' if report.ok else 'DAMAGED'}"
+    checks = rows_table(("check", "result"), report.checks.items(), title=title)
     rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
     parts: list[Table | Text] = [checks, Text(f"rows verified: {rows or 'none'}")]
     if report.problems:

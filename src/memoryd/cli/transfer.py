@@ -58,12 +58,7 @@ def _validate(path: Path, namespace: str | None) -> int:
     Raises:
         ValidationError: the first bad line (nothing has been imported then).
     """
-    count = 0
-    with path.open(encoding="utf-8") as stream:
-        for number, raw in read_jsonl(stream):
-            parse_record(raw, line=number, namespace=namespace)
-            count += 1
-    return count
+    return sum(len(batch) for batch in _batches(path, namespace))
 
 
 def _import_jsonl(engine: CommandBackend, path: Path, namespace: str | None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ daemon per data dir; this file only says where to find it).
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import httpx
@@ -18,7 +17,7 @@ import psutil
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from memoryd.config import Settings
+from memoryd.config import Settings, http_url
 from memoryd.store.space import SpaceReserve, write_atomic
 from memoryd.tokens import client_token
 
@@ -55,9 +54,8 @@ class RuntimeInfo(BaseModel):
 
     @property
     def url(self) -> str:
-        """``http://host:port`` (IPv6 hosts bracketed)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        """``http://host:port`` (:func:`memoryd.config.http_url`)."""
+        return http_url(self.host, self.port)
 
 
 def write_runtime(settings: Settings, info: RuntimeInfo) -> None:
@@ -79,11 +77,8 @@ def write_runtime(settings: Settings, info: RuntimeInfo) -> None:
 def read_runtime(settings: Settings) -> RuntimeInfo | None:
     """The published runtime info, or ``None`` if there is no (readable, valid) file."""
     try:
-        raw = settings.runtime_file.read_text(encoding="utf-8")
-        return RuntimeInfo.model_validate(json.loads(raw))
-    except FileNotFoundError:
-        return None
-    except (ValueError, PydanticValidationError):
+        return RuntimeInfo.model_validate_json(settings.runtime_file.read_bytes())
+    except (FileNotFoundError, PydanticValidationError):
         return None  # a torn or foreign file is the same as none: the next daemon rewrites it
 
 

@@ -33,6 +33,7 @@ from memoryd.lifecycle.service_files import (
     systemd_unit,
     systemd_unit_path,
 )
+from memoryd.store.space import write_atomic
 
 __all__ = ["DaemonStatus", "ManagerKind", "ServiceManager", "daemon_status", "tail_log"]
 
@@ -91,10 +92,7 @@ class ServiceManager:
         """
         path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(self.render())
-        tmp.chmod(0o644)
-        os.replace(tmp, path)
+        write_atomic(path, self.render(), mode=0o644)
         if start:
             if self.kind == "systemd":
                 self._run("systemctl", "--user", "daemon-reload")
@@ -161,12 +159,9 @@ class DaemonStatus(BaseModel):
 
 
 def _store_bytes(settings: Settings) -> int:
-    total = 0
-    for suffix in ("", "-wal", "-shm"):
-        path = settings.db_path.with_name(settings.db_path.name + suffix)
-        if path.exists():
-            total += path.stat().st_size
-    return total
+    db = settings.db_path
+    files = (db.with_name(db.name + suffix) for suffix in ("", "-wal", "-shm"))
+    return sum(path.stat().st_size for path in files if path.exists())
 
 
 def daemon_status(settings: Settings, service_file: Path | None = None) -> DaemonStatus:

@@ -120,11 +120,9 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
-        if scope["type"] == "http" and scope["path"] in UNLIMITED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] != "http" or not isinstance(user, TokenUser):
-            # Only /healthz (PUBLIC_PATHS) is served without a token: never limited.
+        unlimited = scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS
+        # Only /healthz (PUBLIC_PATHS) is served without a token: never limited.
+        if unlimited or not isinstance(user, TokenUser):
             await self.app(scope, receive, send)
             return
         refusal = self._refused(scope, user.identity)

@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from starlette.authentication import AuthCredentials, BaseUser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from memoryd.config import Settings
+from memoryd.config import LOOPBACK_HOSTS, Settings
 from memoryd.server.errors import send_error
 from memoryd.store.space import SpaceReserve, out_of_space, storage_full
 from memoryd.tokens import Token, TokenSet, ensure_tokens
@@ -55,7 +55,6 @@ __all__ = [
 
 #: Paths served without a token; they carry no data.
 PUBLIC_PATHS = frozenset({"/healthz"})
-_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # RFC 3986 section 3.2.2: reg-name = *( unreserved / pct-encoded / sub-delims ),
 # non-empty here (RFC 9110 section 7.2: an empty Host is invalid for http URIs).
 _REG_NAME = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
@@ -129,7 +128,7 @@ def host_allowed(host: str | None, extra: Iterable[str]) -> bool:
     if name is None:
         return False
     allowed = {h.lower() for h in extra}
-    return name in _LOOPBACK_NAMES or name in allowed or host.strip(" \t").lower() in allowed
+    return name in LOOPBACK_HOSTS or name in allowed or host.strip(" \t").lower() in allowed
 
 
 class TokenUser(BaseUser):
