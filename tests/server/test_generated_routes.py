@@ -27,7 +27,6 @@ def _declared(name: str, rest: Rest) -> Operation:
     """Operation ``name`` (a real ``Memory`` method) declared with another route."""
     return Operation(
         name,
-        "X.",
         Effect.READ,
         MemoryEntry,
         rest=rest,

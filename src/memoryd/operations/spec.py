@@ -118,8 +118,9 @@ class Operation:
     """One operation of memoryd, as every face serves it.
 
     Attributes:
-        name: the method name on ``Memory`` and ``Client`` (snake_case).
-        summary: one line for people (docs table, ``memoryd --help`` groups).
+        name: the method name on ``Memory`` and ``Client`` (snake_case); the
+            first line of that method's docstring says what it does (the
+            generated ``Client`` method's docstring).
         effect: read, write or delete (MCP annotations, documentation).
         response: the type the library returns (a model, ``list[...]``, ``None``).
         raises: the errors this operation raises beyond the ones any call can
@@ -137,7 +138,6 @@ class Operation:
     """
 
     name: str
-    summary: str
     effect: Effect
     response: Any
     _: KW_ONLY

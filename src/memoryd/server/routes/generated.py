@@ -19,8 +19,9 @@ declaration and ``Memory``'s signature:
 
 The handler is a plain ``def``, so FastAPI runs it (the engine call and the
 rendering) in one worker thread. Its name and docstring are the OpenAPI
-``operationId``, summary and description: the operation's name and summary,
-or the wire text kept in :data:`ROUTE_NAMES` and :data:`ROUTE_DOCS`.
+``operationId``, summary and description: the operation's name and the first
+line of ``Memory``'s docstring, or the wire text kept in :data:`ROUTE_NAMES`
+and :data:`ROUTE_DOCS`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ ROUTE_NAMES: Mapping[str, str] = {
     "append": "append_message",
 }
 
-#: The route descriptions (OpenAPI) that are not the operation's summary.
+#: The route descriptions (OpenAPI) that are not the first line of ``Memory``'s docstring.
 ROUTE_DOCS: Mapping[str, str] = {
     "add": "Save one memory; returns the stored entry (or the existing duplicate).",
     "add_many": "Save many memories in order; one transaction per 256 items.",
@@ -73,6 +74,7 @@ ROUTE_DOCS: Mapping[str, str] = {
     "kv_set": "Save a JSON value under ``key``, optionally expiring after ``ttl_seconds`` seconds.",
     "kv_get": "The value under ``key``; 404 ``not_found`` if none or expired.",
     "kv_delete": "Delete a key; ``deleted`` is false if there was none.",
+    "list_episodes": "A page of episodes (without steps), newest first.",
     "get_episode": "The episode with its steps.",
     "update_episode": "Replace tags and/or merge metadata keys.",
     "delete_episode": "Delete the episode, its steps and its evidence in patterns.",
@@ -82,6 +84,7 @@ ROUTE_DOCS: Mapping[str, str] = {
     "checkpoint_episode": "Record a checkpoint and return the hand-off pack.",
     "resume_episode": "The hand-off pack to continue the episode; ``agent_id`` takes it over.",
     "retrieve_context": "Past episodes and patterns most useful for a new task, with the reasons.",
+    "list_patterns": "Live patterns, best Wilson lower bound first.",
     "get_pattern": "One pattern (a merged id gives the pattern it was merged into).",
     "search_patterns": "Patterns whose description is closest to the query.",
     "recommend_patterns": "Patterns for a task, ranked by relevance, effectiveness and recency.",
@@ -177,7 +180,8 @@ def handler(op: Operation) -> Callable[..., Response]:
     rest = op.rest
     if rest is None or rest.via is not None or rest.hand_route:
         raise ValueError(f"{op.name}: no route to build (none, via another, or hand-written)")
-    signature = inspect.signature(getattr(Memory, op.name), eval_str=True)
+    method = getattr(Memory, op.name)
+    signature = inspect.signature(method, eval_str=True)
     library = dict(list(signature.parameters.items())[1:])  # less self
     to_library = {wire: lib for lib, wire in rest.wire.items()}
     path = [to_library.get(wire, wire) for wire in rest.path_params]
@@ -207,7 +211,7 @@ def handler(op: Operation) -> Callable[..., Response]:
         return json_response(result, status)
 
     route.__name__ = route.__qualname__ = ROUTE_NAMES.get(op.name, op.name)
-    route.__doc__ = ROUTE_DOCS.get(op.name, op.summary)
+    route.__doc__ = ROUTE_DOCS.get(op.name, (inspect.getdoc(method) or "").partition("\n")[0])
     route.__signature__ = inspect.Signature(params, return_annotation=Response)  # type: ignore[attr-defined]
     return route
 
