@@ -108,3 +108,17 @@ def test_a_body_the_library_takes_whole_and_wrapped_results(http: TestClient) ->
     assert http.delete("/v1/kv/a/b").json() == {"deleted": True}
     gone = http.delete(f"/v1/memories/{id}")
     assert (gone.status_code, gone.content) == (204, b"")
+
+
+def test_a_filter_tree_in_the_query_is_json_text(http: TestClient) -> None:
+    """``list``'s ``filter``: parsed by ``filter_from_json``, refused when not a JSON object."""
+    for content, color in (("red apples", "red"), ("blue cars", "blue")):
+        created = http.post("/v1/memories", json={"content": content, "metadata": {"color": color}})
+        assert created.status_code == 201, created.text
+    tree = '{"field": "color", "value": "blue"}'
+    page = http.get("/v1/memories", params={"filter": tree})
+    assert page.status_code == 200, page.text
+    assert [item["content"] for item in page.json()["items"]] == ["blue cars"]
+    for bad in ("{not json", "[1, 2]"):
+        refused = http.get("/v1/memories", params={"filter": bad})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error")

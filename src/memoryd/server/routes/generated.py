@@ -8,7 +8,8 @@ declaration and ``Memory``'s signature:
   is ``{id}``);
 * the ``Rest.query`` arguments are query parameters with the type and default
   of ``Memory``'s signature (a ``Sequence`` is a repeated ``list``;
-  ``namespace`` is documented as :data:`~memoryd.server.routes.deps.Namespace`);
+  ``namespace`` is documented as :data:`~memoryd.server.routes.deps.Namespace`;
+  a ``Filter`` tree is JSON text, parsed by :func:`~memoryd.inputs.filter_from_json`);
 * the body is ``Rest.body``. The library parameter whose type accepts that
   model takes it whole (``add``'s ``content``, ``update``'s ``patch``);
   otherwise each field goes to the parameter of its (wire) name, and a field
@@ -37,15 +38,18 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from memoryd.engine import Memory
+from memoryd.inputs import filter_from_json
 from memoryd.operations import OPERATIONS, Operation
 from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, Namespace, json_response, route_options
+from memoryd.types import Filter
 
 __all__ = ["ROUTE_DOCS", "ROUTE_NAMES", "handler", "router"]
 
 #: The handler names (OpenAPI ``operationId`` and summary) that are not the operation's.
 ROUTE_NAMES: Mapping[str, str] = {
     "add": "add_memory",
+    "list": "list_memories",
     "add_many": "add_memories",
     "get": "get_memory",
     "update": "update_memory",
@@ -63,6 +67,7 @@ ROUTE_DOCS: Mapping[str, str] = {
     "new content is re-embedded.",
     "delete": "Delete for good; 204 on success, 404 if absent.",
     "history": "The supersede chain containing ``id``, oldest first.",
+    "list": "A page of entries, newest first; pass ``next_cursor`` back as ``cursor``.",
     "forget": "Erase a namespace, a user or an agent completely: every kind, caches and"
     " on-disk copies.\n\n"
     "Fields are AND-ed; at least one is required (422 otherwise). Returns the\n"
@@ -99,6 +104,8 @@ ROUTE_DOCS: Mapping[str, str] = {
 }
 
 _KW = inspect.Parameter.KEYWORD_ONLY
+#: A query parameter whose library type takes a ``Filter``: the tree as JSON text.
+_FILTER_TEXT = Annotated[str | None, Query(description="A Filter tree as a JSON string.")]
 #: Handler parameters that are not the request's (no wire name may be one).
 _OWN = ("memory", "body")
 
@@ -164,7 +171,9 @@ def _query_parameter(wire: str, library: inspect.Parameter) -> inspect.Parameter
     """The handler parameter of query argument ``library`` (named ``wire`` on the wire)."""
     hint = library.annotation
     annotation: Any = Namespace
-    if (wire, hint) != ("namespace", str):
+    if _accepts(hint, Filter):
+        annotation = _FILTER_TEXT
+    elif (wire, hint) != ("namespace", str):
         annotation = Annotated[_wire_type(hint), Query()]
     return inspect.Parameter(wire, _KW, default=library.default, annotation=annotation)
 
@@ -195,12 +204,15 @@ def handler(op: Operation) -> Callable[..., Response]:
         spread = _body_arguments(op.name, library, rest.body, to_library)
     params.append(inspect.Parameter("memory", _KW, annotation=MemoryDep))
     params += [_query_parameter(rest.wire.get(lib, lib), library[lib]) for lib in rest.query]
+    trees = [lib for lib in rest.query if _accepts(library[lib].annotation, Filter)]
     name, status, unwrap, wrapper = op.name, rest.status, rest.unwrap, rest.response
     if unwrap is not None and wrapper is None:
         raise ValueError(f"{op.name}: unwrap={unwrap!r} names a field of no Rest.response")
 
     def route(memory: Memory, body: BaseModel | None = None, **request: Any) -> Response:
         args = {to_library.get(k, k): v for k, v in request.items()} if to_library else request
+        for lib in trees:
+            args[lib] = filter_from_json(args[lib])
         if spread is not None and body is not None:
             args.update(spread(body))
         result = getattr(memory, name)(**args)
