@@ -122,3 +122,19 @@ def test_a_filter_tree_in_the_query_is_json_text(http: TestClient) -> None:
     for bad in ("{not json", "[1, 2]"):
         refused = http.get("/v1/memories", params={"filter": bad})
         assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error")
+
+
+def test_supersede_inherits_what_the_body_does_not_set(http: TestClient) -> None:
+    """The body goes whole to ``Memory.supersede``: only its set fields replace the old ones."""
+    old = http.post(
+        "/v1/memories?namespace=n3",
+        json={"content": "v1", "namespace": "n3", "tags": ["t"], "importance": 0.8},
+    ).json()
+    new = http.post(
+        f"/v1/memories/{old['id']}/supersede?namespace=n3",
+        json={"content": "v2", "namespace": "other"},
+    )
+    assert new.status_code == 201, new.text
+    entry = new.json()
+    assert (entry["content"], entry["namespace"], entry["tags"]) == ("v2", "n3", ["t"])
+    assert (entry["importance"], entry["supersedes"]) == (0.8, old["id"])

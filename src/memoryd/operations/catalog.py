@@ -104,7 +104,7 @@ _MEMORIES = (
         "supersede",
         W,
         MemoryEntry,
-        rest=Rest("POST", "/v1/memories/{id}/supersede", 201, custom=True, hand_route=True),
+        rest=Rest("POST", "/v1/memories/{id}/supersede", 201, body=MemoryInput, custom=True),
         tools=("memory_supersede",),
         raises=(NotFound, Conflict),
         omitted={Face.CLI: CLI_LATER},

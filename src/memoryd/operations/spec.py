@@ -89,8 +89,8 @@ class Rest:
             engine, chunking, streaming); the fields above then only document it.
         hand_route: the daemon's handler is written by hand (``@endpoint`` in
             ``server/routes/``) because it does work this declaration cannot
-            say: streaming, metrics, passing only the body's set fields, putting the query's
-            namespace into the body, serving a ``via`` operation. Otherwise
+            say: streaming, metrics, putting the query's namespace into the
+            body, serving a ``via`` operation. Otherwise
             ``server/routes/generated.py`` builds the route from the fields
             above and ``Memory``'s signature, and no route code is written.
     """

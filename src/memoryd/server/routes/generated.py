@@ -55,6 +55,7 @@ ROUTE_NAMES: Mapping[str, str] = {
     "update": "update_memory",
     "delete": "delete_memory",
     "history": "memory_history",
+    "supersede": "supersede_memory",
     "append": "append_message",
 }
 
@@ -67,6 +68,10 @@ ROUTE_DOCS: Mapping[str, str] = {
     "new content is re-embedded.",
     "delete": "Delete for good; 204 on success, 404 if absent.",
     "history": "The supersede chain containing ``id``, oldest first.",
+    "supersede": "Replace ``id`` by a new entry kept in its history (409 ``conflict`` if done"
+    " already;\n409 ``id_conflict`` if the body's ``id`` is taken in the namespace).\n\n"
+    "Fields absent from the body (kind, session, agent, user, tags, metadata,\n"
+    "importance) are inherited from the old entry; ``namespace`` is the query's.",
     "list": "A page of entries, newest first; pass ``next_cursor`` back as ``cursor``.",
     "forget": "Erase a namespace, a user or an agent completely: every kind, caches and"
     " on-disk copies.\n\n"
