@@ -128,7 +128,7 @@ def _method(name: str, imports: set[str]) -> str:
     if not docstring:
         raise LookupError(f"Memory.{name} has no docstring to take the summary from")
     summary = docstring.partition("\n")[0]
-    doc = summary if len(summary) <= 86 else textwrap.fill(summary, 88, subsequent_indent=" " * 8)
+    doc = summary if len(summary) <= 86 else textwrap.fill(summary, 86, subsequent_indent=" " * 8)
     if "\n" in doc:
         doc += "\n        "
     body = f'self._call("{name}", locals(){spread})'

@@ -262,7 +262,9 @@ class Client(ClientBase):
         applied_patterns: Iterable[UUID | str] = (),
         namespace: str = "default",
     ) -> CompletionResult:
-        """Complete an episode: reward, reflection, and queue pattern extraction (one transaction)."""
+        """Complete an episode: reward, reflection, and queue pattern extraction (one
+        transaction).
+        """
         return self._call("complete_episode", locals())
 
     def checkpoint_episode(
