@@ -1,11 +1,11 @@
 """Write ``src/memoryd/client/operations.py``: the Python ``Client``, generated from the registry.
 
 Each operation the client serves (:data:`memoryd.operations.OPERATIONS`) becomes
-a method with ``Memory``'s own signature and the registry's summary whose body hands its
-arguments (``locals()``) to ``ClientBase._call`` (as qdrant-client generates its async client
-from the sync one). The output is checked in, so ``mypy --strict`` and editors
-see real signatures; ``tests/test_generated_client.py`` fails when it differs
-from what this script writes.
+a method with ``Memory``'s own signature and the first line of its docstring, whose
+body hands its arguments (``locals()``) to ``ClientBase._call`` (as qdrant-client
+generates its async client from the sync one). The output is checked in, so
+``mypy --strict`` and editors see real signatures; ``tests/test_generated_client.py``
+fails when it differs from what this script writes.
 
 Usage::
 
@@ -29,7 +29,7 @@ from typing import Any
 
 from memoryd import Memory
 from memoryd.inputs import MISSING
-from memoryd.operations import OPERATIONS, Face, operation
+from memoryd.operations import OPERATIONS, Face
 
 TARGET = Path(__file__).resolve().parent.parent / "src" / "memoryd" / "client" / "operations.py"
 RUFF = Path(sys.executable).with_name("ruff")
@@ -40,7 +40,7 @@ MODEL_MODULES = ("memoryd.types", "memoryd.learning.models", "memoryd.reports", 
 HEADER = '''"""The operations of :class:`memoryd.Client`: generated, do not edit.
 
 Written by ``scripts/generate_client.py`` from the operation registry
-(:mod:`memoryd.operations`: summaries) and ``Memory``'s signatures; each
+(:mod:`memoryd.operations`) and ``Memory``'s signatures and docstrings; each
 method hands its arguments (``locals()``) to ``ClientBase._call``, which builds the request
 (:mod:`memoryd.client.requests`) and routes it. Regenerate with
 ``python scripts/generate_client.py``; ``tests/test_generated_client.py`` fails
@@ -124,8 +124,11 @@ def _method(name: str, imports: set[str]) -> str:
     returns = _typed(signature.return_annotation)
     for used in _names(returns):
         imports.add(_import_of(used, home) or "")
-    summary = operation(name).summary
-    doc = summary if len(summary) <= 86 else textwrap.fill(summary, 88, subsequent_indent=" " * 8)
+    docstring = inspect.getdoc(function)
+    if not docstring:
+        raise LookupError(f"Memory.{name} has no docstring to take the summary from")
+    summary = docstring.partition("\n")[0]
+    doc = summary if len(summary) <= 86 else textwrap.fill(summary, 86, subsequent_indent=" " * 8)
     if "\n" in doc:
         doc += "\n        "
     body = f'self._call("{name}", locals(){spread})'

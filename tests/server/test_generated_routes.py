@@ -27,7 +27,6 @@ def _declared(name: str, rest: Rest) -> Operation:
     """Operation ``name`` (a real ``Memory`` method) declared with another route."""
     return Operation(
         name,
-        "X.",
         Effect.READ,
         MemoryEntry,
         rest=rest,
@@ -109,3 +108,33 @@ def test_a_body_the_library_takes_whole_and_wrapped_results(http: TestClient) ->
     assert http.delete("/v1/kv/a/b").json() == {"deleted": True}
     gone = http.delete(f"/v1/memories/{id}")
     assert (gone.status_code, gone.content) == (204, b"")
+
+
+def test_a_filter_tree_in_the_query_is_json_text(http: TestClient) -> None:
+    """``list``'s ``filter``: parsed by ``filter_from_json``, refused when not a JSON object."""
+    for content, color in (("red apples", "red"), ("blue cars", "blue")):
+        created = http.post("/v1/memories", json={"content": content, "metadata": {"color": color}})
+        assert created.status_code == 201, created.text
+    tree = '{"field": "color", "value": "blue"}'
+    page = http.get("/v1/memories", params={"filter": tree})
+    assert page.status_code == 200, page.text
+    assert [item["content"] for item in page.json()["items"]] == ["blue cars"]
+    for bad in ("{not json", "[1, 2]"):
+        refused = http.get("/v1/memories", params={"filter": bad})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error")
+
+
+def test_supersede_inherits_what_the_body_does_not_set(http: TestClient) -> None:
+    """The body goes whole to ``Memory.supersede``: only its set fields replace the old ones."""
+    old = http.post(
+        "/v1/memories?namespace=n3",
+        json={"content": "v1", "namespace": "n3", "tags": ["t"], "importance": 0.8},
+    ).json()
+    new = http.post(
+        f"/v1/memories/{old['id']}/supersede?namespace=n3",
+        json={"content": "v2", "namespace": "other"},
+    )
+    assert new.status_code == 201, new.text
+    entry = new.json()
+    assert (entry["content"], entry["namespace"], entry["tags"]) == ("v2", "n3", ["t"])
+    assert (entry["importance"], entry["supersedes"]) == (0.8, old["id"])

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
-from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from memoryd.client.requests import query_value, request
@@ -47,18 +46,12 @@ from memoryd.types import Filter, MemoryEntry, MemoryInput, MemoryPatch, Page, S
 
 __all__ = ["CUSTOMIZED", "send"]
 
-_STEPS: TypeAdapter[list[Step]] = TypeAdapter(list[Step])
-
 
 def _id(value: UUID | str, what: str = "episode") -> str:
     try:
         return str(UUID(str(value)))
     except ValueError as exc:
         raise ValidationError(f"invalid {what} id {value!r}") from exc
-
-
-def _episode_path(episode_id: UUID | str, tail: str = "") -> str:
-    return f"/v1/episodes/{segment(_id(episode_id))}{tail}"
 
 
 # --- memories ---------------------------------------------------------------
@@ -238,9 +231,9 @@ def log_steps(
     steps: Iterable[StepInput | dict[str, Any]],
     namespace: str = "default",
 ) -> builtins.list[Step]:
-    body = {"steps": [s.model_dump(mode="json") for s in coerce_steps(steps)]}
-    path = _episode_path(episode_id, "/steps")
-    return _STEPS.validate_python(t.json("POST", path, params={"namespace": namespace}, json=body))
+    args = {"episode_id": _id(episode_id), "steps": coerce_steps(steps), "namespace": namespace}
+    added: builtins.list[Step] = request(t, "log_steps", args)
+    return added
 
 
 def log_step(
@@ -261,13 +254,14 @@ def complete_episode(
     applied_patterns: Iterable[UUID | str] = (),
     namespace: str = "default",
 ) -> CompletionResult:
-    body = {
-        "outcome": coerce_outcome(outcome).model_dump(mode="json"),
+    args = {
+        "episode_id": _id(episode_id),
+        "outcome": coerce_outcome(outcome),
         "applied_patterns": [_id(p, "pattern") for p in applied_patterns],
+        "namespace": namespace,
     }
-    path = _episode_path(episode_id, "/complete")
-    data = t.json("POST", path, params={"namespace": namespace}, json=body)
-    return CompletionResult.model_validate(data)
+    result: CompletionResult = request(t, "complete_episode", args)
+    return result
 
 
 def update_episode(
@@ -280,7 +274,7 @@ def update_episode(
     change = coerce_model(EpisodePatch, patch, "episode update", **fields)
     data = t.json(
         "PATCH",
-        _episode_path(episode_id),
+        f"/v1/episodes/{segment(_id(episode_id))}",
         params={"namespace": namespace},
         json=change.model_dump(mode="json", exclude_unset=True),
     )

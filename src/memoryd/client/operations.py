@@ -1,7 +1,7 @@
 """The operations of :class:`memoryd.Client`: generated, do not edit.
 
 Written by ``scripts/generate_client.py`` from the operation registry
-(:mod:`memoryd.operations`: summaries) and ``Memory``'s signatures; each
+(:mod:`memoryd.operations`) and ``Memory``'s signatures and docstrings; each
 method hands its arguments (``locals()``) to ``ClientBase._call``, which builds the request
 (:mod:`memoryd.client.requests`) and routes it. Regenerate with
 ``python scripts/generate_client.py``; ``tests/test_generated_client.py`` fails
@@ -61,17 +61,17 @@ class Client(ClientBase):
     """
 
     def add(self, content: str | MemoryInput | dict[str, Any], **fields: Any) -> MemoryEntry:
-        """Save one memory (durable on return); the same content again returns the stored entry."""
+        """Save one memory; returns the stored entry (or the existing duplicate)."""
         return self._call("add", locals(), "fields")
 
     def add_many(
         self, items: Iterable[MemoryInput | dict[str, Any]], *, batch_size: int = 256
     ) -> builtins.list[MemoryEntry]:
-        """Save many memories in order, one transaction per batch."""
+        """Save many memories; each batch of up to ``batch_size`` is one transaction."""
         return self._call("add_many", locals())
 
     def get(self, id: UUID | str, *, namespace: str = "default") -> MemoryEntry:
-        """One entry by id (superseded entries included)."""
+        """The entry ``id`` in ``namespace`` (superseded entries included)."""
         return self._call("get", locals())
 
     def update(
@@ -82,11 +82,11 @@ class Client(ClientBase):
         namespace: str = "default",
         **fields: Any,
     ) -> MemoryEntry:
-        """Change an entry in place (same id); new content is re-embedded."""
+        """Change an entry in place (same id); new content is re-embedded and re-indexed."""
         return self._call("update", locals(), "fields")
 
     def delete(self, id: UUID | str, *, namespace: str = "default") -> None:
-        """Delete an entry for good."""
+        """Delete an entry for good, with what only it used. Raises ``NotFound``."""
         self._call("delete", locals())
 
     def supersede(
@@ -97,11 +97,11 @@ class Client(ClientBase):
         namespace: str = "default",
         **fields: Any,
     ) -> MemoryEntry:
-        """Replace an entry by a new one, keeping the old as history."""
+        """Replace entry ``id`` by a new entry, keeping the old one as history."""
         return self._call("supersede", locals(), "fields")
 
     def history(self, id: UUID | str, *, namespace: str = "default") -> builtins.list[MemoryEntry]:
-        """The supersede chain of an entry, oldest first."""
+        """The supersede chain containing ``id``, oldest first. Raises ``NotFound``."""
         return self._call("history", locals())
 
     def list(
@@ -116,11 +116,11 @@ class Client(ClientBase):
         cursor: str | None = None,
         include_superseded: bool = False,
     ) -> Page:
-        """A page of entries, newest first, filtered by kind, session, tags or a filter tree."""
+        """A page of entries, newest first (``created_at``, then insertion order)."""
         return self._call("list", locals())
 
     def search(self, query: str | SearchParams | dict[str, Any], **params: Any) -> SearchResult:
-        """Hybrid (BM25 + vector, fused by RRF), vector or keyword search, best first."""
+        """Search memories (hybrid by default); see :class:`~memoryd.types.SearchParams`."""
         return self._call("search", locals(), "params")
 
     def forget(
@@ -130,7 +130,7 @@ class Client(ClientBase):
         user_id: str | None = None,
         agent_id: str | None = None,
     ) -> ForgetResult:
-        """Erase a namespace, user or agent completely (with the derived data)."""
+        """Erase everything of a subject; returns the counts removed."""
         return self._call("forget", locals())
 
     def append(
@@ -143,7 +143,7 @@ class Client(ClientBase):
         created_at: datetime | None = None,
         **fields: Any,
     ) -> MemoryEntry:
-        """Append one conversation turn to a session."""
+        """Append one conversation turn to ``session_id``; returns the stored entry."""
         return self._call("append", locals(), "fields")
 
     def session_messages(
@@ -155,37 +155,37 @@ class Client(ClientBase):
     def last_messages(
         self, session_id: str, n: int = 10, *, namespace: str = "default"
     ) -> builtins.list[MemoryEntry]:
-        """The last N turns of a session, oldest first."""
+        """The last ``n`` turns of a session, oldest first."""
         return self._call("last_messages", locals())
 
     def set_state(
         self, session_id: str, key: str, value: Any, *, namespace: str = "default"
     ) -> MemoryEntry:
-        """Save a JSON value under (session, key)."""
+        """Save a JSON ``value`` under ``(session_id, key)``; returns the entry."""
         return self._call("set_state", locals())
 
     def get_state(
         self, session_id: str, key: str, default: Any = MISSING, *, namespace: str = "default"
     ) -> Any:
-        """The value under (session, key)."""
+        """The value under ``(session_id, key)``; ``default`` if given, else ``NotFound``."""
         return self._call("get_state", locals())
 
     def delete_state(self, session_id: str, key: str, *, namespace: str = "default") -> bool:
-        """Delete a session value; false if there was none."""
+        """Delete a state value; ``False`` if there was none."""
         return self._call("delete_state", locals())
 
     def kv_set(
         self, key: str, value: Any, *, ttl_seconds: float | None = None, namespace: str = "default"
     ) -> MemoryEntry:
-        """Save a JSON value under a key, optionally expiring."""
+        """Save a JSON ``value`` under ``key``, optionally expiring after ``ttl_seconds``."""
         return self._call("kv_set", locals())
 
     def kv_get(self, key: str, default: Any = MISSING, *, namespace: str = "default") -> Any:
-        """The value under a key."""
+        """The value under ``key``; ``default`` if given, else ``NotFound``."""
         return self._call("kv_get", locals())
 
     def kv_delete(self, key: str, *, namespace: str = "default") -> bool:
-        """Delete a key; false if there was none."""
+        """Delete a key; ``False`` if there was none."""
         return self._call("kv_delete", locals())
 
     def start_episode(
@@ -195,7 +195,7 @@ class Client(ClientBase):
         namespace: str = "default",
         **fields: Any,
     ) -> Episode:
-        """Start an episode for a task (status running, no steps)."""
+        """Start an episode for a task; returns it (status ``running``, no steps)."""
         return self._call("start_episode", locals(), "fields")
 
     def list_episodes(
@@ -209,13 +209,13 @@ class Client(ClientBase):
         limit: int = 50,
         cursor: str | None = None,
     ) -> EpisodePage:
-        """A page of episodes (without steps), newest first."""
+        """A page of episodes (without steps), newest first, filtered by the given fields."""
         return self._call("list_episodes", locals())
 
     def get_episode(
         self, episode_id: UUID | str, *, namespace: str = "default", include_steps: bool = True
     ) -> Episode:
-        """One episode with its steps."""
+        """The episode with its steps (``include_steps=False`` skips them)."""
         return self._call("get_episode", locals())
 
     def update_episode(
@@ -226,11 +226,11 @@ class Client(ClientBase):
         namespace: str = "default",
         **fields: Any,
     ) -> Episode:
-        """Replace an episode's tags and/or merge metadata keys."""
+        """Replace ``tags`` and/or merge ``metadata`` keys."""
         return self._call("update_episode", locals(), "fields")
 
     def delete_episode(self, episode_id: UUID | str, *, namespace: str = "default") -> None:
-        """Delete an episode, its steps and its evidence in patterns."""
+        """Delete an episode, its steps and its evidence in patterns. Raises ``EpisodeNotFound``."""
         self._call("delete_episode", locals())
 
     def log_steps(
@@ -240,7 +240,7 @@ class Client(ClientBase):
         *,
         namespace: str = "default",
     ) -> builtins.list[Step]:
-        """Append several steps to a running episode in one transaction."""
+        """Append several steps in one transaction (committed before returning); returns them."""
         return self._call("log_steps", locals())
 
     def log_step(
@@ -251,7 +251,7 @@ class Client(ClientBase):
         namespace: str = "default",
         **fields: Any,
     ) -> Step:
-        """Append one step (tool, action, result, parameters, latency, tokens)."""
+        """Append one step (``tool``, ``action``, ``result``, ``parameters``, latency, tokens)."""
         return self._call("log_step", locals(), "fields")
 
     def complete_episode(
@@ -262,7 +262,9 @@ class Client(ClientBase):
         applied_patterns: Iterable[UUID | str] = (),
         namespace: str = "default",
     ) -> CompletionResult:
-        """Complete an episode: reward, reflection, queued pattern extraction."""
+        """Complete an episode: reward, reflection, and queue pattern extraction (one
+        transaction).
+        """
         return self._call("complete_episode", locals())
 
     def checkpoint_episode(
@@ -273,13 +275,13 @@ class Client(ClientBase):
         agent_id: str | None = None,
         namespace: str = "default",
     ) -> HandoffPack:
-        """Record a checkpoint of a running episode; returns its hand-off pack."""
+        """Record a checkpoint of a running episode and return its hand-off pack."""
         return self._call("checkpoint_episode", locals())
 
     def resume_episode(
         self, episode_id: UUID | str, *, agent_id: str | None = None, namespace: str = "default"
     ) -> HandoffPack:
-        """The hand-off pack to continue a running episode (optionally taking it over)."""
+        """The hand-off pack to continue a running episode (``agent_id`` takes it over)."""
         return self._call("resume_episode", locals())
 
     def retrieve_context(
@@ -292,7 +294,7 @@ class Client(ClientBase):
         limit: int = 5,
         namespace: str = "default",
     ) -> ContextResult:
-        """The most useful past episodes and patterns for a new task, with reasons."""
+        """The most useful past episodes and patterns for a new task, with the reasons."""
         return self._call("retrieve_context", locals())
 
     def list_patterns(
@@ -305,11 +307,11 @@ class Client(ClientBase):
         include_archived: bool = False,
         limit: int = 100,
     ) -> builtins.list[Pattern]:
-        """Live patterns, best Wilson lower bound first."""
+        """Live patterns, best Wilson lower bound first (ties: more occurrences, then id)."""
         return self._call("list_patterns", locals())
 
     def get_pattern(self, pattern_id: UUID | str, *, namespace: str = "default") -> Pattern:
-        """One pattern (a merged pattern's id gives the one it was merged into)."""
+        """The pattern (a merged pattern's id gives the pattern it was merged into)."""
         return self._call("get_pattern", locals())
 
     def search_patterns(
@@ -321,7 +323,7 @@ class Client(ClientBase):
         limit: int = 10,
         namespace: str = "default",
     ) -> builtins.list[PatternMatch]:
-        """Patterns whose description is closest to a query (cosine similarity)."""
+        """Patterns whose description is closest to ``query`` (cosine similarity only)."""
         return self._call("search_patterns", locals())
 
     def recommend_patterns(
@@ -334,7 +336,7 @@ class Client(ClientBase):
         limit: int = 5,
         namespace: str = "default",
     ) -> builtins.list[PatternMatch]:
-        """Patterns for a task, best first: relevance, effectiveness, recency."""
+        """Patterns for a task, best first: relevance, effectiveness (with feedback), recency."""
         return self._call("recommend_patterns", locals())
 
     def record_feedback(
@@ -347,7 +349,7 @@ class Client(ClientBase):
         episode_id: UUID | str | None = None,
         namespace: str = "default",
     ) -> Pattern:
-        """Record whether a recommended pattern was applied and how it went."""
+        """Record whether a recommended pattern was applied and how it went; returns the pattern."""
         return self._call("record_feedback", locals())
 
     def analyze_patterns(
@@ -359,11 +361,11 @@ class Client(ClientBase):
         domain: str | None = None,
         namespace: str = "default",
     ) -> PatternAnalysis:
-        """Patterns above a success rate, with statistics over them."""
+        """Patterns with ``success_rate >= min_success_rate`` and statistics over them."""
         return self._call("analyze_patterns", locals())
 
     def extract_patterns(self, *, limit: int | None = None) -> ExtractionReport:
-        """Drain the pattern-extraction queue now."""
+        """Drain the extraction queue now (all namespaces), ``limit`` episodes at most."""
         return self._call("extract_patterns", locals())
 
     def decay_patterns(
@@ -374,7 +376,7 @@ class Client(ClientBase):
         min_age_days: float = 30.0,
         dry_run: bool = False,
     ) -> DecayReport:
-        """Archive patterns whose decayed effectiveness fell below a score."""
+        """Archive patterns whose decayed effectiveness fell below ``min_score``."""
         return self._call("decay_patterns", locals())
 
     def advanced_pattern_analysis(
@@ -387,19 +389,19 @@ class Client(ClientBase):
         return self._call("advanced_pattern_analysis", locals())
 
     def stats(self) -> StoreStats:
-        """Counts, sizes, index state and integrity of the store."""
+        """Counts, sizes, index state and integrity of the store; this engine's deferred writes."""
         return self._call("stats", locals())
 
     def verify_storage(self) -> IntegrityReport:
-        """Verify the store file now (SQLite's and FTS5's checks, checksums, id sets)."""
+        """Verify the store file now: the full check of ``store/integrity.py``."""
         return self._call("verify_storage", locals())
 
     def export(self, *, namespace: str | None = None, batch: int = 500) -> Iterator[MemoryEntry]:
-        """Every entry with its vector (superseded included, expired excluded), streamed."""
+        """Every entry (all kinds, superseded included, expired excluded) with its vector."""
         return self._call("export", locals())
 
     def import_entries(
         self, entries: Iterable[MemoryEntry | dict[str, Any]], *, batch: int = 500
     ) -> int:
-        """Restore exported entries losslessly; existing ids are skipped."""
+        """Restore exported entries losslessly (ids, times, history links, vectors)."""
         return self._call("import_entries", locals())

@@ -54,7 +54,6 @@ R, W, D = Effect.READ, Effect.WRITE, Effect.DELETE
 _MEMORIES = (
     Operation(
         "add",
-        "Save one memory (durable on return); the same content again returns the stored entry.",
         W,
         MemoryEntry,
         rest=Rest("POST", "/v1/memories", 201, query=(), body=MemoryInput, custom=True),
@@ -65,7 +64,6 @@ _MEMORIES = (
     ),
     Operation(
         "add_many",
-        "Save many memories in order, one transaction per batch.",
         W,
         list[MemoryEntry],
         rest=Rest("POST", "/v1/memories/batch", query=(), body=BatchInput, custom=True),
@@ -76,7 +74,6 @@ _MEMORIES = (
     ),
     Operation(
         "get",
-        "One entry by id (superseded entries included).",
         R,
         MemoryEntry,
         rest=Rest("GET", "/v1/memories/{id}"),
@@ -86,7 +83,6 @@ _MEMORIES = (
     ),
     Operation(
         "update",
-        "Change an entry in place (same id); new content is re-embedded.",
         W,
         MemoryEntry,
         rest=Rest("PATCH", "/v1/memories/{id}", body=MemoryPatch, custom=True),
@@ -97,7 +93,6 @@ _MEMORIES = (
     ),
     Operation(
         "delete",
-        "Delete an entry for good.",
         D,
         None,
         rest=Rest("DELETE", "/v1/memories/{id}", 204),
@@ -107,17 +102,15 @@ _MEMORIES = (
     ),
     Operation(
         "supersede",
-        "Replace an entry by a new one, keeping the old as history.",
         W,
         MemoryEntry,
-        rest=Rest("POST", "/v1/memories/{id}/supersede", 201, custom=True, hand_route=True),
+        rest=Rest("POST", "/v1/memories/{id}/supersede", 201, body=MemoryInput, custom=True),
         tools=("memory_supersede",),
         raises=(NotFound, Conflict),
         omitted={Face.CLI: CLI_LATER},
     ),
     Operation(
         "history",
-        "The supersede chain of an entry, oldest first.",
         R,
         list[MemoryEntry],
         rest=Rest("GET", "/v1/memories/{id}/history"),
@@ -129,16 +122,28 @@ _MEMORIES = (
     ),
     Operation(
         "list",
-        "A page of entries, newest first, filtered by kind, session, tags or a filter tree.",
         R,
         Page,
-        rest=Rest("GET", "/v1/memories", custom=True, hand_route=True),
+        rest=Rest(
+            "GET",
+            "/v1/memories",
+            query=(
+                "namespace",
+                "kinds",
+                "session_id",
+                "tags",
+                "filter",
+                "limit",
+                "cursor",
+                "include_superseded",
+            ),
+            custom=True,
+        ),
         tools=("memory_list",),
         cli="list",
     ),
     Operation(
         "search",
-        "Hybrid (BM25 + vector, fused by RRF), vector or keyword search, best first.",
         R,
         SearchResult,
         rest=Rest("POST", "/v1/search", query=(), body=SearchParams, custom=True, hand_route=True),
@@ -147,7 +152,6 @@ _MEMORIES = (
     ),
     Operation(
         "forget",
-        "Erase a namespace, user or agent completely (with the derived data).",
         D,
         ForgetResult,
         rest=Rest("POST", "/v1/forget", query=(), body=ForgetScope, custom=True),
@@ -159,7 +163,6 @@ _MEMORIES = (
 _SESSIONS = (
     Operation(
         "append",
-        "Append one conversation turn to a session.",
         W,
         MemoryEntry,
         rest=Rest("POST", "/v1/sessions/{session_id}/messages", 201, body=MessageInput),
@@ -169,7 +172,6 @@ _SESSIONS = (
     ),
     Operation(
         "session_messages",
-        "Every turn of a session, oldest first.",
         R,
         list[MemoryEntry],
         rest=Rest("GET", "/v1/sessions/{session_id}/messages", hand_route=True),
@@ -180,7 +182,6 @@ _SESSIONS = (
     ),
     Operation(
         "last_messages",
-        "The last N turns of a session, oldest first.",
         R,
         list[MemoryEntry],
         rest=Rest(
@@ -195,7 +196,6 @@ _SESSIONS = (
     ),
     Operation(
         "set_state",
-        "Save a JSON value under (session, key).",
         W,
         MemoryEntry,
         rest=Rest("PUT", "/v1/sessions/{session_id}/state/{key:path}", body=ValueInput),
@@ -206,7 +206,6 @@ _SESSIONS = (
     ),
     Operation(
         "get_state",
-        "The value under (session, key).",
         R,
         Any,
         rest=Rest(
@@ -222,7 +221,6 @@ _SESSIONS = (
     ),
     Operation(
         "delete_state",
-        "Delete a session value; false if there was none.",
         D,
         bool,
         rest=Rest(
@@ -238,7 +236,6 @@ _SESSIONS = (
     ),
     Operation(
         "kv_set",
-        "Save a JSON value under a key, optionally expiring.",
         W,
         MemoryEntry,
         rest=Rest("PUT", "/v1/kv/{key:path}", body=KvInput),
@@ -248,7 +245,6 @@ _SESSIONS = (
     ),
     Operation(
         "kv_get",
-        "The value under a key.",
         R,
         Any,
         rest=Rest("GET", "/v1/kv/{key:path}", response=ValueOut, unwrap="value", custom=True),
@@ -257,7 +253,6 @@ _SESSIONS = (
     ),
     Operation(
         "kv_delete",
-        "Delete a key; false if there was none.",
         D,
         bool,
         rest=Rest("DELETE", "/v1/kv/{key:path}", response=DeleteResult, unwrap="deleted"),
@@ -268,7 +263,6 @@ _SESSIONS = (
 _SYSTEM = (
     Operation(
         "stats",
-        "Counts, sizes, index state and integrity of the store.",
         R,
         StoreStats,
         rest=Rest("GET", "/v1/stats", response=ServerStats, query=(), custom=True, hand_route=True),
@@ -277,7 +271,6 @@ _SYSTEM = (
     ),
     Operation(
         "verify_storage",
-        "Verify the store file now (SQLite's and FTS5's checks, checksums, id sets).",
         R,
         IntegrityReport,
         rest=Rest("POST", "/v1/storage/verify", query=()),
@@ -286,7 +279,6 @@ _SYSTEM = (
     ),
     Operation(
         "export",
-        "Every entry with its vector (superseded included, expired excluded), streamed.",
         R,
         Iterator[MemoryEntry],
         rest=Rest("POST", "/v1/export", custom=True, hand_route=True),
@@ -295,7 +287,6 @@ _SYSTEM = (
     ),
     Operation(
         "import_entries",
-        "Restore exported entries losslessly; existing ids are skipped.",
         W,
         int,
         rest=Rest(
@@ -314,7 +305,6 @@ _SYSTEM = (
     ),
     Operation(
         "flush_retrievals",
-        "Write the in-memory retrieval counters to the store.",
         W,
         None,
         omitted={
@@ -326,7 +316,6 @@ _SYSTEM = (
     ),
     Operation(
         "recommend_for",
-        "Top patterns for a running episode's task (behind hand-off packs).",
         R,
         list[Any],
         omitted={

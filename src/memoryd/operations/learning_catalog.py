@@ -56,7 +56,6 @@ def _one(thing: Literal["episode", "pattern"], method: Method, tail: str = "", *
 EPISODES = (
     Operation(
         "start_episode",
-        "Start an episode for a task (status running, no steps).",
         W,
         Episode,
         rest=Rest("POST", "/v1/episodes", 201, custom=True, hand_route=True),
@@ -65,7 +64,6 @@ EPISODES = (
     ),
     Operation(
         "list_episodes",
-        "A page of episodes (without steps), newest first.",
         R,
         EpisodePage,
         rest=Rest(
@@ -78,7 +76,6 @@ EPISODES = (
     ),
     Operation(
         "get_episode",
-        "One episode with its steps.",
         R,
         Episode,
         rest=_one("episode", "GET", query=("namespace", "include_steps")),
@@ -88,7 +85,6 @@ EPISODES = (
     ),
     Operation(
         "update_episode",
-        "Replace an episode's tags and/or merge metadata keys.",
         W,
         Episode,
         rest=_one("episode", "PATCH", body=EpisodePatch, custom=True),
@@ -98,7 +94,6 @@ EPISODES = (
     ),
     Operation(
         "delete_episode",
-        "Delete an episode, its steps and its evidence in patterns.",
         D,
         None,
         rest=_one("episode", "DELETE", status=204),
@@ -108,7 +103,6 @@ EPISODES = (
     ),
     Operation(
         "log_steps",
-        "Append several steps to a running episode in one transaction.",
         W,
         list[Step],
         rest=_one("episode", "POST", "/steps", status=201, body=StepsBody, custom=True),
@@ -120,7 +114,6 @@ EPISODES = (
     ),
     Operation(
         "log_step",
-        "Append one step (tool, action, result, parameters, latency, tokens).",
         W,
         Step,
         rest=_one("episode", "POST", "/steps", status=201, via="log_steps", custom=True),
@@ -130,7 +123,6 @@ EPISODES = (
     ),
     Operation(
         "complete_episode",
-        "Complete an episode: reward, reflection, queued pattern extraction.",
         W,
         CompletionResult,
         rest=_one("episode", "POST", "/complete", body=CompleteBody, custom=True),
@@ -140,7 +132,6 @@ EPISODES = (
     ),
     Operation(
         "checkpoint_episode",
-        "Record a checkpoint of a running episode; returns its hand-off pack.",
         W,
         HandoffPack,
         rest=_one("episode", "POST", "/checkpoint", body=CheckpointBody),
@@ -150,7 +141,6 @@ EPISODES = (
     ),
     Operation(
         "resume_episode",
-        "The hand-off pack to continue a running episode (optionally taking it over).",
         W,
         HandoffPack,
         rest=_one("episode", "POST", "/resume", body=ResumeBody),
@@ -160,7 +150,6 @@ EPISODES = (
     ),
     Operation(
         "retrieve_context",
-        "The most useful past episodes and patterns for a new task, with reasons.",
         R,
         ContextResult,
         rest=Rest("POST", "/v1/context", body=ContextQuery),
@@ -173,7 +162,6 @@ EPISODES = (
 PATTERNS = (
     Operation(
         "list_patterns",
-        "Live patterns, best Wilson lower bound first.",
         R,
         list[Pattern],
         rest=Rest(
@@ -186,7 +174,6 @@ PATTERNS = (
     ),
     Operation(
         "get_pattern",
-        "One pattern (a merged pattern's id gives the one it was merged into).",
         R,
         Pattern,
         rest=_one("pattern", "GET"),
@@ -196,7 +183,6 @@ PATTERNS = (
     ),
     Operation(
         "search_patterns",
-        "Patterns whose description is closest to a query (cosine similarity).",
         R,
         list[PatternMatch],
         rest=Rest("POST", "/v1/patterns/search", body=SearchBody),
@@ -205,7 +191,6 @@ PATTERNS = (
     ),
     Operation(
         "recommend_patterns",
-        "Patterns for a task, best first: relevance, effectiveness, recency.",
         R,
         list[PatternMatch],
         rest=Rest("POST", "/v1/patterns/recommend", body=RecommendBody),
@@ -214,7 +199,6 @@ PATTERNS = (
     ),
     Operation(
         "record_feedback",
-        "Record whether a recommended pattern was applied and how it went.",
         W,
         Pattern,
         rest=_one("pattern", "POST", "/feedback", body=FeedbackInput),
@@ -224,7 +208,6 @@ PATTERNS = (
     ),
     Operation(
         "analyze_patterns",
-        "Patterns above a success rate, with statistics over them.",
         R,
         PatternAnalysis,
         rest=Rest("POST", "/v1/patterns/analyze", body=AnalyzeBody),
@@ -233,7 +216,6 @@ PATTERNS = (
     ),
     Operation(
         "extract_patterns",
-        "Drain the pattern-extraction queue now.",
         W,
         ExtractionReport,
         rest=Rest("POST", "/v1/patterns/extract", query=(), body=ExtractBody),
@@ -242,7 +224,6 @@ PATTERNS = (
     ),
     Operation(
         "decay_patterns",
-        "Archive patterns whose decayed effectiveness fell below a score.",
         W,
         DecayReport,
         rest=Rest("POST", "/v1/patterns/decay", body=DecayBody),
@@ -251,7 +232,6 @@ PATTERNS = (
     ),
     Operation(
         "advanced_pattern_analysis",
-        "Statistics, trend, forecast, anomalies, change points or Granger causality on series.",
         R,
         SeriesAnalysis,
         rest=Rest("POST", "/v1/analysis", query=(), body=SeriesBody),

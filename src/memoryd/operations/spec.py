@@ -89,8 +89,8 @@ class Rest:
             engine, chunking, streaming); the fields above then only document it.
         hand_route: the daemon's handler is written by hand (``@endpoint`` in
             ``server/routes/``) because it does work this declaration cannot
-            say: streaming, metrics, parsing a query value, putting the query's
-            namespace into the body, serving a ``via`` operation. Otherwise
+            say: streaming, metrics, putting the query's namespace into the
+            body, serving a ``via`` operation. Otherwise
             ``server/routes/generated.py`` builds the route from the fields
             above and ``Memory``'s signature, and no route code is written.
     """
@@ -118,8 +118,9 @@ class Operation:
     """One operation of memoryd, as every face serves it.
 
     Attributes:
-        name: the method name on ``Memory`` and ``Client`` (snake_case).
-        summary: one line for people (docs table, ``memoryd --help`` groups).
+        name: the method name on ``Memory`` and ``Client`` (snake_case); the
+            first line of that method's docstring says what it does (the
+            generated ``Client`` method's docstring).
         effect: read, write or delete (MCP annotations, documentation).
         response: the type the library returns (a model, ``list[...]``, ``None``).
         raises: the errors this operation raises beyond the ones any call can
@@ -137,7 +138,6 @@ class Operation:
     """
 
     name: str
-    summary: str
     effect: Effect
     response: Any
     _: KW_ONLY

@@ -8,7 +8,8 @@ declaration and ``Memory``'s signature:
   is ``{id}``);
 * the ``Rest.query`` arguments are query parameters with the type and default
   of ``Memory``'s signature (a ``Sequence`` is a repeated ``list``;
-  ``namespace`` is documented as :data:`~memoryd.server.routes.deps.Namespace`);
+  ``namespace`` is documented as :data:`~memoryd.server.routes.deps.Namespace`;
+  a ``Filter`` tree is JSON text, parsed by :func:`~memoryd.inputs.filter_from_json`);
 * the body is ``Rest.body``. The library parameter whose type accepts that
   model takes it whole (``add``'s ``content``, ``update``'s ``patch``);
   otherwise each field goes to the parameter of its (wire) name, and a field
@@ -19,8 +20,9 @@ declaration and ``Memory``'s signature:
 
 The handler is a plain ``def``, so FastAPI runs it (the engine call and the
 rendering) in one worker thread. Its name and docstring are the OpenAPI
-``operationId``, summary and description: the operation's name and summary,
-or the wire text kept in :data:`ROUTE_NAMES` and :data:`ROUTE_DOCS`.
+``operationId``, summary and description: the operation's name and the first
+line of ``Memory``'s docstring, or the wire text kept in :data:`ROUTE_NAMES`
+and :data:`ROUTE_DOCS`.
 """
 
 from __future__ import annotations
@@ -36,24 +38,28 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from memoryd.engine import Memory
+from memoryd.inputs import filter_from_json
 from memoryd.operations import OPERATIONS, Operation
 from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, Namespace, json_response, route_options
+from memoryd.types import Filter
 
 __all__ = ["ROUTE_DOCS", "ROUTE_NAMES", "handler", "router"]
 
 #: The handler names (OpenAPI ``operationId`` and summary) that are not the operation's.
 ROUTE_NAMES: Mapping[str, str] = {
     "add": "add_memory",
+    "list": "list_memories",
     "add_many": "add_memories",
     "get": "get_memory",
     "update": "update_memory",
     "delete": "delete_memory",
     "history": "memory_history",
+    "supersede": "supersede_memory",
     "append": "append_message",
 }
 
-#: The route descriptions (OpenAPI) that are not the operation's summary.
+#: The route descriptions (OpenAPI) that are not the first line of ``Memory``'s docstring.
 ROUTE_DOCS: Mapping[str, str] = {
     "add": "Save one memory; returns the stored entry (or the existing duplicate).",
     "add_many": "Save many memories in order; one transaction per 256 items.",
@@ -62,6 +68,11 @@ ROUTE_DOCS: Mapping[str, str] = {
     "new content is re-embedded.",
     "delete": "Delete for good; 204 on success, 404 if absent.",
     "history": "The supersede chain containing ``id``, oldest first.",
+    "supersede": "Replace ``id`` by a new entry kept in its history (409 ``conflict`` if done"
+    " already;\n409 ``id_conflict`` if the body's ``id`` is taken in the namespace).\n\n"
+    "Fields absent from the body (kind, session, agent, user, tags, metadata,\n"
+    "importance) are inherited from the old entry; ``namespace`` is the query's.",
+    "list": "A page of entries, newest first; pass ``next_cursor`` back as ``cursor``.",
     "forget": "Erase a namespace, a user or an agent completely: every kind, caches and"
     " on-disk copies.\n\n"
     "Fields are AND-ed; at least one is required (422 otherwise). Returns the\n"
@@ -73,6 +84,7 @@ ROUTE_DOCS: Mapping[str, str] = {
     "kv_set": "Save a JSON value under ``key``, optionally expiring after ``ttl_seconds`` seconds.",
     "kv_get": "The value under ``key``; 404 ``not_found`` if none or expired.",
     "kv_delete": "Delete a key; ``deleted`` is false if there was none.",
+    "list_episodes": "A page of episodes (without steps), newest first.",
     "get_episode": "The episode with its steps.",
     "update_episode": "Replace tags and/or merge metadata keys.",
     "delete_episode": "Delete the episode, its steps and its evidence in patterns.",
@@ -82,6 +94,7 @@ ROUTE_DOCS: Mapping[str, str] = {
     "checkpoint_episode": "Record a checkpoint and return the hand-off pack.",
     "resume_episode": "The hand-off pack to continue the episode; ``agent_id`` takes it over.",
     "retrieve_context": "Past episodes and patterns most useful for a new task, with the reasons.",
+    "list_patterns": "Live patterns, best Wilson lower bound first.",
     "get_pattern": "One pattern (a merged id gives the pattern it was merged into).",
     "search_patterns": "Patterns whose description is closest to the query.",
     "recommend_patterns": "Patterns for a task, ranked by relevance, effectiveness and recency.",
@@ -96,6 +109,8 @@ ROUTE_DOCS: Mapping[str, str] = {
 }
 
 _KW = inspect.Parameter.KEYWORD_ONLY
+#: A query parameter whose library type takes a ``Filter``: the tree as JSON text.
+_FILTER_TEXT = Annotated[str | None, Query(description="A Filter tree as a JSON string.")]
 #: Handler parameters that are not the request's (no wire name may be one).
 _OWN = ("memory", "body")
 
@@ -161,7 +176,9 @@ def _query_parameter(wire: str, library: inspect.Parameter) -> inspect.Parameter
     """The handler parameter of query argument ``library`` (named ``wire`` on the wire)."""
     hint = library.annotation
     annotation: Any = Namespace
-    if (wire, hint) != ("namespace", str):
+    if _accepts(hint, Filter):
+        annotation = _FILTER_TEXT
+    elif (wire, hint) != ("namespace", str):
         annotation = Annotated[_wire_type(hint), Query()]
     return inspect.Parameter(wire, _KW, default=library.default, annotation=annotation)
 
@@ -177,7 +194,8 @@ def handler(op: Operation) -> Callable[..., Response]:
     rest = op.rest
     if rest is None or rest.via is not None or rest.hand_route:
         raise ValueError(f"{op.name}: no route to build (none, via another, or hand-written)")
-    signature = inspect.signature(getattr(Memory, op.name), eval_str=True)
+    method = getattr(Memory, op.name)
+    signature = inspect.signature(method, eval_str=True)
     library = dict(list(signature.parameters.items())[1:])  # less self
     to_library = {wire: lib for lib, wire in rest.wire.items()}
     path = [to_library.get(wire, wire) for wire in rest.path_params]
@@ -191,12 +209,15 @@ def handler(op: Operation) -> Callable[..., Response]:
         spread = _body_arguments(op.name, library, rest.body, to_library)
     params.append(inspect.Parameter("memory", _KW, annotation=MemoryDep))
     params += [_query_parameter(rest.wire.get(lib, lib), library[lib]) for lib in rest.query]
+    trees = [lib for lib in rest.query if _accepts(library[lib].annotation, Filter)]
     name, status, unwrap, wrapper = op.name, rest.status, rest.unwrap, rest.response
     if unwrap is not None and wrapper is None:
         raise ValueError(f"{op.name}: unwrap={unwrap!r} names a field of no Rest.response")
 
     def route(memory: Memory, body: BaseModel | None = None, **request: Any) -> Response:
         args = {to_library.get(k, k): v for k, v in request.items()} if to_library else request
+        for lib in trees:
+            args[lib] = filter_from_json(args[lib])
         if spread is not None and body is not None:
             args.update(spread(body))
         result = getattr(memory, name)(**args)
@@ -207,7 +228,7 @@ def handler(op: Operation) -> Callable[..., Response]:
         return json_response(result, status)
 
     route.__name__ = route.__qualname__ = ROUTE_NAMES.get(op.name, op.name)
-    route.__doc__ = ROUTE_DOCS.get(op.name, op.summary)
+    route.__doc__ = ROUTE_DOCS.get(op.name, (inspect.getdoc(method) or "").partition("\n")[0])
     route.__signature__ = inspect.Signature(params, return_annotation=Response)  # type: ignore[attr-defined]
     return route
 

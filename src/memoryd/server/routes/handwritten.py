@@ -1,12 +1,11 @@
 """The ``/v1`` routes of operations declared ``hand_route``, besides the system ones.
 
 Each does work its declaration cannot say (``routes/generated.py`` builds
-every other route): ``list`` parses the ``filter`` query value, ``search``
-records its latency by mode, ``supersede`` passes only the body's fields that
-are set (the rest are inherited), ``session_messages`` serves
-``last_messages`` too (``?last=N``), ``start_episode`` puts the query's
-namespace into the body. Errors are the engine's (see ``server/errors.py``
-for the wire shape). ``system.py`` has stats, export and import.
+every other route): ``search`` records its latency by mode,
+``session_messages`` serves ``last_messages`` too (``?last=N``),
+``start_episode`` puts the query's namespace into the body. Errors are the
+engine's (see ``server/errors.py`` for the wire shape). ``system.py`` has
+stats, export and import.
 """
 
 from __future__ import annotations
@@ -16,56 +15,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from memoryd.bounds import MAX_LAST_MESSAGES
-from memoryd.inputs import filter_from_json
 from memoryd.learning.models import EpisodeInput
 from memoryd.server.openapi_errors import COMMON_ERRORS, error_responses
 from memoryd.server.routes.deps import MemoryDep, Namespace, StateDep, endpoint, json_response
-from memoryd.types import Kind, MemoryInput, SearchParams
+from memoryd.types import SearchParams
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", responses=error_responses(*COMMON_ERRORS))
-
-
-@endpoint(router, "list")
-def list_memories(
-    memory: MemoryDep,
-    namespace: Namespace = "default",
-    kinds: Annotated[list[Kind] | None, Query()] = None,
-    session_id: str | None = None,
-    tags: Annotated[list[str] | None, Query()] = None,
-    filter: Annotated[str | None, Query(description="A Filter tree as a JSON string.")] = None,
-    limit: int = 50,
-    cursor: str | None = None,
-    include_superseded: bool = False,
-) -> Response:
-    """A page of entries, newest first; pass ``next_cursor`` back as ``cursor``."""
-    return json_response(
-        memory.list(
-            namespace=namespace,
-            kinds=kinds,
-            session_id=session_id,
-            tags=tags,
-            filter=filter_from_json(filter),
-            limit=limit,
-            cursor=cursor,
-            include_superseded=include_superseded,
-        )
-    )
-
-
-@endpoint(router, "supersede")
-def supersede_memory(
-    id: str, body: MemoryInput, memory: MemoryDep, namespace: Namespace = "default"
-) -> Response:
-    """Replace ``id`` by a new entry kept in its history (409 ``conflict`` if done already;
-    409 ``id_conflict`` if the body's ``id`` is taken in the namespace).
-
-    Fields absent from the body (kind, session, agent, user, tags, metadata,
-    importance) are inherited from the old entry; ``namespace`` is the query's.
-    """
-    given = body.model_dump(exclude_unset=True, exclude={"namespace"})
-    return json_response(memory.supersede(id, given, namespace=namespace), 201)
 
 
 @endpoint(router, "search", tags=["search"])
