@@ -15,7 +15,7 @@
   (:data:`NO_RATE_LIMITS`).
 
 Importing this module removes every ``MEMORYD_*`` environment variable (but
-``MEMORYD_BENCH_CACHE``) and points ``MEMORYD_CONFIG`` at a missing file, so
+``MEMORYD_BENCH_CACHE``) and points ``MEMORYD_CONFIG`` at an empty file, so
 the benchmarks always measure the default settings.
 """
 
@@ -49,8 +49,11 @@ for _key in [k for k in os.environ if k.startswith("MEMORYD_") and k != "MEMORYD
 BENCH_CACHE = Path(os.environ.get("MEMORYD_BENCH_CACHE", Path.home() / ".cache" / "memoryd-bench"))
 MODEL_CACHE = BENCH_CACHE / "models"
 ROOT = Path(__file__).resolve().parent.parent
-NO_CONFIG = str(BENCH_CACHE / "no-such-config.toml")  # a user's config never leaks in
-os.environ["MEMORYD_CONFIG"] = NO_CONFIG
+EMPTY_CONFIG = BENCH_CACHE / "empty-config.toml"  # a user's config never leaks in
+EMPTY_CONFIG.parent.mkdir(parents=True, exist_ok=True)
+EMPTY_CONFIG.write_text("")
+EMPTY_CONFIG.chmod(0o600)
+os.environ["MEMORYD_CONFIG"] = str(EMPTY_CONFIG)
 from _textgen import SEED, memory_texts, query_texts  # noqa: E402,F401
 
 GEN_VERSION = 1  # bump when the text generator changes (invalidates caches)
@@ -417,7 +420,7 @@ class Daemon:
         os.close(fd)
         self.env = {
             **os.environ,
-            "MEMORYD_CONFIG": NO_CONFIG,
+            "MEMORYD_CONFIG": str(EMPTY_CONFIG),
             "MEMORYD_MODEL_CACHE_DIR": str(MODEL_CACHE),
             "MEMORYD_TOKEN_FILE": str(self.token_file),
             **({} if rate_limits else NO_RATE_LIMITS),

@@ -57,7 +57,7 @@ def _env(data: Path, port: int, **extra: str) -> dict[str, str]:
         **os.environ,
         "MEMORYD_DATA_DIR": str(data),
         "MEMORYD_MODEL_CACHE_DIR": str(c.MODEL_CACHE),
-        "MEMORYD_CONFIG": c.NO_CONFIG,
+        "MEMORYD_CONFIG": str(c.EMPTY_CONFIG),
         "MEMORYD_PORT": str(port),
         "MEMORYD_IDLE_TIMEOUT_S": "3600",
         "HF_HUB_OFFLINE": "1",

@@ -3,7 +3,7 @@
 The ONNX export of all-MiniLM-L6-v2 happens once per session into a shared
 model cache (``MEMORYD_MODEL_CACHE_DIR``, inherited by child processes).
 A user's own config file never leaks into tests (``MEMORYD_CONFIG`` points
-to a file that does not exist). ``small_disk`` mounts a real small filesystem
+to an empty one; a missing file it names is an error). ``small_disk`` mounts a real small filesystem
 for the full-disk tests (RELIABILITY.md R5).
 """
 
@@ -26,7 +26,10 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("memoryd-env")
     cache = Path(os.environ.get("MEMORYD_TEST_MODEL_CACHE", str(root / "models")))
     saved = {k: os.environ.get(k) for k in ("MEMORYD_CONFIG", "MEMORYD_MODEL_CACHE_DIR")}
-    os.environ["MEMORYD_CONFIG"] = str(root / "no-such-config.toml")
+    empty_config = root / "empty-config.toml"
+    empty_config.write_text("")
+    empty_config.chmod(0o600)
+    os.environ["MEMORYD_CONFIG"] = str(empty_config)
     os.environ["MEMORYD_MODEL_CACHE_DIR"] = str(cache)
     yield cache
     for key, value in saved.items():

@@ -10,10 +10,16 @@ writable by group or others: :func:`load_settings` refuses it otherwise
 (RELIABILITY.md S7).
 
 Paths go through :mod:`memoryd.paths` (RELIABILITY.md S8): a config file that
-is set but is a folder, a FIFO or unreadable, and a ``data_dir`` or
+is set but is missing, a folder, a FIFO or unreadable, and a ``data_dir`` or
 ``model_cache_dir`` that exists as a file, raise ``InvalidPath``
-(``invalid_path``) instead of being skipped or failing later. An absent
-config file is no error (the defaults apply).
+(``invalid_path``) instead of being skipped or failing later. Only the default
+config file may be absent (the defaults apply).
+
+A key of the config file that is no setting (a typo: ``prot = 7078``, or a
+table: settings are top-level keys) raises ``ConfigError`` naming the file,
+the key and the nearest setting. An unknown ``MEMORYD_*`` environment variable
+that is close to a setting's (``MEMORYD_PROT``) is logged as a warning naming
+it, never an error: test suites and benchmarks share the prefix.
 """
 
 from __future__ import annotations
@@ -29,11 +35,16 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
+from memoryd.config_sources import (
+    ConfigFileSource,
+    config_file,
+    default_config_path,
+    warn_unknown_env,
+)
 from memoryd.errors import ConfigError
-from memoryd.paths import check_directory, check_file_path, check_user_file
+from memoryd.paths import check_directory, check_file_path
 
 __all__ = [
     "DEFAULT_PORT",
@@ -53,31 +64,6 @@ DEFAULT_PORT = 7077
 RATE_LIMIT_WINDOW_S = 10
 #: Host names that reach only this machine (any other needs ``allow_remote``).
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
-def default_config_path() -> Path:
-    """``$MEMORYD_CONFIG`` or ``<user config dir>/memoryd/config.toml``."""
-    env = os.environ.get("MEMORYD_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_config_dir("memoryd")) / "config.toml"
-
-
-def config_file() -> Path | None:
-    """The config file to read (:func:`default_config_path`), or ``None`` when absent.
-
-    Raises:
-        InvalidPath: it exists but is a folder, a FIFO/device, unreadable, or
-            its path is malformed (``details['reason']``, purpose ``config``).
-    """
-    path = default_config_path()
-    try:
-        os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None  # absent, or a parent is a file: there is no such config file
-    except (OSError, ValueError):
-        pass  # unreadable, a NUL byte...: check_user_file names the problem
-    return check_user_file(path, purpose="config")
 
 
 class Settings(BaseSettings):
@@ -267,7 +253,7 @@ class Settings(BaseSettings):
         path = config_file()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            sources.append(ConfigFileSource(settings_cls, path))
         return tuple(sources)
 
     @field_validator("data_dir", "model_cache_dir", mode="after")
@@ -379,11 +365,17 @@ def check_private_file(path: Path, what: str, why: str) -> None:
 def load_settings(**overrides: Any) -> Settings:
     """Build :class:`Settings` from overrides, env and the TOML file.
 
+    Unknown ``MEMORYD_*`` variables close to a setting are logged
+    (:func:`warn_unknown_env`).
+
     Raises:
-        ConfigError: the config file is group/world accessible, or a value is invalid.
-        InvalidPath: the config file, ``data_dir``, ``model_cache_dir``,
+        ConfigError: the config file is group/world accessible, is not valid
+            TOML, holds an unknown key (:func:`check_config_keys`), or a value is invalid.
+        InvalidPath: the config file (``MEMORYD_CONFIG`` names a missing one,
+            or it is no regular file), ``data_dir``, ``model_cache_dir``,
             ``token_file`` or ``log_file`` is the wrong kind of path.
     """
+    warn_unknown_env(os.environ, Settings.model_fields)
     path = config_file()
     if path is not None:
         check_private_file(path, "config file", "it may hold secrets")

@@ -69,7 +69,7 @@ def test_kill_during_extraction_loses_and_duplicates_nothing(
     shutil.copytree(data, reference)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORYD_")}
-    env |= {"MEMORYD_CONFIG": str(tmp_path / "no-config.toml"), "HF_HUB_OFFLINE": "1"}
+    env |= {"MEMORYD_CONFIG": os.environ["MEMORYD_CONFIG"], "HF_HUB_OFFLINE": "1"}
     errors = tmp_path / "child.err"
     done = 0
     with (

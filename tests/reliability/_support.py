@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import IO, Any
 
 WORKERS = Path(__file__).resolve().parent / "_workers"
-#: A config path that never exists, so no user config file leaks into a test.
-NO_CONFIG = "/nonexistent/memoryd-reliability-tests/config.toml"
 
 
 def env_int(name: str, default: int) -> int:
@@ -25,9 +23,13 @@ def env_int(name: str, default: int) -> int:
 
 
 def child_env() -> dict[str, str]:
-    """The environment for child processes: no ``MEMORYD_*`` settings, no config file."""
+    """The environment for child processes: no ``MEMORYD_*`` settings, an empty config file.
+
+    The config file is the session's empty one (``tests/conftest.py``), so no
+    user config file leaks into a test.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORYD_")}
-    env["MEMORYD_CONFIG"] = NO_CONFIG
+    env["MEMORYD_CONFIG"] = os.environ["MEMORYD_CONFIG"]
     env["HF_HUB_OFFLINE"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -95,7 +95,6 @@ def _daemon_env(tmp_path: Path, model_cache_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         MEMORYD_MODEL_CACHE_DIR=str(model_cache_dir),
-        MEMORYD_CONFIG=str(tmp_path / "absent.toml"),
         MEMORYD_SHUTDOWN_TIMEOUT_S="8",
     )
     return env

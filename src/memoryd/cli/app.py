@@ -3,7 +3,8 @@
 Global options (before the command): ``--data-dir``, ``--format
 table|json|yaml``, ``--url``/``--token`` (daemon), ``--local`` (never use a
 daemon). Errors print one line ``error[code]: message`` on stderr and exit
-2 for usage and validation errors, 1 otherwise.
+2 for usage, validation and configuration errors (a bad config file or
+setting), 1 otherwise (``_exit_status``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typer.core import TyperGroup
 from memoryd.cli.backend import CommandBackend, open_backend
 from memoryd.cli.render import OutputFormat, render
 from memoryd.config import Settings, load_settings
-from memoryd.errors import MemorydError, ValidationError
+from memoryd.errors import AlreadyRunning, ConfigError, MemorydError, PortInUse, ValidationError
 
 __all__ = [
     "CLIState",
@@ -52,6 +53,17 @@ def fail(code: str, message: str, exit_code: int) -> NoReturn:
     sys.exit(exit_code)
 
 
+def _exit_status(exc: MemorydError) -> int:
+    """2 for bad input or configuration (``ValidationError``, ``ConfigError``), else 1.
+
+    ``AlreadyRunning`` and ``PortInUse`` are ``ConfigError`` subclasses but say
+    that another process holds the store or the port: 1.
+    """
+    if isinstance(exc, AlreadyRunning | PortInUse):
+        return 1
+    return 2 if isinstance(exc, ValidationError | ConfigError) else 1
+
+
 class MemorydGroup(TyperGroup):
     """Root command group: turns every failure into one ``error[code]: ...`` line."""
 
@@ -69,7 +81,7 @@ class MemorydGroup(TyperGroup):
             exc.show()
             sys.exit(exc.exit_code)
         except MemorydError as exc:
-            fail(exc.code, exc.message, 2 if isinstance(exc, ValidationError) else 1)
+            fail(exc.code, exc.message, _exit_status(exc))
         except UsageError as exc:
             fail("usage_error", exc.format_message(), exc.exit_code)
         except ClickException as exc:
