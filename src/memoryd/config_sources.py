@@ -74,14 +74,17 @@ def config_file() -> Path | None:
 def check_config_keys(data: Mapping[str, Any], path: Path, known: Collection[str]) -> None:
     """Refuse keys of the config file at ``path`` (parsed into ``data``) not in ``known``.
 
-    Settings are top-level keys, so a table (``[daemon]``) is an unknown key
-    too; the message says so and names the settings found inside it.
+    Keys match case-insensitively, as :class:`memoryd.config.Settings` reads
+    them (``Port`` is ``port``). Settings are top-level keys, so a table
+    (``[daemon]``) is an unknown key too; the message says so and names the
+    settings found inside it.
 
     Raises:
         ConfigError: ``details``: ``path``, ``keys`` (the unknown keys, sorted)
             and ``nearest`` (unknown key -> the closest setting, when one is close).
     """
-    unknown = sorted(set(data) - set(known))
+    names = {name.lower() for name in known}
+    unknown = sorted(key for key in data if key.lower() not in names)
     if not unknown:
         return
     nearest: dict[str, str] = {}
@@ -89,7 +92,7 @@ def check_config_keys(data: Mapping[str, Any], path: Path, known: Collection[str
     for key in unknown:
         value = data[key]
         if isinstance(value, dict):
-            inner = sorted(set(value) & set(known))
+            inner = sorted(key for key in value if key.lower() in names)
             hint = f"; move {', '.join(inner)} to the top level" if inner else ""
             problems.append(f"[{key}] (settings are top-level keys, not tables{hint})")
             continue

@@ -88,6 +88,14 @@ def test_a_table_is_an_unknown_key_and_the_message_says_why(
     assert "did you mean" not in line, line
 
 
+def test_keys_match_case_insensitively_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMORYD_CONFIG", str(_config(tmp_path, "Port = 7099\n")))
+    monkeypatch.delenv("MEMORYD_PORT", raising=False)
+    assert load_settings(data_dir=tmp_path / "data").port == 7099
+
+
 def test_invalid_toml_names_the_file(env: dict[str, str], tmp_path: Path) -> None:
     config = _config(tmp_path, "port = \n")
     done = _memoryd("stats", env={**env, "MEMORYD_CONFIG": str(config)}, code=2)
@@ -155,7 +163,7 @@ def test_only_env_variables_close_to_a_setting_warn() -> None:
 def test_unknown_keys_error_details(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     known = Settings.model_fields
-    check_config_keys({"port": 1, "log_level": "info"}, path, known)  # all known: no error
+    check_config_keys({"port": 1, "Log_Level": "info"}, path, known)  # as Settings reads them
     with pytest.raises(ConfigError) as caught:
         check_config_keys({"prot": 1, "qqqq": 2, "port": 3}, path, known)
     assert caught.value.code == "config_error"
