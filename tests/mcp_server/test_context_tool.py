@@ -3,34 +3,15 @@ kept under ``Settings.mcp_max_result_bytes`` like the other tools."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import pytest
-from mcp import Client
+from test_result_size import CAP, _call, _session
 
 from memoryd.bounds import MCP_MAX_BUDGET_TOKENS, MIN_BUDGET_TOKENS
 
-CAP = 4096
 DAEMON_SETTINGS = {"mcp_max_result_bytes": CAP}
-
-
-@asynccontextmanager
-async def _session(http_daemon: Any) -> AsyncIterator[Client]:
-    async with http_daemon.http() as http, Client(http_daemon.transport(http)) as client:
-        yield client
-
-
-async def _call(client: Client, name: str, **arguments: Any) -> tuple[dict[str, Any], int]:
-    result = await client.call_tool(name, arguments)
-    assert not result.is_error, result.content
-    text = result.content[0].text  # type: ignore[union-attr]
-    assert json.loads(text) == result.structured_content
-    assert isinstance(result.structured_content, dict)
-    return result.structured_content, len(text.encode())
 
 
 def test_memory_context_packs_and_cites(http_daemon: Any) -> None:
