@@ -9,10 +9,10 @@ has a default): fewer tokens for the model, less for clients to validate.
 Memories appear as :class:`MemoryView`: no vector (384 numbers of noise to an
 agent), content hash or model bookkeeping.
 
-The outputs that hold a list which can grow long (search hits, list pages,
-conversation turns) derive from :class:`Truncated` and name the list in
-``CUT``: :func:`memoryd.mcp.results.fit_result` leaves items out of it when
-the result would exceed ``Settings.mcp_max_result_bytes``.
+The outputs that hold a list which can grow long (search hits, packed context snippets,
+list pages, conversation turns) derive from :class:`Truncated` and name the list in
+``CUT``: :func:`memoryd.mcp.results.fit_result` leaves items out of it when the result
+would exceed ``Settings.mcp_max_result_bytes``.
 
 Each output is built from a call's answer by :meth:`Served.of`; an output
 that only holds the operation's answer is derived from the registry's
