@@ -16,17 +16,21 @@ from __future__ import annotations
 from memoryd.errors import ValidationError
 
 __all__ = [
+    "DEFAULT_BUDGET_TOKENS",
     "INT64_MAX",
     "MAX_ANALYSIS_SERIES",
+    "MAX_BUDGET_TOKENS",
     "MAX_LAST_MESSAGES",
     "MAX_PAGE_LIMIT",
     "MAX_SERIES_POINTS",
     "MAX_STEP_TOKENS",
+    "MCP_MAX_BUDGET_TOKENS",
     "MCP_MAX_CONTEXT",
     "MCP_MAX_PAGE",
     "MCP_MAX_RECENT_TURNS",
     "MCP_MAX_RECOMMENDATIONS",
     "MCP_MAX_SEARCH_HITS",
+    "MIN_BUDGET_TOKENS",
     "check_count",
 ]
 
@@ -42,6 +46,12 @@ MAX_STEP_TOKENS = 1_000_000_000
 MAX_SERIES_POINTS = 100_000
 #: Most named series in one analysis request (causality tests every ordered pair).
 MAX_ANALYSIS_SERIES = 16
+#: Smallest ``budget_tokens`` of ``pack_context`` (tokens of the embedding model's tokenizer).
+MIN_BUDGET_TOKENS = 16
+#: Largest ``budget_tokens`` of ``pack_context`` (tokens; far above any model's context).
+MAX_BUDGET_TOKENS = 200_000
+#: ``pack_context``'s ``budget_tokens`` when none is given (tokens).
+DEFAULT_BUDGET_TOKENS = 2_000
 
 # MCP tools answer into a model's context (Claude Code caps a tool result at 25k
 # tokens by default), so their counts stop below the REST ones; a result over
@@ -56,6 +66,8 @@ MCP_MAX_RECENT_TURNS = 500
 MCP_MAX_CONTEXT = 100
 #: Most patterns of ``recommend_patterns`` (patterns).
 MCP_MAX_RECOMMENDATIONS = 50
+#: Largest ``budget_tokens`` of ``memory_context`` (tokens; about 60 kB of text and citations).
+MCP_MAX_BUDGET_TOKENS = 12_000
 
 
 def check_count(value: object, name: str, *, low: int = 1, high: int) -> int:

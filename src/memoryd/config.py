@@ -139,12 +139,12 @@ class Settings(BaseSettings):
     # --- MCP (mcp/results.py) -------------------------------------------------
     mcp_max_result_bytes: int = Field(default=60_000, ge=1024)
     """Largest MCP tool result, in UTF-8 bytes of its JSON text (``structuredContent``
-    carries the same JSON again). ``memory_search``, ``memory_list`` and
-    ``conversation_recent`` leave whole items out to fit and say ``truncated: true``
-    and ``omitted``; one item is never split. The default is about 20,000 tokens at
-    3 bytes per token (JSON with ids and timestamps packs fewer bytes into a token
-    than prose's ~4), under Claude Code's default cap of 25,000 tokens per MCP tool
-    result (``MAX_MCP_OUTPUT_TOKENS``)."""
+    carries the same JSON again). ``memory_search``, ``memory_context``, ``memory_list``
+    and ``conversation_recent`` leave whole items out to fit and say ``truncated: true``
+    and ``omitted``; one item is never split. The default is about 20,000 tokens at 3
+    bytes per token (JSON with ids and timestamps packs fewer bytes into a token than
+    prose's ~4), under Claude Code's default cap of 25,000 tokens per MCP tool result
+    (``MAX_MCP_OUTPUT_TOKENS``)."""
 
     # --- daemon probes and store identity (identity) ------------------------
     probe_timeout_s: float = Field(default=10.0, gt=0)

@@ -27,6 +27,7 @@ from memoryd.learning.episodes import Episodes
 from memoryd.learning.patterns import Patterns
 from memoryd.learning.reflection import Reflector
 from memoryd.memories import Memories, full_storage_check
+from memoryd.packing import ContextPacker
 from memoryd.revisions import Revisions
 from memoryd.store.connection import Pragmas
 from memoryd.store.space import SpaceReserve
@@ -75,9 +76,9 @@ class Memory:
     import, ``forget``, episodes and patterns: the public methods, grouped at
     the end of the class, each delegate (:func:`_delegate`) to one of the
     named components, plain classes holding the parts they need: ``memories``
-    (:class:`~memoryd.memories.Memories`), ``revisions``, ``conversations``,
-    ``keyed`` (state and key/value), ``transfer``, ``episodes``, ``patterns``
-    (both over ``learning``, the shared
+    (:class:`~memoryd.memories.Memories`), ``packer`` (``pack_context``),
+    ``revisions``, ``conversations``, ``keyed`` (state and key/value),
+    ``transfer``, ``episodes``, ``patterns`` (both over ``learning``, the shared
     :class:`~memoryd.learning.base.LearningParts`) and ``forgetting``.
 
     Args:
@@ -170,6 +171,7 @@ class Memory:
             self.write_vectors,
             self.workers.wake_backfill,
         )
+        self.packer = ContextPacker(self.store, self.embedder, self.memories)
         self.revisions = Revisions(self.settings, self.store, self.write_vectors, self.memories)
         self.conversations = Conversations(self.store, self.memories)
         self.keyed = KeyedState(self.store, self.write_vectors, self.memories)
@@ -240,13 +242,14 @@ class Memory:
     def reflector(self, value: Reflector | None) -> None:
         self.episodes.reflector = value
 
-    # --- memories (memories.py, revisions.py) --------------------------------
+    # --- memories (memories.py, packing.py, revisions.py) --------------------------------
     add = _delegate("memories", Memories.add)
     add_many = _delegate("memories", Memories.add_many)
     get = _delegate("memories", Memories.get)
     delete = _delegate("memories", Memories.delete)
     list = _delegate("memories", Memories.list)
     search = _delegate("memories", Memories.search)
+    pack_context = _delegate("packer", ContextPacker.pack_context)
     stats = _delegate("memories", Memories.stats)
     verify_storage = _delegate("memories", Memories.verify_storage)
     update = _delegate("revisions", Revisions.update)

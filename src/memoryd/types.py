@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 __all__ = [
     "KINDS",
     "Condition",
+    "ContextSnippet",
     "Filter",
     "KeywordBackend",
     "Kind",
@@ -25,6 +26,7 @@ __all__ = [
     "MemoryInput",
     "MemoryPatch",
     "Metadata",
+    "PackedContext",
     "Page",
     "ScoreExplain",
     "SearchHit",
@@ -348,6 +350,48 @@ class SearchResult(_Model):
     mode: SearchMode
     took_ms: float
     backend: str = "sqlite"
+    degraded: bool = False
+    notes: list[str] = Field(default_factory=list)
+
+
+class ContextSnippet(_Model):
+    """One packed snippet: a memory's text (maybe cut), with the ids it cites.
+
+    ``ids`` holds the entry whose text is shown first, then the
+    near-duplicates merged into it, best-ranked first. ``session_id``,
+    ``created_at`` and ``kind`` are the shown entry's. ``rank`` is the
+    1-based search rank of its best hit, ``score`` that hit's score (0..1).
+    ``tokens`` counts ``text`` with the embedding model's tokenizer;
+    ``truncated`` is true when ``text`` is the entry's content cut at a
+    token boundary to fit the budget.
+    """
+
+    ids: list[UUID]
+    text: str
+    tokens: int
+    truncated: bool = False
+    kind: Kind
+    session_id: str | None = None
+    created_at: datetime
+    rank: int
+    score: float
+
+
+class PackedContext(_Model):
+    """The result of ``Memory.pack_context``: snippets in reading order and the budget's account.
+
+    ``tokens_used`` is the sum of the snippets' ``tokens`` (never above
+    ``budget_tokens``); ``left_out`` counts the snippets (after merging)
+    that did not fit; ``merged`` counts the hits merged into another
+    snippet. ``mode``, ``degraded`` and ``notes`` are the search's.
+    """
+
+    snippets: list[ContextSnippet]
+    tokens_used: int = Field(ge=0)
+    budget_tokens: int
+    left_out: int = Field(ge=0)
+    merged: int = Field(ge=0)
+    mode: SearchMode
     degraded: bool = False
     notes: list[str] = Field(default_factory=list)
 

@@ -1,4 +1,4 @@
-"""add / search / get / list / delete / stats through the CLI, in every output format."""
+"""add / search / context / get / list / delete / stats through the CLI, in every output format."""
 
 from __future__ import annotations
 
@@ -86,6 +86,21 @@ def test_add_get_search_list_delete(cli: Invoke) -> None:
     assert deleted == {"deleted": added["id"], "namespace": "team"}
     missing = cli("get", added["id"], "-n", "team", code=1)
     assert missing.stderr == f"error[not_found]: no entry {added['id']} in namespace 'team'\n"
+
+
+def test_context_packs_into_the_budget(cli: Invoke) -> None:
+    tea = _json(cli("-f", "json", "add", "Ann drinks green tea"))["id"]
+    again = _json(cli("-f", "json", "add", "Ann drinks green tea every morning."))["id"]
+    log = "The lighthouse keeper's log: " + "waves rolled under a grey sky. " * 40
+    cli("add", log)
+    packed = _json(cli("-f", "json", "context", "what does Ann drink", "--budget", "16"))
+    assert packed["budget_tokens"] == 16 and packed["tokens_used"] <= 16
+    assert set(packed["snippets"][0]["ids"]) == {tea, again}
+    cut = _json(cli("-f", "json", "context", "lighthouse keeper", "-b", "20", "--limit", "1"))
+    assert cut["snippets"][0]["truncated"] is True and log.startswith(cut["snippets"][0]["text"])
+    table = cli("context", "what does Ann drink", "--budget", "16").stdout
+    assert "16 tokens" in table or "/16 tokens" in table
+    assert tea[:8] in table
 
 
 def test_list_by_kind_and_session(cli: Invoke) -> None:

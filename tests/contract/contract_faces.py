@@ -169,6 +169,9 @@ _CLI: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "delete": lambda a: ["delete", a["id"], *_ns(a)],
     "list": lambda a: ["list", *_ns(a), *_opts(a, {"limit": "--limit"})],
     "search": lambda a: ["search", a["query"], *_ns(a), *_opts(a, {"limit": "--limit"})],
+    "pack_context": lambda a: (
+        ["context", a["query"], *_ns(a), *_opts(a, {"budget_tokens": "--budget"})]
+    ),
     "forget": lambda a: ["forget", *_ns(a), "--yes"],
     "stats": lambda a: ["stats"],
     "verify_storage": lambda a: ["storage", "verify"],

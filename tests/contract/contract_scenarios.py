@@ -62,6 +62,13 @@ def hits(result: dict[str, Any]) -> list[str]:
     return [h["entry"]["content"] for h in result["hits"]]
 
 
+def packed(result: dict[str, Any]) -> dict[str, Any]:
+    """A packed context: each snippet's text, how many ids it cites, its tokens; the account."""
+    snippets = [(s["text"], len(s["ids"]), s["tokens"], s["truncated"]) for s in result["snippets"]]
+    account = {k: result[k] for k in ("tokens_used", "budget_tokens", "left_out", "merged")}
+    return {"snippets": snippets, **account}
+
+
 def page(result: dict[str, Any]) -> list[dict[str, Any]]:
     return entries(result["items"])
 
@@ -127,6 +134,16 @@ SCENARIOS = (
             Step("get", ns(id=_id("bike")), error="not_found"),
             Step("list", ns(limit=10), page),
         ),
+    ),
+    Scenario(
+        "context",
+        (
+            Step("add", ns(content="Ann drinks green tea"), entry),
+            Step("add", ns(content="Ann drinks green tea every morning."), entry),
+            Step("add", ns(content="Ben rides a red bicycle to work"), entry),
+            Step("pack_context", ns(query="what does Ann drink", budget_tokens=16), packed),
+        ),
+        notes="the tea texts merge (containment); bad budgets: tests/engine/test_packing.py",
     ),
     Scenario(
         "revisions",

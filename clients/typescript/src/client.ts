@@ -26,6 +26,8 @@ export type MemoryPatch = Schemas["MemoryPatch"];
 export type Page = Schemas["Page"];
 export type SearchParams = Schemas["SearchParams"];
 export type SearchResult = Schemas["SearchResult"];
+export type ContextRequest = Schemas["ContextRequest"];
+export type PackedContext = Schemas["PackedContext"];
 export type Kind = MemoryEntry["kind"];
 export type Episode = Schemas["Episode"];
 export type Pattern = Schemas["Pattern"];
@@ -164,6 +166,15 @@ export class MemorydClient extends LearningClient {
   async search(params: SearchParams | string): Promise<SearchResult> {
     const body = typeof params === "string" ? { query: params } : params;
     return unwrap(await this.api.POST("/v1/search", { body: body as SearchParams }));
+  }
+
+  /**
+   * The best memories for a query packed into `budget_tokens` (the embedding model's tokens):
+   * near-duplicates merged (every merged id cited), in reading order; see `PackedContext`.
+   */
+  async packContext(params: ContextRequest | string): Promise<PackedContext> {
+    const body = typeof params === "string" ? { query: params } : params;
+    return unwrap(await this.api.POST("/v1/search/context", { body: body as ContextRequest }));
   }
 
   /** Counts, sizes and index state of the daemon's store. */

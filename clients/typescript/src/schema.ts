@@ -646,6 +646,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/search/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pack Context
+         * @description The best memories for ``query``, packed into ``budget_tokens``, in reading order.
+         */
+        post: operations["pack_context_v1_search_context_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions/{session_id}/messages": {
         parameters: {
             query?: never;
@@ -833,6 +853,46 @@ export interface components {
             task_type?: string | null;
         };
         /**
+         * ContextRequest
+         * @description ``POST /v1/search/context``: the best memories for ``query`` packed into ``budget_tokens``.
+         *
+         *     ``budget_tokens`` counts tokens of the embedding model's tokenizer; the
+         *     other fields are those of :class:`~memoryd.types.SearchParams`, ``limit``
+         *     the most search hits considered.
+         */
+        ContextRequest: {
+            /**
+             * Budget Tokens
+             * @default 2000
+             */
+            budget_tokens?: number;
+            filter?: components["schemas"]["Filter"] | null;
+            /** Kinds */
+            kinds?: ("memory" | "message" | "state" | "kv" | "chunk" | "episode" | "pattern")[] | null;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit?: number;
+            /**
+             * Mode
+             * @default hybrid
+             * @enum {string}
+             */
+            mode?: "hybrid" | "vector" | "keyword";
+            /**
+             * Namespace
+             * @default default
+             */
+            namespace?: string;
+            /** Query */
+            query: string;
+            /** Session Id */
+            session_id?: string | null;
+            /** Tags */
+            tags?: string[] | null;
+        };
+        /**
          * ContextResult
          * @description ``retrieve_context``: useful past episodes and patterns for a task, best first.
          */
@@ -843,6 +903,47 @@ export interface components {
             patterns: components["schemas"]["PatternMatch"][];
             /** Task */
             task: string;
+        };
+        /**
+         * ContextSnippet
+         * @description One packed snippet: a memory's text (maybe cut), with the ids it cites.
+         *
+         *     ``ids`` holds the entry whose text is shown first, then the
+         *     near-duplicates merged into it, best-ranked first. ``session_id``,
+         *     ``created_at`` and ``kind`` are the shown entry's. ``rank`` is the
+         *     1-based search rank of its best hit, ``score`` that hit's score (0..1).
+         *     ``tokens`` counts ``text`` with the embedding model's tokenizer;
+         *     ``truncated`` is true when ``text`` is the entry's content cut at a
+         *     token boundary to fit the budget.
+         */
+        ContextSnippet: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Ids */
+            ids: string[];
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "memory" | "message" | "state" | "kv" | "chunk" | "episode" | "pattern";
+            /** Rank */
+            rank: number;
+            /** Score */
+            score: number;
+            /** Session Id */
+            session_id?: string | null;
+            /** Text */
+            text: string;
+            /** Tokens */
+            tokens: number;
+            /**
+             * Truncated
+             * @default false
+             */
+            truncated?: boolean;
         };
         /**
          * DecayBody
@@ -1536,6 +1637,39 @@ export interface components {
             user_id?: string | null;
             /** Vector */
             vector?: number[] | null;
+        };
+        /**
+         * PackedContext
+         * @description The result of ``Memory.pack_context``: snippets in reading order and the budget's account.
+         *
+         *     ``tokens_used`` is the sum of the snippets' ``tokens`` (never above
+         *     ``budget_tokens``); ``left_out`` counts the snippets (after merging)
+         *     that did not fit; ``merged`` counts the hits merged into another
+         *     snippet. ``mode``, ``degraded`` and ``notes`` are the search's.
+         */
+        PackedContext: {
+            /** Budget Tokens */
+            budget_tokens: number;
+            /**
+             * Degraded
+             * @default false
+             */
+            degraded?: boolean;
+            /** Left Out */
+            left_out: number;
+            /** Merged */
+            merged: number;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "hybrid" | "vector" | "keyword";
+            /** Notes */
+            notes?: string[];
+            /** Snippets */
+            snippets: components["schemas"]["ContextSnippet"][];
+            /** Tokens Used */
+            tokens_used: number;
         };
         /**
          * Page
@@ -7407,6 +7541,138 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SearchResult"];
+                };
+            };
+            /** @description validation_error (malformed JSON body), invalid_query (unparsable search query) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthorized (missing or wrong bearer token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden (Origin not allowed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large (body over the size limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description uri_too_long (request target over the header limit) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden (Host not allowed), store_mismatch */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error, invalid_series (input outside the documented bounds) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited (with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description storage_error, internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable, storage_corrupted, storage_read_only, opening */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description storage_full (the disk is full; nothing was written) */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    pack_context_v1_search_context_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContextRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PackedContext"];
                 };
             };
             /** @description validation_error (malformed JSON body), invalid_query (unparsable search query) */

@@ -104,6 +104,9 @@ describe("memories", () => {
     assert.equal(result.hits[0]?.entry.id, newer.id);
     const keyword = await memory.search({ query: "coffee", mode: "keyword" });
     assert.deepEqual(keyword.hits.map((h) => h.entry.id), [newer.id]);
+    const packed = await memory.packContext({ query: "what does Ann drink?", budget_tokens: 16 });
+    assert.deepEqual(packed.snippets.map((s) => s.ids[0]), [newer.id]);
+    assert.ok(packed.tokens_used <= 16 && packed.budget_tokens === 16);
 
     await memory.delete(newer.id);
     await rejectsWith(memory.get(newer.id), NotFound, "not_found", 404);

@@ -1,4 +1,4 @@
-"""Commands on memories: add, search, get, list, delete, stats, forget.
+"""Commands on memories: add, search, context, get, list, delete, stats, forget.
 
 Each command parses its options, calls the backend (:class:`memoryd.Memory`
 in-process or :class:`memoryd.Client` over HTTP) and renders the result.
@@ -14,10 +14,12 @@ import typer
 from memoryd.bounds import MAX_PAGE_LIMIT
 from memoryd.cli.app import app, id_argument, run
 from memoryd.cli.options import NAMESPACE, deleted, option, plain_command
+from memoryd.cli.render import rows_table
 from memoryd.client import Client
 from memoryd.errors import ValidationError
 from memoryd.inputs import filter_from_json
-from memoryd.types import Kind, MemoryInput, SearchParams
+from memoryd.operations.bodies import ContextRequest
+from memoryd.types import Kind, MemoryInput, PackedContext, SearchParams
 
 __all__ = ["Meta", "parse_meta"]
 
@@ -97,6 +99,45 @@ plain_command(
         ),
     ],
     explain=option(SearchParams, "explain", "--explain", help="Show the parts of each score."),
+)
+
+
+def _context_table(packed: PackedContext) -> Any:
+    """The snippets in reading order, whole (they are what was asked for), with their citations."""
+    title = (
+        f"{len(packed.snippets)} snippets, {packed.tokens_used}/{packed.budget_tokens} tokens, "
+        f"{packed.left_out} left out, {packed.merged} merged"
+    )
+    columns = ("id", "session", "created_at", "tokens", "text")
+    rows = (
+        (
+            "\n".join(str(i) for i in s.ids),
+            s.session_id or "",
+            s.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{s.tokens}{' (cut)' if s.truncated else ''}",
+            s.text,
+        )
+        for s in packed.snippets
+    )
+    return rows_table(columns, rows, title=title)
+
+
+plain_command(
+    "context",
+    "The best memories for a query packed into a token budget, cited by id, in reading order.",
+    table=_context_table,
+    query=Annotated[str, typer.Argument(help="What the task needs to recall.")],
+    budget_tokens=option(
+        ContextRequest, "budget_tokens", "--budget", "-b", help="Most tokens of snippet text."
+    ),
+    namespace=NAMESPACE,
+    limit=option(ContextRequest, "limit", "--limit", "-l", help="Most search hits considered."),
+    mode=option(
+        ContextRequest, "mode", "--mode", help="hybrid (BM25 + vector), vector or keyword."
+    ),
+    kinds=option(ContextRequest, "kinds", "--kind", "-k", help=_KINDS_HELP),
+    tags=option(ContextRequest, "tags", "--tag", "-t", help="Only entries with these tags."),
+    session_id=option(ContextRequest, "session_id", "--session", help="Only this session."),
 )
 plain_command("get", "Print one entry by id.", **_ENTRY)
 plain_command(

@@ -45,7 +45,9 @@ from memoryd.types import (
     MemoryEntry,
     MemoryInput,
     MemoryPatch,
+    PackedContext,
     Page,
+    SearchMode,
     SearchParams,
     SearchResult,
 )
@@ -122,6 +124,22 @@ class Client(ClientBase):
     def search(self, query: str | SearchParams | dict[str, Any], **params: Any) -> SearchResult:
         """Search memories (hybrid by default); see :class:`~memoryd.types.SearchParams`."""
         return self._call("search", locals(), "params")
+
+    def pack_context(
+        self,
+        query: str,
+        *,
+        budget_tokens: int = 2000,
+        namespace: str = "default",
+        kinds: Sequence[Kind] | None = None,
+        tags: Sequence[str] | None = None,
+        session_id: str | None = None,
+        filter: Filter | dict[str, Any] | None = None,
+        mode: SearchMode = "hybrid",
+        limit: int = 50,
+    ) -> PackedContext:
+        """The best memories for ``query``, packed into ``budget_tokens``, in reading order."""
+        return self._call("pack_context", locals())
 
     def forget(
         self,

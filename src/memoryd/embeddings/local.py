@@ -68,6 +68,7 @@ class OnnxEmbedder:
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._counting: Any = None
         self._pad_id = 0
         self.manifest: dict[str, Any] | None = None
 
@@ -138,6 +139,24 @@ class OnnxEmbedder:
         self.manifest = found.manifest
         return session, tokenizer
 
+    def tokenizer(self) -> Any:
+        """The model's own tokenizer (a ``tokenizers.Tokenizer``) without truncation.
+
+        A copy of the tokenizer :meth:`embed` uses, loaded with the model from
+        the export's ``tokenizer.json``, whose 256-token truncation is off: it
+        counts and cuts whole texts (``memoryd/packing.py``). Thread-safe.
+
+        Raises:
+            BackendUnavailable: the model is not exported and cannot be, or fails to load.
+        """
+        counting = self._counting
+        if counting is None:
+            _, embedding = self._load()
+            counting = type(embedding).from_str(embedding.to_str())
+            counting.no_truncation()
+            self._counting = counting
+        return counting
+
     # --- embedding ---------------------------------------------------------
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed ``texts``.
@@ -181,6 +200,7 @@ class OnnxEmbedder:
         with self._lock:
             self._session = None
             self._tokenizer = None
+            self._counting = None
 
     def __repr__(self) -> str:
         return f"OnnxEmbedder(model={self.model!r}, dir={str(self.directory)!r})"

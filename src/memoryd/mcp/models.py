@@ -9,10 +9,10 @@ has a default): fewer tokens for the model, less for clients to validate.
 Memories appear as :class:`MemoryView`: no vector (384 numbers of noise to an
 agent), content hash or model bookkeeping.
 
-The outputs that hold a list which can grow long (search hits, list pages,
-conversation turns) derive from :class:`Truncated` and name the list in
-``CUT``: :func:`memoryd.mcp.results.fit_result` leaves items out of it when
-the result would exceed ``Settings.mcp_max_result_bytes``.
+The outputs that hold a list which can grow long (search hits, packed context snippets,
+list pages, conversation turns) derive from :class:`Truncated` and name the list in
+``CUT``: :func:`memoryd.mcp.results.fit_result` leaves items out of it when the result
+would exceed ``Settings.mcp_max_result_bytes``.
 
 Each output is built from a call's answer by :meth:`Served.of`; an output
 that only holds the operation's answer is derived from the registry's
@@ -33,6 +33,7 @@ from memoryd.types import MemoryEntry, SearchMode
 
 __all__ = [
     "NOT_SET",
+    "ContextOutput",
     "Cut",
     "DeleteOutput",
     "HitOutput",
@@ -191,6 +192,56 @@ class SearchOutput(Served, Truncated):
             mode=result.mode,
             took_ms=result.took_ms,
             notes=result.notes,
+            **served(routed),
+        )
+
+
+class SnippetView(BaseModel):
+    """One packed snippet: its text and the ids it cites (the shown one first)."""
+
+    ids: list[str]
+    text: str
+    tokens: int
+    truncated: bool = False
+    session_id: str | None = None
+    created_at: str = Field(description="ISO 8601, UTC.")
+
+
+class ContextOutput(Served, Truncated):
+    """Memories for a query packed into a token budget, in reading order, each cited by id."""
+
+    # Cut to fit (a budget near the limit with long ids lists): the last snippets go.
+    CUT: ClassVar[Cut] = Cut("snippets", "first")
+
+    snippets: list[SnippetView]
+    tokens_used: int = Field(description="Tokens of the snippets' text (the model's tokenizer).")
+    budget_tokens: int
+    left_out: int = Field(description="Snippets that did not fit in the budget.")
+    merged: int = Field(description="Near-duplicate memories merged into another snippet.")
+    notes: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, routed: Routed[Any], arguments: Mapping[str, Any]) -> Self:
+        """The snippets of a ``PackedContext``, ids and times as text."""
+        packed = routed.value
+        snippets = [
+            SnippetView(
+                ids=[str(i) for i in s.ids],
+                text=s.text,
+                tokens=s.tokens,
+                truncated=s.truncated,
+                session_id=s.session_id,
+                created_at=s.created_at.isoformat(),
+            )
+            for s in packed.snippets
+        ]
+        return cls(
+            snippets=snippets,
+            tokens_used=packed.tokens_used,
+            budget_tokens=packed.budget_tokens,
+            left_out=packed.left_out,
+            merged=packed.merged,
+            notes=packed.notes,
             **served(routed),
         )
 

@@ -1,8 +1,8 @@
 """The MCP tools and resources of memoryd (official ``mcp`` SDK, ``MCPServer``).
 
-A small, sharp set: memories (save, search, get, update, supersede, delete,
-list), conversation turns (append, recent) and session state (set, get),
-plus the resource template ``memory://{id}`` (default namespace) and
+A small, sharp set: memories (save, search, context within a token budget,
+get, update, supersede, delete, list), conversation turns (append, recent)
+and session state (set, get), plus the resource template ``memory://{id}`` (default namespace) and
 ``memory://{namespace}/{id}``. Every tool returns a structured output
 (:mod:`memoryd.mcp.models`) saying ``served_by`` and ``degraded``; a memoryd
 error becomes an ``isError`` result whose text is
@@ -19,7 +19,14 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from pydantic import Field
 
 import memoryd
-from memoryd.bounds import MCP_MAX_PAGE, MCP_MAX_RECENT_TURNS, MCP_MAX_SEARCH_HITS
+from memoryd.bounds import (
+    DEFAULT_BUDGET_TOKENS,
+    MCP_MAX_BUDGET_TOKENS,
+    MCP_MAX_PAGE,
+    MCP_MAX_RECENT_TURNS,
+    MCP_MAX_SEARCH_HITS,
+    MIN_BUDGET_TOKENS,
+)
 from memoryd.config import Settings
 from memoryd.errors import MemorydError
 from memoryd.mcp.backend import ToolBackend
@@ -27,6 +34,7 @@ from memoryd.mcp.learning_tools import register_learning_tools
 from memoryd.mcp.maker import Call, ToolMaker
 from memoryd.mcp.models import (
     NOT_SET,
+    ContextOutput,
     DeleteOutput,
     ListOutput,
     MemoryOutput,
@@ -102,6 +110,26 @@ def build_server(
         min_score: Fraction = None,
     ) -> None:
         """Search memories: hybrid BM25 + vector by default, best first, with scores."""
+
+    @tools(ContextOutput)
+    def memory_context(
+        query: Annotated[str, Field(description="What the task needs to recall.")],
+        budget_tokens: Annotated[
+            int,
+            Field(
+                ge=MIN_BUDGET_TOKENS,
+                le=MCP_MAX_BUDGET_TOKENS,
+                description="Most tokens of snippet text (the embedding model's tokenizer).",
+            ),
+        ] = DEFAULT_BUDGET_TOKENS,
+        namespace: Namespace = "default",
+        kinds: list[Kind] | None = None,
+        tags: Annotated[
+            list[str] | None, Field(description="Only memories with these tags.")
+        ] = None,
+        session_id: str | None = None,
+    ) -> None:
+        """Best memories for a query packed into a token budget: merged, cited by id, in order."""
 
     @tools(MemoryOutput)
     def memory_get(id: MemoryId, namespace: Namespace = "default") -> None:

@@ -13,11 +13,27 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from memoryd.bounds import (
+    DEFAULT_BUDGET_TOKENS,
+    MAX_BUDGET_TOKENS,
+    MAX_PAGE_LIMIT,
+    MIN_BUDGET_TOKENS,
+)
 from memoryd.reports import StoreStats
-from memoryd.types import MAX_CONTENT_CHARS, MAX_TAGS, MAX_TTL_SECONDS, MemoryInput
+from memoryd.types import (
+    MAX_CONTENT_CHARS,
+    MAX_TAGS,
+    MAX_TTL_SECONDS,
+    NAMESPACE_PATTERN,
+    Filter,
+    Kind,
+    MemoryInput,
+    SearchMode,
+)
 
 __all__ = [
     "BatchInput",
+    "ContextRequest",
     "DeleteResult",
     "ImportResult",
     "KvInput",
@@ -37,6 +53,27 @@ class BatchInput(_Body):
     """``POST /v1/memories/batch``: up to 1,000 memories saved in order."""
 
     items: list[MemoryInput] = Field(max_length=1000)
+
+
+class ContextRequest(_Body):
+    """``POST /v1/search/context``: the best memories for ``query`` packed into ``budget_tokens``.
+
+    ``budget_tokens`` counts tokens of the embedding model's tokenizer; the
+    other fields are those of :class:`~memoryd.types.SearchParams`, ``limit``
+    the most search hits considered.
+    """
+
+    query: str = Field(min_length=1, max_length=4096)
+    budget_tokens: int = Field(
+        default=DEFAULT_BUDGET_TOKENS, ge=MIN_BUDGET_TOKENS, le=MAX_BUDGET_TOKENS
+    )
+    namespace: str = Field(default="default", pattern=NAMESPACE_PATTERN)
+    kinds: list[Kind] | None = None
+    tags: list[str] | None = None
+    session_id: str | None = None
+    filter: Filter | None = None
+    mode: SearchMode = "hybrid"
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE_LIMIT)
 
 
 class MessageInput(_Body):

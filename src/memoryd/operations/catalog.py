@@ -25,6 +25,7 @@ from memoryd.errors import (
 )
 from memoryd.operations.bodies import (
     BatchInput,
+    ContextRequest,
     DeleteResult,
     ImportResult,
     KvInput,
@@ -37,7 +38,15 @@ from memoryd.operations.learning_catalog import EPISODES, PATTERNS
 from memoryd.operations.reasons import BULK, CLI_LATER, INTERNAL, KV_TOOLS, OPERATOR
 from memoryd.operations.spec import Effect, Face, Operation, Rest
 from memoryd.reports import ForgetResult, ForgetScope, IntegrityReport, StoreStats
-from memoryd.types import MemoryEntry, MemoryInput, MemoryPatch, Page, SearchParams, SearchResult
+from memoryd.types import (
+    MemoryEntry,
+    MemoryInput,
+    MemoryPatch,
+    PackedContext,
+    Page,
+    SearchParams,
+    SearchResult,
+)
 
 __all__ = [
     "CLI_VIEWS",
@@ -149,6 +158,14 @@ _MEMORIES = (
         rest=Rest("POST", "/v1/search", query=(), body=SearchParams, custom=True, hand_route=True),
         tools=("memory_search",),
         cli="search",
+    ),
+    Operation(
+        "pack_context",
+        R,
+        PackedContext,
+        rest=Rest("POST", "/v1/search/context", query=(), body=ContextRequest),
+        tools=("memory_context",),
+        cli="context",
     ),
     Operation(
         "forget",
