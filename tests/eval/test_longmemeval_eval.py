@@ -79,6 +79,10 @@ def test_synthetic_scores_match_hand_computation(
         assert again.overall.turn_recall == {1: 0.5}
         with pytest.raises(ValidationError):
             evaluate_longmemeval(memory, read_longmemeval(path), types=["trivia"])
+        # A namespace holding part of a haystack (an interrupted run) is refused, not reused.
+        memory.add("one more turn", namespace="longmemeval-q-update", kind="message")
+        with pytest.raises(ValidationError, match="holds 5 entries, not 4"):
+            evaluate_longmemeval(memory, read_longmemeval(path), mode="keyword")
 
 
 def test_longmemeval_cli(

@@ -18,8 +18,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from memoryd.bounds import MAX_PAGE_LIMIT
 from memoryd.config import Settings
 from memoryd.engine import Memory
+from memoryd.errors import ValidationError
 from memoryd.eval.metrics import percentiles_ms
 from memoryd.types import MemoryEntry, MemoryInput, Page, SearchMode, SearchResult
 
@@ -28,9 +30,9 @@ __all__ = [
     "EvalTarget",
     "ProgressSink",
     "RunClock",
-    "add_batched",
     "eval_memory",
-    "holds_entries",
+    "ingest",
+    "stored_entries",
     "timed_search",
 ]
 
@@ -56,7 +58,7 @@ class EvalTarget(Protocol):
 
     def search(self, query: str, **params: Any) -> SearchResult: ...
 
-    def list(self, *, namespace: str = ..., limit: int = ...) -> Page: ...
+    def list(self, *, namespace: str = ..., limit: int = ..., cursor: str | None = ...) -> Page: ...
 
 
 class EvalRun(BaseModel):
@@ -107,18 +109,46 @@ class RunClock:
         }
 
 
-def holds_entries(target: EvalTarget, namespace: str) -> bool:
-    """Whether ``namespace`` already holds entries (an earlier run's store is reused as it is)."""
-    return bool(target.list(namespace=namespace, limit=1).items)
+def stored_entries(target: EvalTarget, namespace: str) -> int:
+    """How many entries ``namespace`` holds (paged through ``list``)."""
+    count, cursor = 0, None
+    while True:
+        page = target.list(namespace=namespace, limit=MAX_PAGE_LIMIT, cursor=cursor)
+        count += len(page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            return count
 
 
-def add_batched(
+def ingest(
     target: EvalTarget,
+    namespace: str,
     inputs: Sequence[MemoryInput],
     clock: RunClock,
     progress: ProgressSink | None = None,
 ) -> None:
-    """Add ``inputs`` in batches of 256, timing them on ``clock`` and advancing ``progress``."""
+    """Add ``inputs`` to the empty ``namespace`` in batches of 256, timed on ``clock``.
+
+    A namespace that already holds all of them (an earlier run's store) is
+    reused as it is; ``progress`` advances by ``len(inputs)`` either way.
+
+    Raises:
+        ValidationError: the namespace holds another number of entries (an
+            interrupted earlier run left part of them): use a fresh store.
+    """
+    held = stored_entries(target, namespace)
+    if held == len(inputs):
+        if progress is not None:
+            progress.advance(len(inputs))
+        return
+    if held:
+        raise ValidationError(
+            f"namespace {namespace} holds {held} entries, not {len(inputs)} "
+            "(left by an interrupted run?): use a fresh --data-dir",
+            namespace=namespace,
+            held=held,
+            expected=len(inputs),
+        )
     for start in range(0, len(inputs), _BATCH):
         chunk = inputs[start : start + _BATCH]
         started = time.perf_counter()

@@ -28,8 +28,7 @@ from memoryd.eval.harness import (
     EvalTarget,
     ProgressSink,
     RunClock,
-    add_batched,
-    holds_entries,
+    ingest,
     timed_search,
 )
 from memoryd.eval.metrics import DEFAULT_KS, check_ks, distinct, mean, recall_at_k
@@ -152,13 +151,12 @@ def _ingest(
     clock: RunClock,
     progress: ProgressSink | None,
 ) -> None:
-    """Add every turn (batched); namespaces that already hold entries are reused as they are."""
-    todo = [c for c in conversations if not holds_entries(target, namespace_for(c))]
+    """Add every turn (batched); namespaces that already hold them are reused as they are."""
     if progress is not None:
-        progress.stage("ingest", sum(len(c.turns) for c in todo))
-    for conversation in todo:
-        inputs = conversation_inputs(conversation, namespace_for(conversation))
-        add_batched(target, inputs, clock, progress)
+        progress.stage("ingest", sum(len(c.turns) for c in conversations))
+    for conversation in conversations:
+        namespace = namespace_for(conversation)
+        ingest(target, namespace, conversation_inputs(conversation, namespace), clock, progress)
 
 
 def _search_all(
@@ -220,7 +218,9 @@ def evaluate_locomo(
         A :class:`LocomoReport` (recall in 0..1, latencies in milliseconds).
 
     Raises:
-        ValidationError: ``ks`` is empty or holds a k outside 1..1000.
+        ValidationError: ``ks`` is empty or holds a k outside 1..1000, or a
+            conversation's namespace holds part of its turns (see
+            :func:`memoryd.eval.harness.ingest`).
     """
     ordered = check_ks(ks)
     clock = RunClock()

@@ -29,8 +29,7 @@ from memoryd.eval.harness import (
     EvalTarget,
     ProgressSink,
     RunClock,
-    add_batched,
-    holds_entries,
+    ingest,
     timed_search,
 )
 from memoryd.eval.metrics import (
@@ -208,8 +207,7 @@ def _run_one(
 ) -> QuestionOutcome:
     """Ingest the question's haystack (unless its namespace holds it), then search it once."""
     namespace = namespace_for(question)
-    if not holds_entries(target, namespace):
-        add_batched(target, question_inputs(question, namespace), clock)
+    ingest(target, namespace, question_inputs(question, namespace), clock)
     found = timed_search(
         target, question.question, clock, namespace=namespace, limit=limit, mode=mode
     )
@@ -244,7 +242,8 @@ def evaluate_longmemeval(
 
     Raises:
         ValidationError: ``ks`` is empty or outside 1..1000, ``types`` names an
-            unknown type, ``limit`` < 1, or a question of the stream is malformed.
+            unknown type, ``limit`` < 1, a question of the stream is malformed,
+            or its namespace holds part of its turns (:func:`memoryd.eval.harness.ingest`).
     """
     ordered = check_ks(ks)
     selection = Selection(check_types(types), limit)
