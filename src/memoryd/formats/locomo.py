@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from memoryd.errors import ValidationError
+from memoryd.formats.dates import parse_utc
 from memoryd.types import MemoryInput
 
 __all__ = [
@@ -101,11 +102,7 @@ def parse_session_date(value: str) -> datetime:
     Raises:
         ValidationError: the string is not in that format.
     """
-    try:
-        parsed = datetime.strptime(" ".join(value.split()), _DATE_FORMAT)
-    except ValueError as exc:
-        raise ValidationError(f"unparseable LoCoMo session date {value!r}", value=value) from exc
-    return parsed.replace(tzinfo=UTC)
+    return parse_utc(value, _DATE_FORMAT, "LoCoMo session")
 
 
 def turn_content(speaker: str, text: str, blip_caption: str | None = None) -> str:

@@ -20,13 +20,14 @@ their turns share keys.
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from memoryd.errors import ValidationError
+from memoryd.formats.dates import parse_utc
 from memoryd.formats.json_stream import DECODE_ERRORS, iter_json_array, open_text
 from memoryd.types import MemoryInput
 
@@ -112,11 +113,7 @@ def parse_date(value: str) -> datetime:
     Raises:
         ValidationError: the string is not in that format.
     """
-    try:
-        parsed = datetime.strptime(" ".join(value.split()), _DATE_FORMAT)
-    except ValueError as exc:
-        raise ValidationError(f"unparseable LongMemEval date {value!r}", value=value) from exc
-    return parsed.replace(tzinfo=UTC)
+    return parse_utc(value, _DATE_FORMAT, "LongMemEval")
 
 
 def _session(session_id: str, date: str, raw_turns: list[dict[str, Any]]) -> LongMemEvalSession:
