@@ -43,6 +43,8 @@ def _one_line(result: Result, code: str) -> str:
         (["delete", "00000000-0000-0000-0000-000000000000"], "not_found", 1),
         (["--url", "http://127.0.0.1:9", "stats"], "backend_unavailable", 1),
         (["eval", "locomo", "/no/such/file.json"], "invalid_path", 2),
+        (["eval", "longmemeval", "/no/such/file.json.xz"], "invalid_path", 2),
+        (["eval", "longmemeval", "/no/such/file.json", "--types", "trivia"], "validation_error", 2),
     ],
 )
 def test_errors_are_one_line(cli: Invoke, args: list[str], code: str, exit_code: int) -> None:

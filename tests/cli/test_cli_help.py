@@ -28,7 +28,7 @@ COMMANDS = _commands()
 def test_expected_commands_exist() -> None:
     names = {" ".join(path) for path in COMMANDS}
     expected = {"add", "search", "get", "list", "delete", "import", "export", "stats", "serve"}
-    assert expected | {"eval", "eval locomo"} <= names
+    assert expected | {"eval", "eval locomo", "eval longmemeval"} <= names
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "memoryd")

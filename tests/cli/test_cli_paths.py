@@ -1,7 +1,8 @@
 """RELIABILITY.md S8 on the CLI: every bad path is one ``error[invalid_path]`` line, exit 2.
 
 Covers each path the CLI takes: ``import FILE``, ``export FILE``, ``eval
-locomo FILE --out``, ``--data-dir`` and ``MEMORYD_CONFIG``. A refused path
+locomo FILE --corrections FILE --out``, ``eval longmemeval FILE --out``,
+``--data-dir`` and ``MEMORYD_CONFIG``. A refused path
 is refused before the store is opened (the data dir is not even created),
 so nothing is read, stored or written; a refused export leaves its folder
 exactly as it was (no temporary file, a symlink and its target untouched).
@@ -152,6 +153,19 @@ def test_eval_refuses_bad_paths_before_it_starts(cli: Invoke, files: Path, tmp_p
     )
     _refused(
         cli("eval", "locomo", str(dataset), "--data-dir", str(files / "victim.jsonl"), code=2),
+        "exists and is not a folder",
+    )
+    _refused(
+        cli("eval", "locomo", str(dataset), "--corrections", str(files / "fifo"), code=2),
+        "not a regular file",
+    )
+    _refused(cli("eval", "longmemeval", str(files / "fifo"), code=2), "not a regular file")
+    _refused(
+        cli("eval", "longmemeval", str(dataset), "--out", str(files / "sub"), code=2),
+        "is a folder",
+    )
+    _refused(
+        cli("eval", "longmemeval", str(dataset), "--data-dir", str(files / "victim.jsonl"), code=2),
         "exists and is not a folder",
     )
 

@@ -13,13 +13,8 @@ from typer.testing import CliRunner
 from memoryd import Memory, Settings, ValidationError
 from memoryd.cli.main import app
 from memoryd.embeddings import Embedder
-from memoryd.eval.locomo import (
-    QuestionResult,
-    eval_memory,
-    evaluate_locomo,
-    recall_at_k,
-    summarize,
-)
+from memoryd.eval.harness import eval_memory
+from memoryd.eval.locomo import QuestionResult, evaluate_locomo, summarize
 from memoryd.formats.locomo import namespace_for, parse_conversation, read_locomo
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo10.json"
@@ -67,13 +62,6 @@ SYNTHETIC: dict[str, Any] = {
 # recall@5 = (1 + 1 + 0.5 + 1 + 1) / 5 = 0.9.
 EXPECTED_R1 = {"overall": 0.8, 1: 0.5, 2: 0.5, 3: 1.0, 4: 1.0, 5: 1.0}
 EXPECTED_R5 = {"overall": 0.9, 1: 1.0, 2: 0.5, 3: 1.0, 4: 1.0, 5: 1.0}
-
-
-def test_recall_at_k_definition() -> None:
-    assert recall_at_k(["D1:1", "D1:2"], ["D1:2", "D3:3", "D1:1"], 1) == 0.5
-    assert recall_at_k(["D1:1", "D1:2"], ["D1:2", "D3:3", "D1:1"], 3) == 1.0
-    assert recall_at_k(["D1:1"], [], 10) == 0.0
-    assert recall_at_k([], ["D1:1"], 1) == 1.0
 
 
 def test_summarize_means_per_category() -> None:

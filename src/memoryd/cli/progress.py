@@ -20,7 +20,7 @@ __all__ = ["ProgressBar"]
 
 
 class ProgressBar:
-    """A :class:`~memoryd.eval.locomo.ProgressSink` drawing one bar per stage on stderr.
+    """A :class:`~memoryd.eval.harness.ProgressSink` drawing one bar per stage on stderr.
 
     Bars are drawn only when stderr is a terminal, so logs and pipes stay clean.
     Use as a context manager::
@@ -55,8 +55,8 @@ class ProgressBar:
     ) -> None:
         self._progress.stop()
 
-    def stage(self, name: str, total: int) -> None:
-        """Start a new bar named ``name`` for ``total`` units."""
+    def stage(self, name: str, total: int | None) -> None:
+        """Start a new bar named ``name`` for ``total`` units (``None``: unknown, no end shown)."""
         self._task = self._progress.add_task(name, total=total)
 
     def advance(self, amount: int = 1) -> None:

@@ -1,4 +1,4 @@
-"""LoCoMo retrieval evaluation: recall@k of the evidence turns, per category.
+"""LoCoMo retrieval evaluation: recall@k of the evidence, turn and session level, per category.
 
 Method (Maharana et al., ACL 2024, section 5 "retrieval-augmented
 generation", turn-level observations): every turn is one memory in its
@@ -10,202 +10,192 @@ retrieved turn ids ``R_k`` (top k hits)::
 
 averaged over questions, overall and per category (1 multi-hop, 2 temporal,
 3 open-domain, 4 single-hop, 5 adversarial). ``E`` holds the valid ids only
-(see :func:`memoryd.formats.locomo.normalize_evidence`). Latencies are wall-clock
-milliseconds around each search call; ingest throughput is turns per second
-of ``add_many`` (embedding included).
+(see :func:`memoryd.formats.locomo.normalize_evidence`). Session-level
+recall@k is the same with ``E`` the sessions of the evidence turns and
+``R_k`` the k best distinct sessions of the hits. With corrections
+(:mod:`memoryd.formats.locomo_corrections`) both are also reported against
+the corrected key. Timing: :mod:`memoryd.eval.harness`.
 """
 
 from __future__ import annotations
 
-import builtins
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Sequence
 
-import numpy as np
 from pydantic import BaseModel
 
-from memoryd.config import Settings
-from memoryd.engine import Memory
-from memoryd.errors import ValidationError
+from memoryd.eval.harness import (
+    EvalRun,
+    EvalTarget,
+    ProgressSink,
+    RunClock,
+    ingest,
+    timed_search,
+)
+from memoryd.eval.metrics import DEFAULT_KS, check_ks, distinct, mean, recall_at_k
 from memoryd.formats.locomo import (
     CATEGORY_NAMES,
     LocomoConversation,
     conversation_inputs,
     namespace_for,
 )
-from memoryd.types import MemoryEntry, MemoryInput, Page, SearchMode, SearchResult
+from memoryd.types import SearchMode
 
 __all__ = [
-    "DEFAULT_KS",
     "CategoryRecall",
-    "EvalTarget",
+    "CorrectedKey",
     "LocomoReport",
-    "ProgressSink",
     "QuestionResult",
-    "eval_memory",
     "evaluate_locomo",
-    "recall_at_k",
     "summarize",
 ]
 
-DEFAULT_KS: tuple[int, ...] = (1, 5, 10, 25, 50)
-_BATCH = 256
-
-
-class ProgressSink(Protocol):
-    """Where the eval reports progress (the CLI draws rich bars on stderr)."""
-
-    def stage(self, name: str, total: int) -> None:
-        """A new stage (``"ingest"``, ``"search"``) of ``total`` units begins."""
-
-    def advance(self, amount: int = 1) -> None:
-        """``amount`` more units of the current stage are done."""
-
-
-class EvalTarget(Protocol):
-    """The part of the memory interface the eval needs (``Memory`` or ``Client``)."""
-
-    def add_many(
-        self, items: Sequence[MemoryInput], *, batch_size: int = ...
-    ) -> builtins.list[MemoryEntry]: ...
-
-    def search(self, query: str, **params: Any) -> SearchResult: ...
-
-    def list(self, *, namespace: str = ..., limit: int = ...) -> Page: ...
-
 
 class CategoryRecall(BaseModel):
-    """Mean recall@k over a set of questions. ``recall`` maps k to the mean (0..1)."""
+    """Mean recall@k over a set of questions; each maps k to the mean (0..1).
+
+    ``recall`` is turn level (evidence ``dia_id``s), ``session_recall`` session
+    level (the sessions of those turns among the k best distinct sessions).
+    """
 
     name: str
     category: int | None = None
     questions: int
     recall: dict[int, float]
+    session_recall: dict[int, float] = {}
 
 
 class QuestionResult(BaseModel):
-    """One question's outcome: its valid evidence and the turn ids retrieved, best first."""
+    """One question's outcome: its evidence and what was retrieved, best first.
+
+    ``evidence``/``evidence_sessions`` are the original key, ``corrected``/
+    ``corrected_sessions`` the corrected one where it differs (``None``: unchanged);
+    ``retrieved_sessions`` are the sessions of ``retrieved``, distinct.
+    """
 
     category: int
     evidence: list[str]
     retrieved: list[str]
+    evidence_sessions: list[str] = []
+    retrieved_sessions: list[str] = []
+    corrected: list[str] | None = None
+    corrected_sessions: list[str] | None = None
+
+    def key(self, corrected: bool) -> tuple[list[str], list[str]]:
+        """(turn evidence, session evidence) under the original or the corrected key."""
+        if corrected and self.corrected is not None and self.corrected_sessions is not None:
+            return self.corrected, self.corrected_sessions
+        return self.evidence, self.evidence_sessions
 
 
-class LocomoReport(BaseModel):
-    """Result of ``memoryd eval locomo``. Times are seconds unless named ``_ms``."""
+class CorrectedKey(BaseModel):
+    """Recall against the corrected answer key (``--corrections``)."""
 
-    dataset: str
-    mode: SearchMode
-    ks: list[int]
+    source: str
+    changes: int
+    """Questions whose evidence the corrections changed (in the conversations evaluated)."""
+    questions_without_evidence: int
+    overall: CategoryRecall
+    categories: list[CategoryRecall]
+
+
+class LocomoReport(EvalRun):
+    """Result of ``memoryd eval locomo`` (recall in 0..1, latencies in milliseconds)."""
+
     conversations: int
     turns: int
     questions: int
     questions_without_evidence: int
     overall: CategoryRecall
     categories: list[CategoryRecall]
-    ingested_turns: int
-    ingest_seconds: float
-    ingest_turns_per_second: float | None
-    search_p50_ms: float
-    search_p95_ms: float
-    total_seconds: float
-    cpu_seconds: float
-    """CPU time of this process (all threads) during the run; compare with ``total_seconds``
-    to see how much the machine's other load slowed the wall clock."""
-    embedding_model: str | None = None
-    data_dir: str | None = None
-
-
-def recall_at_k(evidence: Sequence[str], retrieved: Sequence[str], k: int) -> float:
-    """Share of ``evidence`` ids found in ``retrieved[:k]``; 1.0 when there is no evidence.
-
-    Example: ``recall_at_k(["D1:1", "D1:2"], ["D1:2", "D3:3"], 1) == 0.5``.
-    """
-    if not evidence:
-        return 1.0
-    top = set(retrieved[:k])
-    return sum(1 for dia_id in evidence if dia_id in top) / len(evidence)
+    corrected: CorrectedKey | None = None
 
 
 def _mean_recall(
-    name: str, category: int | None, results: Sequence[QuestionResult], ks: Sequence[int]
+    name: str,
+    category: int | None,
+    results: Sequence[QuestionResult],
+    ks: Sequence[int],
+    corrected: bool,
 ) -> CategoryRecall:
-    recall = {
-        k: (
-            float(np.mean([recall_at_k(r.evidence, r.retrieved, k) for r in results]))
-            if results
-            else 0.0
-        )
-        for k in ks
-    }
-    return CategoryRecall(name=name, category=category, questions=len(results), recall=recall)
+    keyed = [(*r.key(corrected), r) for r in results]
+    return CategoryRecall(
+        name=name,
+        category=category,
+        questions=len(results),
+        recall={k: mean(recall_at_k(e, r.retrieved, k) for e, _, r in keyed) for k in ks},
+        session_recall={
+            k: mean(recall_at_k(s, r.retrieved_sessions, k) for _, s, r in keyed) for k in ks
+        },
+    )
 
 
 def summarize(
-    results: Sequence[QuestionResult], ks: Sequence[int]
+    results: Sequence[QuestionResult], ks: Sequence[int], *, corrected: bool = False
 ) -> tuple[CategoryRecall, list[CategoryRecall]]:
-    """Overall and per-category mean recall@k (categories in 1..5 order, present ones only)."""
-    overall = _mean_recall("overall", None, results, ks)
+    """Overall and per-category mean recall@k (categories in 1..5 order, present ones only).
+
+    ``corrected=True`` scores against the corrected key where a result has one.
+    """
+    overall = _mean_recall("overall", None, results, ks, corrected)
     categories = []
     for category in sorted({r.category for r in results}):
         subset = [r for r in results if r.category == category]
         name = CATEGORY_NAMES.get(category, f"category-{category}")
-        categories.append(_mean_recall(name, category, subset, ks))
+        categories.append(_mean_recall(name, category, subset, ks, corrected))
     return overall, categories
 
 
 def _ingest(
     target: EvalTarget,
     conversations: Sequence[LocomoConversation],
+    clock: RunClock,
     progress: ProgressSink | None,
-) -> tuple[int, float]:
-    """Add every turn (batched); namespaces that already hold entries are reused as they are."""
-    todo = [c for c in conversations if not target.list(namespace=namespace_for(c), limit=1).items]
-    total = sum(len(c.turns) for c in todo)
+) -> None:
+    """Add every turn (batched); namespaces that already hold them are reused as they are."""
     if progress is not None:
-        progress.stage("ingest", total)
-    started = time.perf_counter()
-    for conversation in todo:
-        inputs = conversation_inputs(conversation, namespace_for(conversation))
-        for start in range(0, len(inputs), _BATCH):
-            chunk = inputs[start : start + _BATCH]
-            target.add_many(chunk, batch_size=_BATCH)
-            if progress is not None:
-                progress.advance(len(chunk))
-    return total, time.perf_counter() - started
+        progress.stage("ingest", sum(len(c.turns) for c in conversations))
+    for conversation in conversations:
+        namespace = namespace_for(conversation)
+        ingest(target, namespace, conversation_inputs(conversation, namespace), clock, progress)
 
 
 def _search_all(
     target: EvalTarget,
     conversations: Sequence[LocomoConversation],
+    clock: RunClock,
     *,
     mode: SearchMode,
     limit: int,
     progress: ProgressSink | None,
-) -> tuple[list[QuestionResult], list[float]]:
+) -> list[QuestionResult]:
     if progress is not None:
         progress.stage("search", sum(len(c.questions) for c in conversations))
     results: list[QuestionResult] = []
-    latencies: list[float] = []
     for conversation in conversations:
         namespace = namespace_for(conversation)
+        session = {turn.dia_id: turn.session for turn in conversation.turns}
         for question in conversation.questions:
-            started = time.perf_counter()
-            found = target.search(question.question, namespace=namespace, limit=limit, mode=mode)
-            latencies.append((time.perf_counter() - started) * 1000.0)
+            found = timed_search(
+                target, question.question, clock, namespace=namespace, limit=limit, mode=mode
+            )
             retrieved = [str(hit.entry.metadata.get("dia_id", "")) for hit in found.hits]
+            fixed = question.corrected_evidence
             results.append(
                 QuestionResult(
-                    category=question.category, evidence=question.evidence, retrieved=retrieved
+                    category=question.category,
+                    evidence=question.evidence,
+                    retrieved=retrieved,
+                    evidence_sessions=distinct(session[d] for d in question.evidence),
+                    retrieved_sessions=distinct(session.get(d, "") for d in retrieved),
+                    corrected=fixed,
+                    corrected_sessions=None
+                    if fixed is None
+                    else distinct(session[d] for d in fixed),
                 )
             )
             if progress is not None:
                 progress.advance()
-    return results, latencies
+    return results
 
 
 def evaluate_locomo(
@@ -216,25 +206,39 @@ def evaluate_locomo(
     ks: Sequence[int] = DEFAULT_KS,
     dataset: str = "locomo",
     progress: ProgressSink | None = None,
+    corrections: tuple[str, int] | None = None,
 ) -> LocomoReport:
     """Ingest ``conversations`` into ``target`` and measure recall@k for each k in ``ks``.
+
+    ``corrections`` = (source name, changes applied) when the conversations
+    carry the corrected key (:func:`memoryd.formats.locomo_corrections.apply_corrections`);
+    the report then has :attr:`LocomoReport.corrected`.
 
     Returns:
         A :class:`LocomoReport` (recall in 0..1, latencies in milliseconds).
 
     Raises:
-        ValidationError: ``ks`` is empty or holds a k outside 1..1000.
+        ValidationError: ``ks`` is empty or holds a k outside 1..1000, or a
+            conversation's namespace holds part of its turns (see
+            :func:`memoryd.eval.harness.ingest`).
     """
-    ordered = sorted(set(ks))
-    if not ordered or ordered[0] < 1 or ordered[-1] > 1000:
-        raise ValidationError("ks must be a non-empty list of integers in 1..1000", ks=list(ks))
-    started, cpu_started = time.perf_counter(), time.process_time()
-    ingested, ingest_seconds = _ingest(target, conversations, progress)
-    results, latencies = _search_all(
-        target, conversations, mode=mode, limit=ordered[-1], progress=progress
+    ordered = check_ks(ks)
+    clock = RunClock()
+    _ingest(target, conversations, clock, progress)
+    results = _search_all(
+        target, conversations, clock, mode=mode, limit=ordered[-1], progress=progress
     )
     overall, categories = summarize(results, ordered)
-    lat = np.asarray(latencies or [0.0])
+    corrected = None
+    if corrections is not None:
+        fixed_overall, fixed_categories = summarize(results, ordered, corrected=True)
+        corrected = CorrectedKey(
+            source=corrections[0],
+            changes=corrections[1],
+            questions_without_evidence=sum(1 for r in results if not r.key(True)[0]),
+            overall=fixed_overall,
+            categories=fixed_categories,
+        )
     return LocomoReport(
         dataset=dataset,
         mode=mode,
@@ -245,30 +249,6 @@ def evaluate_locomo(
         questions_without_evidence=sum(1 for r in results if not r.evidence),
         overall=overall,
         categories=categories,
-        ingested_turns=ingested,
-        ingest_seconds=ingest_seconds,
-        ingest_turns_per_second=ingested / ingest_seconds if ingested and ingest_seconds else None,
-        search_p50_ms=float(np.percentile(lat, 50)),
-        search_p95_ms=float(np.percentile(lat, 95)),
-        total_seconds=time.perf_counter() - started,
-        cpu_seconds=time.process_time() - cpu_started,
+        corrected=corrected,
+        **clock.figures(),
     )
-
-
-@contextmanager
-def eval_memory(settings: Settings, data_dir: Path | None = None) -> Iterator[Memory]:
-    """An in-process :class:`Memory` for an eval run.
-
-    ``data_dir=None`` (default) uses a fresh temporary folder, deleted at exit;
-    otherwise the store in ``data_dir`` is kept. Either way the embedding
-    model is taken from ``settings.model_dir`` so it is exported only once.
-    """
-    with tempfile.TemporaryDirectory(prefix="memoryd-eval-") as scratch:
-        folder = data_dir if data_dir is not None else Path(scratch)
-        local = settings.model_copy(
-            update={"data_dir": folder, "model_cache_dir": settings.model_dir}
-        )
-        with Memory(local, background=False) as memory:
-            if local.keyword_index == "memory":  # every search of the run on one backend
-                memory.store.keywords.start(background=False)
-            yield memory

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from memoryd.errors import ValidationError
+from memoryd.formats.dates import parse_utc
 from memoryd.types import MemoryInput
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "normalize_evidence",
     "parse_conversation",
     "parse_session_date",
+    "read_json",
     "read_locomo",
     "turn_content",
 ]
@@ -69,7 +71,11 @@ class LocomoTurn(BaseModel):
 
 
 class LocomoQuestion(BaseModel):
-    """One QA item. ``evidence`` holds the valid turn ids only (see :func:`normalize_evidence`)."""
+    """One QA item. ``evidence`` holds the valid turn ids only (see :func:`normalize_evidence`).
+
+    ``corrected_evidence`` is the audited key's evidence where it differs from
+    ``evidence`` (:mod:`memoryd.formats.locomo_corrections`); ``None``: unchanged.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -77,6 +83,7 @@ class LocomoQuestion(BaseModel):
     answer: Any = None
     category: int
     evidence: list[str] = Field(default_factory=list)
+    corrected_evidence: list[str] | None = None
 
 
 class LocomoConversation(BaseModel):
@@ -95,11 +102,7 @@ def parse_session_date(value: str) -> datetime:
     Raises:
         ValidationError: the string is not in that format.
     """
-    try:
-        parsed = datetime.strptime(" ".join(value.split()), _DATE_FORMAT)
-    except ValueError as exc:
-        raise ValidationError(f"unparseable LoCoMo session date {value!r}", value=value) from exc
-    return parsed.replace(tzinfo=UTC)
+    return parse_utc(value, _DATE_FORMAT, "LoCoMo session")
 
 
 def turn_content(speaker: str, text: str, blip_caption: str | None = None) -> str:
@@ -186,16 +189,16 @@ def parse_conversation(sample: dict[str, Any]) -> LocomoConversation:
         raise ValidationError(f"not a LoCoMo conversation: missing or bad {exc}") from exc
 
 
-def read_locomo(path: Path, *, limit: int | None = None) -> list[LocomoConversation]:
-    """Read a LoCoMo JSON file (a list of conversations); ``limit`` keeps the first N.
+def read_json(path: Path) -> Any:
+    """The JSON document in ``path`` (UTF-8).
 
     Raises:
-        ValidationError: the file is not JSON or not LoCoMo-shaped.
+        ValidationError: the file is not UTF-8 JSON.
         OSError: the file cannot be read.
     """
     with path.open(encoding="utf-8") as stream:
         try:
-            data = json.load(stream)
+            return json.load(stream)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{path}: invalid JSON: {exc.msg}", path=str(path)) from exc
         except UnicodeDecodeError as exc:
@@ -204,6 +207,16 @@ def read_locomo(path: Path, *, limit: int | None = None) -> list[LocomoConversat
             raise ValidationError(
                 f"{path}: invalid JSON: nested too deeply", path=str(path)
             ) from exc
+
+
+def read_locomo(path: Path, *, limit: int | None = None) -> list[LocomoConversation]:
+    """Read a LoCoMo JSON file (a list of conversations); ``limit`` keeps the first N.
+
+    Raises:
+        ValidationError: the file is not JSON or not LoCoMo-shaped.
+        OSError: the file cannot be read.
+    """
+    data = read_json(path)
     if not isinstance(data, list):
         raise ValidationError(f"{path}: expected a JSON list of conversations", path=str(path))
     samples = data if limit is None else data[:limit]

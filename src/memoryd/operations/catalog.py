@@ -360,6 +360,7 @@ PROCESS_COMMANDS: Mapping[str, str] = {
     "serve": "runs the daemon (REST and MCP over HTTP) in the foreground",
     "mcp": "runs the stdio MCP server, starting or joining the daemon",
     "eval locomo": "runs the LoCoMo benchmark over a fresh store",
+    "eval longmemeval": "runs the LongMemEval benchmark over a fresh store",
     "service install": "writes and enables the user service unit",
     "service uninstall": "disables and removes the user service unit",
     "service start": "starts the user service",
