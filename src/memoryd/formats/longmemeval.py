@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from memoryd.errors import ValidationError
 from memoryd.formats.dates import parse_utc
-from memoryd.formats.json_stream import DECODE_ERRORS, iter_json_array, open_text
+from memoryd.formats.json_stream import DECODE_ERRORS, iter_json_array, open_binary
 from memoryd.types import MemoryInput
 
 __all__ = [
@@ -181,7 +181,7 @@ def read_longmemeval(path: Path) -> Generator[LongMemEvalQuestion, None, None]:
             or an element is not a LongMemEval question.
         OSError: the file cannot be read.
     """
-    with open_text(path) as stream:
+    with open_binary(path) as stream:
         try:
             for item in iter_json_array(stream, str(path)):
                 if not isinstance(item, dict):
