@@ -71,6 +71,12 @@ def test_ranking_equals_fts5(settings: Settings, embedder: Embedder) -> None:
             fast.append("s1", f"Caroline said she loves running {i}")
             fast.add("running caroline elsewhere", namespace="other")
         assert fast.store.keywords.wait(60)
+        # Equal scores once the follower has replayed the log (a tail's rows are ranked by
+        # FTS5 meanwhile, against the index's statistics of before them).
+        deadline = time.monotonic() + waits.budget(30)
+        while (view := fast.store.keywords.current()) is None or view.tail:
+            assert time.monotonic() < deadline, "the follower did not catch up"
+            time.sleep(0.05)
         fts_settings = settings.model_copy(update={"keyword_index": "fts5"})
         with Memory(fts_settings, embedder=embedder) as fts:
             assert fts.store.keywords.index is None
@@ -100,6 +106,9 @@ def test_writes_deletes_and_history_are_reflected(memory: Memory) -> None:
     assert memory.search("platypus", mode="keyword").hits == []
     index = memory.store.keywords.index
     rows = memory.store.pool.reader().execute("SELECT count(*) FROM memories").fetchone()[0]
+    deadline = time.monotonic() + waits.budget(30)  # the follower replays the log after writes
+    while index is not None and len(index) != rows and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert index is not None and len(index) == rows == 1
 
 

@@ -72,7 +72,7 @@ def _tokenize(chunks: list[str]) -> dict[str, tuple[str, ...]]:
 def _tokens(chunks: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """Tokens of ``chunks`` from the cache, tokenizing (and caching) the missing ones."""
     wanted = set(chunks)
-    known = {c: _cache[c] for c in wanted if c in _cache}
+    known = {c: tokens for c in wanted if (tokens := _cache.get(c)) is not None}
     missing = [c for c in wanted if c not in known]
     if missing:
         fresh = _tokenize(missing)
@@ -97,11 +97,12 @@ def analyze(text: str) -> list[str]:
 def analyze_many(texts: list[str]) -> tuple[list[str], list[int]]:
     """Tokens of many texts, flattened, and the token count of each text.
 
-    Each distinct chunk is tokenized once (bulk builds do not fill the cache).
+    Each distinct chunk is tokenized once, through the cache (the index's
+    updates: a conversation turn's words come back as the next turn's context).
+    Bulk builds use :func:`token_ids_many`, which does not fill the cache.
     """
     split = [t.split() for t in texts]
-    distinct = list({c for chunks in split for c in chunks})
-    tokens = _tokenize(distinct)
+    tokens = _tokens(c for chunks in split for c in chunks)
     flat: list[str] = []
     counts: list[int] = []
     for chunks in split:

@@ -24,13 +24,16 @@ from memoryd.store.index_upkeep import VectorUpkeep
 from memoryd.store.keyword_index import query_tokens
 from memoryd.store.keyword_upkeep import KeywordUpkeep
 
-__all__ = ["EXACT_SEARCH_LIMIT", "FTS_WINDOW_LIMIT", "Candidates"]
+__all__ = ["EXACT_SEARCH_LIMIT", "FTS_WINDOW_LIMIT", "TAIL_RANGES", "Candidates"]
 
 #: Filtered vector searches whose filtered set is at most this many rows are
 #: computed exactly (dot products over the index's stored vectors).
 EXACT_SEARCH_LIMIT = 5_000
 #: Largest FTS window checked by rowid before filters are joined into the FTS query.
 FTS_WINDOW_LIMIT = 3_200
+#: FTS5 range queries for the keyword index's tail (each ~1 ms at 100k rows); more
+#: runs of rowids are read as one span from the lowest to the highest.
+TAIL_RANGES = 8
 
 
 def first_window(k: int) -> int:
@@ -61,7 +64,9 @@ class Candidates:
         is ``-bm25`` (higher is better); ``body`` weighs 1.0, ``context`` 0.5.
 
         With the in-memory index ready (``keyword_index = "memory"``) the
-        ranking comes from :class:`~memoryd.store.keyword_index.KeywordIndex`;
+        ranking comes from :class:`~memoryd.store.keyword_index.KeywordIndex`
+        (rows written since its follower last caught up, the view's tail, are
+        ranked by FTS5 and merged in: :meth:`KeywordUpkeep.current`);
         otherwise, and for queries with phrases (CJK runs), from FTS5, whose
         MATCH expression carries the namespace token so its top is taken
         inside FTS5 for that namespace alone. Either way the top window is
@@ -72,10 +77,12 @@ class Candidates:
         match = match_expression(terms, namespace)
         if match is None:
             return []
-        index = self.keywords.sync()
-        tokens = query_tokens(terms) if index is not None else None
-        if index is not None and tokens is not None:
-            rowids, scores = index.score(tokens, namespace_token(namespace))
+        view = self.keywords.current()
+        tokens = query_tokens(terms) if view is not None else None
+        if view is not None and tokens is not None:
+            rowids, scores = view.index.score(tokens, namespace_token(namespace))
+            if view.tail:
+                rowids, scores = self._with_tail(rowids, scores, view.tail, match)
 
             def ranked(window: int) -> list[tuple[int, float]]:
                 return _top(rowids, scores, window)
@@ -98,6 +105,39 @@ class Candidates:
                 return hits[:k]
             window *= 4
         return self._fts_joined(match, where, k)
+
+    def _with_tail(
+        self,
+        rowids: npt.NDArray[np.int64],
+        scores: npt.NDArray[np.float64],
+        tail: list[int],
+        match: str,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The index's hits with the ``tail`` rows (not indexed yet) ranked by FTS5 instead.
+
+        FTS5 finds rows by rowid range cheaply (``rowid IN`` costs a MATCH per
+        value), so the tail is read as a few ranges (:func:`_ranges`) and
+        rows of the ranges outside the tail (already indexed) are dropped.
+        """
+        stale = np.isin(rowids, np.asarray(tail, dtype=np.int64))
+        wanted = set(tail)
+        fresh: list[tuple[int, float]] = []
+        for low, high in _ranges(tail):
+            fresh.extend(
+                hit
+                for hit in self._fts(
+                    "SELECT rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
+                    "WHERE memories_fts MATCH ? AND rowid BETWEEN ? AND ?",
+                    (match, low, high),
+                )
+                if hit[0] in wanted
+            )
+        if not fresh:
+            return rowids[~stale], scores[~stale]
+        return (
+            np.concatenate([rowids[~stale], np.fromiter((r for r, _ in fresh), np.int64)]),
+            np.concatenate([scores[~stale], np.fromiter((s for _, s in fresh), np.float64)]),
+        )
 
     def _fts_joined(self, match: str, where: SqlWhere, k: int) -> list[tuple[int, float]]:
         return self._fts(
@@ -188,6 +228,17 @@ class Candidates:
         sims = vectors[present] @ query
         order = np.argsort(-sims)[:k]
         return [(int(ids[i]), float(sims[i])) for i in order]
+
+
+def _ranges(rowids: list[int], most: int = TAIL_RANGES) -> list[tuple[int, int]]:
+    """Sorted ``rowids`` as inclusive runs of consecutive values; one span if more than ``most``."""
+    runs: list[tuple[int, int]] = []
+    for rowid in rowids:
+        if runs and rowid == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], rowid)
+        else:
+            runs.append((rowid, rowid))
+    return runs if len(runs) <= most else [(rowids[0], rowids[-1])]
 
 
 def _top(

@@ -47,7 +47,8 @@ class VectorUpkeep:
     Args:
         pool: the store's connections.
         index: the in-memory index (:attr:`index`).
-        keywords: the keyword index; its ``keyword_log`` is compacted with each checkpoint.
+        keywords: the keyword index; its ``keyword_log`` is compacted with each checkpoint,
+            and its follower is woken by each write (:meth:`written`).
         long_lived: a daemon or long-lived engine: it stages the tail replayed at
             open and saves an index it rebuilt at open (see :meth:`open`).
     """
@@ -73,8 +74,10 @@ class VectorUpkeep:
         self._drain_stop: threading.Event | None = None
 
     def written(self) -> None:
-        """After a committed write: note that this process wrote, and replay ``index_log``."""
+        """After a committed write: note that this process wrote, replay ``index_log``
+        and wake the keyword index's follower (:meth:`KeywordUpkeep.written`)."""
         self.wrote = True
+        self._keywords.written()
         self.sync()
 
     def sync(self, *, stage: bool = False) -> int:

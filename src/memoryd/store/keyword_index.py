@@ -193,8 +193,8 @@ class KeywordIndex:
     # --- changes ------------------------------------------------------------
     def apply(self, upserts: Sequence[TextRow], deletes: Sequence[int], applied_seq: int) -> None:
         """Replace/insert ``upserts``, drop ``deletes`` (rowids; unknown ones are ignored)."""
-        bodies = _split(analyze_many([r.body for r in upserts]))
-        contexts = _split(analyze_many([r.context for r in upserts]))
+        analyzed = _split(analyze_many([r.body for r in upserts] + [r.context for r in upserts]))
+        bodies, contexts = analyzed[: len(upserts)], analyzed[len(upserts) :]
         with self._lock:
             for rowid in deletes:
                 self._kill(rowid)
