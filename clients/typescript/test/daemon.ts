@@ -9,7 +9,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,11 +55,16 @@ export interface Daemon {
 /** Start `memoryd serve` on a new data dir and wait until `/readyz` answers 200. */
 export async function startDaemon(): Promise<Daemon> {
   const dataDir = await mkdtemp(join(tmpdir(), "memoryd-ts-"));
+  // An empty config file, so no config on this machine reaches the daemon; a missing
+  // MEMORYD_CONFIG is an error (invalid_path), as a user's typo would be.
+  const configDir = await mkdtemp(join(tmpdir(), "memoryd-ts-config-"));
+  const configFile = join(configDir, "config.toml");
+  await writeFile(configFile, "", { mode: 0o600 });
   const bin = process.env["MEMORYD_BIN"] ?? join(REPO_DIR, ".venv", "bin", "memoryd");
   const env = {
     ...process.env,
     HF_HUB_OFFLINE: "1",
-    MEMORYD_CONFIG: join(dataDir, "no-such-config.toml"),
+    MEMORYD_CONFIG: configFile,
     MEMORYD_MODEL_CACHE_DIR:
       process.env["MEMORYD_MODEL_CACHE_DIR"] ?? join(PACKAGE_DIR, ".cache", "models"),
   };
@@ -103,6 +108,7 @@ export async function startDaemon(): Promise<Daemon> {
       if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
       await rm(dataDir, { recursive: true, force: true });
+      await rm(configDir, { recursive: true, force: true });
     },
   };
 }
